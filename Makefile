@@ -1,0 +1,41 @@
+# The two commands of the README, and a few more for developers.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: serve test test-pg lint format e2e bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## Set up and start the whole suite on SQLite with demo data.
+serve: $(STAMP)
+	$(BIN)/frontdesk serve
+
+## Set up and run the tests (SQLite; FRONTDESK_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
+test: $(STAMP)
+	$(BIN)/pytest -q -m "not e2e and not browser"
+
+test-pg: $(STAMP)
+	FRONTDESK_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q -m "not e2e and not browser"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q -m "e2e or browser"
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,133 @@
+"""The `frontdesk` command: serve the suite, migrate, make tokens, load the demo, run workers."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import click
+
+from shared import auth, db, migrations
+from shared.config import load_config
+
+SERVICE_CHOICE = click.Choice(migrations.SERVICES)
+
+
+@click.group()
+def main() -> None:
+    """Frontdesk: appointment booking, consent and notifications, self-hosted."""
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations, per service."""
+
+
+@db_group.command("upgrade")
+@click.argument("service", type=SERVICE_CHOICE, required=False)
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(service: str | None, revision: str) -> None:
+    """Apply migrations to SERVICE's database (all services when omitted)."""
+    for name in [service] if service else migrations.SERVICES:
+        url = load_config(name)["DATABASE_URL"]
+        migrations.upgrade(name, url, revision)
+        click.echo(f"{name}: upgraded to {revision} ({_safe_url(url)})")
+
+
+@db_group.command("revision")
+@click.argument("service", type=SERVICE_CHOICE)
+@click.option("-m", "--message", required=True)
+def db_revision(service: str, message: str) -> None:
+    """Autogenerate a migration for SERVICE from its models (developers)."""
+    url = load_config(service)["DATABASE_URL"]
+    migrations.upgrade(service, url)
+    migrations.revision(service, url, message)
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for printing."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@main.group("token")
+def token_group() -> None:
+    """API tokens."""
+
+
+@token_group.command("create")
+@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--staff", "staff_id", type=int, help="Staff member a staff token acts for.")
+@click.option("--name", default="", help="What the token is for.")
+@click.option(
+    "--service",
+    "services",
+    type=SERVICE_CHOICE,
+    multiple=True,
+    help="Service(s) that accept the token (default: all three).",
+)
+def token_create(role: str, staff_id: int | None, name: str, services: tuple[str, ...]) -> None:
+    """Create a token and print it once; only its SHA-256 is stored."""
+    if role == "staff" and staff_id is None:
+        raise click.UsageError("--staff is required for a staff token")
+    token = auth.new_token(f"fd{role[0]}")
+    for service in services or migrations.SERVICES:
+        _store_token(service, token, role, staff_id, name)
+    click.echo(token)
+
+
+def _store_token(service: str, token: str, role: str, staff_id: int | None, name: str) -> None:
+    """Store a token's hash in one service's database."""
+    import importlib
+
+    models = importlib.import_module(f"services.{service}.models")
+    database = db.Database(load_config(service)["DATABASE_URL"])
+    try:
+        with database.transaction() as session:
+            auth.store_token(
+                session=session,
+                model=models.ApiToken,
+                token=token,
+                role=role,
+                staff_id=staff_id,
+                name=name,
+            )
+    finally:
+        database.engine.dispose()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Run the whole suite in one process under gunicorn, on SQLite files in ./var by default."""
+    from frontdesk.server import serve_suite
+
+    serve_suite(host=host, port=port, threads=threads)
+
+
+@main.command()
+@click.argument("kind")
+def worker(kind: str) -> None:
+    """Run one background worker (e.g. `notify`) until SIGTERM/SIGINT."""
+    from frontdesk.suite import SERVICES
+    from frontdesk.workers import WORKERS, worker_function
+
+    if kind not in WORKERS:
+        raise click.UsageError(
+            f"unknown worker {kind!r}; known: {', '.join(sorted(WORKERS)) or 'none'}"
+        )
+    service, run = worker_function(kind)
+    app = SERVICES[service]()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"worker {kind} running", err=True)
+    run(app, stop)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Background workers by kind: `frontdesk worker KIND` runs one; `frontdesk serve` runs all in threads.
+
+Each entry names the service whose app the worker needs and a function
+`run(app, stop: threading.Event) -> None` that loops until `stop` is set, committing per batch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+# kind -> (service, "module:function")
+WORKERS: dict[str, tuple[str, str]] = {}
+
+
+def worker_function(kind: str) -> tuple[str, Callable]:
+    """The service name and run function of a worker kind."""
+    service, target = WORKERS[kind]
+    module_name, _, function_name = target.partition(":")
+    return service, getattr(importlib.import_module(module_name), function_name)

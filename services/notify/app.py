@@ -1,0 +1,32 @@
+"""Create the notify service's Flask app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from services.notify import models, resources
+from shared.api import create_api
+from shared.app import configure, register_health
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the notify app: configuration, extensions, API blueprints, health."""
+    app = Flask(__name__)
+    configure(app, "notify", config, token_model=models.ApiToken)
+    register_api(app)
+    register_health(app)
+    return app
+
+
+def register_api(app: Flask) -> None:
+    """Create the OpenAPI-documented API and register the service's blueprints."""
+    api = create_api(
+        app,
+        title="Frontdesk notify",
+        description="Outbox for email (with iCal invites), SMS and signed webhooks: scheduled, retried, idempotent.",
+    )
+    for blueprint in resources.blueprints():
+        api.register_blueprint(blueprint)

@@ -1,0 +1,1 @@
+"""What the three Frontdesk services truly share: db, errors, api, auth, config, logging, http."""

@@ -1,0 +1,105 @@
+"""The flask-smorest Api factory every service uses: OpenAPI 3.1, docs at /docs, spec at /openapi.json.
+
+Errors are rendered by shared.errors (one problem+json shape), so the Api's own handler is
+replaced and the documented default error schema is the problem schema.
+"""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Flask, request
+from flask_smorest import Api
+
+from shared.errors import UnsupportedMediaType
+
+
+class ProblemSchema(ma.Schema):
+    """application/problem+json (RFC 9457) with a stable machine code and field errors."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    code = ma.fields.String(required=True)
+    request_id = ma.fields.String(allow_none=True)
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw())
+
+
+class FrontdeskApi(Api):
+    """Api whose errors are rendered by shared.errors in the problem shape."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self) -> None:
+        """Errors are handled by shared.errors.register_error_handlers."""
+
+
+# Body types the API accepts; a route that takes something else lists it in `accepts`.
+_JSON_TYPES = {"application/json", "application/merge-patch+json"}
+
+
+def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
+    """Create the service's Api with its docs pages and the bearer security scheme."""
+    app.config.setdefault("API_TITLE", title)
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.1.0")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
+    app.config.setdefault(
+        "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    )
+    app.config.setdefault("OPENAPI_REDOC_PATH", "/redoc")
+    app.config.setdefault(
+        "OPENAPI_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+    )
+    api = FrontdeskApi(
+        app,
+        spec_kwargs={
+            "info": {"description": description},
+            "servers": [{"url": "."}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
+    )
+
+    @app.before_request
+    def _require_json_body():
+        if request.method not in ("POST", "PUT", "PATCH") or "/api/" not in request.path:
+            return
+        if not request.content_length:
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        accepted = set(getattr(getattr(view, "view_class", view), "accepts", ())) | _JSON_TYPES
+        if request.mimetype not in accepted:
+            raise UnsupportedMediaType(
+                f"Send the body as {' or '.join(sorted(accepted))}, not {request.mimetype or 'nothing'}."
+            )
+
+    return api
+
+
+class WhoAmISchema(ma.Schema):
+    """The caller as the service sees it."""
+
+    role = ma.fields.String(required=True)
+    staff_id = ma.fields.Integer(allow_none=True)
+
+
+def whoami_blueprint(url_prefix: str = "/api/v1"):
+    """GET /api/v1/whoami: the role (and staff member) of the presented token."""
+    from flask_smorest import Blueprint
+
+    from shared.auth import current_principal, require
+
+    blp = Blueprint("whoami", __name__, url_prefix=url_prefix, description="The caller's token")
+
+    @blp.route("/whoami")
+    @blp.response(200, WhoAmISchema)
+    @require("admin", "staff", "service")
+    def whoami():
+        """Who the presented token belongs to."""
+        return current_principal()
+
+    return blp

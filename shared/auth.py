@@ -1,0 +1,172 @@
+"""API tokens: roles `admin`, `staff` and `service`, sent as `Authorization: Bearer`.
+
+Only the SHA-256 of a token is stored. A staff token is bound to one staff member (the
+booking service's staff id). Each service keeps its own `api_tokens` table, made from the
+same model factory, so no service reads another's database.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, request
+from flask_smorest.utils import deepupdate
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.db import utcnow
+from shared.errors import Forbidden, Unauthorized
+
+ROLES = ("admin", "staff", "service")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of a token: what is stored and looked up."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    """A new random token (256 bits) with a readable prefix."""
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def tokens_match(token: str, stored_hash: str) -> bool:
+    """Compare a presented token with a stored hash in constant time."""
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def make_token_model(base: type) -> type:
+    """Create the `api_tokens` model on a service's declarative base."""
+
+    class ApiToken(base):
+        __tablename__ = "api_tokens"
+
+        id: Mapped[int] = mapped_column(primary_key=True)
+        token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+        role: Mapped[str] = mapped_column(sa.String(16))
+        staff_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+        name: Mapped[str] = mapped_column(sa.String(200), default="")
+        created_at: Mapped[datetime] = mapped_column(default=utcnow)
+        revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+        __table_args__ = (sa.CheckConstraint("role in ('admin', 'staff', 'service')", name="role"),)
+
+    return ApiToken
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a role, and for staff the one staff member they are."""
+
+    role: str
+    token_id: int | None = None
+    staff_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_act_for_staff(self, staff_id: int) -> bool:
+        """Admins and services act for anyone; a staff token only for its own staff member."""
+        return self.role in ("admin", "service") or self.staff_id == staff_id
+
+
+def create_token(
+    *, session: Session, model: type, role: str, staff_id: int | None = None, name: str = ""
+) -> str:
+    """Store a new token's hash and return the token itself (shown once)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == "staff" and staff_id is None:
+        raise ValueError("a staff token needs the staff member's id")
+    token = new_token(f"fd{role[0]}")
+    session.add(model(token_hash=hash_token(token), role=role, staff_id=staff_id, name=name))
+    session.flush()
+    return token
+
+
+def store_token(
+    *,
+    session: Session,
+    model: type,
+    token: str,
+    role: str,
+    staff_id: int | None = None,
+    name: str = "",
+) -> None:
+    """Store the hash of a token made elsewhere (the same token known to several services)."""
+    digest = hash_token(token)
+    if session.scalar(sa.select(model).where(model.token_hash == digest)) is None:
+        session.add(model(token_hash=digest, role=role, staff_id=staff_id, name=name))
+        session.flush()
+
+
+def authenticate(*, session: Session, model: type, header: str | None) -> Principal:
+    """Resolve an Authorization header to a Principal, or raise 401."""
+    if not header:
+        raise Unauthorized(
+            "Send an API token as 'Authorization: Bearer <token>'.", code="token_missing"
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized(
+            "Send an API token as 'Authorization: Bearer <token>'.", code="token_missing"
+        )
+    row = session.scalar(
+        sa.select(model).where(
+            model.token_hash == hash_token(token.strip()), model.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        raise Unauthorized("The API token is unknown or revoked.", code="token_invalid")
+    return Principal(role=row.role, token_id=row.id, staff_id=row.staff_id)
+
+
+def current_principal() -> Principal | None:
+    """The authenticated caller of this request, if any."""
+    return g.get("principal")
+
+
+def require(*roles: str) -> Callable:
+    """Decorate a resource method: a token of one of `roles` is needed (401 / 403 otherwise).
+
+    It also documents the bearer security and the 401/403 responses in the OpenAPI document.
+    """
+    from shared import db  # local: avoids a cycle at import time
+
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            model = current_app.extensions["frontdesk_token_model"]
+            principal = authenticate(
+                session=db.session(), model=model, header=request.headers.get("Authorization")
+            )
+            if principal.role not in roles:
+                raise Forbidden(
+                    f"This needs a token with role {' or '.join(roles)}.", code="role_forbidden"
+                )
+            g.principal = principal
+            return func(*args, **kwargs)
+
+        wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))
+        wrapper._apidoc["manual_doc"] = deepupdate(
+            deepcopy(wrapper._apidoc.get("manual_doc", {})),
+            {
+                "security": [{"bearerAuth": []}],
+                "description": f"Needs a token with role: {', '.join(roles)}.",
+            },
+        )
+        responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
+        for status, name in ((401, "UNAUTHORIZED"), (403, "FORBIDDEN")):
+            responses.setdefault(status, []).append(name)
+        return wrapper
+
+    return decorator

@@ -1,0 +1,86 @@
+"""Configuration from `FRONTDESK_*` environment variables, with overrides for tests.
+
+Every setting a service reads is listed in SETTINGS with its default, so the README's
+configuration table and the code cannot drift apart (a test compares them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+# name (without the FRONTDESK_ prefix) -> (default, description)
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "SECRET_KEY": (
+        "dev-insecure-change-me",
+        "Secret for CSRF and signed cookies; set it in production.",
+    ),
+    "DATABASE_URL": (
+        None,
+        "Database URL of the service being started (overrides the per-service one).",
+    ),
+    "BOOKING_DATABASE_URL": ("sqlite:///var/booking.db", "Booking's database URL."),
+    "CONSENT_DATABASE_URL": ("sqlite:///var/consent.db", "Consent's database URL."),
+    "NOTIFY_DATABASE_URL": ("sqlite:///var/notify.db", "Notify's database URL."),
+    "PUBLIC_URL": (
+        "http://127.0.0.1:8000",
+        "Public base URL clients see (links in emails and feeds).",
+    ),
+    "BOOKING_URL": ("http://127.0.0.1:8000/booking", "Internal URL of the booking service."),
+    "CONSENT_URL": ("http://127.0.0.1:8000/consent", "Internal URL of the consent service."),
+    "NOTIFY_URL": ("http://127.0.0.1:8000/notify", "Internal URL of the notify service."),
+    "SERVICE_TOKEN": (None, "Token (role `service`) this service presents to the others."),
+    "HTTP_TIMEOUT": (5.0, "Seconds before a service-to-service call gives up."),
+    "MAX_BODY_BYTES": (2 * 1024 * 1024, "Largest request body accepted (413 above)."),
+    "TRUSTED_PROXIES": (0, "How many reverse proxies set X-Forwarded-* in front of the app."),
+    "LOG_LEVEL": ("INFO", "Logging level of the JSON-lines log."),
+    "INSTANCE_DIR": ("var", "Folder for SQLite files, the signing key and outbox files."),
+    "ORG_NAME": ("Frontdesk", "Organization name shown on pages, emails and records."),
+    "SMTP_URL": (
+        "console://",
+        "smtp://user:pass@host:587?starttls=1, smtps://..., console:// or file://PATH.",
+    ),
+    "MAIL_FROM": ("Frontdesk <no-reply@localhost>", "From address of outgoing email."),
+    "SMS_URL": ("console://", "twilio://SID:TOKEN@host/FROM, console:// or file://PATH."),
+    "BILLING_EMAIL": (None, "Address that receives a billing notice when a session is completed."),
+    "BILLING_WEBHOOK_URL": (None, "Webhook that receives a signed billing notice on completion."),
+    "BILLING_WEBHOOK_SECRET": (None, "Secret (whsec_...) for signing billing webhooks."),
+    "FEED_FULL_DETAILS": (False, "Show client names in staff iCal feeds (privacy opt-in)."),
+    "SIGNING_P12": (None, "PKCS#12 file with the organization's signing certificate."),
+    "SIGNING_P12_PASSWORD": (None, "Password of FRONTDESK_SIGNING_P12."),
+    "TSA_URL": (None, "RFC 3161 timestamp service for PAdES B-T signatures."),
+    "RATELIMIT_STORAGE_URL": ("memory://", "Rate-limit storage (redis://... when scaled out)."),
+    "ALLOW_PRIVATE_WEBHOOKS": (False, "Allow webhook and feed URLs on loopback/private addresses."),
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _coerce(value: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default."""
+    if isinstance(default, bool):
+        return value.strip().lower() in _TRUE
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return value
+
+
+def load_config(
+    service: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return the settings for one service: defaults, then `FRONTDESK_*`, then overrides."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for name, (default, _doc) in SETTINGS.items():
+        raw = environ.get(f"FRONTDESK_{name}")
+        config[name] = default if raw is None or raw == "" else _coerce(raw, default)
+    if service:
+        config["SERVICE_NAME"] = service
+        config["DATABASE_URL"] = config["DATABASE_URL"] or config[f"{service.upper()}_DATABASE_URL"]
+    config.update(overrides or {})
+    return config

@@ -1,0 +1,116 @@
+"""Test helpers: per-service test databases (SQLite or PostgreSQL), cleaning, tokens, SMTP sink.
+
+Set FRONTDESK_TEST_DATABASE_URL to a PostgreSQL URL to run the suite there: each service gets
+its own database named `<db>_<service>`, migrated once per run and emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from shared import auth, migrations
+from shared.db import Database, create_engine
+
+TEST_DATABASE_ENV = "FRONTDESK_TEST_DATABASE_URL"
+
+
+def test_database_url(service: str, tmp_dir: Path) -> str:
+    """The database URL a test run uses for a service (created empty)."""
+    base = os.environ.get(TEST_DATABASE_ENV)
+    if not base:
+        return f"sqlite:///{tmp_dir / f'{service}.db'}"
+    url = sa.make_url(base)
+    name = f"{url.database}_{service}"
+    admin = create_engine(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def prepare_database(service: str, url: str) -> None:
+    """Migrate a fresh test database to head."""
+    migrations.upgrade(service, url)
+
+
+def clean_database(database: Database, metadata: sa.MetaData) -> None:
+    """Empty every table of a service (keeps the schema and the migration version)."""
+    tables = [t for t in reversed(metadata.sorted_tables)]
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            if names:
+                connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+def make_token(database: Database, model: type, role: str, staff_id: int | None = None) -> str:
+    """Create a token of `role` in one service's database and return it."""
+    with database.transaction() as session:
+        return auth.create_token(
+            session=session, model=model, role=role, staff_id=staff_id, name="test"
+        )
+
+
+@dataclass
+class SmtpSink:
+    """An aiosmtpd server in the test process that keeps every message it receives."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list = field(default_factory=list)
+    # A list of SMTP reply strings to give instead of accepting, consumed one per message.
+    replies: list[str] = field(default_factory=list)
+    received: threading.Condition = field(default_factory=threading.Condition)
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        if self.replies:
+            return self.replies.pop(0)
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.received:
+            self.messages.append(message)
+            self.envelopes.append(envelope)
+            self.received.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        """Block until `count` messages arrived (or fail after `timeout`)."""
+        with self.received:
+            ok = self.received.wait_for(lambda: len(self.messages) >= count, timeout)
+        assert ok, f"expected {count} messages, got {len(self.messages)}"
+        return self.messages
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+
+def smtp_sink() -> Iterator[SmtpSink]:
+    """Run an SmtpSink on a free port for the duration of the generator."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname=sink.host, port=0)
+    controller.start()
+    sink.port = controller.server.sockets[0].getsockname()[1]
+    try:
+        yield sink
+    finally:
+        controller.stop()

@@ -1,0 +1,118 @@
+"""Fixtures shared by every test: one migrated database per service, emptied after each test."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from frontdesk.suite import IN_PROCESS_BASE
+from shared import db as shared_db
+from shared import testing
+
+SERVICES = ("booking", "consent", "notify")
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory) -> dict[str, str]:
+    """One migrated test database per service for the whole run."""
+    tmp = tmp_path_factory.mktemp("db")
+    urls = {}
+    for service in SERVICES:
+        url = testing.test_database_url(service, tmp)
+        testing.prepare_database(service, url)
+        urls[service] = url
+    return urls
+
+
+@pytest.fixture(scope="session")
+def service_token() -> str:
+    return "fds_test-service-token-for-in-process-calls"
+
+
+@pytest.fixture(scope="session")
+def _apps(database_urls, service_token, tmp_path_factory):
+    """The three apps, wired to call each other in-process, built once per run."""
+    from frontdesk.suite import Suite
+
+    holder = {}
+
+    def in_process(environ, start_response):
+        return holder["suite"](environ, start_response)
+
+    instance = tmp_path_factory.mktemp("instance")
+    apps = {}
+    for service in SERVICES:
+        factory = importlib.import_module(f"services.{service}.app").create_app
+        apps[service] = factory(
+            {
+                "DATABASE_URL": database_urls[service],
+                "TESTING": True,
+                "SECRET_KEY": "test-secret",
+                "SERVICE_TOKEN": service_token,
+                "IN_PROCESS_WSGI": in_process,
+                "BOOKING_URL": f"{IN_PROCESS_BASE}/booking",
+                "CONSENT_URL": f"{IN_PROCESS_BASE}/consent",
+                "NOTIFY_URL": f"{IN_PROCESS_BASE}/notify",
+                "PUBLIC_URL": "http://frontdesk.test",
+                "INSTANCE_DIR": str(instance),
+                "SMTP_URL": "console://",
+                "SMS_URL": "console://",
+            }
+        )
+    holder["suite"] = Suite(apps)
+    return apps
+
+
+@pytest.fixture
+def apps(_apps, service_token):
+    """The three apps with empty databases (and the service token known to each)."""
+    from shared import auth
+
+    for app in _apps.values():
+        with shared_db.get_db(app).transaction() as session:
+            auth.store_token(
+                session=session,
+                model=app.extensions["frontdesk_token_model"],
+                token=service_token,
+                role="service",
+                name="test service token",
+            )
+    yield _apps
+    for service, app in _apps.items():
+        models = importlib.import_module(f"services.{service}.models")
+        testing.clean_database(shared_db.get_db(app), models.Base.metadata)
+
+
+@pytest.fixture
+def booking_app(apps):
+    return apps["booking"]
+
+
+@pytest.fixture
+def consent_app(apps):
+    return apps["consent"]
+
+
+@pytest.fixture
+def notify_app(apps):
+    return apps["notify"]
+
+
+@pytest.fixture
+def make_token(apps):
+    """make_token(service, role, staff_id=None) -> a token accepted by that service."""
+
+    def make(service: str, role: str = "admin", staff_id: int | None = None) -> str:
+        app = apps[service]
+        return testing.make_token(
+            shared_db.get_db(app), app.extensions["frontdesk_token_model"], role, staff_id
+        )
+
+    return make
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) in the test process."""
+    yield from testing.smtp_sink()
