@@ -1,0 +1,209 @@
+"""What every public HTML page shares: layout, language, CSRF, security headers, friendly errors.
+
+Pages are server-rendered Jinja and work without JavaScript. The language comes from `?lang=`
+(remembered in a cookie, so the switcher sticks), then Accept-Language. Translations are read
+from .po files at start (no compiled .mo files to forget). Every HTML response carries a strict
+Content-Security-Policy (no inline script) and `Referrer-Policy: no-referrer`, so tokens in page
+URLs never leak to other sites.
+"""
+
+from __future__ import annotations
+
+import hmac
+import io
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale, support
+from babel.dates import format_date, format_datetime, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Blueprint, Flask, Response, g, render_template, request, session
+from flask_babel import Babel, Domain, get_locale
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from shared.errors import BadRequest
+
+LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+SHARED_DIR = Path(__file__).parent
+LANG_COOKIE = "lang"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+class CsrfFailed(BadRequest):
+    code = "csrf_failed"
+    title = "The form expired"
+
+
+class PoDomain(Domain):
+    """A Flask-Babel domain that reads .po catalogs directly and merges several folders."""
+
+    def __init__(self, directories: list[Path]) -> None:
+        super().__init__(translation_directories=[str(d) for d in directories])
+        self._loaded: dict[str, support.Translations] = {}
+
+    def get_translations(self):
+        locale = str(get_locale() or "en")
+        if locale not in self._loaded:
+            merged = support.Translations()
+            for directory in self.translation_directories:
+                path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
+                if path.exists():
+                    with path.open("rb") as handle:
+                        catalog = read_po(handle, locale=locale)
+                    buffer = io.BytesIO()
+                    write_mo(buffer, catalog)
+                    buffer.seek(0)
+                    merged.merge(support.Translations(fp=buffer))
+            self._loaded[locale] = merged
+        return self._loaded[locale]
+
+
+def select_language() -> str:
+    """?lang= first, then the remembered choice, then the browser's Accept-Language."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered
+    return request.accept_languages.best_match(list(LANGUAGES)) or "en"
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (made on first use)."""
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Refuse a form POST whose token does not match the session's."""
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed("This form has expired. Please try again.")
+
+
+def local_datetime(value: datetime, tz: str, fmt: str = "full") -> str:
+    """A UTC datetime shown in `tz`, in the page's language: 'Tuesday, March 10, 2026 at 9:00 AM'."""
+    locale = get_locale() or Locale("en")
+    if fmt == "date":
+        return format_date(value.astimezone(ZoneInfo(tz)).date(), format="full", locale=locale)
+    if fmt == "time":
+        return format_time(value, format="short", tzinfo=ZoneInfo(tz), locale=locale)
+    return format_datetime(
+        value,
+        format=fmt if fmt != "full" else "EEEE d MMMM y, HH:mm",
+        tzinfo=ZoneInfo(tz),
+        locale=locale,
+    )
+
+
+def N_(message: str) -> str:
+    """Mark a string for translation; it is translated where it is shown."""
+    return message
+
+
+FRIENDLY = {
+    400: (N_("Something in the request was not right"), N_("Please go back and try again.")),
+    403: (
+        N_("This page is not for you"),
+        N_("If you followed a link from an email, ask us for a new one."),
+    ),
+    404: (
+        N_("We could not find this page"),
+        N_(
+            "The link may be mistyped, expired or already used. If it came in an email, ask us for a new one."
+        ),
+    ),
+    405: (N_("This page cannot do that"), N_("Please go back and try again.")),
+    409: (N_("That was just taken"), N_("Someone else was faster. Please choose another time.")),
+    410: (
+        N_("This link has expired"),
+        N_("Links in our emails last a limited time. Ask us for a new one."),
+    ),
+    413: (N_("That was too large"), N_("Please send something smaller.")),
+    422: (N_("Some answers need attention"), N_("Please go back and check the form.")),
+    429: (N_("Too many tries"), N_("Please wait a minute and try again.")),
+    500: (
+        N_("Something went wrong on our side"),
+        N_("Please try again in a few minutes. Nothing you entered was lost."),
+    ),
+    503: (N_("We are briefly unavailable"), N_("Please try again in a few minutes.")),
+}
+
+
+def render_error_page(status: int, code: str, detail: str) -> Response:
+    """The friendly page shown instead of a problem+json for browsers."""
+    title, advice = FRIENDLY.get(status, FRIENDLY[500] if status >= 500 else FRIENDLY[400])
+    body = render_template("error.html", status=status, code=code, title=title, advice=advice)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def init_pages(app: Flask) -> Limiter:
+    """Give an app the shared layout, static files, i18n, CSRF, headers, error pages and a limiter."""
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(SHARED_DIR / "templates")])
+    app.register_blueprint(
+        Blueprint(
+            "fd_static",
+            __name__,
+            static_folder=str(SHARED_DIR / "static"),
+            static_url_path="/static/fd",
+        )
+    )
+    babel = Babel(app, locale_selector=select_language)
+    service_translations = Path(app.root_path) / "translations"
+    babel.domain_instance = PoDomain([SHARED_DIR / "translations", service_translations])
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token,
+        languages=LANGUAGES,
+        get_locale=get_locale,
+        org_name=app.config["ORG_NAME"],
+    )
+    app.jinja_env.filters["local"] = local_datetime
+    app.extensions["frontdesk_html_errors"] = render_error_page
+
+    @app.before_request
+    def _language_and_csrf():
+        g.lang = str(get_locale())
+        if request.method == "POST" and "/api/" not in request.path and request.form:
+            check_csrf()
+
+    @app.after_request
+    def _page_headers(response: Response) -> Response:
+        if request.args.get("lang") in LANGUAGES:
+            response.set_cookie(
+                LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax"
+            )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault(
+                "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
+            )
+            response.headers.setdefault("Cache-Control", "no-store")
+            if request.is_secure:
+                response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    return Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=app.config["RATELIMIT_STORAGE_URL"],
+        default_limits=[],
+        headers_enabled=True,
+    )
