@@ -1,0 +1,1 @@
+"""Benchmarks: every hot path measured against a physical baseline in the same run."""

@@ -1,0 +1,53 @@
+"""Baseline apps measured beside the real ones: hello-world JSON and one INSERT + COMMIT.
+
+Run under gunicorn as `bench.baselines:hello` or `bench.baselines:create_insert_app()` (the
+latter writes to FRONTDESK_BENCH_INSERT_URL).
+"""
+
+from __future__ import annotations
+
+import os
+
+import sqlalchemy as sa
+from flask import Flask, jsonify
+
+hello = Flask("hello")
+
+
+@hello.get("/health")
+@hello.get("/hello")
+def say_hello():
+    return jsonify({"hello": "world"})
+
+
+def create_insert_app() -> Flask:
+    """A bare Flask endpoint doing one INSERT + COMMIT per request."""
+    app = Flask("insert")
+    url = os.environ.get("FRONTDESK_BENCH_INSERT_URL", "sqlite:///var/bench-insert.db")
+    engine = (
+        sa.create_engine(url, pool_size=4)
+        if url.startswith("postgresql")
+        else sa.create_engine(url)
+    )
+    metadata = sa.MetaData()
+    rows = sa.Table(
+        "bench_rows",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("payload", sa.String(200)),
+    )
+    metadata.create_all(engine)
+
+    @app.get("/health")
+    def health():
+        return jsonify({"ok": True})
+
+    @app.post("/insert")
+    def insert():
+        with engine.begin() as connection:
+            new_id = connection.execute(
+                rows.insert().values(payload="x" * 64)
+            ).inserted_primary_key[0]
+        return jsonify({"id": new_id}), 201
+
+    return app
