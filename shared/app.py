@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import db, logs
+from shared import auth, db, logs, metrics
 from shared.config import load_config
 from shared.errors import register_error_handlers
 from shared.http import ServiceClient
@@ -29,6 +29,8 @@ def configure(
     app.extensions["frontdesk_token_model"] = token_model
     logs.init_app(app)
     db.init_app(app)
+    metrics.init_app(app)
+    auth.init_app(app)
     register_error_handlers(app)
 
 

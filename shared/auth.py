@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest.utils import deepupdate
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -135,33 +135,67 @@ def current_principal() -> Principal | None:
     return g.get("principal")
 
 
-def require(*roles: str) -> Callable:
-    """Decorate a resource method: a token of one of `roles` is needed (401 / 403 otherwise).
+def _required_roles(app: Flask) -> tuple[str, ...] | None:
+    """Roles the endpoint of this request needs (set by @require), or None for public ones."""
+    view = app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return None
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), None)
+    return getattr(view, "_required_roles", None)
 
-    It also documents the bearer security and the 401/403 responses in the OpenAPI document.
-    """
+
+def authorize(roles: tuple[str, ...]) -> Principal:
+    """Authenticate the request and check its role (401 / 403), once per request."""
     from shared import db  # local: avoids a cycle at import time
+
+    principal = g.get("principal")
+    if principal is None:
+        model = current_app.extensions["frontdesk_token_model"]
+        principal = authenticate(
+            session=db.session(), model=model, header=request.headers.get("Authorization")
+        )
+        g.principal = principal
+    if principal.role not in roles:
+        raise Forbidden(
+            f"This needs a token with role {' or '.join(roles)}.", code="role_forbidden"
+        )
+    return principal
+
+
+def init_app(app: Flask) -> None:
+    """Check tokens before the body is parsed, so a caller without access learns nothing more."""
+
+    @app.before_request
+    def _authorize_early():
+        roles = _required_roles(app)
+        if roles is not None:
+            authorize(roles)
+
+
+def require(*roles: str) -> Callable:
+    """Decorate a view: a token of one of `roles` is needed (401 without one, 403 for others).
+
+    The check runs before the request body is parsed (see init_app), whatever the decorator
+    order. It also documents the bearer security, the roles (`x-roles`) and the 401/403
+    responses in the OpenAPI document.
+    """
 
     def decorator(func: Callable) -> Callable:
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            model = current_app.extensions["frontdesk_token_model"]
-            principal = authenticate(
-                session=db.session(), model=model, header=request.headers.get("Authorization")
-            )
-            if principal.role not in roles:
-                raise Forbidden(
-                    f"This needs a token with role {' or '.join(roles)}.", code="role_forbidden"
-                )
-            g.principal = principal
+            authorize(roles)
             return func(*args, **kwargs)
 
+        wrapper._required_roles = roles
         wrapper._apidoc = deepcopy(getattr(func, "_apidoc", {}))
         wrapper._apidoc["manual_doc"] = deepupdate(
             deepcopy(wrapper._apidoc.get("manual_doc", {})),
             {
                 "security": [{"bearerAuth": []}],
                 "description": f"Needs a token with role: {', '.join(roles)}.",
+                "x-roles": list(roles),
             },
         )
         responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})

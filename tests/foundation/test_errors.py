@@ -96,6 +96,13 @@ def _probe_app(database_urls):
     def echo(data):
         return data
 
+    @blp.route("/admin-echo", methods=["POST"])
+    @blp.arguments(ProbeSchema)
+    @blp.response(201, ProbeSchema)
+    @require("admin")
+    def admin_echo(data):
+        return data
+
     @blp.route("/admin-only")
     @blp.response(200)
     @require("admin")
@@ -178,3 +185,26 @@ def test_unexpected_exception_gets_500_problem_and_logged_traceback(probe_app, c
     assert "kaboom" not in response.get_data(as_text=True)
     assert body["request_id"]
     assert any(record.exc_info and "kaboom" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_token_is_checked_before_the_body_is_validated(probe_app, make_token):
+    client = probe_app.test_client()
+    assert_problem(client.post("/api/v1/probe/admin-echo", json={}), 401, "token_missing")
+    staff = make_token("booking", "staff", staff_id=1)
+    response = client.post(
+        "/api/v1/probe/admin-echo", json={}, headers={"Authorization": f"Bearer {staff}"}
+    )
+    assert_problem(response, 403, "role_forbidden")
+    admin = make_token("booking", "admin")
+    response = client.post(
+        "/api/v1/probe/admin-echo", json={}, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert_problem(response, 422, "validation_failed")
+
+
+def test_openapi_documents_roles_and_bearer_security(probe_app):
+    spec = probe_app.test_client().get("/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/probe/admin-echo"]["post"]
+    assert operation["x-roles"] == ["admin"]
+    assert operation["security"] == [{"bearerAuth": []}]
+    assert {"401", "403", "422"} <= set(operation["responses"])
