@@ -2,11 +2,80 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from services.notify import operations
+from services.notify.schemas import (
+    CancelResultSchema,
+    MessageCreateSchema,
+    MessageQueryArgsSchema,
+    MessageSchema,
+)
+from shared import db
 from shared.api import whoami_blueprint
+from shared.auth import require
+from shared.idempotency import fingerprint, key_from_request
+
+blp = Blueprint(
+    "messages",
+    __name__,
+    url_prefix="/api/v1",
+    description="The outbox: email, SMS and signed webhooks",
+)
+
+
+@blp.route("/messages")
+class Messages(MethodView):
+    @blp.arguments(MessageCreateSchema)
+    @blp.response(201, MessageSchema)
+    @blp.alt_response(200, schema=MessageSchema, description="Replay of an Idempotency-Key")
+    @require("service", "admin")
+    def post(self, fields: dict[str, Any]):
+        """Queue a message (201), or return the first one for a repeated Idempotency-Key (200)."""
+        message, created = operations.create_message(
+            session=db.session(),
+            fields=fields,
+            idempotency_key=key_from_request(),
+            fingerprint=fingerprint(request.get_json(silent=True)),
+            mail_from=current_app.config["MAIL_FROM"],
+        )
+        return message, 201 if created else 200
+
+    @blp.arguments(MessageQueryArgsSchema, location="query")
+    @blp.response(200, MessageSchema(many=True))
+    @require("service", "admin")
+    def get(self, args: dict[str, Any]):
+        """List messages, by group and status."""
+        return operations.list_messages(
+            session=db.session(),
+            group=args.get("group"),
+            status=args.get("status"),
+            limit=args["limit"],
+        )
+
+
+@blp.route("/messages/<int:message_id>")
+class MessageById(MethodView):
+    @blp.response(200, MessageSchema)
+    @require("service", "admin")
+    def get(self, message_id: int):
+        """A message with its status and every delivery attempt."""
+        return operations.get_message(session=db.session(), message_id=message_id)
+
+
+@blp.route("/groups/<path:group>/cancel")
+class GroupCancel(MethodView):
+    @blp.response(200, CancelResultSchema)
+    @require("service", "admin")
+    def post(self, group: str):
+        """Cancel the group's messages that are not sent yet."""
+        return {"cancelled": operations.cancel_group(session=db.session(), group=group)}
 
 
 def blueprints() -> list[Blueprint]:
     """Every API blueprint of the service, in registration order."""
-    return [whoami_blueprint()]
+    return [whoami_blueprint(), blp]

@@ -1,0 +1,10 @@
+"""Notify's domain errors, each with a stable machine code."""
+
+from __future__ import annotations
+
+from shared.errors import NotFound
+
+
+class MessageNotFound(NotFound):
+    code = "message_not_found"
+    title = "No such message"

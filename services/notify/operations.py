@@ -1,0 +1,237 @@
+"""The outbox's operations: accept messages, list and cancel them, claim due ones, record tries.
+
+Plain functions with the session passed in; they flush, never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from services.notify.errors import MessageNotFound
+from services.notify.models import CLAIMABLE, Attempt, Message, WebhookEndpoint
+from shared.db import utcnow
+from shared.errors import ValidationFailed
+from shared.idempotency import check_replay
+
+
+def new_message_id(*, channel: str, mail_from: str) -> str:
+    """A unique id receivers can deduplicate on: an RFC 5322 Message-ID for email."""
+    token = uuid.uuid4().hex
+    if channel == "email":
+        domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+        return f"<{token}@{domain}>"
+    return f"msg_{token}"
+
+
+def create_message(
+    *,
+    session: Session,
+    fields: dict[str, Any],
+    idempotency_key: str | None,
+    fingerprint: str,
+    mail_from: str,
+) -> tuple[Message, bool]:
+    """Store a message to send; returns (message, created).
+
+    With an idempotency key already used for the same body the first message comes back
+    (created False); a different body raises IdempotencyKeyReused (409).
+    """
+    if idempotency_key is not None:
+        existing = _by_idempotency_key(session, idempotency_key)
+        if existing is not None:
+            check_replay(existing.fingerprint or "", fingerprint)
+            return existing, False
+    if fields["channel"] == "webhook":
+        upsert_endpoint(session=session, url=fields["to"], secret=fields.get("webhook_secret"))
+    send_at = fields.get("send_at") or utcnow()
+    message = Message(
+        channel=fields["channel"],
+        recipient=fields["to"],
+        template=fields.get("template"),
+        locale=fields.get("locale") or "en",
+        data=fields.get("data") or {},
+        subject=fields.get("subject"),
+        text=fields.get("text"),
+        html=fields.get("html"),
+        attachments=fields.get("attachments") or [],
+        event=fields.get("event"),
+        payload=fields.get("payload"),
+        group=fields.get("group"),
+        status="scheduled",
+        send_at=send_at,
+        next_attempt_at=send_at,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint if idempotency_key is not None else None,
+        message_id=new_message_id(channel=fields["channel"], mail_from=mail_from),
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        # Another request with the same key won the race: answer like a replay.
+        existing = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        check_replay(existing.fingerprint or "", fingerprint)
+        return existing, False
+    return message, True
+
+
+def _by_idempotency_key(session: Session, key: str) -> Message | None:
+    return session.scalar(
+        sa.select(Message)
+        .where(Message.idempotency_key == key)
+        .options(selectinload(Message.attempts))
+    )
+
+
+def upsert_endpoint(*, session: Session, url: str, secret: str | None) -> WebhookEndpoint:
+    """The endpoint for a URL, created or given the new secret; a secret is needed the first time."""
+    endpoint = session.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.url == url))
+    if endpoint is None:
+        if secret is None:
+            raise ValidationFailed(
+                "This webhook URL is new: send its signing secret.",
+                errors={"webhook_secret": ["Required the first time a URL is used."]},
+            )
+        endpoint = WebhookEndpoint(url=url, secret=secret)
+        try:
+            with session.begin_nested():
+                session.add(endpoint)
+                session.flush()
+        except IntegrityError:
+            endpoint = session.scalars(
+                sa.select(WebhookEndpoint).where(WebhookEndpoint.url == url)
+            ).one()
+    if secret is not None and endpoint.secret != secret:
+        endpoint.secret = secret
+        session.flush()
+    return endpoint
+
+
+def get_message(*, session: Session, message_id: int) -> Message:
+    """One message with its attempts, or MessageNotFound."""
+    message = session.scalar(
+        sa.select(Message).where(Message.id == message_id).options(selectinload(Message.attempts))
+    )
+    if message is None:
+        raise MessageNotFound(f"Message {message_id} does not exist.")
+    return message
+
+
+def list_messages(
+    *, session: Session, group: str | None, status: str | None, limit: int
+) -> list[Message]:
+    """Messages, oldest first, filtered by group and status."""
+    query = sa.select(Message).options(selectinload(Message.attempts)).order_by(Message.id)
+    if group is not None:
+        query = query.where(Message.group == group)
+    if status is not None:
+        query = query.where(Message.status == status)
+    return list(session.scalars(query.limit(limit)))
+
+
+def cancel_group(*, session: Session, group: str) -> int:
+    """Cancel the group's messages that no worker has taken yet; returns how many."""
+    result = session.execute(
+        sa.update(Message)
+        .where(Message.group == group, Message.status == "scheduled")
+        .values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return result.rowcount or 0
+
+
+def claim_due(
+    *, session: Session, now: datetime, limit: int, worker: str, lease: timedelta
+) -> list[int]:
+    """Lease up to `limit` due messages to `worker`; returns their ids.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers take disjoint rows. SQLite
+    ignores the clause, but its BEGIN IMMEDIATE transactions already run one at a time.
+    A lease is `next_attempt_at` moved to its end: if the worker dies, the row is due again.
+    """
+    ids = list(
+        session.scalars(
+            sa.select(Message.id)
+            .where(Message.status.in_(CLAIMABLE), Message.next_attempt_at <= now)
+            .order_by(Message.next_attempt_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        session.execute(
+            sa.update(Message)
+            .where(Message.id.in_(ids))
+            .values(
+                status="sending",
+                leased_by=worker,
+                lease_until=now + lease,
+                next_attempt_at=now + lease,
+                attempt_count=Message.attempt_count + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.flush()
+    return ids
+
+
+def load_claimed(*, session: Session, ids: list[int]) -> list[Message]:
+    """The claimed messages, in claim order."""
+    rows = {m.id: m for m in session.scalars(sa.select(Message).where(Message.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]
+
+
+def endpoint_for(*, session: Session, url: str) -> WebhookEndpoint | None:
+    """The stored endpoint of a webhook URL."""
+    return session.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.url == url))
+
+
+def disable_endpoint(*, session: Session, url: str, now: datetime) -> None:
+    """Stop sending to an endpoint that answered 410 Gone."""
+    endpoint = endpoint_for(session=session, url=url)
+    if endpoint is not None and endpoint.disabled_at is None:
+        endpoint.disabled_at = now
+        session.flush()
+
+
+def record_attempt(
+    *,
+    session: Session,
+    message_id: int,
+    worker: str,
+    now: datetime,
+    status: str,
+    error: str | None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Record one try and the message's new status (`sent`, `scheduled` to retry, `failed`, `dead`).
+
+    The status only changes while `worker` still holds the lease: a worker that outlived its
+    lease only adds its attempt to the history.
+    """
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        return
+    session.add(Attempt(message_id=message_id, at=now, ok=status == "sent", error=error))
+    if message.status == "sending" and message.leased_by == worker:
+        message.status = status
+        message.lease_until = None
+        if status == "sent":
+            message.sent_at = now
+            message.last_error = None
+        else:
+            message.last_error = error
+        if status == "scheduled" and retry_at is not None:
+            message.next_attempt_at = retry_at
+    session.flush()

@@ -1,0 +1,183 @@
+"""The message templates: which exist, what data each needs, and rendering them at send time.
+
+Files live in templates/<locale>/<name>.{subject.txt,txt,html,sms.txt}; a locale that lacks a
+file falls back to English. HTML is autoescaped; times are shown in `data.timezone`, localized
+with Babel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_time, get_timezone_name
+
+from shared.fields import is_time_zone
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+LOCALES = ("en", "fr", "es")
+FALLBACK_LOCALE = "en"
+MODES = ("video", "phone", "in_person")
+
+_BOOKING = (
+    "client_name",
+    "service_name",
+    "staff_name",
+    "org_name",
+    "start",
+    "end",
+    "timezone",
+    "mode",
+)
+
+# template -> data keys that must be present (optional keys may be absent or null).
+REQUIRED_DATA: dict[str, tuple[str, ...]] = {
+    "booking_confirmation": _BOOKING,
+    "booking_reminder": _BOOKING,
+    "booking_cancelled": _BOOKING,
+    "booking_rescheduled": (*_BOOKING, "previous_start"),
+    "booking_staff_notice": (*_BOOKING, "event"),
+    "billing_notice": (
+        "appointment_id",
+        "client_name",
+        "service_name",
+        "staff_name",
+        "start",
+        "end",
+        "timezone",
+        "outcome",
+        "org_name",
+    ),
+    "consent_request": ("client_name", "form_title", "signing_url", "org_name"),
+    "consent_reminder": ("client_name", "form_title", "signing_url", "org_name"),
+    "consent_signed": ("client_name", "form_title", "download_url", "org_name"),
+    "consent_withdrawn": ("client_name", "form_title", "org_name"),
+}
+TEMPLATES = tuple(REQUIRED_DATA)
+
+# Keys that, when present and not null, must be ISO date-times.
+_TIME_KEYS = ("start", "end", "previous_start", "expires_at", "appointment_start")
+_STAFF_EVENTS = ("booked", "cancelled", "rescheduled")
+
+
+def data_errors(template: str, data: dict[str, Any]) -> dict[str, list[str]]:
+    """Field errors (`data.<key>`) for a template's data; empty when it can be rendered."""
+    errors: dict[str, list[str]] = {}
+    for key in REQUIRED_DATA[template]:
+        if data.get(key) in (None, ""):
+            errors[f"data.{key}"] = [f"Required by the {template} template."]
+    for key in _TIME_KEYS:
+        if data.get(key) not in (None, "") and parse_time(data[key]) is None:
+            errors[f"data.{key}"] = ["Not an ISO 8601 date-time with an offset."]
+    zone = data.get("timezone")
+    if zone not in (None, "") and (not isinstance(zone, str) or not is_time_zone(zone)):
+        errors["data.timezone"] = ["Unknown time zone; use an IANA name such as America/Toronto."]
+    if "mode" in REQUIRED_DATA[template] and data.get("mode") not in (None, ""):
+        if data["mode"] not in MODES:
+            errors["data.mode"] = [f"One of {', '.join(MODES)}."]
+        elif data["mode"] == "video" and not data.get("video_url"):
+            errors["data.video_url"] = ["Required when mode is video."]
+    if template == "booking_staff_notice" and data.get("event") not in (None, "", *_STAFF_EVENTS):
+        errors["data.event"] = [f"One of {', '.join(_STAFF_EVENTS)}."]
+    return errors
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An aware datetime from an ISO string ('Z' accepted), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a template produced for one message."""
+
+    subject: str
+    text: str
+    html: str
+    sms: str
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def _template(locale: str, name: str) -> jinja2.Template:
+    """The locale's file, or the English one when the locale lacks it."""
+    environment = _environment()
+    try:
+        return environment.get_template(f"{locale}/{name}")
+    except jinja2.TemplateNotFound:
+        return environment.get_template(f"{FALLBACK_LOCALE}/{name}")
+
+
+def _formatter(locale: str, zone_name: str):
+    """A `when(iso)` function for templates: the time in the recipient's zone and language."""
+    zone = ZoneInfo(zone_name)
+
+    def when(value: Any) -> str:
+        moment = parse_time(value)
+        if moment is None:
+            return ""
+        local = moment.astimezone(zone)
+        return "{}, {} ({})".format(
+            format_date(local, "full", locale=locale),
+            format_time(local, "short", locale=locale),
+            get_timezone_name(local, width="long", locale=locale),
+        )
+
+    return when
+
+
+def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
+    """Render every part of a template (subject, text, HTML, SMS) for one message.
+
+    Raises jinja2 errors (and KeyError/ValueError on bad data); the worker turns them into a
+    failed message.
+    """
+    if template not in REQUIRED_DATA:
+        raise ValueError(f"unknown template {template!r}")
+    locale = locale if locale in LOCALES else FALLBACK_LOCALE
+    context = {
+        "backup": {},
+        "resources": [],
+        "consent_links": [],
+        "accommodations": {},
+        "location": None,
+        "video_url": None,
+        "manage_url": None,
+        "reason": None,
+        "consent_missing": False,
+        "expires_at": None,
+        "client_email": None,
+        **data,
+    }
+    context["when"] = _formatter(locale, data.get("timezone") or "UTC")
+    parts = {
+        part: _template(locale, f"{template}.{part}").render(context).strip()
+        for part in ("subject.txt", "txt", "html", "sms.txt")
+    }
+    return Rendered(
+        subject=" ".join(parts["subject.txt"].split()),
+        text=parts["txt"] + "\n",
+        html=parts["html"] + "\n",
+        sms=" ".join(parts["sms.txt"].split()),
+    )

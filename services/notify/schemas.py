@@ -1,0 +1,235 @@
+"""Input and output schemas of notify's API (see CONTRACTS.md, POST /api/v1/messages)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import icalendar
+import marshmallow as ma
+from flask import current_app
+
+from services.notify import rendering
+from services.notify.models import CHANNELS, STATUSES
+from shared.db import utcnow
+from shared.fields import UTCDateTime, to_e164
+
+CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
+MAX_ATTACHMENTS = 3
+SEND_AT_TOLERANCE = timedelta(minutes=1)
+MAX_CALENDAR_CHARS = 256 * 1024
+
+
+class AttachmentSchema(ma.Schema):
+    """A calendar part of an email: sent inline (iMIP) and as an .ics attachment."""
+
+    content_type = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(["text/calendar"], error="Only text/calendar.")
+    )
+    method = ma.fields.String(required=True)
+    filename = ma.fields.String(
+        load_default="invite.ics",
+        validate=ma.validate.Regexp(
+            r"^[A-Za-z0-9._-]{1,100}\.ics$", error="A plain file name ending in .ics."
+        ),
+    )
+    content = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=MAX_CALENDAR_CHARS)
+    )
+
+    @ma.validates_schema
+    def _method_matches_calendar(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        method = data["method"].upper()
+        if method not in CALENDAR_METHODS:
+            raise ma.ValidationError(f"One of {', '.join(CALENDAR_METHODS)}.", "method")
+        try:
+            calendar = icalendar.Calendar.from_ical(data["content"])
+        except ValueError as exc:
+            raise ma.ValidationError(f"Not an iCalendar object: {exc}", "content") from exc
+        if not isinstance(calendar, icalendar.Calendar):
+            raise ma.ValidationError("Not a VCALENDAR.", "content")
+        inner = str(calendar.get("METHOD") or "")
+        if inner != method:
+            raise ma.ValidationError(
+                f"The calendar's METHOD ({inner or 'missing'}) must equal the part's method "
+                f"({method}), in upper case.",
+                "content",
+            )
+
+    @ma.post_load
+    def _upper_method(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["method"] = data["method"].upper()
+        return data
+
+
+def _recipient_error(channel: str, to: str) -> str | None:
+    """Why `to` is not a valid recipient for the channel, or None."""
+    if channel == "email":
+        try:
+            ma.validate.Email()(to)
+        except ma.ValidationError:
+            return "Not a valid email address."
+        return None
+    if channel == "sms":
+        try:
+            to_e164(to)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    return _webhook_url_error(to)
+
+
+def _webhook_url_error(url: str) -> str | None:
+    """Why a webhook URL is refused: not http(s), no host, or a private address when not allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "Not an http(s) URL."
+    if len(url) > 2048:
+        return "URL too long."
+    if current_app.config["ALLOW_PRIVATE_WEBHOOKS"]:
+        return None
+    host = parts.hostname
+    if host == "localhost" or host.endswith(".localhost"):
+        return "Loopback and private addresses are not allowed."
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if not address.is_global:
+        return "Loopback and private addresses are not allowed."
+    return None
+
+
+def _secret_error(secret: str) -> str | None:
+    """Why a Standard Webhooks secret (whsec_<base64>) is malformed, or None."""
+    prefix, _, encoded = secret.partition("_")
+    if prefix != "whsec" or not encoded:
+        return "Use the form whsec_<base64>."
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return "The part after whsec_ is not base64."
+    if not 24 <= len(key) <= 64:
+        return "The key must be 24 to 64 bytes."
+    return None
+
+
+class MessageCreateSchema(ma.Schema):
+    """POST /messages: a templated or literal email, SMS or webhook call to send."""
+
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(CHANNELS))
+    to = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2048))
+    template = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(rendering.TEMPLATES))
+    locale = ma.fields.String(load_default="en", validate=ma.validate.OneOf(rendering.LOCALES))
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    subject = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500))
+    text = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100_000))
+    html = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500_000))
+    attachments = ma.fields.List(
+        ma.fields.Nested(AttachmentSchema),
+        load_default=list,
+        validate=ma.validate.Length(max=MAX_ATTACHMENTS),
+    )
+    send_at = UTCDateTime(allow_none=True)
+    group = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    event = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    payload = ma.fields.Raw(allow_none=True)
+
+    @ma.validates_schema
+    def _fits_channel(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        errors: dict[str, list[str]] = {}
+        channel = data["channel"]
+        problem = _recipient_error(channel, data["to"])
+        if problem:
+            errors["to"] = [problem]
+        template = data.get("template")
+        literal = [k for k in ("subject", "text", "html") if data.get(k) is not None]
+        if channel == "webhook":
+            for key in ("template", *literal):
+                if data.get(key) is not None:
+                    errors[key] = ["Webhooks send `event` and `payload`, not templates or text."]
+            if not data.get("event"):
+                errors["event"] = ["Required for a webhook."]
+            if data.get("payload") is None:
+                errors["payload"] = ["Required for a webhook."]
+            secret = data.get("webhook_secret")
+            if secret is not None and _secret_error(secret):
+                errors["webhook_secret"] = [_secret_error(secret)]
+        else:
+            for key in ("webhook_secret", "event", "payload"):
+                if data.get(key) is not None:
+                    errors[key] = ["Only for webhooks."]
+            if template is not None:
+                for key in literal:
+                    errors[key] = ["Give either a template or literal content, not both."]
+                errors.update(rendering.data_errors(template, data.get("data") or {}))
+            elif channel == "email":
+                if data.get("subject") is None:
+                    errors["subject"] = ["Required without a template."]
+                if data.get("text") is None and data.get("html") is None:
+                    errors["text"] = ["Give text or html (or a template)."]
+            else:
+                if data.get("text") is None:
+                    errors["text"] = ["Required for an SMS without a template."]
+                for key in ("subject", "html"):
+                    if data.get(key) is not None:
+                        errors[key] = ["An SMS has only text."]
+        if data.get("attachments") and channel != "email":
+            errors["attachments"] = ["Only email carries attachments."]
+        send_at = data.get("send_at")
+        if send_at is not None and send_at < utcnow() - SEND_AT_TOLERANCE:
+            errors["send_at"] = ["In the past; omit it to send now."]
+        if errors:
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _normalize(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        if data["channel"] == "sms":
+            data["to"] = to_e164(data["to"])
+        elif data["channel"] == "email":
+            data["to"] = data["to"].strip()
+        return data
+
+
+class AttemptSchema(ma.Schema):
+    """One delivery try."""
+
+    at = UTCDateTime(required=True)
+    ok = ma.fields.Boolean(required=True)
+    error = ma.fields.String(allow_none=True)
+
+
+class MessageSchema(ma.Schema):
+    """A message and its delivery history."""
+
+    id = ma.fields.Integer(required=True)
+    channel = ma.fields.String(required=True)
+    to = ma.fields.String(required=True)
+    template = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(required=True)
+    group = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
+    send_at = UTCDateTime(required=True)
+    created_at = UTCDateTime(required=True)
+    sent_at = UTCDateTime(allow_none=True)
+    attempts = ma.fields.List(ma.fields.Nested(AttemptSchema), required=True)
+    last_error = ma.fields.String(allow_none=True)
+
+
+class MessageQueryArgsSchema(ma.Schema):
+    """GET /messages filters."""
+
+    group = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+
+
+class CancelResultSchema(ma.Schema):
+    """How many messages of a group were cancelled."""
+
+    cancelled = ma.fields.Integer(required=True)

@@ -1,0 +1,162 @@
+"""Builders for notify tests: API clients with tokens, sample template data, message payloads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from shared.db import utcnow
+
+CALENDAR = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Frontdesk//test//EN\r\nMETHOD:{method}\r\n"
+    "BEGIN:VEVENT\r\nUID:appt-42@frontdesk.test\r\nDTSTAMP:20261120T120000Z\r\n"
+    "DTSTART:20261124T140000Z\r\nDTEND:20261124T144500Z\r\nSEQUENCE:0\r\n"
+    "SUMMARY:Counselling session\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def calendar(method: str = "REQUEST") -> str:
+    """A one-event calendar with the given METHOD."""
+    return CALENDAR.format(method=method)
+
+
+def booking_data(**overrides: Any) -> dict[str, Any]:
+    """Data every booking template accepts (a video session with a backup phone plan)."""
+    start = utcnow().replace(microsecond=0) + timedelta(days=1)
+    data = {
+        "client_name": "Ana Lima",
+        "service_name": "Counselling session",
+        "staff_name": "Dr. Chloé Martin",
+        "org_name": "Harbour Clinic",
+        "start": start.isoformat().replace("+00:00", "Z"),
+        "end": (start + timedelta(minutes=45)).isoformat().replace("+00:00", "Z"),
+        "timezone": "America/Toronto",
+        "mode": "video",
+        "video_url": "https://meet.example.org/room/abc",
+        "location": None,
+        "backup": {"callback_number": "+14165550100", "dial_in": "+14165550199"},
+        "manage_url": "http://frontdesk.test/booking/manage/tok123",
+        "resources": [
+            {
+                "title": "Before your first session",
+                "url": "https://example.org/prep",
+                "text": "Five minutes to read.",
+            }
+        ],
+        "consent_links": [
+            {"title": "Consent to treatment", "url": "http://frontdesk.test/consent/sign/abc"}
+        ],
+        "accommodations": {"captions": True, "interpreter_language": "Portuguese", "other": None},
+        "consent_missing": True,
+        "reason": "The counsellor is ill.",
+        "previous_start": start.isoformat().replace("+00:00", "Z"),
+        "event": "booked",
+    }
+    data.update(overrides)
+    return data
+
+
+def template_data(template: str) -> dict[str, Any]:
+    """Sample data for any template."""
+    if template.startswith("booking_"):
+        return booking_data()
+    start = booking_data()["start"]
+    return {
+        "billing_notice": {
+            "appointment_id": 42,
+            "client_name": "Ana Lima",
+            "client_email": "ana@example.org",
+            "service_name": "Counselling session",
+            "staff_name": "Dr. Chloé Martin",
+            "start": start,
+            "end": booking_data()["end"],
+            "timezone": "America/Toronto",
+            "outcome": "completed",
+            "org_name": "Harbour Clinic",
+        },
+        "consent_request": {
+            "client_name": "Ana Lima",
+            "form_title": "Consent to treatment",
+            "signing_url": "http://frontdesk.test/consent/sign/abc",
+            "expires_at": start,
+            "org_name": "Harbour Clinic",
+            "timezone": "Europe/Paris",
+        },
+        "consent_reminder": {
+            "client_name": "Ana Lima",
+            "form_title": "Consent to treatment",
+            "signing_url": "http://frontdesk.test/consent/sign/abc",
+            "appointment_start": start,
+            "timezone": "Europe/Paris",
+            "org_name": "Harbour Clinic",
+        },
+        "consent_signed": {
+            "client_name": "Ana Lima",
+            "form_title": "Consent to treatment",
+            "download_url": "http://frontdesk.test/consent/records/xyz.pdf",
+            "expires_at": start,
+            "org_name": "Harbour Clinic",
+            "timezone": "Europe/Paris",
+        },
+        "consent_withdrawn": {
+            "client_name": "Ana Lima",
+            "form_title": "Consent to treatment",
+            "org_name": "Harbour Clinic",
+        },
+    }[template]
+
+
+@pytest.fixture
+def make_booking_data():
+    """make_booking_data(**overrides) -> data for any booking template."""
+    return booking_data
+
+
+@pytest.fixture
+def make_template_data():
+    """make_template_data(template) -> sample data for that template."""
+    return template_data
+
+
+@pytest.fixture
+def make_calendar():
+    """make_calendar(method='REQUEST') -> a one-event iCalendar text."""
+    return calendar
+
+
+@pytest.fixture
+def notify_client(notify_app, make_token):
+    """A test client whose requests carry a service token: client.post_json(path, body, key=None)."""
+    token = make_token("notify", "service")
+    client = notify_app.test_client()
+
+    def call(method: str, path: str, body: Any = None, key: str | None = None):
+        headers = {"Authorization": f"Bearer {token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return client.open(path, method=method, json=body, headers=headers)
+
+    client.call = call
+    return client
+
+
+@pytest.fixture
+def post_message(notify_client) -> Callable[..., Any]:
+    """post_message(**fields) -> response of POST /api/v1/messages (an email by default)."""
+
+    def post(key: str | None = None, **fields: Any):
+        body = {
+            "channel": "email",
+            "to": "ana@example.org",
+            "template": "booking_confirmation",
+            "locale": "en",
+            "data": booking_data(),
+        }
+        body.update(fields)
+        body = {k: v for k, v in body.items() if v is not None}
+        return notify_client.call("POST", "/api/v1/messages", body, key=key)
+
+    return post
