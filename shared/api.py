@@ -6,11 +6,14 @@ replaced and the documented default error schema is the problem schema.
 
 from __future__ import annotations
 
+import http
+
 import marshmallow as ma
 from flask import Flask, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 
-from shared.errors import UnsupportedMediaType
+from shared.errors import PROBLEM_JSON, UnsupportedMediaType
 
 
 class ProblemSchema(ma.Schema):
@@ -32,6 +35,18 @@ class FrontdeskApi(Api):
 
     def _register_error_handlers(self) -> None:
         """Errors are handled by shared.errors.register_error_handlers."""
+
+    def _register_responses(self) -> None:
+        """Document every error response as application/problem+json, as it is served."""
+        for status in http.HTTPStatus:
+            response: dict = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 # Body types the API accepts; a route that takes something else lists it in `accepts`.
