@@ -50,8 +50,9 @@ class JsonFormatter(logging.Formatter):
             if key not in self._skip and not key.startswith("_"):
                 entry[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
-            entry["traceback"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, default=str)
+            entry["traceback"] = self.formatException(record.exc_info)
+        # Redact the whole line too, so values nested in extras are covered.
+        return redact(json.dumps(entry, default=str))
 
 
 def configure_logging(level: str = "INFO") -> None:

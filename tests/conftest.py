@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import re
 
 import pytest
 
@@ -116,3 +118,48 @@ def make_token(apps):
 def smtp_sink():
     """A real SMTP server (aiosmtpd) in the test process."""
     yield from testing.smtp_sink()
+
+
+# --- Nothing personal in logs: every log line of the whole run is scanned at the end. ---
+
+_PERSONAL = re.compile(
+    r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"  # email addresses
+    r"|\+\d{8,15}"  # E.164 phone numbers
+    r"|\bfd[a-z]_[A-Za-z0-9_-]{20,}"  # API tokens
+)
+
+
+class _LogCollector(logging.Handler):
+    """Keeps what the code asked to log, before the formatter's redaction: the code itself
+    must not log personal data; redaction is only the second line of defence."""
+
+    _standard = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        extras = {k: v for k, v in record.__dict__.items() if k not in self._standard}
+        self.lines.append(f"{record.name}: {record.getMessage()} {extras!r}")
+
+
+_collector = _LogCollector()
+
+
+def pytest_configure(config):
+    logging.getLogger("frontdesk").addHandler(_collector)
+    logging.getLogger("frontdesk").setLevel(logging.INFO)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaks = [line for line in _collector.lines if _PERSONAL.search(line)]
+    if leaks:
+        print(f"\n{len(leaks)} log lines carry an email, phone number or token, e.g.:")
+        for line in leaks[:5]:
+            print("  ", line[:300])
+        session.exitstatus = 1
+    else:
+        print(
+            f"\nlog scan: {len(_collector.lines)} log lines, none with an email, phone number or token"
+        )
