@@ -10,7 +10,9 @@ import importlib
 from collections.abc import Callable
 
 # kind -> (service, "module:function")
-WORKERS: dict[str, tuple[str, str]] = {}
+WORKERS: dict[str, tuple[str, str]] = {
+    "notify": ("notify", "services.notify.worker:run"),
+}
 
 
 def worker_function(kind: str) -> tuple[str, Callable]:

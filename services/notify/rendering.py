@@ -130,7 +130,7 @@ def _template(locale: str, name: str) -> jinja2.Template:
 
 
 def _formatter(locale: str, zone_name: str):
-    """A `when(iso)` function for templates: the time in the recipient's zone and language."""
+    """`when(iso)` and `when_short(iso)` for templates: the time in the recipient's zone and language."""
     zone = ZoneInfo(zone_name)
 
     def when(value: Any) -> str:
@@ -144,7 +144,16 @@ def _formatter(locale: str, zone_name: str):
             get_timezone_name(local, width="long", locale=locale),
         )
 
-    return when
+    def when_short(value: Any) -> str:
+        moment = parse_time(value)
+        if moment is None:
+            return ""
+        local = moment.astimezone(zone)
+        return "{} {}".format(
+            format_date(local, "medium", locale=locale), format_time(local, "short", locale=locale)
+        )
+
+    return when, when_short
 
 
 def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
@@ -157,10 +166,6 @@ def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
         raise ValueError(f"unknown template {template!r}")
     locale = locale if locale in LOCALES else FALLBACK_LOCALE
     context = {
-        "backup": {},
-        "resources": [],
-        "consent_links": [],
-        "accommodations": {},
         "location": None,
         "video_url": None,
         "manage_url": None,
@@ -168,9 +173,26 @@ def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
         "consent_missing": False,
         "expires_at": None,
         "client_email": None,
+        "previous_start": None,
+        "appointment_start": None,
+        "event": None,
         **data,
     }
-    context["when"] = _formatter(locale, data.get("timezone") or "UTC")
+    # Nested data gets its optional keys filled so templates can test them plainly.
+    context["backup"] = {"callback_number": None, "dial_in": None, **(data.get("backup") or {})}
+    context["accommodations"] = {
+        "captions": False,
+        "interpreter_language": None,
+        "other": None,
+        **(data.get("accommodations") or {}),
+    }
+    context["resources"] = [
+        {"title": "", "url": "", "text": None, **item} for item in data.get("resources") or []
+    ]
+    context["consent_links"] = [
+        {"title": "", "url": "", **item} for item in data.get("consent_links") or []
+    ]
+    context["when"], context["when_short"] = _formatter(locale, data.get("timezone") or "UTC")
     parts = {
         part: _template(locale, f"{template}.{part}").render(context).strip()
         for part in ("subject.txt", "txt", "html", "sms.txt")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from shared import testing
 from shared.db import utcnow
 
 CALENDAR = (
@@ -160,3 +162,25 @@ def post_message(notify_client) -> Callable[..., Any]:
         return notify_client.call("POST", "/api/v1/messages", body, key=key)
 
     return post
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def sink():
+    """A real aiosmtpd server on a free port (shared.testing.SmtpSink, started on a known port:
+    aiosmtpd's Controller probes the port it was given, so port 0 cannot be used)."""
+    from aiosmtpd.controller import Controller
+
+    smtp_sink = testing.SmtpSink(port=free_port())
+    controller = Controller(smtp_sink, hostname=smtp_sink.host, port=smtp_sink.port)
+    controller.start()
+    try:
+        yield smtp_sink
+    finally:
+        controller.stop()

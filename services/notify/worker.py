@@ -1,0 +1,201 @@
+"""The outbox worker: claim due messages under a lease, send them, record every attempt.
+
+`frontdesk worker notify` runs `run()` as its own process; `frontdesk serve` runs it in a
+thread. Several workers may run at once: on PostgreSQL they claim disjoint rows with
+FOR UPDATE SKIP LOCKED. A worker that dies leaves its rows leased; the lease ends and another
+worker takes them again, with the same Message-ID / webhook-id so receivers can drop a repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask
+
+from services.notify import channels, operations, rendering
+from services.notify.models import Message, WebhookEndpoint
+from shared.db import get_db, utcnow
+
+log = logging.getLogger("frontdesk.notify.worker")
+
+BATCH_SIZE = 50
+LEASE_SECONDS = 120.0  # longer than a batch can take: 50 sends x 15 s SMTP timeout is the worst
+MAX_ATTEMPTS = 8  # then `dead`
+RETRY_BASE_SECONDS = 5.0  # 5 s, 20 s, 80 s, 5 min, 21 min, 85 min, 5.7 h (x4, with jitter)
+RETRY_MAX_SECONDS = 6 * 3600.0
+RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
+IDLE_SECONDS = 0.5
+ERROR_PAUSE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one try at a message came to."""
+
+    status: str  # sent | scheduled (retry) | failed | dead
+    error: str | None = None
+    retry_at: datetime | None = None
+    disable_endpoint: bool = False  # the webhook receiver answered 410 Gone
+
+
+def worker_name() -> str:
+    """Who holds a lease: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def retry_delay(attempt: int, retry_after: float | None) -> timedelta:
+    """Exponential backoff with jitter after the given attempt; a longer Retry-After wins."""
+    base = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 4 ** max(0, attempt - 1))
+    delay = base * random.uniform(0.75, 1.25)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
+    return timedelta(seconds=delay)
+
+
+def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = None) -> int:
+    """Claim and send one batch of due messages; returns how many were claimed.
+
+    `now` lets tests move the clock forward (to reach a retry time or an expired lease).
+    """
+    database = get_db(app)
+    worker = worker_name()
+    clock = now or utcnow()
+    with database.transaction() as session:
+        ids = operations.claim_due(
+            session=session,
+            now=clock,
+            limit=limit,
+            worker=worker,
+            lease=timedelta(seconds=LEASE_SECONDS),
+        )
+    if not ids:
+        return 0
+    with database.transaction() as session:
+        messages = operations.load_claimed(session=session, ids=ids)
+        endpoints = {
+            m.recipient: operations.endpoint_for(session=session, url=m.recipient)
+            for m in messages
+            if m.channel == "webhook"
+        }
+    with channels.EmailSender(app.config["SMTP_URL"]) as email_sender:
+        for message in messages:
+            outcome = _attempt(app, message, email_sender, endpoints.get(message.recipient), now)
+            at = now or utcnow()
+            # One transaction per message: a crash loses at most the one in flight.
+            with database.transaction() as session:
+                if outcome.disable_endpoint:
+                    operations.disable_endpoint(session=session, url=message.recipient, now=at)
+                operations.record_attempt(
+                    session=session,
+                    message_id=message.id,
+                    worker=worker,
+                    now=at,
+                    status=outcome.status,
+                    error=outcome.error,
+                    retry_at=outcome.retry_at,
+                )
+            log.info(
+                "message attempt",
+                extra={
+                    "message_id": message.id,
+                    "channel": message.channel,
+                    "status": outcome.status,
+                    "attempt": message.attempt_count,
+                },
+            )
+    return len(ids)
+
+
+def _attempt(
+    app: Flask,
+    message: Message,
+    email_sender: channels.EmailSender,
+    endpoint: WebhookEndpoint | None,
+    now: datetime | None,
+) -> Outcome:
+    """Render and send one message; never raises."""
+    try:
+        _send(app, message, email_sender, endpoint)
+    except channels.EndpointGone as exc:
+        return Outcome("failed", str(exc), disable_endpoint=True)
+    except channels.TransientError as exc:
+        if message.attempt_count >= MAX_ATTEMPTS:
+            return Outcome("dead", f"{exc} (gave up after {message.attempt_count} attempts)")
+        delay = retry_delay(message.attempt_count, exc.retry_after)
+        return Outcome("scheduled", str(exc), (now or utcnow()) + delay)
+    except channels.PermanentError as exc:
+        return Outcome("failed", str(exc))
+    except Exception as exc:
+        # A template that does not render, bad stored data: fail this message, keep working.
+        log.exception("message failed before sending", extra={"message_id": message.id})
+        return Outcome("failed", f"{type(exc).__name__}: {exc}")
+    return Outcome("sent")
+
+
+def _send(
+    app: Flask,
+    message: Message,
+    email_sender: channels.EmailSender,
+    endpoint: WebhookEndpoint | None,
+) -> None:
+    """Send one message on its channel (templates are rendered here, at send time)."""
+    rendered = (
+        rendering.render(template=message.template, locale=message.locale, data=message.data)
+        if message.template
+        else None
+    )
+    if message.channel == "email":
+        email = channels.build_email(
+            message_id=message.message_id,
+            mail_from=app.config["MAIL_FROM"],
+            to=message.recipient,
+            subject=rendered.subject if rendered else message.subject or "",
+            text=rendered.text if rendered else message.text,
+            html=rendered.html if rendered else message.html,
+            calendars=[
+                channels.CalendarPart(a["method"], a["filename"], a["content"])
+                for a in message.attachments
+            ],
+        )
+        email_sender.send(email)
+    elif message.channel == "sms":
+        channels.send_sms(
+            url=app.config["SMS_URL"],
+            to=message.recipient,
+            body=rendered.sms if rendered else message.text or "",
+            message_id=message.message_id,
+        )
+    else:
+        if endpoint is None or endpoint.disabled_at is not None:
+            raise channels.PermanentError("the webhook endpoint is disabled (it answered 410 Gone)")
+        channels.send_webhook(
+            url=message.recipient,
+            secret=endpoint.secret,
+            webhook_id=message.message_id,
+            event=message.event or "",
+            payload=message.payload,
+            occurred_at=message.created_at,
+            allow_private=app.config["ALLOW_PRIVATE_WEBHOOKS"],
+        )
+
+
+def run(app: Flask, stop: threading.Event) -> None:
+    """Deliver due messages until `stop` is set; sleep briefly when there is nothing to do."""
+    log.info("notify worker started", extra={"worker": worker_name()})
+    while not stop.is_set():
+        try:
+            claimed = deliver_due(app)
+        except Exception:
+            # The database or the SMTP server may be down: the rows stay leased or due.
+            log.exception("notify worker batch failed")
+            stop.wait(ERROR_PAUSE_SECONDS)
+            continue
+        if claimed == 0:
+            stop.wait(IDLE_SECONDS)
+    log.info("notify worker stopped", extra={"worker": worker_name()})

@@ -1,0 +1,83 @@
+"""Every template renders in every locale; French and Spanish are really translated."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.notify import rendering
+
+
+@pytest.mark.parametrize("locale", rendering.LOCALES)
+@pytest.mark.parametrize("template", rendering.TEMPLATES)
+def test_template_renders_every_part(template, locale, make_template_data):
+    rendered = rendering.render(template=template, locale=locale, data=make_template_data(template))
+    assert rendered.subject
+    assert "\n" not in rendered.subject
+    assert rendered.text.strip()
+    assert rendered.html.lstrip().startswith("<!DOCTYPE html>")
+    assert f'lang="{locale}"' in rendered.html
+    assert 0 < len(rendered.sms) <= 320
+
+
+ENGLISH_WORDS = {"your", "appointment", "please", "sign", "reminder", "confirmed", "cancelled"}
+
+
+@pytest.mark.parametrize("locale", ["fr", "es"])
+@pytest.mark.parametrize("template", rendering.TEMPLATES)
+def test_no_english_left_in_translated_subjects(template, locale, make_template_data):
+    data = make_template_data(template)
+    rendered = rendering.render(template=template, locale=locale, data=data)
+    sample_words = " ".join(str(v) for v in data.values()).lower()
+    words = {w.strip(":,.«»") for w in rendered.subject.lower().split()}
+    leftovers = {w for w in words & ENGLISH_WORDS if w not in sample_words}
+    assert leftovers == set()
+    english = rendering.render(template=template, locale="en", data=data)
+    assert rendered.subject != english.subject
+    assert rendered.text != english.text
+
+
+def test_times_show_in_the_recipients_zone_and_language(make_booking_data):
+    data = make_booking_data(start="2026-11-24T14:00:00Z", timezone="Europe/Paris")
+    fr = rendering.render(template="booking_confirmation", locale="fr", data=data)
+    assert "mardi 24 novembre 2026, 15:00" in fr.text
+    en = rendering.render(
+        template="booking_confirmation", locale="en", data={**data, "timezone": "America/Toronto"}
+    )
+    assert "Tuesday, November 24, 2026, 9:00" in en.text
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("video", "If the video does not work, we will call you at +14165550100"),
+        ("phone", "We will call you at +14165550100"),
+        ("in_person", "Where: 12 Harbour St."),
+    ],
+)
+def test_how_to_join_depends_on_mode(mode, expected, make_booking_data):
+    data = make_booking_data(mode=mode, location="12 Harbour St.")
+    rendered = rendering.render(template="booking_confirmation", locale="en", data=data)
+    assert expected in rendered.text
+
+
+def test_missing_locale_file_falls_back_to_english(make_template_data, tmp_path, monkeypatch):
+    import shutil
+
+    (tmp_path / "en").mkdir()
+    for path in (rendering.TEMPLATE_DIR / "en").iterdir():
+        shutil.copy(path, tmp_path / "en" / path.name)
+    (tmp_path / "fr").mkdir()
+    shutil.copy(
+        rendering.TEMPLATE_DIR / "fr" / "consent_request.subject.txt",
+        tmp_path / "fr" / "consent_request.subject.txt",
+    )
+    monkeypatch.setattr(rendering, "TEMPLATE_DIR", tmp_path)
+    rendering._environment.cache_clear()
+    try:
+        rendered = rendering.render(
+            template="consent_request", locale="fr", data=make_template_data("consent_request")
+        )
+    finally:
+        rendering._environment.cache_clear()
+    assert rendered.subject.startswith("À signer")
+    assert rendered.text.startswith("Hello Ana Lima")
