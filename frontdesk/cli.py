@@ -129,5 +129,18 @@ def worker(kind: str) -> None:
     run(app, stop)
 
 
+@main.command()
+@click.argument("services", nargs=-1, type=SERVICE_CHOICE)
+def check(services: tuple[str, ...]) -> None:
+    """Check the configuration of SERVICES (all when omitted); exit 1 on any problem."""
+    from frontdesk.check import run_checks
+
+    findings = run_checks(services=services or migrations.SERVICES)
+    for finding in findings:
+        click.echo(finding.line())
+    if not all(finding.ok for finding in findings):
+        raise SystemExit(1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
