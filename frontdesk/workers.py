@@ -20,3 +20,6 @@ def worker_function(kind: str) -> tuple[str, Callable]:
     service, target = WORKERS[kind]
     module_name, _, function_name = target.partition(":")
     return service, getattr(importlib.import_module(module_name), function_name)
+
+
+WORKERS["booking"] = ("booking", "services.booking.outbox:run")

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from services.booking import models, resources
 from shared.api import create_api
@@ -21,6 +22,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+class IdConverter(IntegerConverter):
+    """A row id in a URL: 1..2**31-1, so an absurd number is a 404, not a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
+class ManageTokenConverter(BaseConverter):
+    """A client's manage token in a URL (anything else is a 404 from the router)."""
+
+    regex = r"fdm_[0-9a-f]{48}"
+
+
 def register_api(app: Flask) -> None:
     """Create the OpenAPI-documented API and register the service's blueprints."""
     api = create_api(
@@ -28,5 +42,13 @@ def register_api(app: Flask) -> None:
         title="Frontdesk booking",
         description="Staff, services, availability, slot search, appointments, iCal invites and feeds.",
     )
+    api.register_converter(
+        IdConverter, lambda _converter: {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    )
+    api.register_converter(
+        ManageTokenConverter, lambda _converter: {"type": "string", "pattern": "^fdm_[0-9a-f]{48}$"}
+    )
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["manage_token"] = ManageTokenConverter
     for blueprint in resources.blueprints():
         api.register_blueprint(blueprint)

@@ -2,9 +2,307 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from datetime import datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
 from shared.auth import make_token_model
-from shared.db import make_base
+from shared.db import make_base, utcnow
 
 Base = make_base()
 
 ApiToken = make_token_model(Base)
+
+MODES = ("video", "phone", "in_person")
+ACTIVE_STATUSES = ("confirmed",)
+STATUSES = ("confirmed", "cancelled", "completed", "no_show")
+OUTCOMES = ("resolved", "follow_up_needed", "referred", "other")
+CONSENT_STATUSES = ("pending", "signed", "declined", "expired", "withdrawn")
+
+
+class Staff(Base):
+    """A person clients meet: caseworker, counsellor, technician."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    languages: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The same meeting room every time; "{uid}" / "{id}" are filled per appointment if present.
+    video_link_template: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    dial_in: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+service_staff = sa.Table(
+    "service_staff",
+    Base.metadata,
+    sa.Column("service_id", sa.ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("staff_id", sa.ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Service(Base):
+    """An appointment type clients can book."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    slug: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(sa.Integer)
+    modes: Mapped[list[str]] = mapped_column(sa.JSON, default=lambda: ["video"])
+    location: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    buffer_before_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    min_notice_minutes: Mapped[int] = mapped_column(sa.Integer, default=0)
+    horizon_days: Mapped[int] = mapped_column(sa.Integer, default=60)
+    slot_step_minutes: Mapped[int] = mapped_column(sa.Integer, default=15)
+    capacity: Mapped[int] = mapped_column(sa.Integer, default=1)
+    reminder_offsets_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [1440, 60])
+    resources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    required_consent_template_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    listed: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    staff: Mapped[list[Staff]] = relationship(
+        secondary=service_staff, order_by=lambda: Staff.id, lazy="selectin"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+        sa.CheckConstraint("slot_step_minutes > 0", name="slot_step_positive"),
+    )
+
+
+class AvailabilityRule(Base):
+    """A weekly working window of a staff member, in the staff member's own time zone."""
+
+    __tablename__ = "availability_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    weekday: Mapped[int] = mapped_column(sa.Integer)  # 0 = Monday (date.weekday())
+    start_time: Mapped[time] = mapped_column(sa.Time)
+    end_time: Mapped[time] = mapped_column(sa.Time)
+
+    __table_args__ = (
+        sa.CheckConstraint("weekday between 0 and 6", name="weekday_range"),
+        sa.CheckConstraint("end_time > start_time", name="end_after_start"),
+    )
+
+
+class AvailabilityException(Base):
+    """A date that differs from the weekly rules: a day (or hours) off, or extra hours."""
+
+    __tablename__ = "availability_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(8))  # off | extra
+    # Both null on an 'off' exception: the whole day is off.
+    start_time: Mapped[time | None] = mapped_column(sa.Time, nullable=True)
+    end_time: Mapped[time | None] = mapped_column(sa.Time, nullable=True)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    __table_args__ = (sa.CheckConstraint("kind in ('off', 'extra')", name="kind"),)
+
+
+class BusyBlock(Base):
+    """Time a staff member is busy elsewhere (their own calendar); never offered as a slot."""
+
+    __tablename__ = "busy_blocks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    source: Mapped[str] = mapped_column(sa.String(200), default="manual")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.Index("ix_busy_blocks_staff_start", "staff_id", "start"),)
+
+
+class Appointment(Base):
+    """A booked session between one client and one staff member."""
+
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("services.id"))
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    # start/end widened by the service's buffers: what no other appointment may overlap.
+    blocked_start: Mapped[datetime] = mapped_column()
+    blocked_end: Mapped[datetime] = mapped_column()
+    # True when the service had capacity 1: the PostgreSQL exclusion constraint applies.
+    exclusive: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="confirmed")
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    video_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    client_name: Mapped[str] = mapped_column(sa.String(200))
+    client_email: Mapped[str] = mapped_column(sa.String(320))
+    client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    client_language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    client_time_zone: Mapped[str] = mapped_column(sa.String(64))
+    backup_callback_number: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    backup_use_dial_in: Mapped[bool] = mapped_column(default=False)
+    accommodation_captions: Mapped[bool] = mapped_column(default=False)
+    accommodation_interpreter_language: Mapped[str | None] = mapped_column(
+        sa.String(64), nullable=True
+    )
+    accommodation_other: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    client_notes: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    staff_notes: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    sequence: Mapped[int] = mapped_column(sa.Integer, default=0)
+    manage_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True, nullable=True)
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    follow_up_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("appointments.id"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    service: Mapped[Service] = relationship(lazy="joined")
+    staff: Mapped[Staff] = relationship(lazy="joined")
+    consents: Mapped[list[AppointmentConsent]] = relationship(
+        back_populates="appointment",
+        order_by=lambda: AppointmentConsent.id,
+        lazy="selectin",
+        cascade="all, delete-orphan",
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "status in ('confirmed', 'cancelled', 'completed', 'no_show')", name="status"
+        ),
+        sa.CheckConstraint("mode in ('video', 'phone', 'in_person')", name="mode"),
+        sa.CheckConstraint("blocked_end > blocked_start", name="blocked_range"),
+        sa.Index("ix_appointments_staff_blocked", "staff_id", "blocked_start", "blocked_end"),
+    )
+
+    @property
+    def accommodations(self) -> dict[str, Any]:
+        """Captions, interpreter language and other needs, as one object."""
+        return {
+            "captions": self.accommodation_captions,
+            "interpreter_language": self.accommodation_interpreter_language,
+            "other": self.accommodation_other,
+        }
+
+    @property
+    def backup(self) -> dict[str, Any]:
+        """The backup phone plan: the client's callback number and/or the staff dial-in."""
+        return {
+            "callback_number": self.backup_callback_number,
+            "dial_in": self.staff.dial_in if self.backup_use_dial_in else None,
+            "use_dial_in": self.backup_use_dial_in,
+        }
+
+    @property
+    def consent_status(self) -> str:
+        """none | pending | complete | withdrawn, over the forms this appointment needs."""
+        required = set(self.service.required_consent_template_ids or [])
+        if not required and not self.consents:
+            return "none"
+        if any(c.status == "withdrawn" for c in self.consents):
+            return "withdrawn"
+        signed = {c.template_id for c in self.consents if c.status == "signed"}
+        wanted = required | {c.template_id for c in self.consents}
+        return "complete" if wanted <= signed else "pending"
+
+
+class AppointmentEvent(Base):
+    """One entry of an appointment's audit history: who did what, when."""
+
+    __tablename__ = "appointment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(sa.String(64))  # client | staff:3 | admin | service
+    action: Mapped[str] = mapped_column(sa.String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class AppointmentConsent(Base):
+    """A consent request (owned by the consent service) tied to an appointment, and its status."""
+
+    __tablename__ = "appointment_consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    request_id: Mapped[int] = mapped_column(sa.Integer)
+    template_id: Mapped[int] = mapped_column(sa.Integer)
+    form_title: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    signing_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    appointment: Mapped[Appointment] = relationship(back_populates="consents")
+
+    __table_args__ = (
+        sa.UniqueConstraint("appointment_id", "request_id", name="uq_appointment_consents_request"),
+        sa.CheckConstraint(
+            "status in ('pending', 'signed', 'declined', 'expired', 'withdrawn')", name="status"
+        ),
+    )
+
+
+class OutboxIntent(Base):
+    """A message to send, written in the same transaction as the change that causes it."""
+
+    __tablename__ = "booking_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="pending"
+    )  # pending|sent|failed|skipped
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (sa.Index("ix_booking_outbox_status_id", "status", "id"),)
+
+
+# No two active exclusive appointments of one staff member overlap, buffers included: enforced by
+# PostgreSQL itself (the row lock in appointments.book is the first line; this is the backstop).
+EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
+_EXCLUSION_DDL = sa.DDL(
+    "CREATE EXTENSION IF NOT EXISTS btree_gist; "
+    f"ALTER TABLE appointments ADD CONSTRAINT {EXCLUSION_CONSTRAINT} EXCLUDE USING gist "
+    "(staff_id WITH =, tstzrange(blocked_start, blocked_end, '[)') WITH &&) "
+    "WHERE (status = 'confirmed' AND exclusive)"
+)
+sa.event.listen(
+    Appointment.__table__, "after_create", _EXCLUSION_DDL.execute_if(dialect="postgresql")
+)

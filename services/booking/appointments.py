@@ -1,0 +1,504 @@
+"""Appointments: book, cancel, reschedule, complete, no-show, follow-up, history, consents.
+
+No double booking: every write that takes time locks the staff rows first (SELECT ... FOR
+UPDATE on PostgreSQL; on SQLite the transaction's BEGIN IMMEDIATE already serializes writers),
+then checks and inserts in the same transaction. On PostgreSQL an exclusion constraint over the
+blocked range is the backstop. Every change writes its messages into the outbox in the same
+transaction, so a change and its messages commit (or vanish) together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.booking import availability, outbox
+from services.booking.errors import (
+    AppointmentNotFound,
+    BackupPlanRequired,
+    InvalidTransition,
+    ManageLinkNotFound,
+    ModeNotOffered,
+    SlotTaken,
+)
+from services.booking.manage_tokens import hash_manage_token, manage_token_for
+from services.booking.models import (
+    Appointment,
+    AppointmentConsent,
+    AppointmentEvent,
+    Service,
+    Staff,
+)
+from shared.db import utcnow
+from shared.errors import NotFound, ValidationFailed
+from shared.idempotency import check_replay
+
+EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: the client (by manage link), a staff member, an admin, a service."""
+
+    kind: str
+    staff_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        """How the actor appears in the history."""
+        return f"staff:{self.staff_id}" if self.kind == "staff" else self.kind
+
+
+CLIENT = Actor("client")
+
+
+@dataclass
+class Booked:
+    """A booking's result: the appointment, its manage token, and whether it was a replay."""
+
+    appointment: Appointment
+    manage_token: str
+    replayed: bool = False
+
+
+def record(session: Session, appointment: Appointment, actor: Actor, action: str, **details: Any):
+    """Add one entry to the appointment's history."""
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id, actor=actor.label, action=action, details=details
+        )
+    )
+
+
+def _lock_staff(session: Session, staff_ids: list[int]) -> None:
+    """Serialize writers per staff member: lock their rows (in id order, against deadlocks)."""
+    if session.get_bind().dialect.name == "postgresql" and staff_ids:
+        session.execute(
+            sa.select(Staff.id).where(Staff.id.in_(staff_ids)).order_by(Staff.id).with_for_update()
+        )
+
+
+def _flush_or_taken(session: Session) -> None:
+    """Flush; the PostgreSQL exclusion constraint firing means the slot was taken."""
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        if EXCLUSION_CONSTRAINT in str(exc.orig):
+            raise SlotTaken("Someone booked this time a moment ago; choose another slot.") from exc
+        raise
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _check_mode_and_backup(
+    service: Service, staff: list[Staff], mode: str, backup: dict[str, Any]
+) -> list[Staff]:
+    """Keep the staff who can serve this mode with this backup plan; raise when none can."""
+    if mode not in service.modes:
+        raise ModeNotOffered(
+            f"{service.name} is offered as: {', '.join(service.modes)}.",
+            errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
+        )
+    callback = backup.get("callback_number")
+    use_dial_in = bool(backup.get("use_dial_in"))
+    if mode == "phone" and not callback:
+        raise BackupPlanRequired(
+            "For a phone appointment, give the number we should call.",
+            errors={"backup.callback_number": ["Required for a phone appointment."]},
+        )
+    if mode == "video" and not callback and not use_dial_in:
+        raise BackupPlanRequired(
+            "A video appointment needs a backup phone plan: a callback number or the dial-in.",
+            errors={"backup": ["Give callback_number or set use_dial_in."]},
+        )
+    able = staff
+    if mode == "video":
+        able = [s for s in able if s.video_link_template]
+        if not callback:
+            able = [s for s in able if s.dial_in]
+    if staff and not able:
+        raise ModeNotOffered(
+            "No staff member can hold this appointment with that mode and backup plan.",
+            errors={"mode": ["No video room or dial-in number for this staff member."]},
+        )
+    return able
+
+
+def _least_booked(session: Session, staff: list[Staff], start: datetime) -> Staff:
+    """The staff member with the fewest confirmed appointments in the weeks around `start`."""
+    counts = dict(
+        session.execute(
+            sa.select(Appointment.staff_id, sa.func.count())
+            .where(
+                Appointment.staff_id.in_([s.id for s in staff]),
+                Appointment.status == "confirmed",
+                Appointment.start >= start - timedelta(days=14),
+                Appointment.start < start + timedelta(days=14),
+            )
+            .group_by(Appointment.staff_id)
+        ).all()
+    )
+    return min(staff, key=lambda s: (counts.get(s.id, 0), s.id))
+
+
+def _video_url(staff: Staff, uid: str) -> str | None:
+    """The staff member's meeting room; "{uid}" in the template becomes the appointment's."""
+    if not staff.video_link_template:
+        return None
+    return staff.video_link_template.replace("{uid}", uid.split("@")[0])
+
+
+def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment | None:
+    if key is None:
+        return None
+    return session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
+
+
+def book(
+    *,
+    session: Session,
+    service: Service,
+    start: datetime,
+    mode: str,
+    client: dict[str, Any],
+    backup: dict[str, Any],
+    secret: str,
+    actor: Actor = CLIENT,
+    staff_id: int | None = None,
+    accommodations: dict[str, Any] | None = None,
+    client_notes: str | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str | None = None,
+    follow_up_of: Appointment | None = None,
+    now: datetime | None = None,
+) -> Booked:
+    """Book `start` of `service` for a client, or raise OutsideAvailability / SlotTaken."""
+    now = now or utcnow()
+
+    def replay(existing: Appointment) -> Booked:
+        check_replay(existing.idempotency_fingerprint or "", fingerprint or "")
+        return Booked(existing, manage_token_for(existing.uid, secret), replayed=True)
+
+    if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
+        return replay(existing)
+    candidates = availability.bookable_staff(service, staff_id)
+    if staff_id is not None and not candidates:
+        raise NotFound("This staff member does not offer this service.", code="staff_not_found")
+    candidates = _check_mode_and_backup(service, candidates, mode, backup)
+    _lock_staff(session, [s.id for s in candidates])
+    if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
+        return replay(existing)
+    free = availability.free_staff_at(
+        session=session, service=service, staff=candidates, start=start, now=now
+    )
+    staff = free[0] if len(free) == 1 else _least_booked(session, free, start)
+    uid = f"{uuid.uuid4()}@frontdesk"
+    token = manage_token_for(uid, secret)
+    accommodations = accommodations or {}
+    end = start + timedelta(minutes=service.duration_minutes)
+    appointment = Appointment(
+        uid=uid,
+        service=service,
+        staff=staff,
+        start=start,
+        end=end,
+        blocked_start=start - timedelta(minutes=service.buffer_before_minutes),
+        blocked_end=end + timedelta(minutes=service.buffer_after_minutes),
+        exclusive=service.capacity == 1,
+        status="confirmed",
+        mode=mode,
+        video_url=_video_url(staff, uid) if mode == "video" else None,
+        client_name=client["name"],
+        client_email=client["email"],
+        client_phone=client.get("phone"),
+        client_language=client.get("language") or "en",
+        client_time_zone=client.get("time_zone") or staff.time_zone,
+        backup_callback_number=backup.get("callback_number"),
+        backup_use_dial_in=bool(backup.get("use_dial_in")) and bool(staff.dial_in),
+        accommodation_captions=bool(accommodations.get("captions")),
+        accommodation_interpreter_language=accommodations.get("interpreter_language"),
+        accommodation_other=accommodations.get("other"),
+        client_notes=client_notes,
+        sequence=0,
+        manage_token_hash=hash_manage_token(token),
+        idempotency_key=idempotency_key,
+        idempotency_fingerprint=fingerprint,
+        follow_up_of_id=follow_up_of.id if follow_up_of else None,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    _flush_or_taken(session)
+    record(
+        session,
+        appointment,
+        actor,
+        "follow_up_booked" if follow_up_of else "booked",
+        start=_iso(start),
+        staff_id=staff.id,
+        mode=mode,
+        follow_up_of=follow_up_of.id if follow_up_of else None,
+    )
+    for template_id in service.required_consent_template_ids or []:
+        outbox.add_intent(session, appointment, "consent.request", {"template_id": template_id})
+    outbox.add_booked(session, appointment, now=now)
+    session.flush()
+    return Booked(appointment, token)
+
+
+def get_appointment(*, session: Session, appointment_id: int, staff_id: int | None = None):
+    """One appointment; with `staff_id`, only if it is that staff member's (404 otherwise)."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or (staff_id is not None and appointment.staff_id != staff_id):
+        raise AppointmentNotFound("No such appointment.")
+    return appointment
+
+
+def list_appointments(
+    *,
+    session: Session,
+    staff_id: int | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 200,
+) -> list[Appointment]:
+    """Appointments by start time, filtered by staff member, status and time range."""
+    query = sa.select(Appointment).order_by(Appointment.start, Appointment.id).limit(limit)
+    if staff_id is not None:
+        query = query.where(Appointment.staff_id == staff_id)
+    if status is not None:
+        query = query.where(Appointment.status == status)
+    if start is not None:
+        query = query.where(Appointment.end > start)
+    if end is not None:
+        query = query.where(Appointment.start < end)
+    return list(session.scalars(query))
+
+
+def get_by_manage_token(*, session: Session, token: str) -> Appointment:
+    """The appointment a manage token belongs to; 404 for unknown and revoked tokens alike."""
+    appointment = session.scalar(
+        sa.select(Appointment).where(Appointment.manage_token_hash == hash_manage_token(token))
+    )
+    if appointment is None or appointment.status != "confirmed":
+        raise ManageLinkNotFound("This link is unknown or no longer valid.")
+    return appointment
+
+
+def _require_confirmed(appointment: Appointment, action: str) -> None:
+    if appointment.status != "confirmed":
+        raise InvalidTransition(f"A {appointment.status} appointment cannot be {action}.")
+
+
+def cancel(
+    *,
+    session: Session,
+    appointment: Appointment,
+    actor: Actor,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Cancel a confirmed appointment: CANCEL invite, reminders withdrawn, manage link revoked."""
+    now = now or utcnow()
+    _require_confirmed(appointment, "cancelled")
+    appointment.status = "cancelled"
+    appointment.cancel_reason = reason
+    appointment.sequence += 1
+    appointment.updated_at = now
+    appointment.manage_token_hash = None
+    session.flush()
+    record(session, appointment, actor, "cancelled", reason=reason)
+    outbox.add_cancelled(session, appointment, reason=reason)
+    session.flush()
+    return appointment
+
+
+def reschedule(
+    *,
+    session: Session,
+    appointment: Appointment,
+    start: datetime,
+    actor: Actor,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move a confirmed appointment to a new free start: same UID, SEQUENCE + 1."""
+    now = now or utcnow()
+    _require_confirmed(appointment, "rescheduled")
+    service = appointment.service
+    _lock_staff(session, [appointment.staff_id])
+    availability.free_staff_at(
+        session=session,
+        service=service,
+        staff=[appointment.staff],
+        start=start,
+        now=now,
+        ignore_appointment_id=appointment.id,
+    )
+    previous = appointment.start
+    appointment.start = start
+    appointment.end = start + timedelta(minutes=service.duration_minutes)
+    appointment.blocked_start = start - timedelta(minutes=service.buffer_before_minutes)
+    appointment.blocked_end = appointment.end + timedelta(minutes=service.buffer_after_minutes)
+    appointment.sequence += 1
+    appointment.updated_at = now
+    _flush_or_taken(session)
+    record(
+        session, appointment, actor, "rescheduled", previous_start=_iso(previous), start=_iso(start)
+    )
+    outbox.add_rescheduled(session, appointment, previous_start=previous, now=now)
+    session.flush()
+    return appointment
+
+
+def complete(
+    *,
+    session: Session,
+    appointment: Appointment,
+    actor: Actor,
+    outcome: str,
+    notes: str | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Mark a session done with its outcome and notes; billing is notified."""
+    _require_confirmed(appointment, "completed")
+    appointment.status = "completed"
+    appointment.outcome = outcome
+    if notes is not None:
+        appointment.staff_notes = notes
+    appointment.updated_at = now or utcnow()
+    appointment.manage_token_hash = None
+    session.flush()
+    record(session, appointment, actor, "completed", outcome=outcome)
+    outbox.add_intent(session, appointment, "notify.billing", {})
+    session.flush()
+    return appointment
+
+
+def mark_no_show(
+    *, session: Session, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    """Mark that the client did not come."""
+    _require_confirmed(appointment, "marked as no-show")
+    appointment.status = "no_show"
+    appointment.updated_at = now or utcnow()
+    appointment.manage_token_hash = None
+    session.flush()
+    record(session, appointment, actor, "no_show")
+    outbox.add_cancel_reminders(session, appointment)
+    session.flush()
+    return appointment
+
+
+def follow_up(
+    *,
+    session: Session,
+    appointment: Appointment,
+    start: datetime,
+    secret: str,
+    actor: Actor,
+    service: Service | None = None,
+    mode: str | None = None,
+    now: datetime | None = None,
+) -> Booked:
+    """Book the next session for the same client, linked to this one."""
+    service = service or appointment.service
+    return book(
+        session=session,
+        service=service,
+        start=start,
+        mode=mode or appointment.mode,
+        staff_id=appointment.staff_id,
+        client={
+            "name": appointment.client_name,
+            "email": appointment.client_email,
+            "phone": appointment.client_phone,
+            "language": appointment.client_language,
+            "time_zone": appointment.client_time_zone,
+        },
+        backup={
+            "callback_number": appointment.backup_callback_number,
+            "use_dial_in": appointment.backup_use_dial_in,
+        },
+        accommodations=appointment.accommodations,
+        secret=secret,
+        actor=actor,
+        follow_up_of=appointment,
+        now=now,
+    )
+
+
+EDITABLE = {
+    "staff_notes",
+    "client_notes",
+    "client_phone",
+    "backup_callback_number",
+    "accommodation_captions",
+    "accommodation_interpreter_language",
+    "accommodation_other",
+}
+
+
+def update(
+    *, session: Session, appointment: Appointment, actor: Actor, fields: dict[str, Any]
+) -> Appointment:
+    """Change an appointment's notes, contact details or accommodations."""
+    unknown = set(fields) - EDITABLE
+    if unknown:
+        raise ValidationFailed(errors={name: ["Cannot be changed."] for name in sorted(unknown)})
+    changed = sorted(name for name, value in fields.items() if getattr(appointment, name) != value)
+    for name in changed:
+        setattr(appointment, name, fields[name])
+    if changed:
+        # Who changed what, never the values: the history must not copy client data around.
+        record(session, appointment, actor, "updated", fields=changed)
+    session.flush()
+    return appointment
+
+
+def history(*, session: Session, appointment: Appointment) -> list[AppointmentEvent]:
+    """The appointment's audit history, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(AppointmentEvent)
+            .where(AppointmentEvent.appointment_id == appointment.id)
+            .order_by(AppointmentEvent.id)
+        )
+    )
+
+
+def set_consent(
+    *,
+    session: Session,
+    appointment: Appointment,
+    request_id: int,
+    template_id: int,
+    form_title: str,
+    status: str,
+    signing_url: str | None = None,
+    actor: Actor = Actor("service"),
+) -> list[AppointmentConsent]:
+    """Record the status of a consent request tied to the appointment (created or updated)."""
+    consent = next((c for c in appointment.consents if c.request_id == request_id), None)
+    if consent is None:
+        consent = AppointmentConsent(request_id=request_id, template_id=template_id)
+        appointment.consents.append(consent)
+    changed = consent.status != status or consent.id is None
+    consent.template_id = template_id
+    consent.form_title = form_title
+    consent.status = status
+    if signing_url:
+        consent.signing_url = signing_url
+    consent.updated_at = utcnow()
+    session.flush()
+    if changed:
+        record(session, appointment, actor, "consent", request_id=request_id, status=status)
+        session.flush()
+    return list(appointment.consents)

@@ -1,0 +1,338 @@
+"""Slot search: weekly rules and date exceptions expanded per local date, minus what is taken.
+
+Rules are wall-clock times in the staff member's zone, so each local date is converted on its
+own with zoneinfo: a 09:00 Toronto rule is 14:00 UTC in winter and 13:00 UTC in summer, and on
+the change day no slot vanishes or doubles. Appointments and busy blocks are read with one
+range query for all the service's staff; nothing is queried per day or per slot.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
+from services.booking.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    BusyBlock,
+    Service,
+    Staff,
+)
+
+MAX_RANGE_DAYS = 62
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """An interval of a staff member's time that is used: an appointment (with buffers) or busy."""
+
+    start: datetime
+    end: datetime
+    service_id: int | None = None  # set for appointments: a group session shares its seats
+    appointment_start: datetime | None = None
+
+
+@dataclass
+class Slot:
+    """A bookable start time and the staff members free then."""
+
+    start: datetime
+    end: datetime
+    staff_ids: list[int] = field(default_factory=list)
+    seats_left: int = 0
+
+
+@dataclass
+class StaffCalendar:
+    """Everything the slot computation needs about one staff member, loaded in bulk."""
+
+    staff: Staff
+    rules: list[AvailabilityRule] = field(default_factory=list)
+    exceptions: list[AvailabilityException] = field(default_factory=list)
+    busy: list[Taken] = field(default_factory=list)
+    appointments: list[Taken] = field(default_factory=list)
+
+
+def _subtract(
+    intervals: list[tuple[time, time]], cut: tuple[time, time]
+) -> list[tuple[time, time]]:
+    """Remove one wall-clock interval from a list of wall-clock intervals."""
+    result = []
+    for start, end in intervals:
+        if cut[1] <= start or cut[0] >= end:
+            result.append((start, end))
+            continue
+        if start < cut[0]:
+            result.append((start, cut[0]))
+        if cut[1] < end:
+            result.append((cut[1], end))
+    return result
+
+
+def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+    """Sort and merge overlapping or touching intervals."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """A wall-clock time on a local date, as UTC (a time in a spring-forward gap moves forward)."""
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def working_windows(
+    *,
+    rules: Sequence[AvailabilityRule],
+    exceptions: Sequence[AvailabilityException],
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+) -> list[Interval]:
+    """The staff member's working windows (UTC) on the local dates first..last."""
+    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
+    for rule in rules:
+        by_weekday[rule.weekday].append((rule.start_time, rule.end_time))
+    by_date: dict[date, list[AvailabilityException]] = defaultdict(list)
+    for exception in exceptions:
+        by_date[exception.date].append(exception)
+    windows: list[Interval] = []
+    day = first
+    while day <= last:
+        local = list(by_weekday.get(day.weekday(), ()))
+        for exception in by_date.get(day, ()):
+            if exception.kind == "extra" and exception.start_time and exception.end_time:
+                local.append((exception.start_time, exception.end_time))
+        for exception in by_date.get(day, ()):
+            if exception.kind == "off":
+                if exception.start_time is None or exception.end_time is None:
+                    local = []
+                else:
+                    local = _subtract(local, (exception.start_time, exception.end_time))
+        windows.extend((_local(day, s, zone), _local(day, e, zone)) for s, e in local if e > s)
+        day += timedelta(days=1)
+    return _merge(windows)
+
+
+def _overlapping(taken: Sequence[Taken], starts: Sequence[datetime], span: timedelta, lo, hi):
+    """The taken intervals (sorted by start, longest `span`) that overlap [lo, hi)."""
+    index = bisect.bisect_left(starts, hi)
+    first = bisect.bisect_left(starts, lo - span)
+    return [t for t in taken[first:index] if t.end > lo]
+
+
+def free_starts(
+    *,
+    service: Service,
+    calendar: StaffCalendar,
+    window_start: datetime,
+    window_end: datetime,
+    now: datetime,
+    count_appointments: bool = True,
+) -> dict[datetime, int]:
+    """Bookable starts of one staff member in [window_start, window_end) -> seats left."""
+    zone = ZoneInfo(calendar.staff.time_zone)
+    duration = timedelta(minutes=service.duration_minutes)
+    step = timedelta(minutes=service.slot_step_minutes)
+    before = timedelta(minutes=service.buffer_before_minutes)
+    after = timedelta(minutes=service.buffer_after_minutes)
+    earliest = max(window_start, now + timedelta(minutes=service.min_notice_minutes))
+    latest = min(window_end, now + timedelta(days=service.horizon_days))
+    if earliest >= latest:
+        return {}
+    windows = working_windows(
+        rules=calendar.rules,
+        exceptions=calendar.exceptions,
+        zone=zone,
+        first=(earliest - duration).astimezone(zone).date() - timedelta(days=1),
+        last=latest.astimezone(zone).date() + timedelta(days=1),
+    )
+    busy = sorted(calendar.busy, key=lambda t: t.start)
+    busy_starts = [t.start for t in busy]
+    busy_span = max((t.end - t.start for t in busy), default=timedelta(0))
+    taken = sorted(calendar.appointments if count_appointments else [], key=lambda t: t.start)
+    taken_starts = [t.start for t in taken]
+    taken_span = max((t.end - t.start for t in taken), default=timedelta(0))
+    result: dict[datetime, int] = {}
+    for window_open, window_close in windows:
+        if window_close <= earliest or window_open >= latest:
+            continue
+        start = window_open
+        if start < earliest:  # jump ahead on the step grid of this window
+            start += step * -(-(earliest - start) // step)
+        while start < latest and start + duration <= window_close:
+            lo, hi = start - before, start + duration + after
+            if not _overlapping(busy, busy_starts, busy_span, lo, hi):
+                seats, conflict = 0, False
+                for t in _overlapping(taken, taken_starts, taken_span, lo, hi):
+                    shared_seat = (
+                        service.capacity > 1
+                        and t.service_id == service.id
+                        and t.appointment_start == start
+                    )
+                    if shared_seat:
+                        seats += 1
+                    else:
+                        conflict = True
+                        break
+                if not conflict and seats < service.capacity:
+                    result[start] = service.capacity - seats
+            start += step
+    return result
+
+
+def load_calendars(
+    *,
+    session: Session,
+    staff: Sequence[Staff],
+    start: datetime,
+    end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> list[StaffCalendar]:
+    """Rules, exceptions, busy blocks and appointments of these staff around [start, end)."""
+    calendars = {member.id: StaffCalendar(staff=member) for member in staff}
+    if not calendars:
+        return []
+    ids = list(calendars)
+    pad = timedelta(days=2)  # local dates and buffers reach a little outside the UTC range
+    for rule in session.scalars(
+        sa.select(AvailabilityRule).where(AvailabilityRule.staff_id.in_(ids))
+    ):
+        calendars[rule.staff_id].rules.append(rule)
+    for exception in session.scalars(
+        sa.select(AvailabilityException).where(
+            AvailabilityException.staff_id.in_(ids),
+            AvailabilityException.date >= (start - pad).date(),
+            AvailabilityException.date <= (end + pad).date(),
+        )
+    ):
+        calendars[exception.staff_id].exceptions.append(exception)
+    for block in session.execute(
+        sa.select(BusyBlock.staff_id, BusyBlock.start, BusyBlock.end).where(
+            BusyBlock.staff_id.in_(ids), BusyBlock.start < end + pad, BusyBlock.end > start - pad
+        )
+    ):
+        calendars[block.staff_id].busy.append(Taken(block.start, block.end))
+    query = sa.select(
+        Appointment.staff_id,
+        Appointment.blocked_start,
+        Appointment.blocked_end,
+        Appointment.service_id,
+        Appointment.start,
+    ).where(
+        Appointment.staff_id.in_(ids),
+        Appointment.status == "confirmed",
+        Appointment.blocked_start < end + pad,
+        Appointment.blocked_end > start - pad,
+    )
+    if ignore_appointment_id is not None:
+        query = query.where(Appointment.id != ignore_appointment_id)
+    for row in session.execute(query):
+        calendars[row.staff_id].appointments.append(
+            Taken(row.blocked_start, row.blocked_end, row.service_id, row.start)
+        )
+    return list(calendars.values())
+
+
+def bookable_staff(service: Service, staff_id: int | None = None) -> list[Staff]:
+    """The service's active staff (only `staff_id` when given)."""
+    return [
+        member
+        for member in service.staff
+        if member.active and (staff_id is None or member.id == staff_id)
+    ]
+
+
+def search_slots(
+    *,
+    session: Session,
+    service: Service,
+    start_date: date,
+    end_date: date,
+    tz: str,
+    now: datetime,
+    staff_id: int | None = None,
+) -> list[Slot]:
+    """Bookable slots on the viewer's local dates start_date..end_date (inclusive)."""
+    if end_date < start_date:
+        raise RangeTooLong("end must be on or after start.", errors={"end": ["Before start."]})
+    if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
+        raise RangeTooLong(
+            f"Ask for at most {MAX_RANGE_DAYS} days at a time.",
+            errors={"end": [f"At most {MAX_RANGE_DAYS} days after start."]},
+        )
+    viewer = ZoneInfo(tz)
+    window_start = _local(start_date, time(0), viewer)
+    window_end = _local(end_date + timedelta(days=1), time(0), viewer)
+    calendars = load_calendars(
+        session=session,
+        staff=bookable_staff(service, staff_id),
+        start=window_start,
+        end=window_end,
+    )
+    duration = timedelta(minutes=service.duration_minutes)
+    slots: dict[datetime, Slot] = {}
+    for calendar in calendars:
+        starts = free_starts(
+            service=service,
+            calendar=calendar,
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+        )
+        for start, seats in starts.items():
+            slot = slots.setdefault(start, Slot(start=start, end=start + duration))
+            slot.staff_ids.append(calendar.staff.id)
+            slot.seats_left += seats
+    return [slots[start] for start in sorted(slots)]
+
+
+def free_staff_at(
+    *,
+    session: Session,
+    service: Service,
+    staff: Sequence[Staff],
+    start: datetime,
+    now: datetime,
+    ignore_appointment_id: int | None = None,
+) -> list[Staff]:
+    """The staff free to take `start`; raise OutsideAvailability or SlotTaken when none is."""
+    calendars = load_calendars(
+        session=session,
+        staff=staff,
+        start=start,
+        end=start + timedelta(minutes=service.duration_minutes),
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    window_end = start + timedelta(microseconds=1)
+    offered, free = [], []
+    for calendar in calendars:
+        kwargs = dict(
+            service=service, calendar=calendar, window_start=start, window_end=window_end, now=now
+        )
+        if start in free_starts(**kwargs, count_appointments=False):
+            offered.append(calendar.staff)
+            if start in free_starts(**kwargs):
+                free.append(calendar.staff)
+    if not offered:
+        raise OutsideAvailability(
+            "This time is not offered for this service; search the slots again."
+        )
+    if not free:
+        raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")
+    return free

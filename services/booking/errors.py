@@ -1,0 +1,41 @@
+"""Booking's domain errors, each with a stable machine code."""
+
+from __future__ import annotations
+
+from shared.errors import Conflict, NotFound, ValidationFailed
+
+
+class SlotTaken(Conflict):
+    code, title = "slot_taken", "This time was just taken"
+
+
+class OutsideAvailability(ValidationFailed):
+    code, title = "outside_availability", "This time is not offered"
+
+
+class ModeNotOffered(ValidationFailed):
+    code, title = "mode_not_offered", "This service is not offered in that mode"
+
+
+class BackupPlanRequired(ValidationFailed):
+    code, title = "backup_plan_required", "A backup phone plan is needed"
+
+
+class RangeTooLong(ValidationFailed):
+    code, title = "range_too_long", "The date range is too long"
+
+
+class InvalidTransition(Conflict):
+    code, title = "invalid_status", "The appointment cannot change that way now"
+
+
+class SlugTaken(Conflict):
+    code, title = "slug_taken", "Another service already uses this slug"
+
+
+class AppointmentNotFound(NotFound):
+    code, title = "appointment_not_found", "No such appointment"
+
+
+class ManageLinkNotFound(NotFound):
+    code, title = "manage_link_not_found", "This link is unknown or no longer valid"

@@ -1,0 +1,237 @@
+"""The bodies of the notify messages booking sends (CONTRACTS.md), built from an appointment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from services.booking import ical
+from services.booking.manage_tokens import manage_token_for
+from services.booking.models import Appointment
+
+LOCALES = ("en", "fr", "es")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What message building needs from the app's configuration."""
+
+    org_name: str
+    public_url: str
+    secret: str
+    billing_email: str | None = None
+    billing_webhook_url: str | None = None
+    billing_webhook_secret: str | None = None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Settings:
+        """Settings from a Flask app's config."""
+        return cls(
+            org_name=config["ORG_NAME"],
+            public_url=config["PUBLIC_URL"].rstrip("/"),
+            secret=config["SECRET_KEY"],
+            billing_email=config.get("BILLING_EMAIL"),
+            billing_webhook_url=config.get("BILLING_WEBHOOK_URL"),
+            billing_webhook_secret=config.get("BILLING_WEBHOOK_SECRET"),
+        )
+
+
+def iso(moment: datetime) -> str:
+    """ISO 8601 UTC with 'Z'."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def locale_for(language: str | None) -> str:
+    """The notify locale closest to a language tag (notify knows en, fr, es)."""
+    base = (language or "en").split("-")[0].lower()
+    return base if base in LOCALES else "en"
+
+
+def reminders_group(appointment: Appointment) -> str:
+    """The notify group holding an appointment's reminders."""
+    return f"appointment:{appointment.id}:reminders"
+
+
+def group_path(group: str) -> str:
+    """The cancel path of a notify group (the name is one URL-encoded path segment)."""
+    return f"/api/v1/groups/{quote(group, safe=':')}/cancel"
+
+
+def manage_url(settings: Settings, appointment: Appointment) -> str:
+    """The client's manage page for the appointment."""
+    return (
+        f"{settings.public_url}/booking/manage/{manage_token_for(appointment.uid, settings.secret)}"
+    )
+
+
+def state_from(payload: dict[str, Any], appointment: Appointment) -> ical.EventState:
+    """The appointment state an intent was written for (the current one if none was kept)."""
+    saved = payload.get("state")
+    if not saved:
+        return ical.EventState.of(appointment)
+    return ical.EventState(
+        start=datetime.fromisoformat(saved["start"]),
+        end=datetime.fromisoformat(saved["end"]),
+        sequence=saved["sequence"],
+        cancelled=saved["cancelled"],
+        stamp=datetime.fromisoformat(saved["stamp"]),
+    )
+
+
+def state_payload(appointment: Appointment) -> dict[str, Any]:
+    """The appointment's current state, to keep in an intent."""
+    state = ical.EventState.of(appointment)
+    return {
+        "start": state.start.isoformat(),
+        "end": state.end.isoformat(),
+        "sequence": state.sequence,
+        "cancelled": state.cancelled,
+        "stamp": state.stamp.isoformat(),
+    }
+
+
+def template_data(
+    settings: Settings, appointment: Appointment, state: ical.EventState, *, timezone: str
+) -> dict[str, Any]:
+    """The variables every booking template receives."""
+    service = appointment.service
+    backup = appointment.backup
+    return {
+        "client_name": appointment.client_name,
+        "service_name": service.name,
+        "staff_name": appointment.staff.name,
+        "org_name": settings.org_name,
+        "start": iso(state.start),
+        "end": iso(state.end),
+        "timezone": timezone,
+        "mode": appointment.mode,
+        "video_url": appointment.video_url if appointment.mode == "video" else None,
+        "location": service.location if appointment.mode == "in_person" else None,
+        "backup": {"callback_number": backup["callback_number"], "dial_in": backup["dial_in"]},
+        "manage_url": manage_url(settings, appointment),
+        "resources": list(service.resources or []),
+        "consent_links": [
+            {"title": c.form_title, "url": c.signing_url}
+            for c in appointment.consents
+            if c.signing_url and c.status == "pending"
+        ],
+        "accommodations": appointment.accommodations,
+    }
+
+
+def client_email(
+    settings: Settings, appointment: Appointment, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Confirmation, rescheduling or cancellation to the client, with the iMIP invite."""
+    state = state_from(payload, appointment)
+    data = template_data(settings, appointment, state, timezone=appointment.client_time_zone)
+    data.update(payload.get("extra") or {})
+    method, calendar = ical.invite(appointment, state=state)
+    return {
+        "channel": "email",
+        "to": appointment.client_email,
+        "template": payload["template"],
+        "locale": locale_for(appointment.client_language),
+        "data": data,
+        "attachments": [
+            {
+                "content_type": "text/calendar",
+                "method": method,
+                "filename": "invite.ics",
+                "content": calendar,
+            }
+        ],
+    }
+
+
+def staff_notice(
+    settings: Settings, appointment: Appointment, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A notice to the staff member that an appointment was booked, moved or cancelled."""
+    staff = appointment.staff
+    state = state_from(payload, appointment)
+    data = template_data(settings, appointment, state, timezone=staff.time_zone)
+    data["event"] = payload["event"]
+    language = next((lang for lang in staff.languages or [] if locale_for(lang) == lang), "en")
+    return {
+        "channel": "email",
+        "to": staff.email,
+        "template": "booking_staff_notice",
+        "locale": language,
+        "data": data,
+    }
+
+
+def reminder(settings: Settings, appointment: Appointment, payload: dict[str, Any]) -> dict:
+    """A reminder to the client, scheduled in the appointment's reminders group."""
+    state = state_from(payload, appointment)
+    data = template_data(settings, appointment, state, timezone=appointment.client_time_zone)
+    data["consent_missing"] = appointment.consent_status == "pending"
+    return {
+        "channel": "email",
+        "to": appointment.client_email,
+        "template": "booking_reminder",
+        "locale": locale_for(appointment.client_language),
+        "data": data,
+        "send_at": payload["send_at"],
+        "group": reminders_group(appointment),
+    }
+
+
+def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple[str, dict]]:
+    """The billing notice (email and/or signed webhook) for a completed appointment."""
+    data = {
+        "appointment_id": appointment.id,
+        "client_name": appointment.client_name,
+        "client_email": appointment.client_email,
+        "service_name": appointment.service.name,
+        "staff_name": appointment.staff.name,
+        "start": iso(appointment.start),
+        "end": iso(appointment.end),
+        "timezone": appointment.staff.time_zone,
+        "outcome": appointment.outcome,
+        "org_name": settings.org_name,
+    }
+    messages = []
+    if settings.billing_email:
+        messages.append(
+            (
+                "email",
+                {
+                    "channel": "email",
+                    "to": settings.billing_email,
+                    "template": "billing_notice",
+                    "locale": "en",
+                    "data": data,
+                },
+            )
+        )
+    if settings.billing_webhook_url:
+        body = {
+            "channel": "webhook",
+            "to": settings.billing_webhook_url,
+            "event": "appointment.completed",
+            "payload": data,
+        }
+        if settings.billing_webhook_secret:
+            body["webhook_secret"] = settings.billing_webhook_secret
+        messages.append(("webhook", body))
+    return messages
+
+
+def consent_request(appointment: Appointment, template_id: int, *, send: bool) -> dict[str, Any]:
+    """The consent request for one required form (CONTRACTS.md booking -> consent)."""
+    body: dict[str, Any] = {
+        "template_id": template_id,
+        "client_name": appointment.client_name,
+        "client_email": appointment.client_email,
+        "locale": locale_for(appointment.client_language),
+        "appointment_id": appointment.id,
+        "timezone": appointment.client_time_zone,
+        "send": send,
+    }
+    if appointment.client_phone:
+        body["client_phone"] = appointment.client_phone
+    return body

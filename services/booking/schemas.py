@@ -1,0 +1,385 @@
+"""Booking's input and output schemas (separate), with cross-field rules in @validates_schema."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates_schema
+
+from services.booking.models import CONSENT_STATUSES, MODES, OUTCOMES, STATUSES
+from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+
+SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
+MAX_ID = 2**31 - 1
+ID_RANGE = validate.Range(1, MAX_ID)
+LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="A language tag like 'en'.")
+
+
+class StaffCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    email = fields.Email(required=True)
+    time_zone = TimeZone(required=True)
+    languages = fields.List(fields.String(validate=LANGUAGE), load_default=list)
+    video_link_template = fields.URL(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        validate=validate.Length(max=500),
+    )
+    dial_in = PhoneNumber(allow_none=True, load_default=None)
+    active = fields.Boolean(load_default=True)
+
+
+class StaffUpdateSchema(StaffCreateSchema):
+    class Meta:
+        partial = True
+
+
+class StaffSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    time_zone = fields.String()
+    languages = fields.List(fields.String())
+    video_link_template = fields.String(allow_none=True)
+    dial_in = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class PublicStaffSchema(ma.Schema):
+    """What clients see of a staff member."""
+
+    id = fields.Integer()
+    name = fields.String()
+    time_zone = fields.String()
+    languages = fields.List(fields.String())
+
+
+class ResourceLinkSchema(ma.Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 200))
+    url = fields.URL(allow_none=True, load_default=None, schemes={"https", "http"})
+    text = fields.String(allow_none=True, load_default=None)
+
+
+class ServiceCreateSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    slug = fields.String(required=True, validate=[validate.Length(1, 100), SLUG])
+    description = fields.String(load_default="")
+    duration_minutes = fields.Integer(required=True, validate=validate.Range(5, 24 * 60))
+    modes = fields.List(
+        fields.String(validate=validate.OneOf(MODES)),
+        load_default=lambda: ["video"],
+        validate=validate.Length(min=1),
+    )
+    location = fields.String(allow_none=True, load_default=None)
+    buffer_before_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
+    buffer_after_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
+    min_notice_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 60 * 24 * 60))
+    horizon_days = fields.Integer(load_default=60, validate=validate.Range(1, 730))
+    slot_step_minutes = fields.Integer(load_default=15, validate=validate.Range(5, 24 * 60))
+    capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
+    reminder_offsets_minutes = fields.List(
+        fields.Integer(validate=validate.Range(1, 60 * 24 * 30)), load_default=lambda: [1440, 60]
+    )
+    resources = fields.List(fields.Nested(ResourceLinkSchema), load_default=list)
+    required_consent_template_ids = fields.List(
+        fields.Integer(validate=ID_RANGE), load_default=list
+    )
+    listed = fields.Boolean(load_default=True)
+    active = fields.Boolean(load_default=True)
+    staff_ids = fields.List(fields.Integer(validate=ID_RANGE), load_default=list)
+
+    @validates_schema
+    def _in_person_needs_address(self, data, **kwargs):
+        if "in_person" in (data.get("modes") or []) and not data.get("location"):
+            raise ma.ValidationError("In-person services need an address.", "location")
+
+
+class ServiceUpdateSchema(ServiceCreateSchema):
+    class Meta:
+        partial = True
+
+    staff_ids = fields.List(fields.Integer(validate=ID_RANGE))
+
+
+class ServiceSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    slug = fields.String()
+    description = fields.String()
+    duration_minutes = fields.Integer()
+    modes = fields.List(fields.String())
+    location = fields.String(allow_none=True)
+    buffer_before_minutes = fields.Integer()
+    buffer_after_minutes = fields.Integer()
+    min_notice_minutes = fields.Integer()
+    horizon_days = fields.Integer()
+    slot_step_minutes = fields.Integer()
+    capacity = fields.Integer()
+    reminder_offsets_minutes = fields.List(fields.Integer())
+    resources = fields.List(fields.Nested(ResourceLinkSchema))
+    required_consent_template_ids = fields.List(fields.Integer())
+    listed = fields.Boolean()
+    active = fields.Boolean()
+    staff = fields.List(fields.Nested(PublicStaffSchema))
+
+
+class ServiceListArgsSchema(ma.Schema):
+    mode = fields.String(load_default=None, validate=validate.OneOf(MODES))
+
+
+class RuleSchema(ma.Schema):
+    id = fields.Integer(dump_only=True)
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6))
+    start_time = fields.Time(required=True, format="%H:%M")
+    end_time = fields.Time(required=True, format="%H:%M")
+
+    @validates_schema
+    def _end_after_start(self, data, **kwargs):
+        if data["end_time"] <= data["start_time"]:
+            raise ma.ValidationError("Must be after start_time.", "end_time")
+
+
+class RulesSchema(ma.Schema):
+    rules = fields.List(fields.Nested(RuleSchema), required=True)
+
+
+class ExceptionCreateSchema(ma.Schema):
+    date = fields.Date(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("off", "extra")))
+    start_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
+    end_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
+    note = fields.String(load_default="", validate=validate.Length(max=200))
+
+    @validates_schema
+    def _times(self, data, **kwargs):
+        start, end = data.get("start_time"), data.get("end_time")
+        if (start is None) != (end is None):
+            raise ma.ValidationError("Give both start_time and end_time, or neither.", "end_time")
+        if data["kind"] == "extra" and start is None:
+            raise ma.ValidationError("Extra hours need start_time and end_time.", "start_time")
+        if start is not None and end <= start:
+            raise ma.ValidationError("Must be after start_time.", "end_time")
+
+
+class ExceptionSchema(ExceptionCreateSchema):
+    id = fields.Integer(dump_only=True)
+
+
+class BusyBlockCreateSchema(ma.Schema):
+    start = UTCDateTime(required=True)
+    end = UTCDateTime(required=True)
+    source = fields.String(load_default="manual", validate=validate.Length(1, 200))
+
+    @validates_schema
+    def _end_after_start(self, data, **kwargs):
+        if data["end"] <= data["start"]:
+            raise ma.ValidationError("Must be after start.", "end")
+
+
+class BusyBlockSchema(ma.Schema):
+    id = fields.Integer()
+    start = UTCDateTime()
+    end = UTCDateTime()
+    source = fields.String()
+
+
+class RangeArgsSchema(ma.Schema):
+    start = UTCDateTime(required=True)
+    end = UTCDateTime(required=True)
+
+
+class SlotQueryArgsSchema(ma.Schema):
+    start = fields.Date(required=True)
+    end = fields.Date(required=True)
+    tz = TimeZone(load_default="UTC")
+    staff = fields.Integer(load_default=None, validate=ID_RANGE)
+
+    @validates_schema
+    def _end_not_before_start(self, data, **kwargs):
+        if data["end"] < data["start"]:
+            raise ma.ValidationError("Must be on or after start.", "end")
+
+
+class SlotSchema(ma.Schema):
+    start = UTCDateTime()
+    end = UTCDateTime()
+    start_local = fields.String()
+    end_local = fields.String()
+    staff_ids = fields.List(fields.Integer())
+    seats_left = fields.Integer()
+
+
+class SlotListSchema(ma.Schema):
+    service_id = fields.Integer()
+    tz = fields.String()
+    slots = fields.List(fields.Nested(SlotSchema))
+
+
+class ClientSchema(ma.Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    email = fields.Email(required=True)
+    phone = PhoneNumber(allow_none=True, load_default=None)
+    language = fields.String(load_default="en", validate=LANGUAGE)
+    time_zone = TimeZone(allow_none=True, load_default=None)
+
+
+class BackupSchema(ma.Schema):
+    callback_number = PhoneNumber(allow_none=True, load_default=None)
+    use_dial_in = fields.Boolean(load_default=False)
+
+
+class AccommodationsSchema(ma.Schema):
+    captions = fields.Boolean(load_default=False)
+    interpreter_language = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(max=64)
+    )
+    other = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
+class AppointmentCreateSchema(ma.Schema):
+    service_id = fields.Integer(required=True, validate=ID_RANGE)
+    start = UTCDateTime(required=True)
+    staff_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE)
+    mode = fields.String(required=True, validate=validate.OneOf(MODES))
+    client = fields.Nested(ClientSchema, required=True)
+    backup = fields.Nested(BackupSchema, load_default=lambda: {"callback_number": None})
+    accommodations = fields.Nested(AccommodationsSchema, load_default=dict)
+    client_notes = fields.String(
+        allow_none=True, load_default=None, validate=validate.Length(max=4000)
+    )
+
+
+class RescheduleSchema(ma.Schema):
+    start = UTCDateTime(required=True)
+
+
+class CancelSchema(ma.Schema):
+    reason = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
+
+
+class CompleteSchema(ma.Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=20000))
+
+
+class FollowUpSchema(ma.Schema):
+    start = UTCDateTime(required=True)
+    service_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE)
+    mode = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(MODES))
+
+
+class AppointmentUpdateSchema(ma.Schema):
+    staff_notes = fields.String(allow_none=True, validate=validate.Length(max=20000))
+    client_notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
+    client_phone = PhoneNumber(allow_none=True)
+    backup_callback_number = PhoneNumber(allow_none=True)
+    accommodations = fields.Nested(AccommodationsSchema)
+
+
+class ConsentPutSchema(ma.Schema):
+    template_id = fields.Integer(required=True, validate=ID_RANGE)
+    form_title = fields.String(required=True, validate=validate.Length(max=300))
+    status = fields.String(required=True, validate=validate.OneOf(CONSENT_STATUSES))
+
+
+class ConsentSchema(ma.Schema):
+    request_id = fields.Integer()
+    template_id = fields.Integer()
+    form_title = fields.String()
+    status = fields.String()
+    signing_url = fields.String(allow_none=True, load_only=False)
+    updated_at = UTCDateTime()
+
+
+class ConsentOutSchema(ma.Schema):
+    """The contract's consent list entry."""
+
+    request_id = fields.Integer()
+    template_id = fields.Integer()
+    form_title = fields.String()
+    status = fields.String()
+    updated_at = UTCDateTime()
+
+
+class BackupOutSchema(ma.Schema):
+    callback_number = fields.String(allow_none=True)
+    dial_in = fields.String(allow_none=True)
+    use_dial_in = fields.Boolean()
+
+
+class AppointmentSchema(ma.Schema):
+    id = fields.Integer()
+    uid = fields.String()
+    service_id = fields.Integer()
+    service_name = fields.Function(lambda a: a.service.name)
+    staff_id = fields.Integer()
+    staff_name = fields.Function(lambda a: a.staff.name)
+    start = UTCDateTime()
+    end = UTCDateTime()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    mode = fields.String()
+    video_url = fields.String(allow_none=True)
+    location = fields.Function(lambda a: a.service.location if a.mode == "in_person" else None)
+    client_name = fields.String()
+    client_email = fields.String()
+    client_phone = fields.String(allow_none=True)
+    client_language = fields.String()
+    client_time_zone = fields.String()
+    backup = fields.Nested(BackupOutSchema)
+    accommodations = fields.Nested(AccommodationsSchema)
+    client_notes = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    staff_notes = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    sequence = fields.Integer()
+    follow_up_of_id = fields.Integer(allow_none=True)
+    consent_status = fields.String()
+    consents = fields.List(fields.Nested(ConsentSchema))
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class BookedSchema(ma.Schema):
+    """A new booking: the appointment and, this once, the client's manage token and link."""
+
+    appointment = fields.Nested(AppointmentSchema)
+    manage_token = fields.String()
+    manage_url = fields.String()
+
+
+class ManagedAppointmentSchema(ma.Schema):
+    """What the client sees through their manage link (no staff notes or outcome)."""
+
+    id = fields.Integer()
+    service_id = fields.Integer()
+    service_name = fields.Function(lambda a: a.service.name)
+    staff_name = fields.Function(lambda a: a.staff.name)
+    start = UTCDateTime()
+    end = UTCDateTime()
+    status = fields.String()
+    mode = fields.String()
+    video_url = fields.String(allow_none=True)
+    location = fields.Function(lambda a: a.service.location if a.mode == "in_person" else None)
+    client_name = fields.String()
+    client_time_zone = fields.String()
+    backup = fields.Nested(BackupOutSchema)
+    accommodations = fields.Nested(AccommodationsSchema)
+    resources = fields.Function(lambda a: a.service.resources or [])
+    consent_status = fields.String()
+    consents = fields.List(fields.Nested(ConsentSchema))
+
+
+class AppointmentListArgsSchema(ma.Schema):
+    staff_id = fields.Integer(load_default=None, validate=ID_RANGE)
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    start = UTCDateTime(load_default=None)
+    end = UTCDateTime(load_default=None)
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class HistoryEventSchema(ma.Schema):
+    id = fields.Integer()
+    at = UTCDateTime()
+    actor = fields.String()
+    action = fields.String()
+    details = fields.Dict()
