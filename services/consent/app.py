@@ -28,5 +28,6 @@ def register_api(app: Flask) -> None:
         title="Frontdesk consent",
         description="Versioned consent forms, signing by link, verbal consent, withdrawal and signed PDF records.",
     )
+    resources.register_converters(app, api)
     for blueprint in resources.blueprints():
         api.register_blueprint(blueprint)

@@ -1,0 +1,317 @@
+"""Consent's input and output schemas (input and output kept apart)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate, validates_schema
+
+from services.consent import forms
+from services.consent.models import MAX_ID
+from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+
+_KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
+_LOCALE = validate.OneOf(forms.LOCALES)
+_ID = validate.Range(1, MAX_ID)
+
+
+class CheckboxSpecSchema(ma.Schema):
+    key = ma.fields.String(required=True, validate=_KEY)
+    required = ma.fields.Boolean(load_default=True)
+
+
+class FieldSpecSchema(ma.Schema):
+    key = ma.fields.String(required=True, validate=_KEY)
+    max_length = ma.fields.Integer(load_default=500, validate=validate.Range(1, 5000))
+
+
+class LocaleTextSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    body = ma.fields.String(required=True, validate=validate.Length(1, 50_000))
+    checkboxes = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(validate=validate.Length(1, 1000)),
+        load_default=dict,
+    )
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(validate=validate.Length(1, 300)),
+        load_default=dict,
+    )
+
+
+class VersionContentSchema(ma.Schema):
+    """A version's content: text per locale (English required), checkboxes, fields, validity."""
+
+    locales = ma.fields.Dict(
+        keys=ma.fields.String(validate=_LOCALE),
+        values=ma.fields.Nested(LocaleTextSchema),
+        required=True,
+    )
+    checkboxes = ma.fields.List(ma.fields.Nested(CheckboxSpecSchema), load_default=list)
+    fields = ma.fields.List(ma.fields.Nested(FieldSpecSchema), load_default=list)
+    validity_days = ma.fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(1, 3650)
+    )
+
+    @validates_schema
+    def _every_locale_labels_everything(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        locales = data.get("locales") or {}
+        if forms.DEFAULT_LOCALE not in locales:
+            raise ma.ValidationError("English text is required.", "locales")
+        for kind in ("checkboxes", "fields"):
+            keys = [spec["key"] for spec in data.get(kind, [])]
+            if len(set(keys)) != len(keys):
+                raise ma.ValidationError("Keys must be unique.", kind)
+            for locale, text in locales.items():
+                if set(text[kind]) != set(keys):
+                    raise ma.ValidationError(
+                        f"Give a label for exactly these {kind}: {', '.join(keys) or 'none'}.",
+                        f"locales.{locale}.{kind}",
+                    )
+
+
+class TemplateCreateSchema(VersionContentSchema):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class TemplateUpdateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class TemplateListArgsSchema(ma.Schema):
+    include_archived = ma.fields.Boolean(load_default=False)
+
+
+class CheckboxSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String()
+    required = ma.fields.Boolean()
+
+
+class FormFieldSchema(ma.Schema):
+    key = ma.fields.String()
+    label = ma.fields.String()
+    max_length = ma.fields.Integer()
+
+
+class VersionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    template_id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    content = ma.fields.Dict()
+    body_html = ma.fields.Dict()
+    validity_days = ma.fields.Integer(allow_none=True)
+    content_sha256 = ma.fields.String()
+    created_at = UTCDateTime()
+
+
+class TemplateSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    created_at = UTCDateTime()
+    archived_at = UTCDateTime(allow_none=True)
+    current_version = ma.fields.Nested(VersionSchema)
+
+
+class ConsentRequestCreateSchema(ma.Schema):
+    """POST /requests, as in CONTRACTS.md (booking -> consent), plus optional extras."""
+
+    template_id = ma.fields.Integer(required=True, validate=_ID)
+    client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_phone = PhoneNumber(load_default=None, allow_none=True)
+    locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
+    appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
+    timezone = TimeZone(load_default="UTC")
+    expires_at = UTCDateTime(load_default=None, allow_none=True)
+    send = ma.fields.Boolean(load_default=True)
+    # Extras: the appointment's start (schedules a reminder 24 h before) and the staff member.
+    appointment_start = UTCDateTime(load_default=None, allow_none=True)
+    staff_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
+
+    @validates_schema
+    def _expiry_in_future(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        from shared.db import utcnow
+
+        if data.get("expires_at") is not None and data["expires_at"] <= utcnow():
+            raise ma.ValidationError("Must be in the future.", "expires_at")
+        if data.get("appointment_start") is not None and data.get("appointment_id") is None:
+            raise ma.ValidationError("Only with an appointment_id.", "appointment_start")
+
+
+class ConsentRequestListArgsSchema(ma.Schema):
+    appointment_id = ma.fields.Integer(load_default=None, validate=_ID)
+    status = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(("pending", "signed", "declined", "expired", "withdrawn")),
+    )
+
+
+class ConsentRequestSchema(ma.Schema):
+    """A consent request as the API shows it."""
+
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    template_id = ma.fields.Function(lambda r: r.version.template_id)
+    template_version = ma.fields.Function(lambda r: r.version.number)
+    form_title = ma.fields.Function(lambda r: forms.localize(r.version, r.locale).title)
+    client_name = ma.fields.String()
+    client_email = ma.fields.String()
+    client_phone = ma.fields.String(allow_none=True)
+    locale = ma.fields.String()
+    timezone = ma.fields.String()
+    appointment_id = ma.fields.Integer(allow_none=True)
+    staff_id = ma.fields.Integer(allow_none=True)
+    verbal = ma.fields.Boolean()
+    expires_at = UTCDateTime()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    signed_at = ma.fields.Function(
+        lambda r: r.record and r.record.signed_at.isoformat().replace("+00:00", "Z")
+    )
+    withdrawn_at = ma.fields.Function(
+        lambda r: (
+            r.record
+            and r.record.withdrawn_at
+            and r.record.withdrawn_at.isoformat().replace("+00:00", "Z")
+        )
+    )
+    document_sha256 = ma.fields.Function(lambda r: r.record and r.record.document_sha256)
+
+
+class RequestStatusSchema(ma.Schema):
+    """A request's status after a decline or withdrawal by link."""
+
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    updated_at = UTCDateTime()
+
+
+class ConsentRequestCreatedSchema(ConsentRequestSchema):
+    """The answer to POST /requests: the request, its link (new ones only) and the reuse flag."""
+
+    signing_url = ma.fields.String()
+    reused = ma.fields.Boolean()
+
+
+class EventSchema(ma.Schema):
+    sequence = ma.fields.Integer()
+    kind = ma.fields.String()
+    occurred_at = UTCDateTime()
+    timezone = ma.fields.String(allow_none=True)
+    ip = ma.fields.String(allow_none=True)
+    user_agent = ma.fields.String(allow_none=True)
+    locale = ma.fields.String(allow_none=True)
+    details = ma.fields.Dict()
+    previous_hash = ma.fields.String()
+    hash = ma.fields.String()
+
+
+class AuditTrailSchema(ma.Schema):
+    request_id = ma.fields.Integer()
+    chain_intact = ma.fields.Boolean()
+    broken_at = ma.fields.Integer(allow_none=True)
+    events = ma.fields.List(ma.fields.Nested(EventSchema))
+
+
+class SignFormSchema(ma.Schema):
+    """GET /sign/{token}: what the signing page shows."""
+
+    request_id = ma.fields.Integer(attribute="request.id")
+    status = ma.fields.String(attribute="request.status")
+    client_name = ma.fields.String(attribute="request.client_name")
+    expires_at = UTCDateTime(attribute="request.expires_at")
+    locale = ma.fields.String(attribute="form.locale")
+    title = ma.fields.String(attribute="form.title")
+    body_html = ma.fields.String(attribute="form.body_html")
+    checkboxes = ma.fields.List(ma.fields.Nested(CheckboxSchema), attribute="form.checkboxes")
+    fields = ma.fields.List(ma.fields.Nested(FormFieldSchema), attribute="form.fields")
+    disclosure = ma.fields.String()
+    template_version = ma.fields.Integer(attribute="request.version.number")
+    content_sha256 = ma.fields.String(attribute="request.version.content_sha256")
+
+
+class SignFormArgsSchema(ma.Schema):
+    locale = ma.fields.String(load_default=None, validate=_LOCALE)
+
+
+class SignatureSchema(ma.Schema):
+    """POST /sign/{token}: a typed name is a full signature; the drawing is optional."""
+
+    typed_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    signature_image = ma.fields.String(load_default=None, allow_none=True)
+    checkboxes = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Boolean(), load_default=dict
+    )
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
+    disclosure_accepted = ma.fields.Boolean(required=True)
+    proxy_relationship = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(1, 100)
+    )
+    timezone = TimeZone(load_default=None, allow_none=True)
+
+
+class SignedSchema(ma.Schema):
+    request_id = ma.fields.Integer(attribute="request.id")
+    status = ma.fields.String(attribute="request.status")
+    record_id = ma.fields.Integer(attribute="record.id")
+    document_sha256 = ma.fields.String(attribute="record.document_sha256")
+    download_url = ma.fields.String()
+    download_expires_at = UTCDateTime()
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 1000))
+
+
+class VerbalSchema(ma.Schema):
+    """POST /verbal: staff attest a consent given out loud."""
+
+    template_id = ma.fields.Integer(required=True, validate=_ID)
+    client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_phone = PhoneNumber(load_default=None, allow_none=True)
+    locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
+    timezone = TimeZone(load_default="UTC")
+    appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
+    staff_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
+    explained = ma.fields.String(required=True, validate=validate.Length(1, 5000))
+    explained_by = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    explained_at = UTCDateTime(required=True)
+    witness = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    checkboxes = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.Boolean(), load_default=None, allow_none=True
+    )
+
+
+class DownloadLinkCreateSchema(ma.Schema):
+    days = ma.fields.Integer(load_default=7, validate=validate.Range(1, 30))
+
+
+class DownloadLinkSchema(ma.Schema):
+    url = ma.fields.String()
+    expires_at = UTCDateTime()
+
+
+class RootArgsSchema(ma.Schema):
+    format = ma.fields.String(load_default="pem", validate=validate.OneOf(("pem", "der")))
+
+
+class VerificationSchema(ma.Schema):
+    """The verdict on an uploaded PDF."""
+
+    valid = ma.fields.Boolean()
+    reason = ma.fields.String(allow_none=True)
+    record_id = ma.fields.Integer(allow_none=True)
+    request_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.String(allow_none=True)
+    document_sha256 = ma.fields.String(allow_none=True)
+    signatures = ma.fields.List(ma.fields.Dict())
+
+
+def client_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The client part of a create/verbal body."""
+    keys = ("client_name", "client_email", "client_phone", "locale", "timezone")
+    return {key: data.get(key) for key in keys}
