@@ -12,6 +12,7 @@ from collections.abc import Callable
 # kind -> (service, "module:function")
 WORKERS: dict[str, tuple[str, str]] = {
     "notify": ("notify", "services.notify.worker:run"),
+    "consent": ("consent", "services.consent.outbox:run"),
 }
 
 
