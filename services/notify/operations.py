@@ -20,6 +20,8 @@ from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.idempotency import check_replay
 
+MAX_ID = 2**31 - 1
+
 
 def new_message_id(*, channel: str, mail_from: str) -> str:
     """A unique id receivers can deduplicate on: an RFC 5322 Message-ID for email."""
@@ -119,6 +121,8 @@ def upsert_endpoint(*, session: Session, url: str, secret: str | None) -> Webhoo
 
 def get_message(*, session: Session, message_id: int) -> Message:
     """One message with its attempts, or MessageNotFound."""
+    if not 0 < message_id <= MAX_ID:  # ids past the column's range cannot exist
+        raise MessageNotFound(f"Message {message_id} does not exist.")
     message = session.scalar(
         sa.select(Message).where(Message.id == message_id).options(selectinload(Message.attempts))
     )

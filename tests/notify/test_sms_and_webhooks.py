@@ -1,0 +1,200 @@
+"""SMS through a local stand-in for Twilio's REST API; Standard Webhooks to a verifying receiver."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+from services.notify import worker
+from shared.db import utcnow
+
+SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+
+
+class RecordingServer:
+    """A real HTTP server in a thread; `answers` are (status, headers) given in turn (then 2xx)."""
+
+    def __init__(self, handle) -> None:
+        self.requests: list[dict] = []
+        self.answers: list[tuple[int, dict[str, str]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, headers, reply = handle(outer, self, body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def next_answer(self, default: int) -> tuple[int, dict[str, str]]:
+        return self.answers.pop(0) if self.answers else (default, {})
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- a Twilio stand-in: POST /2010-04-01/Accounts/{sid}/Messages.json, basic auth, form body
+
+
+def twilio_handler(server, request, body):
+    expected = "Basic " + base64.b64encode(b"ACtest:secret-token").decode()
+    if request.path != "/2010-04-01/Accounts/ACtest/Messages.json":
+        return 404, {}, b'{"code": 20404, "message": "not found", "status": 404}'
+    if request.headers.get("Authorization") != expected:
+        return 401, {}, b'{"code": 20003, "message": "Authenticate", "status": 401}'
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    status, headers = server.next_answer(201)
+    if status >= 400:
+        reply = {"code": 21211, "message": "Invalid 'To' Phone Number", "status": status}
+        return status, headers, json.dumps(reply).encode()
+    server.requests.append(form)
+    reply = {"sid": f"SM{len(server.requests):032d}", "status": "queued", **form}
+    return 201, {}, json.dumps(reply).encode()
+
+
+@pytest.fixture
+def twilio(notify_app):
+    server = RecordingServer(twilio_handler)
+    notify_app.config["SMS_URL"] = (
+        f"twilio://ACtest:secret-token@127.0.0.1:{server.port}/+15005550006"
+    )
+    yield server
+    notify_app.config["SMS_URL"] = "console://"
+    server.close()
+
+
+def test_reminder_sms_goes_through_the_twilio_api(twilio, post_message, notify_client):
+    created = post_message(channel="sms", to="+1 416 555 0100", template="booking_reminder").json
+    assert worker.deliver_due(notify_client.application) == 1
+    [form] = twilio.requests
+    assert form["To"] == "+14165550100"
+    assert form["From"] == "+15005550006"
+    assert form["Body"].startswith("Harbour Clinic reminder: Counselling session")
+    assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "sent"
+
+
+def test_sms_provider_400_fails_and_503_retries(twilio, post_message, notify_client):
+    app = notify_client.application
+    twilio.answers = [(400, {}), (503, {"Retry-After": "120"})]
+    rejected = post_message(
+        channel="sms", to="+14165550100", template=None, data=None, text="A"
+    ).json
+    worker.deliver_due(app)
+    shown = notify_client.call("GET", f"/api/v1/messages/{rejected['id']}").json
+    assert shown["status"] == "failed"
+    assert "21211" in shown["last_error"]
+    deferred = post_message(
+        channel="sms", to="+14165550100", template=None, data=None, text="B"
+    ).json
+    worker.deliver_due(app)
+    assert (
+        notify_client.call("GET", f"/api/v1/messages/{deferred['id']}").json["status"]
+        == "scheduled"
+    )
+    assert worker.deliver_due(app, now=utcnow() + timedelta(seconds=100)) == 0  # Retry-After: 120
+    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=10)) == 1
+    assert [f["Body"] for f in twilio.requests] == ["B"]
+
+
+# --- a webhook receiver that verifies the Standard Webhooks signature
+
+
+def webhook_handler(server, request, body):
+    webhook_id = request.headers["webhook-id"]
+    timestamp = request.headers["webhook-timestamp"]
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    expected = base64.b64encode(
+        hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    signatures = [s.partition(",")[2] for s in request.headers["webhook-signature"].split()]
+    verified = any(hmac.compare_digest(expected, s) for s in signatures)
+    server.requests.append({"id": webhook_id, "verified": verified, "body": json.loads(body)})
+    status, headers = server.next_answer(204)
+    return status, headers, b""
+
+
+@pytest.fixture
+def receiver(notify_app):
+    server = RecordingServer(webhook_handler)
+    notify_app.config["ALLOW_PRIVATE_WEBHOOKS"] = True
+    yield server
+    notify_app.config["ALLOW_PRIVATE_WEBHOOKS"] = False
+    server.close()
+
+
+def post_webhook(post_message, receiver, **fields):
+    body = {
+        "channel": "webhook",
+        "to": f"http://127.0.0.1:{receiver.port}/hook",
+        "template": None,
+        "data": None,
+        "locale": None,
+        "event": "appointment.completed",
+        "payload": {"appointment_id": 42, "outcome": "completed"},
+        "webhook_secret": SECRET,
+    }
+    body.update(fields)
+    return post_message(**body)
+
+
+def test_webhook_is_signed_and_keeps_its_id_across_retries(receiver, post_message, notify_client):
+    app = notify_client.application
+    created = post_webhook(post_message, receiver).json
+    receiver.answers = [(500, {})]
+    worker.deliver_due(app)
+    assert (
+        notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "scheduled"
+    )
+    worker.deliver_due(app, now=utcnow() + timedelta(hours=1))
+    first, second = receiver.requests
+    assert first["verified"] and second["verified"]
+    assert first["id"] == second["id"]
+    assert first["body"] == second["body"]
+    assert second["body"]["type"] == "appointment.completed"
+    assert second["body"]["data"] == {"appointment_id": 42, "outcome": "completed"}
+    assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "sent"
+
+
+def test_webhook_410_disables_the_endpoint(receiver, post_message, notify_client):
+    app = notify_client.application
+    receiver.answers = [(410, {})]
+    gone = post_webhook(post_message, receiver, webhook_secret=SECRET).json
+    worker.deliver_due(app)
+    shown = notify_client.call("GET", f"/api/v1/messages/{gone['id']}").json
+    assert shown["status"] == "failed"
+    assert "410" in shown["last_error"]
+    after = post_webhook(post_message, receiver, webhook_secret=None).json
+    worker.deliver_due(app)
+    shown = notify_client.call("GET", f"/api/v1/messages/{after['id']}").json
+    assert shown["status"] == "failed"
+    assert "disabled" in shown["last_error"]
+    assert len(receiver.requests) == 1
+
+
+def test_webhook_other_4xx_is_permanent(receiver, post_message, notify_client):
+    receiver.answers = [(400, {})]
+    created = post_webhook(post_message, receiver).json
+    worker.deliver_due(notify_client.application)
+    assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "failed"
