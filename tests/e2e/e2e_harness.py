@@ -160,8 +160,11 @@ class Mailbox:
         if not (self.path / "new").exists():
             return []
         box = mailbox.Maildir(self.path, create=False)
-        found = [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box]
-        return sorted(found, key=lambda m: str(m.get("Date", "")))
+        # Maildir names start with the delivery time: sorted names are arrival order.
+        return [
+            message_from_bytes(box.get_bytes(key), policy=policy.default)
+            for key in sorted(box.iterkeys())
+        ]
 
     def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
         return wait_until(
