@@ -13,7 +13,6 @@ from flask_smorest import Api, Blueprint
 from werkzeug.routing import BaseConverter
 
 from services.consent import audit, forms, records, requests, schemas, signing, verification
-from services.consent.models import ConsentRequest
 from shared import db
 from shared.api import whoami_blueprint
 from shared.auth import current_principal, require
@@ -164,10 +163,11 @@ class VersionByNumber(MethodView):
 # --- requests ---------------------------------------------------------------------------------
 
 
-def _created_view(created: requests.Created) -> ConsentRequest:
-    view = created.request
-    view.signing_url = created.signing_url
-    view.reused = created.reused
+def _created_view(created: requests.Created) -> dict:
+    """The request as RequestCreatedSchema dumps it; signing_url only when there is one."""
+    view = schemas.ConsentRequestSchema().dump(created.request) | {"reused": created.reused}
+    if created.signing_url:
+        view["signing_url"] = created.signing_url
     return view
 
 

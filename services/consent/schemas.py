@@ -189,11 +189,25 @@ class RequestStatusSchema(ma.Schema):
     updated_at = UTCDateTime()
 
 
-class ConsentRequestCreatedSchema(ConsentRequestSchema):
-    """The answer to POST /requests: the request, its link (new ones only) and the reuse flag."""
+class ConsentRequestCreatedSchema(ma.Schema):
+    """The answer to POST /requests (CONTRACTS.md), dumped from a request already serialized:
+    signing_url only on creation, `reused` when a valid signed consent was found instead."""
 
+    id = ma.fields.Integer()
+    status = ma.fields.String()
+    template_id = ma.fields.Integer()
+    template_version = ma.fields.Integer()
+    form_title = ma.fields.String()
     signing_url = ma.fields.String()
+    appointment_id = ma.fields.Integer(allow_none=True)
+    expires_at = ma.fields.String()
     reused = ma.fields.Boolean()
+    client_name = ma.fields.String()
+    client_email = ma.fields.String()
+    locale = ma.fields.String()
+    timezone = ma.fields.String()
+    verbal = ma.fields.Boolean()
+    signed_at = ma.fields.String(allow_none=True)
 
 
 class EventSchema(ma.Schema):
