@@ -111,6 +111,8 @@ def update_service(
         setattr(service, name, value)
     if staff_ids is not None:
         _assign_staff(session, service, staff_ids)
+    if "in_person" in service.modes and not service.location:
+        raise ValidationFailed(errors={"location": ["In-person services need an address."]})
     session.flush()
     return service
 

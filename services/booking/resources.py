@@ -97,7 +97,7 @@ class StaffItem(MethodView):
         """One staff member (staff: only themselves)."""
         return _own_staff(staff_id)
 
-    @catalog_blp.arguments(schemas.StaffUpdateSchema)
+    @catalog_blp.arguments(schemas.StaffUpdateSchema(partial=True))
     @catalog_blp.response(200, schemas.StaffSchema)
     @require("admin")
     def patch(self, data, staff_id):
@@ -205,7 +205,7 @@ class ServiceItem(MethodView):
         """One active service (no token needed)."""
         return catalog.get_service(session=db.session(), service_id=service_id, public=True)
 
-    @catalog_blp.arguments(schemas.ServiceUpdateSchema)
+    @catalog_blp.arguments(schemas.ServiceUpdateSchema(partial=True))
     @catalog_blp.response(200, schemas.ServiceSchema)
     @require("admin")
     def patch(self, data, service_id):

@@ -30,8 +30,7 @@ class StaffCreateSchema(ma.Schema):
 
 
 class StaffUpdateSchema(StaffCreateSchema):
-    class Meta:
-        partial = True
+    """A staff member's fields to change (use with partial=True: only those given change)."""
 
 
 class StaffSchema(ma.Schema):
@@ -89,14 +88,15 @@ class ServiceCreateSchema(ma.Schema):
     staff_ids = fields.List(fields.Integer(validate=ID_RANGE), load_default=list)
 
     @validates_schema
-    def _in_person_needs_address(self, data, **kwargs):
+    def _in_person_needs_address(self, data, partial=False, **kwargs):
+        if partial:  # checked by catalog.update_service against the stored service
+            return
         if "in_person" in (data.get("modes") or []) and not data.get("location"):
             raise ma.ValidationError("In-person services need an address.", "location")
 
 
 class ServiceUpdateSchema(ServiceCreateSchema):
-    class Meta:
-        partial = True
+    """A service's fields to change (use with partial=True: only those given change)."""
 
     staff_ids = fields.List(fields.Integer(validate=ID_RANGE))
 
@@ -236,6 +236,14 @@ class AccommodationsSchema(ma.Schema):
     other = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
+class AccommodationsPatchSchema(ma.Schema):
+    """Accommodations in a PATCH: only the given fields change."""
+
+    captions = fields.Boolean()
+    interpreter_language = fields.String(allow_none=True, validate=validate.Length(max=64))
+    other = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
 class AppointmentCreateSchema(ma.Schema):
     service_id = fields.Integer(required=True, validate=ID_RANGE)
     start = UTCDateTime(required=True)
@@ -273,7 +281,7 @@ class AppointmentUpdateSchema(ma.Schema):
     client_notes = fields.String(allow_none=True, validate=validate.Length(max=4000))
     client_phone = PhoneNumber(allow_none=True)
     backup_callback_number = PhoneNumber(allow_none=True)
-    accommodations = fields.Nested(AccommodationsSchema)
+    accommodations = fields.Nested(AccommodationsPatchSchema)
 
 
 class ConsentPutSchema(ma.Schema):
