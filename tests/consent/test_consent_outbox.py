@@ -1,0 +1,317 @@
+"""Consent's calls to notify and booking go through the outbox: delivered for real in-process,
+kept and retried when the other service is down, never dropped."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from consent_builders import form_content
+
+from services.consent import outbox
+from services.consent.models import OutboxItem
+from shared import db as shared_db
+from shared.http import ServiceClient
+
+SIGNATURE = {
+    "typed_name": "Ana López",
+    "disclosure_accepted": True,
+    "checkboxes": {"recording": True, "sharing": True},
+}
+
+
+@pytest.fixture
+def consent(consent_app, make_token):
+    client = consent_app.test_client()
+    admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
+    template = client.post(
+        "/api/v1/templates", json={"name": "Recording", **form_content()}, headers=admin
+    ).get_json()
+
+    class Consent:
+        template_id = template["id"]
+
+        @staticmethod
+        def ask(**overrides):
+            body = {
+                "template_id": template["id"],
+                "client_name": "Ana López",
+                "client_email": "ana@example.org",
+                "locale": "es",
+                "timezone": "America/Toronto",
+            }
+            body.update(overrides)
+            response = client.post("/api/v1/requests", json=body, headers=admin)
+            assert response.status_code == 201, response.get_json()
+            return response.get_json()
+
+        @staticmethod
+        def post(path, json=None):
+            return client.post(path, json=json or {}, headers=admin)
+
+        @staticmethod
+        def get(path):
+            return client.get(path, headers=admin).get_json()
+
+    return Consent
+
+
+@pytest.fixture
+def notify_messages(notify_app, make_token):
+    client = notify_app.test_client()
+    headers = {"Authorization": f"Bearer {make_token('notify', 'admin')}"}
+
+    def messages(**params):
+        response = client.get("/api/v1/messages", query_string=params, headers=headers)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    return messages
+
+
+@pytest.fixture
+def notify_down(consent_app):
+    """Point consent's notify client at a closed port (connection refused, no retries)."""
+    key = "frontdesk_client_notify"
+    saved = consent_app.extensions.pop(key, None)
+    consent_app.extensions[key] = ServiceClient("http://127.0.0.1:9", token="x", retries=0)
+    yield
+    consent_app.extensions[key].close()
+    if saved is None:
+        consent_app.extensions.pop(key)
+    else:
+        consent_app.extensions[key] = saved
+
+
+def outbox_items(consent_app) -> list[OutboxItem]:
+    with shared_db.get_db(consent_app).transaction() as session:
+        return list(session.scalars(sa.select(OutboxItem).order_by(OutboxItem.id)))
+
+
+def make_due(consent_app) -> None:
+    with shared_db.get_db(consent_app).transaction() as session:
+        session.execute(sa.update(OutboxItem).values(next_attempt_at=datetime.now(UTC)))
+
+
+def test_signing_link_is_sent_through_notify_and_recorded_as_sent(
+    consent_app, consent, notify_messages
+):
+    created = consent.ask()
+    assert outbox.dispatch_pending(consent_app) == 1
+    (message,) = notify_messages()
+    assert message["template"] == "consent_request"
+    assert message["to"] == "ana@example.org"
+    assert message["locale"] == "es"
+    trail = consent.get(f"/api/v1/requests/{created['id']}/events")
+    assert [e["kind"] for e in trail["events"]] == ["created", "sent"]
+    assert trail["chain_intact"] is True
+    assert outbox.dispatch_pending(consent_app) == 0  # delivered once
+
+
+def test_notify_down_keeps_the_send_and_retries_it(
+    consent_app, consent, notify_messages, notify_down
+):
+    created = consent.ask()
+    assert created["status"] == "pending"  # the request itself does not fail
+    assert outbox.dispatch_pending(consent_app) == 0
+    (item,) = outbox_items(consent_app)
+    assert item.attempts == 1 and item.delivered_at is None and item.dead_at is None
+    assert "did not answer" in item.last_error
+    assert item.next_attempt_at > datetime.now(UTC)
+    assert outbox.dispatch_pending(consent_app) == 0  # not due yet: backoff
+    consent_app.extensions.pop("frontdesk_client_notify").close()  # notify is back
+    make_due(consent_app)
+    assert outbox.dispatch_pending(consent_app) == 1
+    assert [m["template"] for m in notify_messages()] == ["consent_request"]
+    (item,) = outbox_items(consent_app)
+    assert item.attempts == 2 and item.delivered_at is not None
+
+
+def test_signed_consent_emails_a_download_link_never_the_pdf(
+    consent_app, consent, notify_messages, notify_app
+):
+    created = consent.ask(send=False)
+    token = created["signing_url"].rsplit("/", 1)[1]
+    signed = consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE).get_json()
+    outbox.dispatch_pending(consent_app)
+    (message,) = notify_messages()
+    assert message["template"] == "consent_signed"
+    with shared_db.get_db(consent_app).transaction() as session:
+        body = session.scalars(sa.select(OutboxItem.body)).one()
+    assert body["data"]["download_url"] == signed["download_url"]
+    assert "attachments" not in body
+
+
+def test_reminder_is_scheduled_before_the_appointment_and_cancelled_on_signing(
+    consent_app, consent, notify_messages
+):
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    created = consent.ask(appointment_id=999_001, appointment_start=start.isoformat())
+    outbox.dispatch_pending(consent_app)
+    group = f"consent:{created['id']}:reminders"
+    (reminder,) = notify_messages(group=group)
+    assert reminder["template"] == "consent_reminder"
+    assert reminder["status"] == "scheduled"
+    assert reminder["send_at"] == (start - timedelta(hours=24)).isoformat().replace("+00:00", "Z")
+    token = created["signing_url"].rsplit("/", 1)[1]
+    assert (
+        consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE).status_code == 200
+    )
+    outbox.dispatch_pending(consent_app)
+    (reminder,) = notify_messages(group=group)
+    assert reminder["status"] == "cancelled"
+    cancel = [i for i in outbox_items(consent_app) if i.path.endswith("/cancel")]
+    assert cancel[0].path == f"/api/v1/groups/{quote(group, safe=':')}/cancel"
+    assert cancel[0].delivered_at is not None
+
+
+def test_no_reminder_when_the_appointment_is_less_than_a_day_away(
+    consent_app, consent, notify_messages
+):
+    start = datetime.now(UTC) + timedelta(hours=5)
+    created = consent.ask(appointment_id=999_002, appointment_start=start.isoformat())
+    outbox.dispatch_pending(consent_app)
+    assert notify_messages(group=f"consent:{created['id']}:reminders") == []
+
+
+def test_booking_update_for_a_missing_appointment_is_kept_and_retried(consent_app, consent):
+    consent.ask(appointment_id=999_003, send=False)
+    outbox.dispatch_pending(consent_app)
+    (item,) = outbox_items(consent_app)
+    assert item.target == "booking" and item.method == "PUT"
+    assert item.path.startswith("/api/v1/appointments/999003/consents/")
+    assert item.attempts == 1 and item.delivered_at is None and item.dead_at is None
+    assert item.last_error.startswith("HTTP 404")
+    assert item.next_attempt_at > datetime.now(UTC)
+
+
+def test_outbox_gives_up_after_many_attempts(consent_app, consent, notify_down):
+    consent.ask()
+    with shared_db.get_db(consent_app).transaction() as session:
+        session.execute(sa.update(OutboxItem).values(attempts=outbox.MAX_ATTEMPTS - 1))
+    outbox.dispatch_pending(consent_app)
+    (item,) = outbox_items(consent_app)
+    assert item.dead_at is not None and item.attempts == outbox.MAX_ATTEMPTS
+
+
+def test_worker_loop_delivers_and_stops(consent_app, consent, notify_messages):
+    import threading
+
+    consent.ask()
+    stop = threading.Event()
+    worker = threading.Thread(target=outbox.run, args=(consent_app, stop))
+    worker.start()
+    try:
+        for _ in range(100):
+            if outbox_items(consent_app)[0].delivered_at is not None:
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert [m["template"] for m in notify_messages()] == ["consent_request"]
+
+
+def test_expired_requests_are_marked_and_booking_told(consent_app, consent):
+    from services.consent.models import ConsentRequest
+    from services.consent.requests import expire_overdue
+
+    created = consent.ask(appointment_id=999_004, send=False)
+    with shared_db.get_db(consent_app).transaction() as session:
+        session.execute(
+            sa.update(ConsentRequest).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    with shared_db.get_db(consent_app).transaction() as session:
+        assert expire_overdue(session=session) == 1
+    request = consent.get(f"/api/v1/requests/{created['id']}")
+    assert request["status"] == "expired"
+    booking_updates = [i for i in outbox_items(consent_app) if i.target == "booking"]
+    assert len(booking_updates) == 2
+
+
+# --- through booking ---------------------------------------------------------------------------
+
+
+def _next_monday() -> date:
+    today = datetime.now(UTC).date() + timedelta(days=7)
+    return today + timedelta(days=(0 - today.weekday()) % 7)
+
+
+@pytest.fixture
+def appointment(booking_app, make_token):
+    """A real appointment booked through booking's API (a service with no required forms)."""
+    client = booking_app.test_client()
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    staff = client.post(
+        "/api/v1/staff",
+        json={
+            "name": "Amira Haddad",
+            "email": "amira@maple.example",
+            "time_zone": "America/Toronto",
+        },
+        headers=admin,
+    ).get_json()
+    rules = [{"weekday": d, "start_time": "09:00", "end_time": "17:00"} for d in range(5)]
+    client.put(
+        f"/api/v1/staff/{staff['id']}/availability/rules", json={"rules": rules}, headers=admin
+    )
+    service = client.post(
+        "/api/v1/services",
+        json={
+            "name": "Settlement intake",
+            "slug": "intake",
+            "duration_minutes": 45,
+            "modes": ["video", "phone"],
+            "staff_ids": [staff["id"]],
+        },
+        headers=admin,
+    ).get_json()
+    start = datetime.combine(_next_monday(), time(10), tzinfo=ZoneInfo("America/Toronto"))
+    response = client.post(
+        "/api/v1/appointments",
+        json={
+            "service_id": service["id"],
+            "start": start.astimezone(UTC).isoformat(),
+            "mode": "phone",
+            "client": {"name": "Ana López", "email": "ana@example.org", "phone": "+14165550101"},
+            "backup": {"callback_number": "+14165550101"},
+        },
+        headers=admin,
+    )
+    assert response.status_code == 201, response.get_json()
+
+    class Booked:
+        id = response.get_json()["appointment"]["id"]
+
+        @staticmethod
+        def consents():
+            found = client.get(f"/api/v1/appointments/{Booked.id}", headers=admin).get_json()
+            return found["consent_status"], found["consents"]
+
+    return Booked
+
+
+def test_booking_sees_consent_status_change_through_the_outbox(consent_app, consent, appointment):
+    created = consent.ask(appointment_id=appointment.id, send=False)
+    outbox.dispatch_pending(consent_app)
+    status, consents = appointment.consents()
+    assert status == "pending"
+    assert [(c["request_id"], c["template_id"], c["status"]) for c in consents] == [
+        (created["id"], consent.template_id, "pending")
+    ]
+    token = created["signing_url"].rsplit("/", 1)[1]
+    consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE)
+    outbox.dispatch_pending(consent_app)
+    status, consents = appointment.consents()
+    assert consents[0]["status"] == "signed"
+    assert consents[0]["form_title"] == "Grabación de la sesión e intercambio de información"
+    consent.post(f"/api/v1/requests/{created['id']}/withdraw")
+    outbox.dispatch_pending(consent_app)
+    status, consents = appointment.consents()
+    assert status == "withdrawn" and consents[0]["status"] == "withdrawn"
+    booking_items = [i for i in outbox_items(consent_app) if i.target == "booking"]
+    assert all(i.delivered_at is not None for i in booking_items)
