@@ -1,0 +1,190 @@
+"""The booking story through nginx only: an admin sets up staff and a service, clients book,
+the invite arrives by email through booking -> notify -> the workers -> SMTP, the client
+reschedules by their manage link, staff complete the session and billing gets a signed webhook.
+Also: 50 concurrent bookings of one slot across both booking instances -> exactly one wins."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from e2e_harness import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CALLBACK = "+14165550123"
+
+
+@pytest.fixture(scope="module")
+def admin(stack):
+    with stack.public(headers={"Authorization": f"Bearer {stack.admin_token}"}) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def clinic(admin):
+    """A staff member available every day 00:00-23:45 (Toronto) and a 30-minute phone service."""
+    suffix = uuid.uuid4().hex[:8]
+    staff = admin.post(
+        "/booking/api/v1/staff",
+        json={
+            "name": "Amira Haddad",
+            "email": f"amira-{suffix}@maple.example",
+            "time_zone": "America/Toronto",
+            "languages": ["en", "ar", "fr"],
+        },
+    )
+    assert staff.status_code == 201, staff.text
+    staff_id = staff.json()["id"]
+    rules = admin.put(
+        f"/booking/api/v1/staff/{staff_id}/availability/rules",
+        json={
+            "rules": [
+                {"weekday": day, "start_time": "00:00", "end_time": "23:45"} for day in range(7)
+            ]
+        },
+    )
+    assert rules.status_code == 200, rules.text
+    service = admin.post(
+        "/booking/api/v1/services",
+        json={
+            "name": "Settlement intake",
+            "slug": f"intake-{suffix}",
+            "duration_minutes": 30,
+            "modes": ["phone"],
+            "min_notice_minutes": 0,
+            "horizon_days": 30,
+            "slot_step_minutes": 30,
+            "staff_ids": [staff_id],
+        },
+    )
+    assert service.status_code == 201, service.text
+    return {"staff_id": staff_id, "service_id": service.json()["id"]}
+
+
+def free_slots(stack, service_id: int) -> list[str]:
+    """Start times of bookable slots in the coming days, through nginx, without a token."""
+    today = datetime.now(UTC).date()
+    with stack.public() as client:
+        response = client.get(
+            f"/booking/api/v1/services/{service_id}/slots",
+            params={
+                "start": (today + timedelta(days=2)).isoformat(),
+                "end": (today + timedelta(days=5)).isoformat(),
+                "tz": "America/Toronto",
+            },
+        )
+    assert response.status_code == 200, response.text
+    return [slot["start"] for slot in response.json()["slots"]]
+
+
+def booking_body(service_id: int, start: str, email: str) -> dict:
+    return {
+        "service_id": service_id,
+        "start": start,
+        "mode": "phone",
+        "client": {"name": "Client Example", "email": email, "language": "en"},
+        "backup": {"callback_number": CALLBACK},
+        "accommodations": {"captions": True},
+    }
+
+
+def mail_to(stack, address: str, count: int) -> list:
+    return wait_until(
+        lambda: (
+            len(found := [m for m in stack.mail.messages() if m["To"] == address]) >= count
+            and found
+        ),
+        timeout=60,
+        what=f"{count} email(s) to the client",
+    )
+
+
+def calendar_of(message) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    return part.get_content()
+
+
+def test_fifty_concurrent_bookings_of_one_slot_through_nginx_exactly_one_wins(stack, clinic):
+    start = free_slots(stack, clinic["service_id"])[0]
+    barrier = threading.Barrier(50)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def book(n: int) -> None:
+        with httpx.Client(base_url=stack.public_url, timeout=60) as client:
+            barrier.wait()
+            response = client.post(
+                "/booking/api/v1/appointments",
+                json=booking_body(clinic["service_id"], start, f"racer-{n}@example.org"),
+            )
+        with lock:
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(statuses) == [201] + [409] * 49
+    assert start not in free_slots(stack, clinic["service_id"])
+
+
+def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completion(
+    stack, clinic, admin
+):
+    slots = free_slots(stack, clinic["service_id"])
+    first, later = slots[4], slots[8]
+    email = f"client-{uuid.uuid4().hex[:8]}@example.org"
+
+    with stack.public() as client:
+        booked = client.post(
+            "/booking/api/v1/appointments", json=booking_body(clinic["service_id"], first, email)
+        )
+    assert booked.status_code == 201, booked.text
+    body = booked.json()
+    appointment_id = body["appointment"]["id"]
+    # The manage link is built for the public side: nginx's address and the /booking prefix.
+    assert body["manage_url"].startswith(f"{stack.public_url}/booking/")
+
+    # The invite: booking -> notify (its outbox and workers) -> SMTP sink.
+    invite = mail_to(stack, email, 1)[0]
+    calendar = calendar_of(invite)
+    assert "METHOD:REQUEST" in calendar
+    assert body["appointment"]["uid"] in calendar.replace("\r\n ", "")
+    text = invite.get_body(preferencelist=("plain",)).get_content()
+    assert CALLBACK[-4:] in text.replace(" ", "").replace("-", "")
+
+    # The client reschedules through their manage link, through nginx.
+    with stack.public() as client:
+        token = body["manage_token"]
+        moved = client.post(f"/booking/api/v1/manage/{token}/reschedule", json={"start": later})
+        assert moved.status_code == 200, moved.text
+        managed = client.get(f"/booking/api/v1/manage/{token}")
+    assert managed.json()["start"] == later.replace("+00:00", "Z")
+    update = mail_to(stack, email, 2)[-1]
+    assert "SEQUENCE:1" in calendar_of(update)
+
+    # Staff (here an admin) complete the session with notes; billing gets a signed webhook.
+    before = len(stack.webhooks.requests())
+    done = admin.post(
+        f"/booking/api/v1/appointments/{appointment_id}/complete",
+        json={"outcome": "resolved", "notes": "Intake done; documents checked."},
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+    hook = stack.webhooks.wait_for(before + 1, timeout=60)[-1]
+    headers = hook["headers"]
+    secret = stack.env["FRONTDESK_BILLING_WEBHOOK_SECRET"]
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{hook['body']}"
+    expected = base64.b64encode(hmac.new(key, signed.encode(), hashlib.sha256).digest()).decode()
+    assert f"v1,{expected}" in headers["webhook-signature"].split()
+    assert str(appointment_id) in json.dumps(json.loads(hook["body"]))
