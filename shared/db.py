@@ -129,6 +129,14 @@ class Database:
             session.close()
 
 
+def _quiet_rollback(session: Session) -> None:
+    """Roll back; a connection that is already gone has nothing left to undo."""
+    try:
+        session.rollback()
+    except sa.exc.DBAPIError:
+        session.invalidate()
+
+
 def init_app(app: Flask) -> Database:
     """Attach a Database for `app.config['DATABASE_URL']` and the per-request commit point."""
     database = Database(app.config["DATABASE_URL"])
@@ -142,7 +150,7 @@ def init_app(app: Flask) -> Database:
                 if response.status_code < 400:
                     session.commit()
                 else:
-                    session.rollback()
+                    _quiet_rollback(session)
             finally:
                 session.close()
         return response
@@ -151,7 +159,7 @@ def init_app(app: Flask) -> Database:
     def _rollback(_exc):
         session = g.pop("db_session", None)
         if session is not None:
-            session.rollback()
+            _quiet_rollback(session)
             session.close()
 
     return database

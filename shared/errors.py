@@ -12,8 +12,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy.exc
 from flask import Flask, Response, g, json, request
 from werkzeug.exceptions import HTTPException
+
+from shared.logs import redact
 
 log = logging.getLogger("frontdesk.errors")
 
@@ -215,9 +218,23 @@ def register_error_handlers(app: Flask) -> None:
         html = _maybe_html(status, _HTTP_CODES.get(status, "http_error"), exc.description or "")
         return html or render_http_exception(exc)
 
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    @app.errorhandler(sqlalchemy.exc.InterfaceError)
+    def _database_unavailable(exc: Exception):
+        # A dropped connection or an unwritable database: the request did not happen (its
+        # transaction is rolled back); the pool pre-pings, so a retry gets a fresh connection.
+        log.warning("database unavailable", extra={"error": type(exc.__cause__ or exc).__name__})
+        return _maybe_html(503, "database_unavailable", "") or problem(
+            503,
+            code="database_unavailable",
+            title="Database unavailable",
+            detail="The database did not answer; nothing was changed. Please retry.",
+            headers={"Retry-After": "1"},
+        )
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error", extra={"path": request.path})
+        log.exception("unhandled error", extra={"path": redact(request.path)})
         return _maybe_html(500, "internal_error", "") or problem(
             500,
             code="internal_error",
