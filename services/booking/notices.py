@@ -231,6 +231,9 @@ def consent_request(appointment: Appointment, template_id: int, *, send: bool) -
         "appointment_id": appointment.id,
         "timezone": appointment.client_time_zone,
         "send": send,
+        # Extras consent accepts: it reminds the client to sign a day before the session.
+        "appointment_start": iso(appointment.start),
+        "staff_id": appointment.staff_id,
     }
     if appointment.client_phone:
         body["client_phone"] = appointment.client_phone

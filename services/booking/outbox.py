@@ -138,9 +138,8 @@ def _lane(intent: OutboxIntent) -> tuple[int | None, str]:
     return intent.appointment_id, "consent" if intent.kind == "consent.request" else "notify"
 
 
-def _claim(app: Flask, limit: int) -> list[int]:
+def _claim(app: Flask, limit: int, now: datetime) -> list[int]:
     """Lease up to `limit` due intents, keeping each appointment's lanes in order."""
-    now = utcnow()
     with get_db(app).transaction() as session:
         rows = session.scalars(
             sa.select(OutboxIntent)
@@ -204,7 +203,7 @@ def _code(response: httpx.Response) -> str:
         return ""
 
 
-def _perform(app: Flask, intent_id: int) -> str:
+def _perform(app: Flask, intent_id: int, now: datetime) -> str:
     """Carry out one claimed intent; return its final status (sent or skipped)."""
     settings = notices.Settings.from_config(app.config)
     notify, consent = booking_clients(app)
@@ -219,7 +218,7 @@ def _perform(app: Flask, intent_id: int) -> str:
             calls = [("/api/v1/messages", notices.staff_notice(settings, appointment, payload))]
         elif kind == "notify.reminder":
             send_at = datetime.fromisoformat(payload["send_at"].replace("Z", "+00:00"))
-            if send_at < utcnow() - REMINDER_GRACE:
+            if send_at < now - REMINDER_GRACE:
                 return "skipped"
             calls = [("/api/v1/messages", notices.reminder(settings, appointment, payload))]
         elif kind == "notify.cancel_group":
@@ -272,9 +271,10 @@ def _perform(app: Flask, intent_id: int) -> str:
     return "sent"
 
 
-def _finish(app: Flask, intent_id: int, status: str | None, error: str | None) -> None:
+def _finish(
+    app: Flask, intent_id: int, status: str | None, error: str | None, now: datetime
+) -> None:
     """Record the outcome of one attempt."""
-    now = utcnow()
     with get_db(app).transaction() as session:
         intent = session.get(OutboxIntent, intent_id)
         intent.last_error = error
@@ -287,28 +287,32 @@ def _finish(app: Flask, intent_id: int, status: str | None, error: str | None) -
             intent.next_attempt_at = now + backoff(intent.attempts)
 
 
-def dispatch_pending(app: Flask, limit: int = 100) -> int:
-    """Send what is due, in order; return how many intents were completed (sent or skipped)."""
+def dispatch_pending(app: Flask, limit: int = 100, *, now: datetime | None = None) -> int:
+    """Send what is due, in order; return how many intents were completed (sent or skipped).
+
+    `now` lets tests move the clock forward (past a backoff or the consent wait).
+    """
     done = 0
     while done < limit:
-        claimed = _claim(app, limit - done)
+        clock = now or utcnow()
+        claimed = _claim(app, limit - done, clock)
         if not claimed:
             break
         progress = 0
         for intent_id in claimed:
             try:
-                status = _perform(app, intent_id)
+                status = _perform(app, intent_id, clock)
             except RetryLater as exc:
                 log.info("outbox intent delayed", extra={"intent_id": intent_id, "error": str(exc)})
-                _finish(app, intent_id, None, str(exc))
+                _finish(app, intent_id, None, str(exc), clock)
                 continue
             except Rejected as exc:
                 log.error(
                     "outbox intent rejected", extra={"intent_id": intent_id, "error": str(exc)}
                 )
-                _finish(app, intent_id, "failed", str(exc))
+                _finish(app, intent_id, "failed", str(exc), clock)
                 continue
-            _finish(app, intent_id, status, None)
+            _finish(app, intent_id, status, None, clock)
             done += 1
             progress += 1
         if not progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.booking import appointments, catalog
 from shared import db as shared_db
+from shared import testing
 
 WEEKDAYS = range(5)
 
@@ -147,3 +149,21 @@ def at():
 def booking_body():
     """booking_body(service_id, start, **overrides) -> a POST /api/v1/appointments body."""
     return _booking_body
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real aiosmtpd server on a free port (the shared fixture's port 0 cannot be probed by
+    aiosmtpd's Controller, so the port is chosen first)."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = testing.SmtpSink(port=port)
+    controller = Controller(sink, hostname=sink.host, port=port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()

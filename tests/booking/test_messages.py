@@ -1,0 +1,325 @@
+"""Messages never lost: outbox -> notify -> SMTP, invites parsed back, outages, billing, consent."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from icalendar import Calendar
+
+from services.booking import outbox
+from services.booking.models import OutboxIntent
+from services.notify import worker as notify_worker
+from shared.db import utcnow
+from shared.http import ServiceClient
+
+CONSENT_FORM = {
+    "name": "Session recording and information sharing",
+    "locales": {
+        "en": {
+            "title": "Session recording and information sharing",
+            "body": "We would like to record this session.",
+            "checkboxes": {"recording": "I agree to the recording"},
+        },
+        "fr": {
+            "title": "Enregistrement de la séance",
+            "body": "Nous aimerions enregistrer cette séance.",
+            "checkboxes": {"recording": "J'accepte l'enregistrement"},
+        },
+    },
+    "checkboxes": [{"key": "recording", "required": True}],
+}
+
+
+@pytest.fixture
+def smtp(notify_app, smtp_sink):
+    """notify delivering into the test's SMTP sink."""
+    previous = notify_app.config["SMTP_URL"]
+    notify_app.config["SMTP_URL"] = smtp_sink.url
+    yield smtp_sink
+    notify_app.config["SMTP_URL"] = previous
+
+
+@pytest.fixture
+def down(booking_app):
+    """down(service): make booking's client for notify or consent point at a closed port."""
+    saved = {}
+
+    def make(service: str) -> None:
+        key = f"frontdesk_client_{service}"
+        saved.setdefault(key, booking_app.extensions.get(key))
+        booking_app.extensions[key] = ServiceClient("http://127.0.0.1:9", token="x", retries=0)
+
+    def restore() -> None:
+        for key, client in saved.items():
+            if client is None:
+                booking_app.extensions.pop(key, None)
+            else:
+                booking_app.extensions[key] = client
+        saved.clear()
+
+    make.restore = restore
+    yield make
+    restore()
+
+
+def deliver(notify_app) -> None:
+    """Run notify's worker until nothing due is left."""
+    for _ in range(20):
+        if not notify_worker.deliver_due(notify_app):
+            return
+
+
+def invites(messages, to: str) -> list[Calendar]:
+    """The iMIP calendars of the messages sent to `to`, in order."""
+    found = []
+    for message in messages:
+        if message["To"] != to:
+            continue
+        for part in message.walk():
+            if part.get_content_type() == "text/calendar":
+                calendar = Calendar.from_ical(part.get_content())
+                assert part.get_param("method") == str(calendar["METHOD"])
+                found.append(calendar)
+    return found
+
+
+def notify_messages(notify_app, make_token, **params) -> list[dict]:
+    token = make_token("notify", "admin")
+    response = notify_app.test_client().get(
+        "/api/v1/messages", query_string=params, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def intents(session) -> list[OutboxIntent]:
+    rows = list(session.scalars(sa.select(OutboxIntent).order_by(OutboxIntent.id)))
+    session.rollback()
+    return rows
+
+
+def book_via_api(booking_app, service, start, booking_body, **overrides) -> dict:
+    response = booking_app.test_client().post(
+        "/api/v1/appointments", json=booking_body(service.id, start, **overrides)
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_confirmation_staff_notice_and_reminders_reach_smtp_with_invite(
+    booking_app, notify_app, smtp, make_service, make_token, next_weekday, at, booking_body
+):
+    service = make_service()
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    appointment = body["appointment"]
+    assert outbox.dispatch_pending(booking_app) == 4  # confirmation, staff notice, 2 reminders
+    deliver(notify_app)
+    messages = smtp.wait_for(2)
+    recipients = sorted(m["To"] for m in messages)
+    assert recipients == ["amira@maple.example", "ana@example.org"]
+    client_mail = next(m for m in messages if m["To"] == "ana@example.org")
+    text = client_mail.get_body(("plain",)).get_content()
+    assert "https://meet.example.org/amira" in text
+    assert body["manage_url"] in text
+    assert "+14165550100" in text or "+1 416" in text  # the dial-in backup
+    [calendar] = invites(messages, "ana@example.org")
+    assert str(calendar["METHOD"]) == "REQUEST"
+    [event] = calendar.walk("VEVENT")
+    assert str(event["UID"]) == appointment["uid"]
+    assert int(event["SEQUENCE"]) == 0
+    assert "amira@maple.example" in str(event["ORGANIZER"])
+    assert "ana@example.org" in str(event["ATTENDEE"])
+    assert str(event["LOCATION"]) == "https://meet.example.org/amira"
+    conferences = event.get("CONFERENCE")
+    conferences = conferences if isinstance(conferences, list) else [conferences]
+    assert "tel:+14165550100" in [str(c) for c in conferences]
+    assert event.walk("VALARM")
+    assert calendar.walk("VTIMEZONE")[0]["TZID"] == "America/Toronto"
+    reminders = notify_messages(
+        notify_app, make_token, group=f"appointment:{appointment['id']}:reminders"
+    )
+    assert sorted(m["status"] for m in reminders) == ["scheduled", "scheduled"]
+    assert {m["template"] for m in reminders} == {"booking_reminder"}
+    assert {m["locale"] for m in reminders} == {"fr"}
+
+
+def test_reschedule_and_cancel_send_invites_with_same_uid_and_growing_sequence(
+    booking_app, notify_app, smtp, make_service, make_token, next_weekday, at, booking_body
+):
+    service = make_service()
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    appointment, token = body["appointment"], body["manage_token"]
+    client = booking_app.test_client()
+    outbox.dispatch_pending(booking_app)
+    new_start = at(next_weekday(2), 11)
+    moved = client.post(
+        f"/api/v1/manage/{token}/reschedule",
+        json={"start": new_start.isoformat().replace("+00:00", "Z")},
+    )
+    assert moved.status_code == 200
+    outbox.dispatch_pending(booking_app)
+    group = f"appointment:{appointment['id']}:reminders"
+    statuses = sorted(m["status"] for m in notify_messages(notify_app, make_token, group=group))
+    assert statuses == ["cancelled", "cancelled", "scheduled", "scheduled"]
+    assert client.post(f"/api/v1/manage/{token}/cancel", json={"reason": "sick"}).status_code == 200
+    outbox.dispatch_pending(booking_app)
+    deliver(notify_app)
+    messages = smtp.wait_for(6)
+    calendars = invites(messages, "ana@example.org")
+    events = [c.walk("VEVENT")[0] for c in calendars]
+    assert [str(c["METHOD"]) for c in calendars] == ["REQUEST", "REQUEST", "CANCEL"]
+    assert {str(e["UID"]) for e in events} == {appointment["uid"]}
+    assert [int(e["SEQUENCE"]) for e in events] == [0, 1, 2]
+    assert str(events[-1]["STATUS"]) == "CANCELLED"
+    assert events[1].decoded("DTSTART") == new_start
+    statuses = {m["status"] for m in notify_messages(notify_app, make_token, group=group)}
+    assert statuses == {"cancelled"}
+    assert [i.status for i in intents_all(booking_app)] == ["sent"] * len(intents_all(booking_app))
+
+
+def intents_all(booking_app) -> list[OutboxIntent]:
+    from shared.db import get_db
+
+    with get_db(booking_app).transaction() as session:
+        return list(session.scalars(sa.select(OutboxIntent).order_by(OutboxIntent.id)))
+
+
+def test_notify_outage_delays_messages_and_nothing_is_sent_twice(
+    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body, down
+):
+    service = make_service(reminder_offsets_minutes=[60])
+    book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    down("notify")
+    assert outbox.dispatch_pending(booking_app) == 0
+    pending = intents_all(booking_app)
+    assert {i.status for i in pending} == {"pending"}
+    assert pending[0].attempts == 1 and pending[0].last_error
+    down.restore()
+    # Not before its backoff...
+    assert outbox.dispatch_pending(booking_app) == 0
+    # ...then everything goes out, once.
+    assert outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=1)) == 3
+    sent = notify_messages(notify_app, make_token)
+    assert len(sent) == 3
+    # A dispatcher that died after sending but before recording it sends again: notify
+    # recognizes the idempotency keys and nothing is duplicated.
+    from shared.db import get_db
+
+    with get_db(booking_app).transaction() as session:
+        session.execute(sa.update(OutboxIntent).values(status="pending", attempts=0))
+    assert outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=5)) == 3
+    assert len(notify_messages(notify_app, make_token)) == 3
+
+
+def test_completion_sends_billing_email_and_signed_webhook(
+    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body
+):
+    service = make_service()
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    appointment = body["appointment"]
+    settings = {
+        "BILLING_EMAIL": "billing@maple.example",
+        "BILLING_WEBHOOK_URL": "https://billing.example.org/hook",
+        "BILLING_WEBHOOK_SECRET": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }
+    previous = {name: booking_app.config.get(name) for name in settings}
+    booking_app.config.update(settings)
+    try:
+        token = make_token("booking", "staff", staff_id=appointment["staff_id"])
+        done = booking_app.test_client().post(
+            f"/api/v1/appointments/{appointment['id']}/complete",
+            json={"outcome": "resolved", "notes": "All set"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert done.status_code == 200
+        outbox.dispatch_pending(booking_app)
+    finally:
+        booking_app.config.update(previous)
+    billing = [
+        m
+        for m in notify_messages(notify_app, make_token)
+        if m["template"] == "billing_notice" or m["channel"] == "webhook"
+    ]
+    assert sorted((m["channel"], m["to"]) for m in billing) == [
+        ("email", "billing@maple.example"),
+        ("webhook", "https://billing.example.org/hook"),
+    ]
+    failed = [i for i in intents_all(booking_app) if i.status == "failed"]
+    assert failed == []
+
+
+def create_consent_form(consent_app, make_token) -> int:
+    token = make_token("consent", "admin")
+    response = consent_app.test_client().post(
+        "/api/v1/templates", json=CONSENT_FORM, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def test_required_consent_is_requested_and_its_link_is_in_the_confirmation(
+    booking_app,
+    consent_app,
+    notify_app,
+    smtp,
+    make_service,
+    make_token,
+    next_weekday,
+    at,
+    booking_body,
+):
+    template_id = create_consent_form(consent_app, make_token)
+    service = make_service(required_consent_template_ids=[template_id])
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    outbox.dispatch_pending(booking_app)
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    appointment = (
+        booking_app.test_client()
+        .get(f"/api/v1/appointments/{body['appointment']['id']}", headers=admin)
+        .get_json()
+    )
+    assert appointment["consent_status"] == "pending"
+    [consent] = appointment["consents"]
+    assert consent["template_id"] == template_id
+    assert "/consent/sign/" in consent["signing_url"]
+    deliver(notify_app)
+    client_mail = next(m for m in smtp.wait_for(2) if m["To"] == "ana@example.org")
+    assert consent["signing_url"] in client_mail.get_body(("plain",)).get_content()
+
+
+def test_absent_consent_service_delays_consent_but_not_the_booking(
+    booking_app, consent_app, make_service, make_token, next_weekday, at, booking_body, down
+):
+    template_id = create_consent_form(consent_app, make_token)
+    service = make_service(required_consent_template_ids=[template_id])
+    down("consent")
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    assert body["appointment"]["consent_status"] == "pending"
+    outbox.dispatch_pending(booking_app)
+    by_kind = {i.kind: i for i in intents_all(booking_app)}
+    assert by_kind["consent.request"].status == "pending"
+    assert by_kind["consent.request"].last_error
+    # The confirmation waits a little for the consent links (and the appointment's later
+    # messages wait behind it, so a quick cancellation can never overtake the invite)...
+    assert by_kind["notify.client"].status == "pending"
+    assert by_kind["notify.staff"].status == "pending"
+    # ...then goes without them rather than not at all.
+    outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=11))
+    by_kind = {i.kind: i for i in intents_all(booking_app)}
+    assert by_kind["notify.client"].status == "sent"
+    assert by_kind["notify.staff"].status == "sent"
+    assert by_kind["consent.request"].status == "pending"
+    # When consent is back, the request is made and consent emails the link itself.
+    down.restore()
+    outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(hours=2))
+    by_kind = {i.kind: i for i in intents_all(booking_app)}
+    assert by_kind["consent.request"].status == "sent"
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    appointment = (
+        booking_app.test_client()
+        .get(f"/api/v1/appointments/{body['appointment']['id']}", headers=admin)
+        .get_json()
+    )
+    assert [c["template_id"] for c in appointment["consents"]] == [template_id]
