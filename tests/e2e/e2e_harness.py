@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -150,6 +151,75 @@ def recreate_database(base_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def make_signing_p12(folder: Path, org_name: str, password: str) -> tuple[Path, Path]:
+    """A private root CA and a signing certificate it issued (non-repudiation), as PKCS#12.
+
+    Returns the PKCS#12 file and the root certificate (PEM) validators are given as trust.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.now(UTC)
+
+    def name(common: str) -> x509.Name:
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, org_name),
+                x509.NameAttribute(NameOID.COMMON_NAME, common),
+            ]
+        )
+
+    root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    root = (
+        x509.CertificateBuilder()
+        .subject_name(name("e2e root CA"))
+        .issuer_name(name("e2e root CA"))
+        .public_key(root_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()), False)
+        .sign(root_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name(f"{org_name} records"))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=180))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
+            critical=True,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False
+        )
+        .sign(root_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    p12 = folder / "signing.p12"
+    p12.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"records", key, leaf, [root], serialization.BestAvailableEncryption(password.encode())
+        )
+    )
+    root_pem = folder / "root.pem"
+    root_pem.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    return p12, root_pem
+
+
 @dataclass
 class Mailbox:
     """The maildir the aiosmtpd sink process writes every received message into."""
@@ -208,6 +278,7 @@ class Stack:
     nginx_dir: Path
     database_urls: dict[str, str]
     env: dict[str, str]
+    signing_root: Path
     workers: list[str] = field(default_factory=list)
 
     def public(self, **kwargs) -> httpx.Client:
@@ -263,6 +334,7 @@ def start_stack(tmp: Path, processes: Processes) -> Stack:
     webhook_url = f"http://127.0.0.1:{ports['webhook']}/billing"
     instance_dir = tmp / "instance"
     instance_dir.mkdir()
+    p12, signing_root = make_signing_p12(tmp / "signing", "Maple Community Services", "e2e-p12")
     inherited = {
         k: v
         for k, v in os.environ.items()
@@ -287,6 +359,8 @@ def start_stack(tmp: Path, processes: Processes) -> Stack:
         "FRONTDESK_BILLING_WEBHOOK_SECRET": "whsec_ZTJlLXdlYmhvb2stc2VjcmV0LWZvci10ZXN0cw==",
         "FRONTDESK_ALLOW_PRIVATE_WEBHOOKS": "1",
         "FRONTDESK_ORG_NAME": "Maple Community Services",
+        "FRONTDESK_SIGNING_P12": str(p12),
+        "FRONTDESK_SIGNING_P12_PASSWORD": "e2e-p12",
     }
     stack = Stack(
         public_url=public_url,
@@ -300,6 +374,7 @@ def start_stack(tmp: Path, processes: Processes) -> Stack:
         nginx_dir=tmp / "nginx",
         database_urls=database_urls,
         env=env,
+        signing_root=signing_root,
     )
     for service in SERVICES:
         stack.frontdesk("db", "upgrade", service)

@@ -9,13 +9,15 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import subprocess
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_harness import wait_until
+from e2e_harness import BIN, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -188,3 +190,124 @@ def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completio
     expected = base64.b64encode(hmac.new(key, signed.encode(), hashlib.sha256).digest()).decode()
     assert f"v1,{expected}" in headers["webhook-signature"].split()
     assert str(appointment_id) in json.dumps(json.loads(hook["body"]))
+
+
+@pytest.fixture(scope="module")
+def consent_service(admin, clinic):
+    """A consent form with two required boxes, and a service that requires it."""
+    form = admin.post(
+        "/consent/api/v1/templates",
+        json={
+            "name": "Session recording and information sharing",
+            "locales": {
+                "en": {
+                    "title": "Session recording and information sharing",
+                    "body": "We may record the session to keep an accurate file.",
+                    "checkboxes": {
+                        "recording": "I agree that the session may be recorded.",
+                        "sharing": "I agree that my file may be shared with my caseworker.",
+                    },
+                    "fields": {},
+                }
+            },
+            "checkboxes": [{"key": "recording"}, {"key": "sharing"}],
+        },
+    )
+    assert form.status_code == 201, form.text
+    service = admin.post(
+        "/booking/api/v1/services",
+        json={
+            "name": "Settlement intake with consent",
+            "slug": f"intake-consent-{uuid.uuid4().hex[:8]}",
+            "duration_minutes": 30,
+            "modes": ["phone"],
+            "min_notice_minutes": 0,
+            "horizon_days": 30,
+            "slot_step_minutes": 30,
+            "staff_ids": [clinic["staff_id"]],
+            "required_consent_template_ids": [form.json()["id"]],
+        },
+    )
+    assert service.status_code == 201, service.text
+    return {"service_id": service.json()["id"], "template_id": form.json()["id"]}
+
+
+def test_client_signs_the_required_consent_from_the_email_link_and_the_pdf_validates(
+    stack, consent_service, admin, tmp_path
+):
+    start = free_slots(stack, consent_service["service_id"])[12]
+    email = f"signer-{uuid.uuid4().hex[:8]}@example.org"
+    with stack.public() as client:
+        booked = client.post(
+            "/booking/api/v1/appointments",
+            json=booking_body(consent_service["service_id"], start, email),
+        )
+    assert booked.status_code == 201, booked.text
+    appointment_id = booked.json()["appointment"]["id"]
+
+    # consent sends the signing link by email (through notify); it points at the public side.
+    link_prefix = f"{stack.public_url}/consent/sign/"
+
+    def signing_link():
+        for message in stack.mail.messages():
+            if message["To"] != email:
+                continue
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            found = re.search(re.escape(link_prefix) + r"([A-Za-z0-9_-]+)", text)
+            if found:
+                return found.group(1)
+        return None
+
+    token = wait_until(signing_link, timeout=60, what="the email with the signing link")
+    with stack.public() as client:
+        form = client.get(f"/consent/api/v1/sign/{token}")
+        assert form.status_code == 200, form.text
+        assert {box["key"] for box in form.json()["checkboxes"]} == {"recording", "sharing"}
+        signed = client.post(
+            f"/consent/api/v1/sign/{token}",
+            json={
+                "typed_name": "Client Example",
+                "checkboxes": {"recording": True, "sharing": True},
+                "disclosure_accepted": True,
+                "timezone": "America/Toronto",
+            },
+        )
+        assert signed.status_code in (200, 201), signed.text
+        download = signed.json()["download_url"]
+        assert download.startswith(f"{stack.public_url}/consent/")
+        pdf = client.get(download.removeprefix(stack.public_url))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    record = tmp_path / "record.pdf"
+    record.write_bytes(pdf.content)
+
+    # Integrity with poppler, trust in the organization's root with pyHanko.
+    pdfsig = subprocess.run(
+        ["pdfsig", "-nocert", str(record)], capture_output=True, text=True, timeout=60
+    )
+    assert "Signature is Valid" in pdfsig.stdout, pdfsig.stdout + pdfsig.stderr
+    assert "Total document signed" in pdfsig.stdout
+    pyhanko = subprocess.run(
+        [
+            str(BIN / "pyhanko"),
+            "sign",
+            "validate",
+            "--trust",
+            str(stack.signing_root),
+            "--pretty-print",
+            str(record),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert pyhanko.returncode == 0, pyhanko.stdout + pyhanko.stderr
+    assert "trusted" in pyhanko.stdout.lower()
+
+    # booking hears of the signature (consent -> booking over REST, through nginx).
+    def consent_signed():
+        appointment = admin.get(f"/booking/api/v1/appointments/{appointment_id}").json()
+        return appointment["consents"] and all(
+            c["status"] == "signed" for c in appointment["consents"]
+        )
+
+    wait_until(consent_signed, timeout=60, what="booking to show the consent as signed")

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import gzip
 import re
+import subprocess
 
 import httpx
 import pytest
-from e2e_harness import gunicorn_instances, wait_until
+from e2e_harness import BIN, free_port, gunicorn_instances, wait_until
 from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.e2e
@@ -181,3 +182,22 @@ def _health_count(stack, instance: str) -> float:
 
 def booking_logs(stack) -> str:
     return stack.processes.procs["booking-1"].log() + stack.processes.procs["booking-2"].log()
+
+
+def test_frontdesk_check_passes_against_the_running_stack(stack):
+    output = stack.frontdesk("check")
+    assert "FAIL" not in output
+    for subject in ("booking database", "smtp", "signing certificate", "notify service"):
+        assert f"ok    {subject}:" in output
+
+
+def test_frontdesk_check_fails_when_a_service_is_down(stack):
+    result = subprocess.run(
+        [str(BIN / "frontdesk"), "check", "booking"],
+        env={**stack.env, "FRONTDESK_NOTIFY_URL": f"http://127.0.0.1:{free_port()}"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "FAIL  notify service:" in result.stdout
