@@ -7,18 +7,26 @@ from typing import Any
 
 from flask import Flask
 
-from services.consent import models, resources
+from services.consent import models, pages, resources
 from shared.api import create_api
 from shared.app import configure, register_health
+from shared.pages import init_pages
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the consent app: configuration, extensions, API blueprints, health."""
+    """Build the consent app: configuration, extensions, API blueprints, pages, health."""
     app = Flask(__name__)
     configure(app, "consent", config, token_model=models.ApiToken)
     register_api(app)
+    register_pages(app)
     register_health(app)
     return app
+
+
+def register_pages(app: Flask) -> None:
+    """The client's signing pages (shared layout, language, CSRF, headers, rate limits)."""
+    limiter = init_pages(app)
+    pages.register(app, limiter)
 
 
 def register_api(app: Flask) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.consent.models import AuditEvent, ConsentRequest
@@ -57,8 +58,16 @@ def record_event(
     details: dict[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append an event to the request's chain."""
+    """Append an event to the request's chain.
+
+    The request row is locked first and its events re-read, so two concurrent writers (a
+    double-submitted form, a page reload) queue up instead of forking the chain.
+    """
     origin = origin or Origin()
+    session.execute(
+        sa.select(ConsentRequest.id).where(ConsentRequest.id == request.id).with_for_update()
+    )
+    session.refresh(request, ["events"])
     previous = request.events[-1] if request.events else None
     event = AuditEvent(
         request_id=request.id,

@@ -281,11 +281,18 @@ def record_of(request: ConsentRequest) -> ConsentRecord:
 # --- by link ----------------------------------------------------------------------------------
 
 
-def request_for_token(*, session: Session, token: str, allow_signed: bool = True) -> ConsentRequest:
-    """The request behind a signing link: 404 unknown, 410 expired or used."""
-    request = session.scalar(
-        sa.select(ConsentRequest).where(ConsentRequest.token_hash == hash_token(token))
-    )
+def request_for_token(
+    *, session: Session, token: str, allow_signed: bool = True, lock: bool = False
+) -> ConsentRequest:
+    """The request behind a signing link: 404 unknown, 410 expired or used.
+
+    With `lock`, the row is locked for the rest of the transaction, so a second submit
+    waits and then sees the first one's outcome (409) instead of racing it.
+    """
+    query = sa.select(ConsentRequest).where(ConsentRequest.token_hash == hash_token(token))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    request = session.scalar(query)
     if request is None:
         raise SigningLinkUnknown("This signing link is not valid. Check the link in your email.")
     if request.status == "expired" or (
@@ -382,7 +389,7 @@ def sign(
     A guardian or other proxy signs with their own typed name and their relationship to
     the client. Rendering and signing happen here; if they fail, nothing is kept.
     """
-    request = request_for_token(session=session, token=token, allow_signed=False)
+    request = request_for_token(session=session, token=token, allow_signed=False, lock=True)
     form = forms.localize(request.version, request.locale)
     checkboxes, fields = checkboxes or {}, fields or {}
     typed_name = typed_name.strip()
@@ -492,7 +499,7 @@ def decline(
     *, session: Session, token: str, origin: Origin, reason: str | None = None
 ) -> ConsentRequest:
     """Decline by link: the request is closed and booking is told."""
-    request = request_for_token(session=session, token=token, allow_signed=False)
+    request = request_for_token(session=session, token=token, allow_signed=False, lock=True)
     request.status = "declined"
     request.updated_at = utcnow()
     record_event(
@@ -513,6 +520,7 @@ def withdraw(
     reason: str | None = None,
 ) -> ConsentRequest:
     """Withdraw a signed consent: audited, the record gets a signed withdrawal update, all told."""
+    session.refresh(request, with_for_update=True)
     if request.status != "signed":
         raise NotSigned(f"Consent request {request.id} is {request.status}, not signed.")
     event = record_event(
@@ -660,6 +668,7 @@ def expire_overdue(*, session: Session, limit: int = 100) -> int:
             .where(ConsentRequest.status == "pending", ConsentRequest.expires_at <= utcnow())
             .order_by(ConsentRequest.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
     )
     for request in overdue:

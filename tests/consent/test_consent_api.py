@@ -543,3 +543,38 @@ def test_signing_root_is_published_as_pem_and_der(client, settings):
     assert pem.data.startswith(b"-----BEGIN CERTIFICATE-----")
     der = client.get("/api/v1/signing-root.pem?format=der")
     assert der.mimetype == "application/pkix-cert" and der.data[:1] == b"\x30"
+
+
+def test_two_simultaneous_signatures_give_one_record_and_one_409(client, consent_app, ask):
+    import threading
+
+    token = token_of(ask())
+    statuses = []
+    barrier = threading.Barrier(2)
+
+    def submit():
+        own = consent_app.test_client()
+        barrier.wait()
+        statuses.append(own.post(f"/api/v1/sign/{token}", json=GOOD_SIGNATURE).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [200, 409]
+
+
+def test_failing_timestamp_service_fails_loudly_and_keeps_the_request_pending(
+    client, consent_app, service, ask
+):
+    created = ask()
+    consent_app.config["TSA_URL"] = "http://127.0.0.1:9/tsa"
+    try:
+        response = client.post(f"/api/v1/sign/{token_of(created)}", json=GOOD_SIGNATURE)
+    finally:
+        consent_app.config["TSA_URL"] = None
+    assert response.status_code == 503
+    assert "timestamp service failed" in response.get_json()["detail"]
+    one = client.get(f"/api/v1/requests/{created['id']}", headers=service).get_json()
+    assert one["status"] == "pending" and one["signed_at"] is None
