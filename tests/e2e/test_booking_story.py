@@ -311,3 +311,46 @@ def test_client_signs_the_required_consent_from_the_email_link_and_the_pdf_valid
         )
 
     wait_until(consent_signed, timeout=60, what="booking to show the consent as signed")
+
+
+def test_killing_a_booking_instance_mid_run_loses_and_doubles_no_booking(stack, clinic, admin):
+    starts = free_slots(stack, clinic["service_id"])[20:44]
+    run = uuid.uuid4().hex[:8]
+    outcomes: dict[str, int] = {}
+    done = threading.Event()
+
+    def book_all() -> None:
+        with httpx.Client(base_url=stack.public_url, timeout=60) as client:
+            for n, start in enumerate(starts):
+                email = f"steady-{run}-{n}@example.org"
+                # A request cut off with its instance is sent again with the same key.
+                for _attempt in range(5):
+                    try:
+                        response = client.post(
+                            "/booking/api/v1/appointments",
+                            json=booking_body(clinic["service_id"], start, email),
+                            headers={"Idempotency-Key": f"steady-{run}-{n}"},
+                        )
+                    except httpx.TransportError:
+                        continue
+                    if response.status_code not in (502, 503, 504):
+                        break
+                outcomes[email] = response.status_code
+        done.set()
+
+    worker = threading.Thread(target=book_all)
+    worker.start()
+    try:
+        wait_until(lambda: len(outcomes) >= 6, timeout=60, what="the first bookings")
+        stack.processes.stop("booking-2", sig=9)
+        worker.join(timeout=180)
+        assert done.is_set()
+    finally:
+        stack.processes.restart("booking-2")
+        stack.wait_healthy("booking-2")
+    assert set(outcomes.values()) <= {200, 201}, outcomes
+    listed = admin.get(
+        "/booking/api/v1/appointments", params={"staff_id": clinic["staff_id"], "limit": 1000}
+    ).json()
+    ours = sorted(a["client_email"] for a in listed if a["client_email"] in outcomes)
+    assert ours == sorted(outcomes)  # every booking exactly once
