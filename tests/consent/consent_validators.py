@@ -10,10 +10,13 @@ from pathlib import Path
 PYHANKO = shutil.which("pyhanko") or str(Path(sys.executable).parent / "pyhanko")
 
 
-def pyhanko_validate(pdf_path: Path, root_pem: Path) -> subprocess.CompletedProcess:
-    """`pyhanko sign validate --trust root.pem` (the instance's root only)."""
+def pyhanko_validate(
+    pdf_path: Path, root_pem: Path, extra_trust: list[Path] = ()
+) -> subprocess.CompletedProcess:
+    """`pyhanko sign validate --trust root.pem` with only the given roots trusted."""
+    trust = [arg for pem in (root_pem, *extra_trust) for arg in ("--trust", str(pem))]
     return subprocess.run(
-        [PYHANKO, "sign", "validate", "--trust", str(root_pem), "--trust-replace", str(pdf_path)],
+        [PYHANKO, "sign", "validate", *trust, "--trust-replace", str(pdf_path)],
         capture_output=True,
         text=True,
         timeout=120,
