@@ -154,6 +154,14 @@ def _deliver(app: Flask, call: _Call) -> _Outcome:
     return _Outcome(False, response.status_code in (404, 408, 429), error)
 
 
+def _without_links(body: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The body with its signing and download links blanked: once delivered, no copy is kept."""
+    if not body or "data" not in body:
+        return body
+    data = {k: "[delivered]" if k.endswith("_url") else v for k, v in body["data"].items()}
+    return {**body, "data": data}
+
+
 def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** (attempts - 1), 3600))
 
@@ -165,6 +173,7 @@ def _record(session: Session, call: _Call, outcome: _Outcome) -> None:
     if outcome.delivered:
         item.delivered_at = now
         item.last_error = None
+        item.body = _without_links(item.body)
         if item.event_on_delivery and item.request_id is not None:
             request = session.get(ConsentRequest, item.request_id)
             record_event(

@@ -311,7 +311,10 @@ def _known_zone(name: str) -> str | None:
 def _sign_again_after_csrf_failure():
     """The form expired (or the session cookie was lost): show it again with every answer."""
     token = request.view_args["token"]
-    consent = requests.request_for_token(session=db.session(), token=token)
+    try:
+        consent = requests.request_for_token(session=db.session(), token=token)
+    except FrontdeskError as exc:
+        return _friendly_error(exc)
     lang = _language(consent.locale)
     if consent.status == "signed":
         return _signed_page(token, consent, lang, 409, already=True)
