@@ -7,6 +7,7 @@ Every send either returns or raises a DeliveryError that says whether trying aga
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -160,6 +161,12 @@ def _smtp_error(exc: Exception) -> DeliveryError:
     return PermanentError(f"{type(exc).__name__}: {exc}")
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The system's trust store, verified hostnames; loaded once (it takes a while)."""
+    return ssl.create_default_context()
+
+
 class EmailSender:
     """Sends emails to FRONTDESK_SMTP_URL, reusing one SMTP connection for a batch."""
 
@@ -192,10 +199,9 @@ class EmailSender:
         host = self.parts.hostname or "localhost"
         query = parse_qs(self.parts.query)
         starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-        context = ssl.create_default_context()
         if self.scheme == "smtps":
             connection: smtplib.SMTP = smtplib.SMTP_SSL(
-                host, self.parts.port or 465, timeout=SMTP_TIMEOUT, context=context
+                host, self.parts.port or 465, timeout=SMTP_TIMEOUT, context=_tls_context()
             )
         else:
             connection = smtplib.SMTP(
@@ -204,7 +210,7 @@ class EmailSender:
         try:
             connection.ehlo()
             if starttls:
-                connection.starttls(context=context)
+                connection.starttls(context=_tls_context())
                 connection.ehlo()
             if self.parts.username:
                 connection.login(unquote(self.parts.username), unquote(self.parts.password or ""))

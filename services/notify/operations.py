@@ -73,12 +73,13 @@ def create_message(
         fingerprint=fingerprint if idempotency_key is not None else None,
         message_id=new_message_id(channel=fields["channel"], mail_from=mail_from),
     )
+    session.add(message)
     try:
-        with session.begin_nested():
-            session.add(message)
-            session.flush()
+        session.flush()
     except IntegrityError:
-        # Another request with the same key won the race: answer like a replay.
+        # Another request with the same key won the race. Nothing else was written in this
+        # transaction that the replay needs, so roll it back and answer like a replay.
+        session.rollback()
         existing = _by_idempotency_key(session, idempotency_key) if idempotency_key else None
         if existing is None:
             raise

@@ -159,7 +159,7 @@ def _send(
             text=rendered.text if rendered else message.text,
             html=rendered.html if rendered else message.html,
             calendars=[
-                channels.CalendarPart(a["method"], a["filename"], a["content"])
+                channels.CalendarPart(a["method"], a.get("filename", "invite.ics"), a["content"])
                 for a in message.attachments
             ],
         )

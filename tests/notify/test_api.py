@@ -182,3 +182,12 @@ def test_staff_tokens_cannot_send(notify_app, make_token):
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 403
+
+
+def test_concurrent_posts_with_one_idempotency_key_create_one_message(post_message):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(lambda _: post_message(key="race-1"), range(12)))
+    assert sorted(r.status_code for r in responses) == [200] * 11 + [201]
+    assert len({r.json["id"] for r in responses}) == 1
