@@ -9,16 +9,20 @@ from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
 from services.booking import models, resources
+from services.booking.pages import register_pages
 from shared.api import create_api
 from shared.app import configure, register_health
+from shared.pages import init_pages
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the booking app: configuration, extensions, API blueprints, health."""
+    """Build the booking app: configuration, extensions, API blueprints, health, public pages."""
     app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     register_api(app)
     register_health(app)
+    limiter = init_pages(app)
+    register_pages(app, limiter)
     return app
 
 
