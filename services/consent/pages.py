@@ -24,7 +24,14 @@ from services.consent.errors import AlreadySigned, NotSigned, SigningLinkUsed
 from services.consent.models import ConsentRequest
 from shared import db
 from shared.errors import FrontdeskError, ValidationFailed
-from shared.pages import LANGUAGES, N_, CsrfFailed, check_csrf, render_error_page
+from shared.pages import (
+    LANGUAGES,
+    N_,
+    CsrfFailed,
+    check_csrf,
+    render_error_page,
+    select_language,
+)
 
 # Signing, declining, withdrawing and asking for a copy, per address; generous enough for a
 # family or a clinic signing on one connection, tight enough to stop guessing and flooding.
@@ -119,7 +126,7 @@ def _friendly_http_error(exc: HTTPException):
 
 
 def _used_link_page():
-    lang = _language(None)
+    lang = select_language()  # the client's stored language is behind the closed link
     return _page(
         "error.html",
         lang,

@@ -19,22 +19,29 @@
   }
 
   // A drawn signature (optional): pointer events for mouse, pen and touch; typing is always enough.
+  // The pad is white with dark ink in both colour schemes, so the PNG reads well on the paper record.
   function signaturePad(canvas) {
     var input = document.getElementById(canvas.dataset.target);
     var clear = document.getElementById(canvas.dataset.clear);
+    var block = canvas.closest(".signature-block");
     var ctx = canvas.getContext("2d");
     var drawing = false, drawn = false;
+    // Shown first: a hidden canvas measures 0 x 0.
+    if (block) block.hidden = false;
+    canvas.hidden = false;
+    if (clear) clear.hidden = false;
     function resize() {
       var ratio = window.devicePixelRatio || 1;
       canvas.width = canvas.clientWidth * ratio; canvas.height = canvas.clientHeight * ratio;
-      ctx.scale(ratio, ratio); ctx.lineWidth = 2.5; ctx.lineCap = "round"; ctx.lineJoin = "round";
-      ctx.strokeStyle = getComputedStyle(document.body).color;
+      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+      ctx.lineWidth = 2.5; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#111111";
     }
     function point(event) {
       var box = canvas.getBoundingClientRect();
       return { x: event.clientX - box.left, y: event.clientY - box.top };
     }
     canvas.addEventListener("pointerdown", function (event) {
+      event.preventDefault();
       drawing = true; canvas.setPointerCapture(event.pointerId);
       var p = point(event); ctx.beginPath(); ctx.moveTo(p.x, p.y);
     });
@@ -53,8 +60,14 @@
       ctx.clearRect(0, 0, canvas.width, canvas.height); drawn = false; if (input) input.value = "";
     });
     resize();
-    canvas.hidden = false;
-    if (clear) clear.hidden = false;
+    // A drawing kept after a form error is shown again, so the client need not redo it.
+    if (input && input.value.indexOf("data:image/") === 0) {
+      var kept = new Image();
+      kept.onload = function () {
+        ctx.drawImage(kept, 0, 0, canvas.clientWidth, canvas.clientHeight); drawn = true;
+      };
+      kept.src = input.value;
+    }
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import re
 import struct
 import zlib
@@ -112,7 +113,7 @@ def good_answers(csrf: str, **overrides) -> dict[str, str]:
 def open_form(client, token: str, query: str = "") -> str:
     response = client.get(f"/sign/{token}{query}", headers=HTML)
     assert response.status_code == 200
-    return response.get_data(as_text=True)
+    return html.unescape(response.get_data(as_text=True))
 
 
 def png_data_url(width: int = 40, height: int = 20) -> str:
@@ -482,8 +483,10 @@ def test_french_and_spanish_pages_have_no_english_left(client, make_link, locale
     pages.append(client.get(f"/sign/{token}").get_data(as_text=True))
     pages.append(client.get(f"/sign/{token}/withdraw").get_data(as_text=True))
     pages.append(client.post(f"/sign/{token}/withdraw", data={"csrf_token": csrf_of(form)}).text)
-    pages.append(client.get(f"/sign/{token}").get_data(as_text=True))
-    for page in pages:
+    used = client.get(f"/sign/{token}", headers={"Accept-Language": f"{locale};q=0.9,en;q=0.5"})
+    assert used.status_code == 410
+    pages.append(used.get_data(as_text=True))
+    for page in map(html.unescape, pages):
         assert f'<html lang="{locale}"' in page
         left = sorted(s for s in english if s and s in page)
         assert left == [], left
