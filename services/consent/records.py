@@ -35,6 +35,7 @@ from services.consent.errors import (
     SigningUnavailable,
 )
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, DownloadLink
+from services.consent.record_labels import labels_for
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
 
@@ -48,11 +49,6 @@ _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates" / "records"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
-)
-
-DISCLOSURE_TEXT = (
-    "Accepted: the client agreed to sign electronically, was told they may ask for a paper "
-    "copy, and that they may withdraw this consent at any time."
 )
 
 
@@ -265,7 +261,8 @@ def record_html(
             for box in form.checkboxes
         ],
         fields=[{**field, "value": answers["fields"].get(field["key"])} for field in form.fields],
-        disclosure=DISCLOSURE_TEXT if answers.get("disclosure_accepted") else "Not applicable",
+        t=labels_for(form.locale),
+        disclosure_accepted=bool(answers.get("disclosure_accepted")),
         verbal=answers.get("verbal"),
         signer=signer,
         signature_image=image["data_url"] if image else None,
@@ -348,7 +345,10 @@ def add_withdrawal(
     """Record a withdrawal on the record's last page as a signed incremental update."""
     org = settings.signer()
     x1, y1, x2, y2 = WITHDRAWAL_BOX
+    locale = forms.localize(record.request.version, record.request.locale).locale
     html = _templates.get_template("withdrawal.html").render(
+        t=labels_for(locale),
+        locale=locale,
         record_id=record.id,
         width=x2 - x1,
         height=y2 - y1,

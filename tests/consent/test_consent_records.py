@@ -14,7 +14,7 @@ import pypdf
 import pytest
 from consent_validators import pdfsig, pdftotext, pyhanko_validate
 
-from services.consent import forms, requests, signing
+from services.consent import forms, requests, signing, verification
 from services.consent.errors import InvalidSignatureImage, SigningUnavailable
 from services.consent.models import ConsentRequest
 
@@ -303,3 +303,26 @@ def test_p12_certificate_is_used_when_configured(
     assert pyhanko_validate(write(tmp_path, result.record.pdf), trust).returncode == 0
     # ...and it does not chain to the instance's own root.
     assert pyhanko_validate(write(tmp_path, result.record.pdf, "b.pdf"), root_pem).returncode != 0
+    verdict = verification.verify_pdf(session=session, pdf=result.record.pdf, org=settings.signer())
+    assert verdict.valid is False
+    assert "does not chain to this instance's root" in verdict.reason
+    assert verdict.signatures[0]["intact"] is True
+
+
+def test_record_and_withdrawal_are_in_the_clients_language(
+    make_request, sign_request, session, settings, origin, tmp_path
+):
+    request, token = make_request(locale="es")
+    sign_request(token)
+    requests.withdraw(
+        session=session,
+        request=request,
+        withdrawn_by="la clienta",
+        reason="Cambié de opinión",
+        settings=settings,
+        origin=origin,
+    )
+    text = pdftotext(write(tmp_path, request.record.pdf))
+    assert "Grabación de la sesión e intercambio de" in text
+    assert "Registro de auditoría" in text and "Respuestas" in text
+    assert "Consentimiento retirado" in text and "Cambié de opinión" in text
