@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.consent import audit
 from services.consent.models import AuditEvent, ConsentRequest
@@ -102,3 +104,51 @@ def test_api_reports_a_broken_chain(consent_app, make_request, session, make_tok
     trail = consent_app.test_client().get(f"/api/v1/requests/{request.id}/events", headers=headers)
     assert trail.get_json()["chain_intact"] is False
     assert trail.get_json()["broken_at"] == 1
+
+
+def _chain(kinds: list[str]) -> list[AuditEvent]:
+    """A chain built in memory the way record_event builds it."""
+    from datetime import UTC, datetime, timedelta
+
+    events, previous = [], audit.GENESIS_HASH
+    start = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    for sequence, kind in enumerate(kinds, start=1):
+        event = AuditEvent(
+            request_id=1,
+            sequence=sequence,
+            kind=kind,
+            occurred_at=start + timedelta(seconds=sequence),
+            timezone="America/Toronto",
+            ip="203.0.113.7",
+            user_agent="ua",
+            locale="en",
+            details={"n": sequence},
+            previous_hash=previous,
+        )
+        event.hash = audit.event_hash(event)
+        previous = event.hash
+        events.append(event)
+    return events
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    length=st.integers(min_value=1, max_value=8),
+    data=st.data(),
+    field=st.sampled_from(["kind", "timezone", "ip", "user_agent", "locale", "details"]),
+)
+def test_any_single_field_change_breaks_the_chain_there(length, data, field):
+    events = _chain(["created", "viewed", "signed", "downloaded"] * 2)[:length]
+    assert audit.verify_chain(events).intact
+    index = data.draw(st.integers(min_value=0, max_value=length - 1))
+    original = getattr(events[index], field)
+    changed = data.draw(
+        st.dictionaries(st.text(max_size=3), st.integers(), min_size=1)
+        if field == "details"
+        else st.text(min_size=1, max_size=10)
+    )
+    if changed == original:
+        return
+    setattr(events[index], field, changed)
+    check = audit.verify_chain(events)
+    assert not check.intact and check.broken_at == index + 1
