@@ -329,7 +329,12 @@ def issue_record(
     )
     record.pdf = pdf
     record.signed_file_sha256 = record.current_file_sha256 = _sha256(pdf)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.OperationalError as exc:  # disk full, database gone: retry later
+        raise SigningUnavailable(
+            "The signed record could not be stored; nothing was kept. Try again shortly."
+        ) from exc
     return record
 
 
