@@ -133,6 +133,10 @@ class RetryLater(Exception):
 class Rejected(Exception):
     """The other service refused the request for good."""
 
+    def __init__(self, summary: str, detail: str = "") -> None:
+        super().__init__(f"{summary}: {detail}" if detail else summary)
+        self.summary = summary  # status and code only: what may be logged
+
 
 def _lane(intent: OutboxIntent) -> tuple[int | None, str]:
     return intent.appointment_id, "consent" if intent.kind == "consent.request" else "notify"
@@ -193,7 +197,7 @@ def _post(client, path: str, body: dict, key: str) -> httpx.Response:
     ):
         # The route itself is missing (service not deployed yet) or we are throttled.
         raise RetryLater(f"HTTP {response.status_code} on {path}")
-    raise Rejected(f"HTTP {response.status_code} {_code(response)}: {response.text[:500]}")
+    raise Rejected(f"HTTP {response.status_code} {_code(response)}", response.text[:500])
 
 
 def _code(response: httpx.Response) -> str:
@@ -298,7 +302,7 @@ def dispatch_pending(app: Flask, limit: int = 100, *, now: datetime | None = Non
         claimed = _claim(app, limit - done, clock)
         if not claimed:
             break
-        progress = 0
+        settled = 0  # sent, skipped or failed for good: the lanes behind them can move on
         for intent_id in claimed:
             try:
                 status = _perform(app, intent_id, clock)
@@ -307,15 +311,17 @@ def dispatch_pending(app: Flask, limit: int = 100, *, now: datetime | None = Non
                 _finish(app, intent_id, None, str(exc), clock)
                 continue
             except Rejected as exc:
+                # The answer's text stays in the row (last_error); the log gets no client data.
                 log.error(
-                    "outbox intent rejected", extra={"intent_id": intent_id, "error": str(exc)}
+                    "outbox intent rejected", extra={"intent_id": intent_id, "error": exc.summary}
                 )
                 _finish(app, intent_id, "failed", str(exc), clock)
+                settled += 1
                 continue
             _finish(app, intent_id, status, None, clock)
             done += 1
-            progress += 1
-        if not progress:
+            settled += 1
+        if not settled:
             break
     return done
 

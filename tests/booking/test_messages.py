@@ -323,3 +323,19 @@ def test_absent_consent_service_delays_consent_but_not_the_booking(
         .get_json()
     )
     assert [c["template_id"] for c in appointment["consents"]] == [template_id]
+
+
+def test_refused_message_is_marked_failed_and_the_rest_still_goes(
+    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body
+):
+    from shared.db import get_db
+
+    service = make_service(reminder_offsets_minutes=[60])
+    book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    with get_db(booking_app).transaction() as session:
+        first = session.scalars(sa.select(OutboxIntent).order_by(OutboxIntent.id)).first()
+        first.payload = {**first.payload, "template": "no_such_template"}
+    assert outbox.dispatch_pending(booking_app) == 2
+    rows = intents_all(booking_app)
+    assert [r.status for r in rows] == ["failed", "sent", "sent"]
+    assert rows[0].last_error.startswith("HTTP 422")
