@@ -102,11 +102,27 @@ def _store_token(service: str, token: str, role: str, staff_id: int | None, name
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host: str, port: int, threads: int) -> None:
+@click.option("--no-demo", is_flag=True, help="Do not create the demo organization.")
+def serve(host: str, port: int, threads: int, no_demo: bool) -> None:
     """Run the whole suite in one process under gunicorn, on SQLite files in ./var by default."""
     from frontdesk.server import serve_suite
 
-    serve_suite(host=host, port=port, threads=threads)
+    serve_suite(host=host, port=port, threads=threads, demo=not no_demo)
+
+
+@main.command()
+def demo() -> None:
+    """Create the demo organization (Maple Community Services) unless staff exist."""
+    from frontdesk.demo import describe, load_demo
+    from frontdesk.suite import create_suite
+
+    suite = create_suite()
+    created = load_demo(suite.apps)
+    click.echo(
+        "\n".join(describe(load_config()["PUBLIC_URL"], created))
+        if created
+        else "Demo data already loaded."
+    )
 
 
 @main.command()

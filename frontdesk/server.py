@@ -60,13 +60,19 @@ def create_admin_token(suite: Suite) -> str:
     return token
 
 
-def serve_suite(*, host: str, port: int, threads: int) -> None:
-    """Migrate, print the links and an admin token, then serve until stopped."""
+def serve_suite(*, host: str, port: int, threads: int, demo: bool) -> None:
+    """Migrate, create the demo on an empty suite, print the links and an admin token, serve."""
     public = f"http://{host}:{port}"
     overrides = {}
     if load_config()["PUBLIC_URL"] == "http://127.0.0.1:8000":
         overrides["PUBLIC_URL"] = public
     suite = create_suite(overrides)
+    lines: list[str] = []
+    if demo:
+        from frontdesk.demo import describe, load_demo
+
+        created = load_demo(suite.apps)
+        lines = describe(public, created) if created else ["", "Demo data: already loaded."]
     token = create_admin_token(suite)
     config = load_config()
     click.echo(
@@ -79,6 +85,7 @@ def serve_suite(*, host: str, port: int, threads: int) -> None:
                 f"  Admin token:          {token}",
                 f"  Email goes to:        {config['SMTP_URL']}  (set FRONTDESK_SMTP_URL for real SMTP)",
                 f"  SMS goes to:          {config['SMS_URL']}  (set FRONTDESK_SMS_URL for a provider)",
+                *lines,
                 "",
             ]
         ),

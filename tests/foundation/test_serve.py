@@ -92,3 +92,12 @@ def test_mount_prefix_comes_from_script_name(served):
     spec = httpx.get(f"{base}/notify/openapi.json").json()
     assert spec["servers"] == [{"url": "."}]
     assert httpx.get(f"{base}/", follow_redirects=False).headers["location"].endswith("booking/")
+
+
+def test_serve_creates_the_demo_and_prints_its_booking_links(served):
+    base, output = served
+    assert "Maple Community Services" in output
+    assert f"{base}/booking/settlement-intake" in output
+    services = httpx.get(f"{base}/booking/api/v1/services").json()
+    slugs = {service["slug"] for service in services}
+    assert {"settlement-intake", "tax-clinic", "job-search-workshop"} <= slugs
