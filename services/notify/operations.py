@@ -157,23 +157,42 @@ def cancel_group(*, session: Session, group: str) -> int:
 
 
 def claim_due(
-    *, session: Session, now: datetime, limit: int, worker: str, lease: timedelta
+    *,
+    session: Session,
+    now: datetime,
+    limit: int,
+    worker: str,
+    lease: timedelta,
+    max_attempts: int,
 ) -> list[int]:
     """Lease up to `limit` due messages to `worker`; returns their ids.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers take disjoint rows. SQLite
     ignores the clause, but its BEGIN IMMEDIATE transactions already run one at a time.
     A lease is `next_attempt_at` moved to its end: if the worker dies, the row is due again.
+    A row whose lease ran out `max_attempts` times (a message that kills its worker) is
+    marked dead instead of being taken once more.
     """
-    ids = list(
-        session.scalars(
-            sa.select(Message.id)
-            .where(Message.status.in_(CLAIMABLE), Message.next_attempt_at <= now)
-            .order_by(Message.next_attempt_at, Message.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+    rows = session.execute(
+        sa.select(Message.id, Message.status, Message.attempt_count)
+        .where(Message.status.in_(CLAIMABLE), Message.next_attempt_at <= now)
+        .order_by(Message.next_attempt_at, Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    lost = [r.id for r in rows if r.status == "sending" and r.attempt_count >= max_attempts]
+    ids = [r.id for r in rows if r.id not in lost]
+    if lost:
+        session.execute(
+            sa.update(Message)
+            .where(Message.id.in_(lost))
+            .values(
+                status="dead",
+                lease_until=None,
+                last_error=f"no worker finished sending it in {max_attempts} attempts",
+            )
+            .execution_options(synchronize_session=False)
         )
-    )
     if ids:
         session.execute(
             sa.update(Message)
@@ -187,8 +206,24 @@ def claim_due(
             )
             .execution_options(synchronize_session=False)
         )
-        session.flush()
+    session.flush()
     return ids
+
+
+def release(*, session: Session, ids: list[int], worker: str, now: datetime) -> None:
+    """Hand back leased messages this worker did not get to try (they are due again now)."""
+    session.execute(
+        sa.update(Message)
+        .where(Message.id.in_(ids), Message.leased_by == worker, Message.status == "sending")
+        .values(
+            status="scheduled",
+            lease_until=None,
+            next_attempt_at=now,
+            attempt_count=Message.attempt_count - 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
 
 
 def load_claimed(*, session: Session, ids: list[int]) -> list[Message]:

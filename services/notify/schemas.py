@@ -20,6 +20,7 @@ from shared.fields import UTCDateTime, to_e164
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 MAX_ATTACHMENTS = 3
+MAX_SMS_CHARS = 1600  # Twilio's limit for one message body
 SEND_AT_TOLERANCE = timedelta(minutes=1)
 MAX_CALENDAR_CHARS = 256 * 1024
 
@@ -176,6 +177,8 @@ class MessageCreateSchema(ma.Schema):
             else:
                 if data.get("text") is None:
                     errors["text"] = ["Required for an SMS without a template."]
+                elif len(data["text"]) > MAX_SMS_CHARS:
+                    errors["text"] = [f"An SMS holds at most {MAX_SMS_CHARS} characters."]
                 for key in ("subject", "html"):
                     if data.get(key) is not None:
                         errors[key] = ["An SMS has only text."]

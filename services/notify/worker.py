@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -73,6 +74,7 @@ def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = N
             limit=limit,
             worker=worker,
             lease=timedelta(seconds=LEASE_SECONDS),
+            max_attempts=MAX_ATTEMPTS,
         )
     if not ids:
         return 0
@@ -83,8 +85,17 @@ def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = N
             for m in messages
             if m.channel == "webhook"
         }
+    # Stop taking new sends while one could still finish before the lease ends; otherwise
+    # another worker could take the row again and send it twice.
+    margin = min(2 * channels.SMTP_TIMEOUT, LEASE_SECONDS / 2)
+    deadline = time.monotonic() + LEASE_SECONDS - margin
     with channels.EmailSender(app.config["SMTP_URL"]) as email_sender:
-        for message in messages:
+        for position, message in enumerate(messages):
+            if time.monotonic() > deadline:
+                with database.transaction() as session:
+                    rest = [m.id for m in messages[position:]]
+                    operations.release(session=session, ids=rest, worker=worker, now=utcnow())
+                break
             outcome = _attempt(app, message, email_sender, endpoints.get(message.recipient), now)
             at = now or utcnow()
             # One transaction per message: a crash loses at most the one in flight.

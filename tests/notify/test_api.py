@@ -73,6 +73,7 @@ def test_sms_number_is_stored_as_e164(post_message):
         ({"template": None, "subject": "Hi"}, "text"),
         ({"subject": "Hi"}, "subject"),
         ({"channel": "carrier-pigeon"}, "channel"),
+        ({"channel": "sms", "to": "+14165550100", "template": None, "text": "x" * 1601}, "text"),
     ],
 )
 def test_bad_fields_get_422_naming_the_field(post_message, make_booking_data, fields, field):

@@ -152,3 +152,12 @@ def test_literal_email_in_file_outbox(notify_app, post_message, tmp_path):
     [eml] = list(tmp_path.glob("*.eml"))
     assert b"Subject: Hello" in eml.read_bytes()
     assert created["template"] is None
+
+
+def test_console_outbox_prints_a_summary_without_the_address(post_message, notify_app, capsys):
+    post_message()
+    worker.deliver_due(notify_app)
+    printed = capsys.readouterr().err
+    assert "[notify console] email <" in printed
+    assert "ana@example.org" not in printed
+    assert "a***@e***" in printed

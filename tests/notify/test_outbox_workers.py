@@ -90,7 +90,7 @@ WORKER_SCRIPT = """
 import sys, threading
 from services.notify import worker
 from services.notify.app import create_app
-worker.LEASE_SECONDS = 2.0
+worker.LEASE_SECONDS = 5.0
 worker.BATCH_SIZE = 50
 app = create_app({"DATABASE_URL": sys.argv[1], "SMTP_URL": sys.argv[2], "LOG_LEVEL": "WARNING"})
 worker.run(app, threading.Event())
