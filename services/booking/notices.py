@@ -154,6 +154,9 @@ def staff_notice(
     state = state_from(payload, appointment)
     data = template_data(settings, appointment, state, timezone=staff.time_zone)
     data["event"] = payload["event"]
+    # The client's manage link would let staff act as the client: staff get the appointment's
+    # API address instead (it needs their own token).
+    data["manage_url"] = f"{settings.public_url}/booking/api/v1/appointments/{appointment.id}"
     language = next((lang for lang in staff.languages or [] if locale_for(lang) == lang), "en")
     return {
         "channel": "email",

@@ -123,6 +123,8 @@ def test_confirmation_staff_notice_and_reminders_reach_smtp_with_invite(
     text = client_mail.get_body(("plain",)).get_content()
     assert "https://meet.example.org/amira" in text
     assert body["manage_url"] in text
+    staff_mail = next(m for m in messages if m["To"] == "amira@maple.example")
+    assert body["manage_token"] not in staff_mail.as_string()
     assert "+14165550100" in text or "+1 416" in text  # the dial-in backup
     [calendar] = invites(messages, "ana@example.org")
     assert str(calendar["METHOD"]) == "REQUEST"
