@@ -14,6 +14,7 @@ import io
 import secrets
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel import Locale, support
@@ -109,6 +110,13 @@ def local_datetime(value: datetime, tz: str, fmt: str = "full") -> str:
     )
 
 
+def lang_url(code: str) -> str:
+    """This page's URL in another language: the query (a form's GET choices) is kept."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    return "?" + urlencode(args, doseq=True)
+
+
 def N_(message: str) -> str:
     """Mark a string for translation; it is translated where it is shown."""
     return message
@@ -167,6 +175,7 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         languages=LANGUAGES,
+        lang_url=lang_url,
         get_locale=get_locale,
         org_name=app.config["ORG_NAME"],
     )

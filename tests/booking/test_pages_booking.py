@@ -1,0 +1,478 @@
+"""The public booking pages through the Flask test client, with JavaScript off (plain forms)."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from icalendar import Calendar
+
+from services.booking import appointments
+from services.booking.models import Appointment
+from shared import db as shared_db
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+TZ = "America/Toronto"
+BOOKING_DIR = Path(__file__).resolve().parents[2] / "services" / "booking"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(booking_app):
+    """The app lives for the whole run; each test starts with no POSTs counted."""
+    for limiter in booking_app.extensions["limiter"]:
+        limiter.reset()
+
+
+@pytest.fixture
+def client(booking_app):
+    return booking_app.test_client()
+
+
+def text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def hidden(html: str, name: str) -> str:
+    found = re.search(rf'type="hidden" name="{name}" value="([^"]*)"', html)
+    return unescape(found.group(1)) if found else ""
+
+
+def slots(html: str) -> list[str]:
+    return re.findall(r'data-slot="([^"]+)"', html)
+
+
+def details(html: str, **overrides) -> dict:
+    """The details form filled in like a client would, from the rendered step 3."""
+    data = {
+        "csrf_token": hidden(html, "csrf_token"),
+        "request_key": hidden(html, "request_key"),
+        "mode": hidden(html, "mode"),
+        "tz": hidden(html, "tz"),
+        "start": hidden(html, "start"),
+        "around": hidden(html, "around"),
+        "name": "Ana Souza",
+        "email": "ana@example.org",
+        "phone": "416 555 0123",
+        "backup": "callback",
+        "callback_number": "",
+        "captions": "1",
+        "interpreter": "1",
+        "interpreter_language": "Portuguese",
+        "language": "fr",
+        "notes": "First visit",
+    }
+    data.update(overrides)
+    return data
+
+
+def load(booking_app, appointment_id: int) -> Appointment:
+    with shared_db.get_db(booking_app).transaction() as session:
+        return session.get(Appointment, appointment_id)
+
+
+def token_of(location: str) -> str:
+    return re.search(r"/manage/(fdm_[0-9a-f]{48})", location).group(1)
+
+
+@pytest.fixture
+def service(make_service):
+    return make_service(location=None)
+
+
+@pytest.fixture
+def day(next_weekday):
+    return next_weekday(1)  # a Tuesday at least a week ahead: Amira works 09:00-17:00
+
+
+def open_details(client, service, day, start=None) -> str:
+    """Steps 1-2 as links and GET forms; returns step 3's HTML for the first (or given) slot."""
+    picker = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}", headers=HTML))
+    start = start or slots(picker)[0]
+    page = client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&start={start}", headers=HTML)
+    assert page.status_code == 200
+    return text(page)
+
+
+def test_services_page_lists_public_services_with_duration_and_plain_modes(client, make_service):
+    shown = make_service(
+        name="Tax clinic", slug="tax", modes=["phone", "in_person"], location="1 Main St"
+    )
+    make_service(name="Hidden", slug="hidden", listed=False)
+    html = text(client.get("/", headers=HTML))
+    assert 'href="/tax"' in html and "Tax clinic" in html
+    assert "45 minutes" in html
+    assert "We call you on your phone. You do not need the internet." in html
+    assert "You come to our office and meet us there." in html
+    assert "Hidden" not in html
+    assert shown.slug in html
+
+
+def test_booking_with_javascript_off_end_to_end(client, booking_app, service, day, at):
+    start_page = text(client.get(f"/{service.slug}", headers=HTML))
+    assert 'id="choose-mode"' in start_page and 'id="mode-video"' in start_page
+    assert re.search(r'<select id="tz" name="tz" data-detect-tz', start_page)
+
+    picker = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}", headers=HTML))
+    assert f'id="day-{day}"' in picker and 'aria-current="date"' in picker
+    offered = slots(picker)
+    first = at(day, 9).isoformat().replace("+00:00", "Z")
+    assert offered[0] == first
+    assert ">9:00\u202fAM<" in picker or ">9:00 AM<" in picker  # shown in the client's zone
+
+    form = open_details(client, service, day, first)
+    assert 'id="details"' in form and 'name="website"' in form
+    response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
+    assert response.status_code == 303
+    location = response.headers["Location"]
+    assert location.endswith("?new=1")
+    token = token_of(location)
+
+    confirmation = client.get(location, headers=HTML)
+    page = text(confirmation)
+    assert confirmation.headers["Referrer-Policy"] == "no-referrer"
+    assert "You are booked" in page
+    assert "https://meet.example.org/amira" in page  # how to join
+    assert "If the video does not work, we will call you at +14165550123." in page
+    assert "Bring your documents" in page  # what to prepare
+    assert f"/manage/{token}/event.ics" in page and "calendar.google.com" in page
+    assert f"http://localhost/manage/{token}" in page  # the manage link
+    assert "An interpreter: Portuguese" in page
+
+    with shared_db.get_db(booking_app).transaction() as session:
+        booked = appointments.get_by_manage_token(session=session, token=token)
+        appointment_id = booked.id
+        assert booked.client_language == "fr" and booked.client_time_zone == TZ
+        assert booked.backup_callback_number == "+14165550123"
+        assert booked.accommodation_captions and booked.client_notes == "First visit"
+
+    moving = text(client.get(f"/manage/{token}/reschedule?day={day}", headers=HTML))
+    assert 'id="reschedule-form"' in moving
+    new_start = at(day, 11).isoformat().replace("+00:00", "Z")
+    assert new_start in slots(moving)
+    response = client.post(
+        f"/manage/{token}/reschedule",
+        data={"csrf_token": hidden(moving, "csrf_token"), "tz": TZ, "start": new_start},
+        headers=HTML,
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("?moved=1")
+    assert "Your appointment was moved" in text(
+        client.get(response.headers["Location"], headers=HTML)
+    )
+    moved = load(booking_app, appointment_id)
+    assert moved.start == at(day, 11) and moved.sequence == 1
+
+    asking = text(client.get(f"/manage/{token}/cancel", headers=HTML))
+    assert "Are you sure?" in asking and 'id="cancel-form"' in asking
+    response = client.post(
+        f"/manage/{token}/cancel",
+        data={"csrf_token": hidden(asking, "csrf_token"), "reason": "I found a job"},
+        headers=HTML,
+    )
+    assert response.status_code == 303
+    assert "Your appointment is cancelled" in text(
+        client.get(response.headers["Location"], headers=HTML)
+    )
+    cancelled = load(booking_app, appointment_id)
+    assert cancelled.status == "cancelled" and cancelled.cancel_reason == "I found a job"
+    assert client.get(f"/manage/{token}", headers=HTML).status_code == 404
+
+
+def test_step_one_without_a_mode_asks_for_one(client, service):
+    response = client.get(f"/{service.slug}?tz={TZ}", headers=HTML)
+    html = text(response)
+    assert 'id="error-summary"' in html and "Please choose how you want to meet." in html
+    assert 'aria-describedby="mode-error"' in html
+
+
+def test_chosen_time_zone_is_kept_and_used_for_the_times(client, service, day):
+    html = text(client.get(f"/{service.slug}?mode=video&tz=Europe/Paris&day={day}", headers=HTML))
+    assert re.search(r">3:00\s?PM<", html)  # 09:00 in Toronto
+    assert 'name="tz" value="Europe/Paris"' in html
+    again = text(client.get(f"/{service.slug}?mode=video&tz=Europe/Paris&change=1", headers=HTML))
+    assert 'value="Europe/Paris" selected' in again and "data-server-chosen" in again
+
+
+def test_validation_errors_keep_the_input_and_tie_each_error_to_its_field(client, service, day):
+    form = open_details(client, service, day)
+    data = details(
+        form, email="not-an-email", name="", notes="Keep me", backup="callback", phone=""
+    )
+    response = client.post(f"/{service.slug}", data=data, headers=HTML)
+    assert response.status_code == 422
+    html = text(response)
+    assert 'id="error-summary"' in html
+    assert '<a href="#email">' in html and '<a href="#name">' in html
+    assert '<a href="#callback_number">' in html
+    assert re.search(r'id="email"[^>]*value="not-an-email"', html)
+    assert re.search(r'id="email"[^>]*aria-describedby="email-hint email-error"', html)
+    assert 'aria-invalid="true"' in html
+    assert ">Keep me</textarea>" in html
+    assert re.search(r'id="interpreter_language"[^>]*value="Portuguese"', html)
+    assert 'id="captions" name="captions" value="1" checked' in html
+
+
+def test_fields_longer_than_their_limit_are_refused(client, service, day):
+    form = open_details(client, service, day)
+    response = client.post(f"/{service.slug}", data=details(form, name="x" * 201), headers=HTML)
+    assert response.status_code == 422
+    assert "Please keep this under 200 characters." in text(response)
+
+
+def test_slot_just_taken_offers_the_nearest_ones_and_keeps_the_input(
+    client, booking_app, service, day, at, book
+):
+    form = open_details(client, service, day)
+    book(service, at(day, 9))  # someone else is faster
+    response = client.post(f"/{service.slug}", data=details(form, notes="Still here"), headers=HTML)
+    assert response.status_code == 409
+    html = text(response)
+    assert "Someone just booked this time" in html
+    nearest = slots(html)
+    assert nearest and at(day, 9).isoformat().replace("+00:00", "Z") not in nearest
+    assert ">Still here</textarea>" in html
+    again = details(html, start=nearest[0], notes="Still here")
+    response = client.post(f"/{service.slug}", data=again, headers=HTML)
+    assert response.status_code == 303
+
+
+def test_not_choosing_one_of_the_nearest_slots_asks_again(client, service, day, at, book):
+    form = open_details(client, service, day)
+    book(service, at(day, 9))
+    taken = text(client.post(f"/{service.slug}", data=details(form), headers=HTML))
+    data = details(taken, start="")
+    response = client.post(f"/{service.slug}", data=data, headers=HTML)
+    assert response.status_code == 422
+    assert '<a href="#nearest-1">' in text(response)
+
+
+def test_a_stale_slot_link_shows_the_taken_notice(client, service, day, at, book):
+    book(service, at(day, 9))
+    start = at(day, 9).isoformat().replace("+00:00", "Z")
+    html = text(
+        client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&start={start}", headers=HTML)
+    )
+    assert "Someone just booked this time" in html and 'id="nearest-1"' in html
+
+
+def test_double_submit_shows_the_same_booking(client, booking_app, service, day):
+    data = details(open_details(client, service, day))
+    first = client.post(f"/{service.slug}", data=data, headers=HTML)
+    second = client.post(f"/{service.slug}", data=data, headers=HTML)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+
+
+def test_phone_mode_needs_a_number_to_call(client, service, day):
+    picker = text(client.get(f"/{service.slug}?mode=phone&tz={TZ}&day={day}", headers=HTML))
+    form = text(
+        client.get(f"/{service.slug}?mode=phone&tz={TZ}&start={slots(picker)[0]}", headers=HTML)
+    )
+    assert 'id="backup-callback"' not in form and 'id="callback_number"' in form
+    response = client.post(f"/{service.slug}", data=details(form, phone=""), headers=HTML)
+    assert response.status_code == 422
+    assert "Please enter the number we should call." in text(response)
+    response = client.post(
+        f"/{service.slug}", data=details(form, phone="+1 604 555 0199"), headers=HTML
+    )
+    page = text(client.get(response.headers["Location"], headers=HTML))
+    assert "We will call you at +16045550199." in page
+
+
+def test_in_person_confirmation_gives_the_address(client, make_service, next_weekday):
+    service = make_service(modes=["in_person"], location="12 Maple Street, Toronto")
+    day = next_weekday(2)
+    picker = text(client.get(f"/{service.slug}?tz={TZ}&day={day}", headers=HTML))
+    form = text(client.get(f"/{service.slug}?tz={TZ}&start={slots(picker)[0]}", headers=HTML))
+    assert 'id="backup-plan"' not in form
+    response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
+    page = text(client.get(response.headers["Location"], headers=HTML))
+    assert "12 Maple Street, Toronto" in page and "Please arrive 5 minutes early." in page
+
+
+def test_video_with_dial_in_backup_shows_the_number_to_call(client, service, day):
+    form = open_details(client, service, day)
+    response = client.post(
+        f"/{service.slug}", data=details(form, backup="dial_in", phone=""), headers=HTML
+    )
+    page = text(client.get(response.headers["Location"], headers=HTML))
+    assert "If the video does not work, call us at +14165550100." in page
+
+
+def test_honeypot_refuses_silently(client, booking_app, service, day):
+    form = open_details(client, service, day)
+    response = client.post(
+        f"/{service.slug}", data=details(form, website="http://spam"), headers=HTML
+    )
+    assert response.status_code == 303 and "/manage/" not in response.headers["Location"]
+    with shared_db.get_db(booking_app).transaction() as session:
+        assert session.query(Appointment).count() == 0
+
+
+def test_form_post_without_csrf_token_is_refused_kindly(client, service, day):
+    data = details(open_details(client, service, day))
+    del data["csrf_token"]
+    response = client.post(f"/{service.slug}", data=data, headers=HTML)
+    assert response.status_code == 400 and "text/html" in response.content_type
+    assert "Error code: 400" in text(response)
+
+
+def test_booking_posts_are_rate_limited(client, service, day):
+    data = details(open_details(client, service, day), email="")
+    statuses = [
+        client.post(f"/{service.slug}", data=data, headers=HTML).status_code for _ in range(11)
+    ]
+    assert statuses == [422] * 10 + [429]
+    assert "Too many tries" in text(client.post(f"/{service.slug}", data=data, headers=HTML))
+
+
+def test_unknown_and_revoked_manage_links_get_the_same_friendly_404(
+    client, booking_app, service, day, at, book
+):
+    booked = book(service, at(day, 11))
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointment = session.get(Appointment, booked.appointment.id)
+        appointments.cancel(session=session, appointment=appointment, actor=appointments.CLIENT)
+    unknown = client.get("/manage/fdm_" + "0" * 48, headers=HTML)
+    revoked = client.get(f"/manage/{booked.manage_token}", headers=HTML)
+    malformed = client.get("/manage/not-a-token", headers=HTML)
+    for response in (unknown, revoked, malformed):
+        assert response.status_code == 404
+        assert "We could not find this page" in text(response)
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert text(unknown).replace("manage_link_not_found", "") == text(revoked).replace(
+        "manage_link_not_found", ""
+    )
+    assert client.get(f"/manage/{booked.manage_token}/cancel", headers=HTML).status_code == 404
+
+
+def test_event_file_is_publish_with_the_invite_uid(client, service, day, at, book):
+    booked = book(service, at(day, 9))
+    response = client.get(f"/manage/{booked.manage_token}/event.ics")
+    assert response.mimetype == "text/calendar"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    calendar = Calendar.from_ical(response.data)
+    assert calendar["METHOD"] == "PUBLISH"
+    event = calendar.walk("VEVENT")[0]
+    assert str(event["UID"]) == booked.appointment.uid
+
+
+def test_confirmation_lists_consent_forms_with_their_signing_links(
+    client, booking_app, make_service, day, at, book
+):
+    service = make_service(required_consent_template_ids=[7])
+    booked = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{booked.manage_token}", headers=HTML))
+    assert "We will email you a link to sign the form" in page
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointment = session.get(Appointment, booked.appointment.id)
+        appointments.set_consent(
+            session=session,
+            appointment=appointment,
+            request_id=41,
+            template_id=7,
+            form_title="Session recording",
+            status="pending",
+            signing_url="http://frontdesk.test/consent/sign/fdc_abc",
+        )
+    page = text(client.get(f"/manage/{booked.manage_token}", headers=HTML))
+    assert 'href="http://frontdesk.test/consent/sign/fdc_abc" id="sign-41"' in page
+    assert "Waiting for your signature" in page
+
+
+def test_reschedule_to_a_taken_time_offers_the_nearest(client, service, day, at, book):
+    mine = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{mine.manage_token}/reschedule?day={day}", headers=HTML))
+    book(service, at(day, 13))
+    response = client.post(
+        f"/manage/{mine.manage_token}/reschedule",
+        data={"csrf_token": hidden(page, "csrf_token"), "tz": TZ, "start": at(day, 13).isoformat()},
+        headers=HTML,
+    )
+    assert response.status_code == 409
+    assert "Someone just booked this time" in text(response) and 'id="nearest-1"' in text(response)
+    missing = client.post(
+        f"/manage/{mine.manage_token}/reschedule",
+        data={"csrf_token": hidden(page, "csrf_token"), "tz": TZ},
+        headers=HTML,
+    )
+    assert missing.status_code == 422 and '<a href="#slot-1">' in text(missing)
+
+
+def test_days_navigation_moves_through_the_horizon(client, service, day):
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&first={day}", headers=HTML))
+    later = unescape(re.search(r'id="days-later" href="([^"]+)"', html).group(1))
+    earlier = unescape(re.search(r'id="days-earlier" href="([^"]+)"', html).group(1))
+    assert "first=" in later and "first=" in earlier
+    assert client.get(later, headers=HTML).status_code == 200
+    assert 'id="days-earlier"' not in text(
+        client.get(f"/{service.slug}?mode=video&tz={TZ}", headers=HTML)
+    )
+
+
+def test_language_switcher_keeps_the_chosen_step(client, service, day):
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}", headers=HTML))
+    switch = unescape(re.search(r'<a href="([^"]+)" hreflang="fr"', html).group(1))
+    assert "mode=video" in switch and f"day={day}" in switch and "lang=fr" in switch
+    french = text(client.get(f"/{service.slug}{switch}", headers=HTML))
+    assert '<html lang="fr"' in french and "Jours avec des heures libres" in french
+
+
+def _page_urls(client, service, day, token) -> list[str]:
+    picker = f"/{service.slug}?mode=video&tz={TZ}&day={day}"
+    start = slots(text(client.get(picker, headers=HTML)))[0]
+    return [
+        "/",
+        f"/{service.slug}",
+        picker,
+        f"{picker}&start={start}",
+        f"/manage/{token}?new=1",
+        f"/manage/{token}/cancel",
+        f"/manage/{token}/reschedule",
+        f"/cancelled?service={service.slug}",
+    ]
+
+
+def test_each_page_with_its_css_and_js_stays_under_100_kb(client, service, day, at, book):
+    booked = book(service, at(day, 15))
+    assets = sum(
+        len(client.get(f"/static/fd/{name}").data) for name in ("frontdesk.css", "frontdesk.js")
+    )
+    for url in _page_urls(client, service, day, booked.manage_token):
+        response = client.get(url, headers=HTML)
+        assert response.status_code == 200, url
+        assert len(response.data) + assets < 100_000, url
+
+
+def _english_sentences() -> set[str]:
+    """The page strings written in English here (several words, so not names or codes)."""
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    found = set()
+    for _, _, message, *_ in extract_from_dir(BOOKING_DIR, method_map):
+        message = message if isinstance(message, str) else message[0]
+        plain = re.split(r"%\(\w+\)\w", message)
+        found.update(part.strip() for part in plain if len(part.split()) >= 3)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["fr", "es"])
+def test_french_and_spanish_pages_have_no_english_left(client, service, day, at, book, lang):
+    booked = book(service, at(day, 15), accommodations={"captions": True})
+    english = _english_sentences()
+    assert len(english) > 50
+    pages = _page_urls(client, service, day, booked.manage_token)
+    form = text(client.get(pages[3], headers=HTML))
+    invalid = client.post(
+        f"/{service.slug}?lang={lang}", data=details(form, email="x", name=""), headers=HTML
+    )
+    bodies = [
+        text(client.get(f"{url}{'&' if '?' in url else '?'}lang={lang}", headers=HTML))
+        for url in pages
+    ]
+    bodies.append(text(invalid))
+    for body in bodies:
+        assert f'<html lang="{lang}"' in body
+        left = sorted(sentence for sentence in english if unescape(sentence) in unescape(body))
+        assert left == []
