@@ -50,7 +50,7 @@ blueprint = Blueprint("pages", __name__, template_folder="templates")
 # Booking, cancel and reschedule POSTs per client IP (storage: FRONTDESK_RATELIMIT_STORAGE_URL).
 POST_LIMIT = "10/minute"
 DAYS_SHOWN = 7  # days with free times offered at once
-SEARCH_DAYS = 28  # calendar days searched to find them
+SEARCH_DAYS = 14  # calendar days searched to find them (two working weeks)
 NEAREST = 6  # slots offered when the chosen one was just taken
 LIMITS = {
     "name": 200,
