@@ -198,3 +198,30 @@ def test_webhook_other_4xx_is_permanent(receiver, post_message, notify_client):
     created = post_webhook(post_message, receiver).json
     worker.deliver_due(notify_client.application)
     assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "failed"
+
+
+def test_sms_file_outbox_keeps_one_file_per_message(notify_app, post_message, tmp_path):
+    notify_app.config["SMS_URL"] = f"file://{tmp_path}"
+    try:
+        post_message(channel="sms", to="+14165550100", template=None, data=None, text="Hi there")
+        worker.deliver_due(notify_app)
+    finally:
+        notify_app.config["SMS_URL"] = "console://"
+    [path] = list(tmp_path.glob("*.sms.json"))
+    assert json.loads(path.read_text()) | {"message_id": None} == {
+        "message_id": None,
+        "to": "+14165550100",
+        "body": "Hi there",
+    }
+
+
+def test_webhook_429_waits_for_retry_after(receiver, post_message, notify_client):
+    app = notify_client.application
+    receiver.answers = [(429, {"Retry-After": "3600"})]
+    created = post_webhook(post_message, receiver).json
+    worker.deliver_due(app)
+    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=30)) == 0
+    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=61)) == 1
+    shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
+    assert [a["ok"] for a in shown["attempts"]] == [False, True]
+    assert "429" in shown["attempts"][0]["error"]
