@@ -54,7 +54,8 @@ def write_standalone(folder: Path, values: Mapping[str, str]) -> Path:
     main_conf = folder / "nginx.conf"
     main_conf.write_text(
         f"""{user}daemon off;
-worker_processes 1;
+# One process: if whoever started it dies, nothing is left behind (no orphaned workers).
+master_process off;
 pid {folder / "nginx.pid"};
 error_log {folder / "error.log"} warn;
 events {{

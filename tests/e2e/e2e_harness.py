@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import ctypes.util
 import importlib.util
 import json
 import mailbox
@@ -17,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,6 +93,9 @@ class Processes:
         self.log_dir = log_dir
         self.procs: dict[str, Process] = {}
         atexit.register(self.stop_all)
+        # A CI timeout sends SIGTERM: stop the run like Ctrl-C, so the fixture's cleanup runs.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
 
     def start(self, name: str, argv: list[str], env: dict[str, str]) -> Process:
         proc = self.procs.get(name) or Process(name, argv, env, self.log_dir / f"{name}.log")
@@ -103,6 +109,7 @@ class Processes:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         return proc
 
@@ -129,10 +136,24 @@ class Processes:
     def stop_all(self) -> None:
         for name in reversed(list(self.procs)):
             self.stop(name)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def check_alive(self, name: str) -> None:
         proc = self.procs[name]
         assert proc.alive, f"{name} exited with {proc.popen.returncode}:\n{proc.log()[-4000:]}"
+
+
+def _interrupt_on_sigterm(signum, frame) -> None:
+    """Stop the test run as Ctrl-C would, so teardown runs; more SIGTERMs wait for its end."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL if the test process dies without cleaning up."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def recreate_database(base_url: str, name: str) -> str:
