@@ -184,7 +184,9 @@ def _start(value: str | None) -> datetime | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    if moment.tzinfo is None or not 2000 <= moment.year <= 2200:
+        return None
+    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

@@ -476,3 +476,17 @@ def test_french_and_spanish_pages_have_no_english_left(client, service, day, at,
         assert f'<html lang="{lang}"' in body
         left = sorted(sentence for sentence in english if unescape(sentence) in unescape(body))
         assert left == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "mode=video&tz=America/Toronto&start=9999-12-31T00:00:00Z",
+        "mode=video&tz=America/Toronto&first=9999-12-25&day=0001-01-01",
+        "mode=video&tz=Not/AZone",
+        "mode=fax&tz=UTC",
+        "mode=video&tz=UTC&start=yesterday",
+    ],
+)
+def test_nonsense_in_the_query_never_breaks_the_page(client, service, query):
+    assert client.get(f"/{service.slug}?{query}", headers=HTML).status_code == 200
