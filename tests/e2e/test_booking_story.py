@@ -173,6 +173,12 @@ def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completio
     assert managed.json()["start"] == later.replace("+00:00", "Z")
     update = mail_to(stack, email, 2)[-1]
     assert "SEQUENCE:1" in calendar_of(update)
+    # The metrics of the booking instances count the manage route by its rule, never the token.
+    metrics = "".join(
+        httpx.get(f"{stack.instances[n]}/metrics").text for n in ("booking-1", "booking-2")
+    )
+    assert 'route="/api/v1/manage/<manage_token:token>/reschedule"' in metrics
+    assert token not in metrics
 
     # Staff (here an admin) complete the session with notes; billing gets a signed webhook.
     before = len(stack.webhooks.requests())
