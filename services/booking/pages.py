@@ -338,9 +338,8 @@ def nearest_slots(
     return sorted(closest, key=lambda slot: slot.start)
 
 
-def _is_free(
-    session: Session, service: Service, tz: str, start: datetime, now: datetime, staff_id=None
-) -> bool:
+def _is_free(session: Session, service: Service, tz: str, start: datetime, now: datetime) -> bool:
+    """True while `start` is still a free slot of the service."""
     day = start.astimezone(ZoneInfo(tz)).date()
     slots = availability.search_slots(
         session=session,
@@ -349,7 +348,6 @@ def _is_free(
         end_date=day,
         tz=tz,
         now=now,
-        staff_id=staff_id,
     )
     return any(slot.start == start for slot in slots)
 
@@ -428,6 +426,8 @@ def read_details(form, *, mode: str, tz: str, dial_in_offered: bool) -> Details:
                 )
     if values["interpreter"] and not values["interpreter_language"]:
         errors.setdefault("interpreter_language", _("Please tell us which language."))
+    order = [*names[:3], "backup-callback", *names[4:]]
+    details.errors = dict(sorted(errors.items(), key=lambda item: order.index(item[0])))
     language = values["language"] if values["language"] in LANGUAGES else g.lang
     details.client = {
         "name": values["name"],
