@@ -172,6 +172,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
+def unused_port() -> int:
+    """A free TCP port on loopback."""
+    return free_port()
+
+
+@pytest.fixture
 def sink():
     """A real aiosmtpd server on a free port (shared.testing.SmtpSink, started on a known port:
     aiosmtpd's Controller probes the port it was given, so port 0 cannot be used)."""
