@@ -49,7 +49,7 @@ MESSAGES = {
     "disclosure_accepted": N_(
         "Tick this box to sign online. If you prefer paper, ask us for a paper form."
     ),
-    "checkbox": N_("Tick this box to give your consent. If you do not agree, you can decline."),
+    "checkbox": N_("To sign, tick: %(label)s"),
     "field_long": N_("This answer is too long. Please shorten it."),
     "proxy_relationship": N_("Tell us how you are related to the person you sign for."),
     "proxy_relationship_long": N_("Please use at most 100 characters."),
@@ -82,8 +82,15 @@ def _page(template: str, lang: str, http_status: int = 200, **context: Any) -> t
     """Render a page in `lang`: the html lang attribute, every string, the error messages."""
     with force_locale(lang):
         g.lang = lang
-        errors = {key: gettext(message) for key, message in context.pop("errors", {}).items()}
+        errors = {key: _translate(message) for key, message in context.pop("errors", {}).items()}
         return render_template(template, lang=lang, errors=errors, **context), http_status
+
+
+def _translate(message: str | tuple[str, dict[str, str]]) -> str:
+    """An error message msgid, or (msgid, values) for one that names the field."""
+    if isinstance(message, tuple):
+        return gettext(message[0], **message[1])
+    return gettext(message)
 
 
 def _origin(timezone: str | None = None) -> Origin:
@@ -174,13 +181,13 @@ class Answers:
             timezone=posted.get("timezone", "").strip(),
         )
 
-    def problems(self, form: forms.LocalizedForm) -> dict[str, str]:
+    def problems(self, form: forms.LocalizedForm) -> dict[str, Any]:
         """Every problem at once, keyed by the input's id, in page order (the operation
         checks again; this is so the client fixes everything in one go)."""
-        errors: dict[str, str] = {}
+        errors: dict[str, Any] = {}
         for box in form.checkboxes:
             if box["required"] and not self.checkboxes.get(box["key"]):
-                errors[f"checkbox_{box['key']}"] = MESSAGES["checkbox"]
+                errors[f"checkbox_{box['key']}"] = (MESSAGES["checkbox"], {"label": box["label"]})
         for spec in form.fields:
             if len(self.fields.get(spec["key"], "")) > spec["max_length"]:
                 errors[f"field_{spec['key']}"] = MESSAGES["field_long"]
@@ -199,13 +206,14 @@ class Answers:
         return errors
 
 
-def _page_errors(exc: ValidationFailed) -> dict[str, str]:
+def _page_errors(exc: ValidationFailed, form: forms.LocalizedForm) -> dict[str, Any]:
     """The operation's field errors ("checkboxes.recording") as page input ids and messages."""
-    errors: dict[str, str] = {}
+    labels = {box["key"]: box["label"] for box in form.checkboxes}
+    errors: dict[str, Any] = {}
     for key in exc.errors or {"typed_name": None}:
         kind, _, name = key.partition(".")
         if kind == "checkboxes":
-            errors[f"checkbox_{name}"] = MESSAGES["checkbox"]
+            errors[f"checkbox_{name}"] = (MESSAGES["checkbox"], {"label": labels.get(name, name)})
         elif kind == "fields":
             errors[f"field_{name}"] = MESSAGES["field_long"]
         elif kind in MESSAGES:
@@ -220,7 +228,7 @@ def _form_page(
     consent: ConsentRequest,
     lang: str,
     answers: Answers | None = None,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, Any] | None = None,
     status: int = 200,
     notice: str | None = None,
 ):
@@ -273,7 +281,7 @@ def sign(token: str):
     if request.form.get("website"):
         # The honeypot: people never see this field, form-filling robots do.
         return render_error_page(400, "honeypot", "")
-    form = forms.localize(consent.version, consent.locale)
+    form = forms.localize(consent.version, lang)
     answers = Answers.from_form(form)
     problems = answers.problems(form)
     if problems:
@@ -294,7 +302,7 @@ def sign(token: str):
     except AlreadySigned:
         return _signed_page(token, consent, lang, 409, already=True)
     except ValidationFailed as exc:
-        return _form_page(token, consent, lang, answers, _page_errors(exc), 422)
+        return _form_page(token, consent, lang, answers, _page_errors(exc, form), 422)
     return _signed_page(
         token,
         signed.request,

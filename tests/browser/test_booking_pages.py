@@ -1,0 +1,195 @@
+"""The booking pages in real Chromium on a phone-sized screen: book a slot step by step, sign the
+consent form the confirmation asks for, and axe-core on every booking page in en/fr/es."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from conftest import PHONE, check_accessibility, screenshot, watch_console
+from test_consent_pages import FORM, expect_heading
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def clinic(served):
+    """A staff member free every day (Toronto), a service in the three modes that needs the
+    consent form signed, and its slug."""
+    suffix = uuid.uuid4().hex[:8]
+    with served.api() as api:
+        form = api.post("/consent/api/v1/templates", json={**FORM, "name": f"Recording {suffix}"})
+        assert form.status_code == 201, form.text
+        staff = api.post(
+            "/booking/api/v1/staff",
+            json={
+                "name": "Amira Haddad",
+                "email": f"amira-{suffix}@maple.example",
+                "time_zone": "America/Toronto",
+                "languages": ["en", "fr", "ar"],
+                "video_link_template": "https://meet.example.org/amira",
+                "dial_in": "+14165550199",
+            },
+        )
+        assert staff.status_code == 201, staff.text
+        staff_id = staff.json()["id"]
+        rules = api.put(
+            f"/booking/api/v1/staff/{staff_id}/availability/rules",
+            json={
+                "rules": [
+                    {"weekday": day, "start_time": "00:00", "end_time": "23:45"} for day in range(7)
+                ]
+            },
+        )
+        assert rules.status_code == 200, rules.text
+        service = api.post(
+            "/booking/api/v1/services",
+            json={
+                "name": "Settlement intake",
+                "slug": f"intake-{suffix}",
+                "description": "A first talk about what you need.",
+                "duration_minutes": 30,
+                "modes": ["video", "phone", "in_person"],
+                "location": "12 Maple Street, Toronto",
+                "min_notice_minutes": 0,
+                "horizon_days": 30,
+                "slot_step_minutes": 30,
+                "staff_ids": [staff_id],
+                "required_consent_template_ids": [form.json()["id"]],
+                "resources": [{"title": "Your ID card"}],
+            },
+        )
+        assert service.status_code == 201, service.text
+    return service.json()["slug"]
+
+
+def narrow_enough(page) -> None:
+    """The page fits a 390 px screen: nothing makes it scroll sideways."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        """limit => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > limit)
+        .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
+        PHONE["width"],
+    )
+    assert width <= PHONE["width"], f"{page.url} scrolls sideways ({width} px): {wide}"
+
+
+def book_a_slot(page, base: str, slug: str, shots: str | None = None) -> None:
+    """From the services list to the confirmation, the way a client does it."""
+    page.goto(f"{base}/booking/")
+    page.locator(f"#service-{slug} a.button").click()
+    page.get_by_label("Video").check() if page.locator("#mode-video").count() else None
+    page.locator("#show-times").click()
+    page.locator("#days a").first.click()
+    page.locator("#slot-list input[type=radio]").first.check()
+    if shots:
+        narrow_enough(page)
+        screenshot(page, f"{shots}-slots")
+    page.locator("#slot-continue").click()
+    page.locator("#name").fill("Ana López")
+    page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
+    page.locator("#phone").fill("+1 416 555 0123")
+    page.locator("#captions").check()
+    if shots:
+        narrow_enough(page)
+        screenshot(page, f"{shots}-details")
+    page.locator("#book").click()
+    page.locator("#booked").wait_for()
+
+
+def test_client_books_a_slot_on_a_phone_and_signs_the_consent(served, browser, clinic):
+    context = browser.new_context(
+        viewport=PHONE, has_touch=True, device_scale_factor=2, timezone_id="America/Toronto"
+    )
+    try:
+        page = context.new_page()
+        problems = watch_console(page)
+        page.goto(f"{served.base}/booking/{clinic}")
+        # The time zone is detected in the browser and filled in.
+        assert page.locator("#tz").input_value() == "America/Toronto"
+        book_a_slot(page, served.base, clinic, shots="booking-phone")
+        screenshot(page, "booking-phone-confirmation")
+        narrow_enough(page)
+        assert "/booking/manage/fdm_" in page.url
+        assert page.locator("#video-link").get_attribute("href") == (
+            "https://meet.example.org/amira"
+        )
+        assert page.locator("#backup-plan").is_visible()
+        # The consent request is made by booking's outbox worker; the link appears shortly.
+        sign = page.locator("#consents a.button")
+        deadline = time.monotonic() + 30
+        while sign.count() == 0 and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+            page.reload()
+        assert sign.count() == 1, page.locator("#consents").inner_text()
+        sign.click()
+        for box in page.locator("input[type=checkbox]").all():
+            box.check()
+        page.locator("#typed_name").fill("Ana López")
+        page.locator("form button[type=submit]").click()
+        expect_heading(page, "Thank you, the form is signed")
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def _visit(page, url: str | None, name: str, found: dict) -> None:
+    if url:
+        page.goto(url)
+    page.wait_for_load_state("load")
+    screenshot(page, name)
+    narrow_enough(page)
+    violations = check_accessibility(page)
+    if violations:
+        found[name] = violations
+
+
+@pytest.mark.parametrize(
+    ("lang", "scheme"), [("en", "light"), ("fr", "light"), ("es", "light"), ("en", "dark")]
+)
+def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, scheme):
+    context = browser.new_context(
+        viewport=PHONE, color_scheme=scheme, locale=lang, timezone_id="Europe/Paris"
+    )
+    found: dict = {}
+    suffix = f"{lang}-{scheme}"
+    base = served.base
+    try:
+        page = context.new_page()
+        problems = watch_console(page)
+        _visit(page, f"{base}/booking/?lang={lang}", f"booking-services-{suffix}", found)
+        assert page.locator("html").get_attribute("lang") == lang
+        _visit(page, f"{base}/booking/{clinic}", f"booking-step1-{suffix}", found)
+        page.locator("#show-times").click()
+        _visit(page, None, f"booking-step1-errors-{suffix}", found)
+        page.locator("#mode-phone").check()
+        page.locator("#show-times").click()
+        _visit(page, None, f"booking-step2-{suffix}", found)
+        page.locator("#slot-continue").click()
+        _visit(page, None, f"booking-step2-errors-{suffix}", found)
+        page.locator("#slot-list input[type=radio]").first.check()
+        page.locator("#slot-continue").click()
+        _visit(page, None, f"booking-step3-{suffix}", found)
+        page.locator("#book").click()
+        _visit(page, None, f"booking-step3-errors-{suffix}", found)
+        page.locator("#name").fill("Ana López")
+        page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
+        page.locator("#phone").fill("+1 416 555 0123")
+        page.locator("#book").click()
+        page.locator("#booked").wait_for()
+        _visit(page, None, f"booking-confirmation-{suffix}", found)
+        manage = page.url.split("?")[0]
+        _visit(page, manage, f"booking-manage-{suffix}", found)
+        _visit(page, f"{manage}/reschedule", f"booking-reschedule-{suffix}", found)
+        _visit(page, f"{manage}/cancel", f"booking-cancel-{suffix}", found)
+        page.locator("#confirm-cancel").click()
+        _visit(page, None, f"booking-cancelled-{suffix}", found)
+        _visit(page, manage, f"booking-manage-gone-{suffix}", found)
+        _visit(page, f"{base}/booking/no-such-service", f"booking-unknown-{suffix}", found)
+        assert page.locator("html").get_attribute("lang") == lang
+        assert problems == [], problems
+    finally:
+        context.close()
+    assert found == {}, found
