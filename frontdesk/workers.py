@@ -24,3 +24,4 @@ def worker_function(kind: str) -> tuple[str, Callable]:
 
 
 WORKERS["booking"] = ("booking", "services.booking.outbox:run")
+WORKERS["calendars"] = ("booking", "services.booking.calendars:run")

@@ -1,7 +1,8 @@
-"""iCalendar for appointments: iMIP invites (RFC 5546/6047) now, staff feeds later.
+"""iCalendar for appointments: iMIP invites (RFC 5546/6047), staff feeds and add-to-calendar files.
 
 `appointment_event` turns one appointment into a VEVENT; `wrap_calendar` puts events in a
-VCALENDAR with METHOD and the VTIMEZONEs their times use. An invite is both together.
+VCALENDAR with METHOD and the VTIMEZONEs their times use. An invite is both together; a feed
+(services.booking.feeds) is many events with the feed's name and refresh interval.
 The UID is stable per appointment; SEQUENCE grows on every change; a cancellation is
 METHOD:CANCEL with STATUS:CANCELLED and the same UID. DTSTAMP is the appointment's last change,
 not "now", so the same state always serializes to the same bytes.
@@ -9,12 +10,12 @@ not "now", so the same state always serializes to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vText
 
 from services.booking.models import Appointment
 
@@ -44,20 +45,32 @@ class EventState:
         )
 
 
-def backup_plan_text(appointment: Appointment) -> str:
-    """The backup phone plan in plain words, for DESCRIPTION and emails."""
+def backup_plan_text(appointment: Appointment, *, client_details: bool = True) -> str:
+    """The backup phone plan in plain words, for DESCRIPTION and emails.
+
+    Without `client_details` (a staff feed that hides client data) it is written for the staff
+    member and the client's callback number is not spelled out.
+    """
     backup = appointment.backup
+    callback, dial_in = backup["callback_number"], backup["dial_in"]
     lines = []
-    if appointment.mode == "phone":
-        if backup["callback_number"]:
-            lines.append(f"We will call you at {backup['callback_number']}.")
-    else:
-        if backup["callback_number"]:
+    if not client_details:
+        if callback:
             lines.append(
-                f"If the video call fails, we will call you at {backup['callback_number']}."
+                "Call the client (their number is in Frontdesk)."
+                if appointment.mode == "phone"
+                else "If the video call fails, call the client back (number in Frontdesk)."
             )
-        if backup["dial_in"]:
-            lines.append(f"If the video call fails, you can also dial in: {backup['dial_in']}.")
+        if dial_in and appointment.mode != "phone":
+            lines.append(f"If the video call fails, the client can dial in: {dial_in}.")
+    elif appointment.mode == "phone":
+        if callback:
+            lines.append(f"We will call you at {callback}.")
+    else:
+        if callback:
+            lines.append(f"If the video call fails, we will call you at {callback}.")
+        if dial_in:
+            lines.append(f"If the video call fails, you can also dial in: {dial_in}.")
     return "\n".join(lines)
 
 
@@ -67,9 +80,14 @@ def appointment_event(
     state: EventState | None = None,
     tz: str | None = None,
     summary: str | None = None,
-    include_client: bool = True,
+    client_details: bool = True,
+    notes: Sequence[str] = (),
 ) -> Event:
-    """One appointment as a VEVENT (in zone `tz`, default the client's)."""
+    """One appointment as a VEVENT (in zone `tz`, default the client's).
+
+    Without `client_details` the event names no client (no ATTENDEE, no callback number);
+    `notes` are extra DESCRIPTION lines (a feed's client initials and accommodations).
+    """
     state = state or EventState.of(appointment)
     zone = ZoneInfo(tz or appointment.client_time_zone)
     event = Event()
@@ -88,7 +106,7 @@ def appointment_event(
     organizer = vCalAddress(f"mailto:{appointment.staff.email}")
     organizer.params["cn"] = vText(appointment.staff.name)
     event.add("organizer", organizer)
-    if include_client:
+    if client_details:
         attendee = vCalAddress(f"mailto:{appointment.client_email}")
         attendee.params["cn"] = vText(appointment.client_name)
         attendee.params["role"] = vText("REQ-PARTICIPANT")
@@ -105,8 +123,9 @@ def appointment_event(
         event.add("location", appointment.service.location)
     elif appointment.mode == "phone":
         event.add("location", "Phone call")
-    if plan := backup_plan_text(appointment):
+    if plan := backup_plan_text(appointment, client_details=client_details):
         description.append("Backup plan: " + plan)
+    description.extend(notes)
     event.add("description", "\n".join(description))
 
     # RFC 7986 CONFERENCE: the video URI and the backup phone numbers (tel:).
@@ -119,7 +138,7 @@ def appointment_event(
     backup = appointment.backup
     for number, label in (
         (backup["dial_in"], "Dial-in"),
-        (backup["callback_number"], "Callback number"),
+        (backup["callback_number"] if client_details else None, "Callback number"),
     ):
         if number:
             event.add(
@@ -149,8 +168,18 @@ def _event_dates(event: Event) -> Iterable[tuple[str, date]]:
             yield key, moment.date()
 
 
-def wrap_calendar(events: Iterable[Event], *, method: str | None) -> Calendar:
-    """A VCALENDAR with METHOD (REQUEST, CANCEL, PUBLISH or none) and the VTIMEZONEs used."""
+def wrap_calendar(
+    events: Iterable[Event],
+    *,
+    method: str | None,
+    name: str | None = None,
+    refresh: timedelta | None = None,
+) -> Calendar:
+    """A VCALENDAR with METHOD (REQUEST, CANCEL, PUBLISH or none) and the VTIMEZONEs used.
+
+    A subscribed feed also gets its `name` (RFC 7986 NAME and X-WR-CALNAME) and how often
+    clients should `refresh` it (RFC 7986 REFRESH-INTERVAL and Outlook's X-PUBLISHED-TTL).
+    """
     events = list(events)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
@@ -158,6 +187,12 @@ def wrap_calendar(events: Iterable[Event], *, method: str | None) -> Calendar:
     calendar.add("calscale", "GREGORIAN")
     if method:
         calendar.add("method", method)
+    if name:
+        calendar.add("name", name)
+        calendar.add("x-wr-calname", name)
+    if refresh:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", vDuration(refresh))
     ranges: dict[str, tuple[date, date]] = {}
     for event in events:
         for key, day in _event_dates(event):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -306,3 +307,64 @@ _EXCLUSION_DDL = sa.DDL(
 sa.event.listen(
     Appointment.__table__, "after_create", _EXCLUSION_DDL.execute_if(dialect="postgresql")
 )
+
+
+class FeedToken(Base):
+    """The secret of one iCal feed URL (stored hashed): a staff member's feed or the team feed.
+
+    `owner` is "staff:<id>" or "team": one live token per feed, so rotating replaces it.
+    """
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    staff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedVersion(Base):
+    """How far a staff member's appointments have changed: the feed's validator.
+
+    `version` grows by one with every recorded appointment change (cancellations included) and
+    `changed_at` only moves forward, a second at least per change, so ETag and Last-Modified
+    never go back.
+    """
+
+    __tablename__ = "feed_versions"
+
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("staff.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ExternalCalendar(Base):
+    """A staff member's own calendar (an ICS "secret address") whose events are busy time."""
+
+    __tablename__ = "external_calendars"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # A secret: whoever has it reads the calendar. Never returned whole by the API, never logged.
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    etag: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    last_fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_ok_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    # When the busy blocks were last expanded from a full body (a 304 keeps them as they are).
+    expanded_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    busy_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_fetch_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def url_hint(self) -> str:
+        """What may be shown of the secret URL: its scheme and host."""
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.hostname or ''}/…"

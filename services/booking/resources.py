@@ -13,7 +13,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.booking import appointments, availability, catalog, schemas
+from services.booking import appointments, availability, catalog, feed_resources, schemas
 from services.booking.appointments import CLIENT, Actor
 from services.booking.models import Appointment, Staff
 from shared import db
@@ -466,4 +466,11 @@ class ManageReschedule(MethodView):
 
 def blueprints() -> list[Blueprint]:
     """Every API blueprint of the service, in registration order."""
-    return [whoami_blueprint(), catalog_blp, slots_blp, appointments_blp, manage_blp]
+    return [
+        whoami_blueprint(),
+        catalog_blp,
+        slots_blp,
+        appointments_blp,
+        manage_blp,
+        *feed_resources.blueprints(),
+    ]

@@ -1,0 +1,381 @@
+"""Private iCal feeds: a staff member's appointments (or the whole team's) for their calendar app.
+
+A feed URL carries a secret token; only its SHA-256 is stored, and rotating it makes the old URL
+a 404 like any unknown one. Calendar apps poll feeds, so revalidation must be cheap: the ETag
+and Last-Modified come from one small query (the staff member's FeedVersion, which every
+recorded appointment change moves forward in the same transaction, plus the staff and service
+rows' last change and the day that anchors the window), and a matching If-None-Match or
+If-Modified-Since is answered 304 without loading a single appointment. The same validator
+always means the same bytes: DTSTAMP is each appointment's last change, never "now".
+
+By default a feed names no client (initials only, no email, phone or notes): feeds end up on
+phones and in shared calendars. FRONTDESK_FEED_FULL_DETAILS opts into names and contacts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from icalendar import Event
+from sqlalchemy.orm import Session, noload
+from werkzeug.http import parse_etags
+
+from services.booking import ical
+from services.booking.models import Appointment, FeedToken, FeedVersion, Service, Staff
+from shared.auth import hash_token, new_token
+from shared.db import utcnow
+from shared.errors import NotFound
+
+PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
+FUTURE_DAYS = 400  # beyond every service's booking horizon
+CANCELLED_VISIBLE_DAYS = 30  # a cancellation stays (STATUS:CANCELLED) so clients drop the event
+MAX_FEED_BYTES = 1_000_000  # Google Calendar drops subscribed feeds over about 1 MB
+REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignores both)
+CACHE_CONTROL = "private, max-age=300"
+STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
+FORMAT = "1"  # part of every ETag: bump when the feed's layout changes
+_TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
+
+
+class FeedNotFound(NotFound):
+    code, title = "feed_not_found", "No such feed"
+
+
+@dataclass(frozen=True)
+class FeedSettings:
+    """The organization settings a feed's contents depend on."""
+
+    full_details: bool
+    org_name: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A feed found by its token, with its validators (no appointment loaded yet)."""
+
+    staff_id: int | None  # None: the team feed
+    name: str
+    etag: str
+    last_modified: datetime
+    anchor: date  # the day the window is counted from
+
+
+@dataclass(frozen=True)
+class FeedResponse:
+    """What to answer: 200 with the body, or 304 (body None), and the caching headers."""
+
+    body: bytes | None
+    etag: str
+    last_modified: datetime
+
+    @property
+    def status(self) -> int:
+        return 304 if self.body is None else 200
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+def _owner(staff: Staff | None) -> str:
+    return f"staff:{staff.id}" if staff is not None else "team"
+
+
+def issue_token(*, session: Session, staff: Staff | None, now: datetime | None = None) -> str:
+    """Create or rotate the feed token of a staff member (or of the team, `staff=None`).
+
+    Returns the token itself, which is never stored: the previous URL stops working at once.
+    """
+    owner = _owner(staff)
+    token = new_token(STAFF_PREFIX if staff is not None else TEAM_PREFIX)
+    row = session.scalar(sa.select(FeedToken).where(FeedToken.owner == owner).with_for_update())
+    if row is None:
+        row = FeedToken(owner=owner, staff_id=staff.id if staff is not None else None)
+        session.add(row)
+    row.token_hash = hash_token(token)
+    row.created_at = now or utcnow()
+    session.flush()
+    return token
+
+
+def revoke_token(*, session: Session, staff: Staff | None) -> None:
+    """Remove the feed token of a staff member (or of the team): the URL answers 404."""
+    row = session.scalar(sa.select(FeedToken).where(FeedToken.owner == _owner(staff)))
+    if row is None:
+        raise FeedNotFound("There is no feed to revoke.")
+    session.delete(row)
+    session.flush()
+
+
+def feed_urls(public_url: str, token: str) -> dict[str, str]:
+    """The https:// (or the configured scheme's) and webcal:// URLs of a feed token."""
+    team = "team/" if token.startswith(TEAM_PREFIX + "_") else ""
+    url = f"{public_url.rstrip('/')}/booking/feeds/{team}{token}.ics"
+    return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
+
+
+# --- versions ----------------------------------------------------------------------------------
+
+
+def bump_version(session: Session, staff_id: int, *, now: datetime | None = None) -> None:
+    """Move a staff member's feed version forward (in the caller's transaction).
+
+    `changed_at` advances by at least a second per change, so Last-Modified (whole seconds)
+    differs after every change and an If-Modified-Since revalidation cannot miss one.
+    """
+    moment = (now or utcnow()).replace(microsecond=0)
+    row = session.get(FeedVersion, staff_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        try:
+            with session.begin_nested():
+                session.add(FeedVersion(staff_id=staff_id, version=1, changed_at=moment))
+            return
+        except sa.exc.IntegrityError:  # created by a concurrent change a moment ago
+            row = session.get(FeedVersion, staff_id, with_for_update=True, populate_existing=True)
+    row.version += 1
+    row.changed_at = max(moment, row.changed_at.replace(microsecond=0) + timedelta(seconds=1))
+    session.flush()
+
+
+# --- finding a feed and revalidating -----------------------------------------------------------
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def _validator(parts: Sequence[object]) -> str:
+    return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40] + '"'
+
+
+def find_feed(*, session: Session, token: str, team: bool, settings: FeedSettings, today: date):
+    """The feed of a token and its ETag / Last-Modified, from one query; 404 when unknown."""
+    prefix = TEAM_PREFIX if team else STAFF_PREFIX
+    if not _TOKEN.fullmatch(token) or not token.startswith(prefix + "_"):
+        raise FeedNotFound("No such feed.")
+    services_changed = sa.select(sa.func.max(Service.updated_at)).scalar_subquery()
+    if team:
+        query = sa.select(
+            sa.literal(None).label("staff_id"),
+            sa.literal("team").label("name"),
+            sa.select(sa.func.coalesce(sa.func.sum(FeedVersion.version), 0)).scalar_subquery(),
+            sa.select(sa.func.max(FeedVersion.changed_at)).scalar_subquery(),
+            sa.select(sa.func.max(Staff.updated_at)).scalar_subquery(),
+            services_changed,
+        ).where(FeedToken.token_hash == hash_token(token), FeedToken.owner == "team")
+    else:
+        query = (
+            sa.select(
+                Staff.id,
+                Staff.name,
+                FeedVersion.version,
+                FeedVersion.changed_at,
+                Staff.updated_at,
+                services_changed,
+            )
+            .select_from(FeedToken)
+            .join(Staff, Staff.id == FeedToken.staff_id)
+            .outerjoin(FeedVersion, FeedVersion.staff_id == FeedToken.staff_id)
+            .where(FeedToken.token_hash == hash_token(token))
+        )
+    row = session.execute(query).one_or_none()
+    if row is None:
+        raise FeedNotFound("No such feed.")
+    staff_id, name, version, changed, staff_changed, services_changed_at = row
+    moments = [m for m in (changed, staff_changed, services_changed_at) if m is not None]
+    last_modified = max([*moments, _day_start(today)]).replace(microsecond=0)
+    etag = _validator(
+        [
+            FORMAT,
+            "team" if team else f"staff:{staff_id}",
+            version or 0,
+            *(m.isoformat() if m else "-" for m in (changed, staff_changed, services_changed_at)),
+            today.isoformat(),
+            "full" if settings.full_details else "private",
+            settings.org_name,
+        ]
+    )
+    title = f"{settings.org_name}: {'team' if team else name}"
+    return Feed(staff_id=staff_id, name=title, etag=etag, last_modified=last_modified, anchor=today)
+
+
+def not_modified(
+    feed: Feed, *, if_none_match: str | None, if_modified_since: datetime | None
+) -> bool:
+    """True when the client's copy is current (If-None-Match wins over If-Modified-Since)."""
+    if if_none_match:
+        return parse_etags(if_none_match).contains_weak(feed.etag.strip('"'))
+    return if_modified_since is not None and feed.last_modified <= if_modified_since
+
+
+# --- building ----------------------------------------------------------------------------------
+
+
+def initials(name: str) -> str:
+    """ "Ana Souza" -> "A. S.": enough for staff to recognise a client, not to identify one."""
+    parts = [part for part in re.split(r"[\s\-]+", name.strip()) if part]
+    return " ".join(f"{part[0].upper()}." for part in parts[:3]) or "?"
+
+
+def _notes(appointment: Appointment, settings: FeedSettings) -> list[str]:
+    """The feed's own DESCRIPTION lines: who the client is (as much as allowed), their needs."""
+    if settings.full_details:
+        contacts = [appointment.client_email, appointment.client_phone]
+        lines = [f"Client: {appointment.client_name} ({', '.join(c for c in contacts if c)})"]
+    else:
+        lines = [f"Client: {initials(appointment.client_name)}"]
+    needs = []
+    if appointment.accommodation_captions:
+        needs.append("captions")
+    if appointment.accommodation_interpreter_language:
+        needs.append(f"interpreter ({appointment.accommodation_interpreter_language})")
+    if settings.full_details and appointment.accommodation_other:
+        needs.append(appointment.accommodation_other)
+    if needs:
+        lines.append("Accommodations: " + "; ".join(needs))
+    if settings.full_details and appointment.client_notes:
+        lines.append("Notes from the client: " + appointment.client_notes)
+    return lines
+
+
+def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) -> Event:
+    """One appointment as a feed VEVENT: same UID and SEQUENCE as the client's invite."""
+    who = (
+        appointment.client_name
+        if settings.full_details
+        else f"Client: {initials(appointment.client_name)}"
+    )
+    parts = [appointment.service.name, ical.MODE_LABELS[appointment.mode], who]
+    if team:
+        parts.append(appointment.staff.name)
+    summary = " · ".join(parts)
+    cancelled = appointment.status == "cancelled"
+    event = ical.appointment_event(
+        appointment,
+        tz=appointment.staff.time_zone,
+        summary=("Cancelled: " + summary) if cancelled else summary,
+        client_details=settings.full_details,
+        notes=_notes(appointment, settings),
+    )
+    if cancelled:  # a cancelled slot no longer blocks the calendar's free/busy
+        event.pop("TRANSP")
+        event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _window_query(feed: Feed) -> sa.Select:
+    start = _day_start(feed.anchor)
+    query = (
+        sa.select(Appointment)
+        .options(noload(Appointment.consents))
+        .where(
+            Appointment.end > start - timedelta(days=PAST_DAYS),
+            Appointment.start < start + timedelta(days=FUTURE_DAYS),
+            sa.or_(
+                Appointment.status != "cancelled",
+                Appointment.updated_at >= start - timedelta(days=CANCELLED_VISIBLE_DAYS),
+            ),
+        )
+        .order_by(Appointment.start, Appointment.id)
+    )
+    if feed.staff_id is not None:
+        query = query.where(Appointment.staff_id == feed.staff_id)
+    return query
+
+
+def _serialize(feed: Feed, events: list[Event]) -> bytes:
+    calendar = ical.wrap_calendar(events, method="PUBLISH", name=feed.name, refresh=REFRESH)
+    return calendar.to_ical()
+
+
+def build_feed(*, session: Session, feed: Feed, settings: FeedSettings) -> bytes:
+    """The feed's VCALENDAR: its window's appointments, cut to stay under MAX_FEED_BYTES.
+
+    When the window holds too much, the nearest appointments are kept: upcoming ones first
+    (soonest first), then past ones (most recent first).
+    """
+    appointments = list(session.scalars(_window_query(feed)).unique())
+    team = feed.staff_id is None
+    events = [feed_event(a, settings=settings, team=team) for a in appointments]
+    body = _serialize(feed, events)
+    if len(body) <= MAX_FEED_BYTES:
+        return body
+    anchor = _day_start(feed.anchor)
+    order = sorted(
+        range(len(appointments)),
+        key=lambda i: (
+            (0, appointments[i].start - anchor)
+            if appointments[i].end > anchor
+            else (1, anchor - appointments[i].start)
+        ),
+    )
+    sizes = [len(event.to_ical()) for event in events]
+    budget = MAX_FEED_BYTES - (len(body) - sum(sizes))  # the rest: header and time zones
+    keep, used = [], 0
+    for index in order:
+        used += sizes[index]
+        if used > budget:
+            break
+        keep.append(index)
+    while True:
+        body = _serialize(feed, [events[i] for i in sorted(keep)])
+        if len(body) <= MAX_FEED_BYTES or not keep:
+            return body
+        keep = keep[: len(keep) * 9 // 10]
+
+
+class FeedCache:
+    """Built feeds by ETag, in this process, bounded in bytes (an ETag always means one body)."""
+
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._bodies: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            body = self._bodies.get(etag)
+            if body is not None:
+                self._bodies.move_to_end(etag)
+            return body
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            if etag in self._bodies or len(body) > self.max_bytes:
+                return
+            self._bodies[etag] = body
+            self._size += len(body)
+            while self._size > self.max_bytes:
+                _, dropped = self._bodies.popitem(last=False)
+                self._size -= len(dropped)
+
+
+def get_feed(
+    *,
+    session: Session,
+    token: str,
+    team: bool,
+    settings: FeedSettings,
+    cache: FeedCache,
+    if_none_match: str | None = None,
+    if_modified_since: datetime | None = None,
+    now: datetime | None = None,
+) -> FeedResponse:
+    """Answer a feed request: 304 from the validators alone, else the (cached) body."""
+    feed = find_feed(
+        session=session, token=token, team=team, settings=settings, today=(now or utcnow()).date()
+    )
+    if not_modified(feed, if_none_match=if_none_match, if_modified_since=if_modified_since):
+        return FeedResponse(None, feed.etag, feed.last_modified)
+    body = cache.get(feed.etag)
+    if body is None:
+        body = build_feed(session=session, feed=feed, settings=settings)
+        cache.put(feed.etag, body)
+    return FeedResponse(body, feed.etag, feed.last_modified)

@@ -1,0 +1,361 @@
+"""Staff and team iCal feeds: contents checked by two parsers, privacy, revalidation, tokens."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+import vobject
+from icalendar import Calendar
+from werkzeug.http import http_date, parse_date
+
+from services.booking import appointments, feeds
+from services.booking.appointments import Actor
+from services.booking.models import FeedVersion
+from shared import db as shared_db
+
+ADMIN = Actor("admin")
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def feed_path(url: str) -> str:
+    """The app-relative path of a public feed URL (…/booking/feeds/x.ics -> /feeds/x.ics)."""
+    return url.split("/booking", 1)[1]
+
+
+@pytest.fixture
+def staff_feed(booking_app, make_token):
+    """staff_feed(staff) -> the feed's app path, made through the API with the staff's token."""
+
+    def make(staff) -> str:
+        response = booking_app.test_client().post(
+            f"/api/v1/staff/{staff.id}/feed-token",
+            headers=auth(make_token("booking", "staff", staff_id=staff.id)),
+        )
+        assert response.status_code == 201, response.get_json()
+        return feed_path(response.get_json()["url"])
+
+    return make
+
+
+@pytest.fixture
+def week(session, make_service, book, next_weekday, at):
+    """A service and three appointments of one staff member: booked, rescheduled, cancelled."""
+    service = make_service(horizon_days=90)
+    staff = service.staff[0]
+    kept = book(
+        service,
+        at(next_weekday(0), 10),
+        accommodations={"captions": True, "interpreter_language": "Portuguese", "other": "ramp"},
+        client_notes="First visit, worried about the forms",
+    ).appointment
+    moved = book(service, at(next_weekday(1), 11), mode="phone").appointment
+    appointments.reschedule(
+        session=session, appointment=moved, start=at(next_weekday(2), 14), actor=ADMIN
+    )
+    gone = book(service, at(next_weekday(3), 9)).appointment
+    appointments.cancel(session=session, appointment=gone, actor=ADMIN, reason="sick")
+    session.commit()
+    return staff, [kept, moved, gone]
+
+
+def events_by_uid(body: bytes) -> dict[str, object]:
+    calendar = Calendar.from_ical(body)
+    return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
+
+
+def test_staff_feed_is_read_alike_by_icalendar_and_vobject(booking_app, week, staff_feed):
+    staff, booked = week
+    response = booking_app.test_client().get(staff_feed(staff))
+    assert response.status_code == 200
+    assert response.mimetype == "text/calendar"
+    body = response.data
+
+    calendar = Calendar.from_ical(body)
+    calendar.validate()
+    assert all(not component.errors for component in calendar.walk())
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    assert str(calendar["NAME"]) == str(calendar["X-WR-CALNAME"]) == "Frontdesk: Amira Haddad"
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in body
+    assert b"X-PUBLISHED-TTL:PT1H" in body
+    assert [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] == ["America/Toronto"]
+    events = events_by_uid(body)
+    assert set(events) == {a.uid for a in booked}
+    for appointment in booked:
+        event = events[appointment.uid]
+        assert event["DTSTART"].dt == appointment.start
+        assert event["DTEND"].dt == appointment.end
+        assert str(event["DTSTART"].dt.tzinfo) == "America/Toronto"
+        assert event["SEQUENCE"] == appointment.sequence
+        assert event["DTSTAMP"].dt == appointment.updated_at.replace(microsecond=0)
+    kept, moved, gone = booked
+    assert moved.sequence == 1 and events[moved.uid]["DTSTART"].dt == moved.start
+    video = events[kept.uid]
+    assert kept.video_url and str(video["LOCATION"]) == kept.video_url
+    assert kept.video_url in str(video["DESCRIPTION"])
+    assert kept.video_url in [str(c) for c in video.get("CONFERENCE")]
+    assert len(video.walk("VALARM")) == 1
+    assert str(events[gone.uid]["STATUS"]) == "CANCELLED"
+    assert str(events[gone.uid]["SUMMARY"]).startswith("Cancelled: ")
+    assert str(events[gone.uid]["TRANSP"]) == "TRANSPARENT"
+    assert not events[gone.uid].walk("VALARM")
+
+    parsed = vobject.readOne(body.decode())
+    seen = {}
+    for vevent in parsed.vevent_list:
+        seen[vevent.uid.value] = (vevent.dtstart.value, vevent.dtend.value)
+    assert seen == {a.uid: (a.start, a.end) for a in booked}
+
+
+def test_feed_shows_initials_and_needs_but_no_client_details_by_default(
+    booking_app, week, staff_feed
+):
+    staff, (kept, moved, _gone) = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    private = client.get(path)
+    text = private.data.decode()
+    unfolded = text.replace("\r\n ", "")
+    for secret in ("Ana Souza", "ana@example.org", "+14165550123", "First visit", "ramp", "sick"):
+        assert secret not in unfolded, secret
+    event = events_by_uid(private.data)[kept.uid]
+    description = str(event["DESCRIPTION"])
+    assert "Client: A. S." in str(event["SUMMARY"]) and "Client: A. S." in description
+    assert "Accommodations: captions; interpreter (Portuguese)" in description
+    assert "call the client back (number in Frontdesk)" in description
+    assert "the client can dial in: +14165550100" in description
+    assert "ATTENDEE" not in event
+    phone = str(events_by_uid(private.data)[moved.uid]["DESCRIPTION"])
+    assert "Call the client (their number is in Frontdesk)." in phone
+
+    booking_app.config["FEED_FULL_DETAILS"] = True
+    try:
+        full = client.get(path, headers={"If-None-Match": private.headers["ETag"]})
+    finally:
+        booking_app.config["FEED_FULL_DETAILS"] = False
+    assert full.status_code == 200  # the setting is part of the validator
+    event = events_by_uid(full.data)[kept.uid]
+    description = str(event["DESCRIPTION"])
+    assert "Ana Souza" in str(event["SUMMARY"])
+    assert "ana@example.org" in description and "+14165550123" in description
+    assert "First visit" in description and "ramp" in description
+    assert str(event["ATTENDEE"]) == "mailto:ana@example.org"
+
+
+@contextlib.contextmanager
+def counted_selects(app):
+    """Count the SELECT statements the app's engine runs inside the block."""
+    statements: list[str] = []
+    engine = shared_db.get_db(app).engine
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+
+
+def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
+    booking_app, week, staff_feed, session
+):
+    staff, _ = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    first = client.get(path)
+    booking_app.extensions["booking_feed_cache"] = feeds.FeedCache()  # rebuilt, not cached
+    second = client.get(path)
+    assert first.data == second.data
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert first.headers["Last-Modified"] == second.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "private, max-age=300"
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+
+    with counted_selects(booking_app) as selects:
+        by_etag = client.get(path, headers={"If-None-Match": etag})
+    assert by_etag.status_code == 304 and by_etag.data == b""
+    assert by_etag.headers["ETag"] == etag
+    assert len(selects) == 1  # the validator query; no appointment is loaded
+    # nginx's gzip turns a strong ETag weak: still a match.
+    assert client.get(path, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert client.get(path, headers={"If-Modified-Since": modified}).status_code == 304
+    earlier = http_date(parse_date(modified) - timedelta(seconds=1))
+    assert client.get(path, headers={"If-Modified-Since": earlier}).status_code == 200
+    # If-None-Match wins over If-Modified-Since.
+    headers = {"If-None-Match": '"other"', "If-Modified-Since": modified}
+    assert client.get(path, headers=headers).status_code == 200
+
+
+def test_cancellation_moves_etag_and_last_modified_forward(
+    booking_app, week, staff_feed, make_token
+):
+    staff, (kept, _moved, _gone) = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    before = client.get(path)
+    response = client.post(
+        f"/api/v1/appointments/{kept.id}/cancel",
+        json={"reason": None},
+        headers=auth(make_token("booking", "staff", staff_id=staff.id)),
+    )
+    assert response.status_code == 200
+    after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert parse_date(after.headers["Last-Modified"]) > parse_date(before.headers["Last-Modified"])
+    stale = client.get(path, headers={"If-Modified-Since": before.headers["Last-Modified"]})
+    assert stale.status_code == 200
+    event = events_by_uid(after.data)[kept.uid]
+    assert str(event["STATUS"]) == "CANCELLED" and event["SEQUENCE"] == 1
+
+
+def test_every_recorded_change_moves_the_version_a_second_forward(session, make_staff):
+    staff = make_staff()
+    now = datetime(2026, 11, 23, 12, 0, 0, 500_000, tzinfo=UTC)
+    feeds.bump_version(session, staff.id, now=now)
+    feeds.bump_version(session, staff.id, now=now)  # the same instant
+    feeds.bump_version(session, staff.id, now=now - timedelta(hours=1))  # a clock step back
+    row = session.get(FeedVersion, staff.id)
+    assert row.version == 3
+    assert row.changed_at == datetime(2026, 11, 23, 12, 0, 2, tzinfo=UTC)
+
+
+def test_rotated_revoked_and_unknown_tokens_answer_the_same_404(
+    booking_app, make_staff, staff_feed, make_token
+):
+    staff = make_staff()
+    old = staff_feed(staff)
+    client = booking_app.test_client()
+    assert client.get(old).status_code == 200
+    new = staff_feed(staff)  # rotate
+    assert new != old and client.get(new).status_code == 200
+    rotated = client.get(old)
+    unknown = client.get("/feeds/fdf_" + "A" * 43 + ".ics")
+    assert client.get("/feeds/not-a-token.ics").status_code == 404
+    team_path = client.get(new.replace("/feeds/", "/feeds/team/"))
+    for answer in (rotated, unknown, team_path):
+        assert answer.status_code == 404
+        assert answer.get_json()["code"] == "feed_not_found"
+    assert rotated.get_json()["detail"] == unknown.get_json()["detail"]
+    staff_token = auth(make_token("booking", "staff", staff_id=staff.id))
+    assert (
+        client.delete(f"/api/v1/staff/{staff.id}/feed-token", headers=staff_token).status_code
+        == 204
+    )
+    assert client.get(new).status_code == 404
+    # Another staff member's feed is not theirs to rotate: 404, not 403.
+    other = make_staff(name="Diego Ruiz", email="diego@maple.example")
+    response = client.post(f"/api/v1/staff/{other.id}/feed-token", headers=staff_token)
+    assert response.status_code == 404
+
+
+def test_feed_token_answer_gives_https_and_webcal_urls_once(booking_app, make_staff, make_token):
+    staff = make_staff()
+    response = booking_app.test_client().post(
+        f"/api/v1/staff/{staff.id}/feed-token", headers=auth(make_token("booking"))
+    )
+    body = response.get_json()
+    assert body["url"].startswith("http://frontdesk.test/booking/feeds/fdf_")
+    assert body["webcal_url"] == "webcal://" + body["url"].split("://", 1)[1]
+    token = body["url"].rsplit("/", 1)[1].removesuffix(".ics")
+    with shared_db.get_db(booking_app).transaction() as session:
+        stored = session.execute(sa.text("SELECT token_hash FROM feed_tokens")).scalars().all()
+    assert token not in stored and len(stored) == 1
+
+
+def test_team_feed_holds_every_staff_members_appointments_for_admins(
+    booking_app, session, make_staff, make_service, book, next_weekday, at, make_token
+):
+    amira = make_staff()
+    diego = make_staff(
+        name="Diego Ruiz", email="diego@maple.example", time_zone="America/Vancouver"
+    )
+    first = book(make_service(staff=[amira]), at(next_weekday(0), 10)).appointment
+    second = book(
+        make_service(staff=[diego]), at(next_weekday(0), 10, zone="America/Vancouver")
+    ).appointment
+    client = booking_app.test_client()
+    staff_token = auth(make_token("booking", "staff", staff_id=amira.id))
+    assert client.post("/api/v1/team/feed-token", headers=staff_token).status_code == 403
+    answer = client.post("/api/v1/team/feed-token", headers=auth(make_token("booking")))
+    assert answer.status_code == 201
+    url = answer.get_json()["url"]
+    assert "/booking/feeds/team/fdt_" in url
+    response = client.get(feed_path(url))
+    assert response.status_code == 200
+    events = events_by_uid(response.data)
+    assert set(events) == {first.uid, second.uid}
+    assert "Diego Ruiz" in str(events[second.uid]["SUMMARY"])
+    calendar = Calendar.from_ical(response.data)
+    zones = sorted(str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE"))
+    assert zones == ["America/Toronto", "America/Vancouver"]
+    parsed = vobject.readOne(response.data.decode())
+    assert {v.uid.value: v.dtstart.value for v in parsed.vevent_list} == {
+        first.uid: first.start,
+        second.uid: second.start,
+    }
+    assert (
+        client.get(feed_path(url), headers={"If-None-Match": response.headers["ETag"]}).status_code
+        == 304
+    )
+    appointments.cancel(session=session, appointment=second, actor=ADMIN)
+    session.commit()
+    assert (
+        client.get(feed_path(url), headers={"If-None-Match": response.headers["ETag"]}).status_code
+        == 200
+    )
+
+
+def test_feed_is_cut_to_the_size_limit_keeping_the_nearest_appointments(
+    booking_app, session, make_service, book, next_weekday, at, monkeypatch
+):
+    service = make_service(horizon_days=90)
+    staff = service.staff[0]
+    booked = [
+        book(service, at(next_weekday(day % 5, weeks_ahead=1 + day // 5), hour)).appointment
+        for day in range(10)
+        for hour in (9, 11, 13, 15)
+    ]
+    token = feeds.issue_token(session=session, staff=staff)
+    session.commit()
+    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    today = datetime.now(UTC).date()
+    feed = feeds.find_feed(session=session, token=token, team=False, settings=settings, today=today)
+    whole = feeds.build_feed(session=session, feed=feed, settings=settings)
+    assert len(events_by_uid(whole)) == len(booked)
+    limit = len(whole) // 2
+    monkeypatch.setattr(feeds, "MAX_FEED_BYTES", limit)
+    cut = feeds.build_feed(session=session, feed=feed, settings=settings)
+    assert len(cut) <= limit
+    kept = events_by_uid(cut)
+    assert 0 < len(kept) < len(booked)
+    ordered = sorted(booked, key=lambda a: a.start)
+    assert set(kept) == {a.uid for a in ordered[: len(kept)]}  # the soonest ones
+
+
+def test_client_add_to_calendar_file_is_publish_with_the_invites_uid(
+    booking_app, booking_body, make_service, next_weekday, at
+):
+    service = make_service()
+    client = booking_app.test_client()
+    booked = client.post(
+        "/api/v1/appointments", json=booking_body(service.id, at(next_weekday(1), 10))
+    ).get_json()
+    response = client.get(f"/manage/{booked['manage_token']}/event.ics")
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    calendar = Calendar.from_ical(response.data)
+    calendar.validate()
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["UID"]) == booked["appointment"]["uid"]
+    parsed = vobject.readOne(response.data.decode())
+    assert parsed.vevent.uid.value == booked["appointment"]["uid"]
+    assert parsed.vevent.dtstart.value == datetime.fromisoformat(booked["appointment"]["start"])
