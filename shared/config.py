@@ -1,5 +1,8 @@
 """Configuration from `FRONTDESK_*` environment variables, with overrides for tests.
 
+Any setting can instead be read from a file named by `FRONTDESK_<NAME>_FILE` (for secrets:
+Docker/systemd credentials); the file must not be readable by group or others.
+
 Every setting a service reads is listed in SETTINGS with its default, so the README's
 configuration table and the code cannot drift apart (a test compares them).
 """
@@ -7,6 +10,7 @@ configuration table and the code cannot drift apart (a test compares them).
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,6 +72,24 @@ def _coerce(value: str, default: Any) -> Any:
     return value
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used as given."""
+
+
+def read_secret_file(path: str, name: str) -> str:
+    """Read a setting from a file (`FRONTDESK_<NAME>_FILE`) that only its owner can read."""
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_IMODE(mode) & 0o077:
+            raise ConfigError(
+                f"FRONTDESK_{name}_FILE={path} is readable by group or others; run: chmod 600 {path}"
+            )
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"FRONTDESK_{name}_FILE={path} cannot be read: {exc.strerror}") from exc
+
+
 def load_config(
     service: str | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -78,6 +100,8 @@ def load_config(
     config: dict[str, Any] = {}
     for name, (default, _doc) in SETTINGS.items():
         raw = environ.get(f"FRONTDESK_{name}")
+        if (raw is None or raw == "") and environ.get(f"FRONTDESK_{name}_FILE"):
+            raw = read_secret_file(environ[f"FRONTDESK_{name}_FILE"], name)
         config[name] = default if raw is None or raw == "" else _coerce(raw, default)
     if service:
         config["SERVICE_NAME"] = service
