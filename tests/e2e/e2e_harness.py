@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,30 @@ def make_signing_p12(folder: Path, org_name: str, password: str) -> tuple[Path, 
     root_pem = folder / "root.pem"
     root_pem.write_bytes(root.public_bytes(serialization.Encoding.PEM))
     return p12, root_pem
+
+
+class _FormParser(HTMLParser):
+    """Collects the action and the named inputs of every POST form of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if tag == "form" and attributes.get("method", "get").lower() == "post":
+            self.forms.append((attributes.get("action", ""), {}))
+        elif tag in ("input", "button") and self.forms and attributes.get("name"):
+            kind = attributes.get("type", "text")
+            if kind in ("hidden", "text", "email", "tel") or attributes.get("checked") is not None:
+                self.forms[-1][1][attributes["name"]] = attributes.get("value", "")
+
+
+def post_forms(html: str) -> list[tuple[str, dict[str, str]]]:
+    """(action, {name: value}) of each POST form in an HTML page, as a browser would send it."""
+    parser = _FormParser()
+    parser.feed(html)
+    return parser.forms
 
 
 @dataclass

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_harness import BIN, wait_until
+from e2e_harness import BIN, post_forms, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ def clinic(admin):
         },
     )
     assert service.status_code == 201, service.text
-    return {"staff_id": staff_id, "service_id": service.json()["id"]}
+    return {"staff_id": staff_id, "service_id": service.json()["id"], "slug": f"intake-{suffix}"}
 
 
 def free_slots(stack, service_id: int) -> list[str]:
@@ -146,27 +146,54 @@ def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completio
     first, later = slots[4], slots[8]
     email = f"client-{uuid.uuid4().hex[:8]}@example.org"
 
-    with stack.public() as client:
-        booked = client.post(
-            "/booking/api/v1/appointments", json=booking_body(clinic["service_id"], first, email)
+    # The client loads the public booking page and books with the HTML form, through nginx.
+    with stack.public() as browser:
+        listing = browser.get("/booking/", headers={"Accept-Encoding": "gzip"})
+        assert listing.status_code == 200, listing.text
+        assert listing.headers["content-encoding"] == "gzip"
+        assert f'href="/booking/{clinic["slug"]}' in listing.text
+        page = browser.get(
+            f"/booking/{clinic['slug']}",
+            params={"mode": "phone", "tz": "America/Toronto", "start": first},
         )
-    assert booked.status_code == 201, booked.text
-    body = booked.json()
-    appointment_id = body["appointment"]["id"]
-    # The manage link is built for the public side: nginx's address and the /booking prefix.
-    assert body["manage_url"].startswith(f"{stack.public_url}/booking/")
+        assert page.status_code == 200, page.text
+        action, fields = next(
+            (action, fields) for action, fields in post_forms(page.text) if "csrf_token" in fields
+        )
+        assert action in ("", f"/booking/{clinic['slug']}")
+        fields.update(
+            {"name": "Client Example", "email": email, "callback_number": CALLBACK, "captions": "1"}
+        )
+        posted = browser.post(action or f"/booking/{clinic['slug']}", data=fields)
+        assert posted.status_code == 303, posted.text
+        # The redirect carries the public prefix (X-Forwarded-Prefix reached the app).
+        location = posted.headers["location"]
+        assert location.startswith(("/booking/manage/", f"{stack.public_url}/booking/manage/"))
+        confirmation = browser.get(location)
+        assert confirmation.status_code == 200
+    token = location.split("/booking/manage/", 1)[1].split("?")[0]
+    listed = admin.get(
+        "/booking/api/v1/appointments", params={"staff_id": clinic["staff_id"], "limit": 1000}
+    ).json()
+    appointment = next(a for a in listed if a["client_email"] == email)
+    appointment_id = appointment["id"]
+    assert appointment["start"] == first.replace("+00:00", "Z")
+    assert appointment["accommodations"]["captions"] is True
 
     # The invite: booking -> notify (its outbox and workers) -> SMTP sink.
     invite = mail_to(stack, email, 1)[0]
     calendar = calendar_of(invite)
     assert "METHOD:REQUEST" in calendar
-    assert body["appointment"]["uid"] in calendar.replace("\r\n ", "")
+    assert appointment["uid"] in calendar.replace("\r\n ", "")
+    # Links in the email point at the public side.
+    assert f"{stack.public_url}/booking/manage/{token}" in invite.get_body(
+        preferencelist=("plain",)
+    ).get_content().replace("=\n", "")
     text = invite.get_body(preferencelist=("plain",)).get_content()
     assert CALLBACK[-4:] in text.replace(" ", "").replace("-", "")
 
     # The client reschedules through their manage link, through nginx.
     with stack.public() as client:
-        token = body["manage_token"]
         moved = client.post(f"/booking/api/v1/manage/{token}/reschedule", json={"start": later})
         assert moved.status_code == 200, moved.text
         managed = client.get(f"/booking/api/v1/manage/{token}")
