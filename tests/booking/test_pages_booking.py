@@ -490,3 +490,23 @@ def test_french_and_spanish_pages_have_no_english_left(client, service, day, at,
 )
 def test_nonsense_in_the_query_never_breaks_the_page(client, service, query):
     assert client.get(f"/{service.slug}?{query}", headers=HTML).status_code == 200
+
+
+def test_group_sessions_show_the_places_left(client, make_service, day, at, book):
+    service = make_service(capacity=3)
+    book(service, at(day, 9))
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=es", headers=HTML))
+    assert "Quedan 2 lugares" in html and "Quedan 3 lugares" in html
+
+
+def test_links_carry_the_public_prefix_when_mounted_under_booking(apps, service):
+    from werkzeug.test import Client
+
+    from frontdesk.suite import Suite
+
+    browser = Client(Suite(apps))
+    listing = browser.get("/booking/", headers=HTML).get_data(as_text=True)
+    assert f'href="/booking/{service.slug}"' in listing
+    assert 'href="/booking/static/fd/frontdesk.css"' in listing
+    page = browser.get(f"/booking/{service.slug}", headers=HTML).get_data(as_text=True)
+    assert 'action="/booking/' in page
