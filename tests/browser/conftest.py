@@ -164,6 +164,18 @@ def check_accessibility(page) -> list[dict]:
     ]
 
 
+def narrow_enough(page, width: int = PHONE["width"]) -> None:
+    """The page fits a screen `width` CSS pixels wide: nothing makes it scroll sideways."""
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    wide = page.evaluate(
+        """limit => [...document.querySelectorAll('body *')]
+        .filter(e => e.getBoundingClientRect().right > limit)
+        .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
+        width,
+    )
+    assert scroll <= width, f"{page.url} scrolls sideways ({scroll} px): {wide}"
+
+
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under var/screenshots/ (kept as a CI artifact)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import time
 import uuid
 
 import pytest
-from conftest import PHONE, check_accessibility, screenshot, watch_console
+from conftest import PHONE, check_accessibility, narrow_enough, screenshot, watch_console
 from test_consent_pages import FORM, expect_heading
 
 pytestmark = pytest.mark.browser
@@ -62,18 +62,6 @@ def clinic(served):
         )
         assert service.status_code == 201, service.text
     return service.json()["slug"]
-
-
-def narrow_enough(page) -> None:
-    """The page fits a 390 px screen: nothing makes it scroll sideways."""
-    width = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate(
-        """limit => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > limit)
-        .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
-        PHONE["width"],
-    )
-    assert width <= PHONE["width"], f"{page.url} scrolls sideways ({width} px): {wide}"
 
 
 def book_a_slot(page, base: str, slug: str, shots: str | None = None) -> None:

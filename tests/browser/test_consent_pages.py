@@ -7,7 +7,7 @@ import re
 import uuid
 
 import pytest
-from conftest import check_accessibility, screenshot, watch_console
+from conftest import check_accessibility, narrow_enough, screenshot, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -177,6 +177,7 @@ def visit(page, url: str, name: str, found: dict) -> None:
 def check(page, name: str, found: dict) -> None:
     page.wait_for_load_state("load")
     screenshot(page, name)
+    narrow_enough(page)
     violations = check_accessibility(page)
     if violations:
         found[name] = violations
@@ -222,3 +223,21 @@ def test_every_consent_page_passes_axe_wcag21_aa(served, browser, new_link, lang
         context.close()
     assert found == {}, found
     assert problems == [], problems
+
+
+@pytest.mark.parametrize(("width", "zoom"), [(320, 1), (640, 2)])
+def test_signing_page_fits_320_px_and_200_percent_zoom(served, browser, new_link, width, zoom):
+    """320 CSS px is a small phone; a 1280 px window zoomed to 200% lays out 640 CSS px at a
+    device pixel ratio of 2 (which is what browser zoom is)."""
+    context = browser.new_context(
+        viewport={"width": width, "height": 800}, device_scale_factor=zoom
+    )
+    try:
+        page = context.new_page()
+        _, url = new_link("fr")
+        page.goto(url)
+        screenshot(page, f"consent-form-{width}px-zoom{zoom}")
+        narrow_enough(page, width)
+        assert page.locator("canvas.signature").bounding_box()["width"] <= width
+    finally:
+        context.close()
