@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel.core import get_global
 from babel.dates import format_date, get_timezone_gmt, get_timezone_location
 from flask import (
@@ -584,10 +585,18 @@ def _appointment(token: str) -> Appointment:
     return appointments.get_by_manage_token(session=db.session(), token=token)
 
 
+def readable_phone(number: str | None) -> str | None:
+    """An E.164 number grouped for reading aloud: '+1 416-555-0123'."""
+    if not number:
+        return None
+    parsed = phonenumbers.parse(number)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def backup_lines(appointment: Appointment) -> list[str]:
     """The backup phone plan in plain words, in the page's language."""
     backup = appointment.backup
-    callback, dial_in = backup["callback_number"], backup["dial_in"]
+    callback, dial_in = (readable_phone(backup[key]) for key in ("callback_number", "dial_in"))
     if appointment.mode == "phone":
         lines = [_("We will call you at %(number)s.", number=callback)] if callback else []
         if dial_in:

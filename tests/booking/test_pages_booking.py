@@ -135,7 +135,7 @@ def test_booking_with_javascript_off_end_to_end(client, booking_app, service, da
     assert confirmation.headers["Referrer-Policy"] == "no-referrer"
     assert "You are booked" in page
     assert "https://meet.example.org/amira" in page  # how to join
-    assert "If the video does not work, we will call you at +14165550123." in page
+    assert "If the video does not work, we will call you at +1 416-555-0123." in page
     assert "Bring your documents" in page  # what to prepare
     assert f"/manage/{token}/event.ics" in page and "calendar.google.com" in page
     assert f"http://localhost/manage/{token}" in page  # the manage link
@@ -278,7 +278,7 @@ def test_phone_mode_needs_a_number_to_call(client, service, day):
         f"/{service.slug}", data=details(form, phone="+1 604 555 0199"), headers=HTML
     )
     page = text(client.get(response.headers["Location"], headers=HTML))
-    assert "We will call you at +16045550199." in page
+    assert "We will call you at +1 604-555-0199." in page
 
 
 def test_in_person_confirmation_gives_the_address(client, make_service, next_weekday):
@@ -298,7 +298,7 @@ def test_video_with_dial_in_backup_shows_the_number_to_call(client, service, day
         f"/{service.slug}", data=details(form, backup="dial_in", phone=""), headers=HTML
     )
     page = text(client.get(response.headers["Location"], headers=HTML))
-    assert "If the video does not work, call us at +14165550100." in page
+    assert "If the video does not work, call us at +1 416-555-0100." in page
 
 
 def test_honeypot_refuses_silently(client, booking_app, service, day):
