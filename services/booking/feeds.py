@@ -37,6 +37,8 @@ PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
 FUTURE_DAYS = 400  # beyond every service's booking horizon
 CANCELLED_VISIBLE_DAYS = 30  # a cancellation stays (STATUS:CANCELLED) so clients drop the event
 MAX_FEED_BYTES = 1_000_000  # Google Calendar drops subscribed feeds over about 1 MB
+HEADER_SLACK = 4096  # VTIMEZONEs grow with the span of the dates they cover
+BATCH = 200  # appointments loaded per query while a feed is built
 REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignores both)
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
@@ -270,64 +272,82 @@ def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) 
 
 
 def _window_query(feed: Feed) -> sa.Select:
+    """(id, start, end) of the appointments in the feed's window."""
     start = _day_start(feed.anchor)
-    query = (
-        sa.select(Appointment)
-        .options(noload(Appointment.consents))
-        .where(
-            Appointment.end > start - timedelta(days=PAST_DAYS),
-            Appointment.start < start + timedelta(days=FUTURE_DAYS),
-            sa.or_(
-                Appointment.status != "cancelled",
-                Appointment.updated_at >= start - timedelta(days=CANCELLED_VISIBLE_DAYS),
-            ),
-        )
-        .order_by(Appointment.start, Appointment.id)
+    query = sa.select(Appointment.id, Appointment.start, Appointment.end).where(
+        Appointment.end > start - timedelta(days=PAST_DAYS),
+        Appointment.start < start + timedelta(days=FUTURE_DAYS),
+        sa.or_(
+            Appointment.status != "cancelled",
+            Appointment.updated_at >= start - timedelta(days=CANCELLED_VISIBLE_DAYS),
+        ),
     )
     if feed.staff_id is not None:
         query = query.where(Appointment.staff_id == feed.staff_id)
     return query
 
 
-def _serialize(feed: Feed, events: list[Event]) -> bytes:
+def _nearest_first(rows: Sequence[sa.Row], anchor: datetime) -> list[int]:
+    """Appointment ids by how much they matter: upcoming soonest first, then past most recent."""
+    ranked = sorted(
+        rows,
+        key=lambda r: (
+            (0, r.start - anchor, r.id) if r.end > anchor else (1, anchor - r.start, r.id)
+        ),
+    )
+    return [r.id for r in ranked]
+
+
+def _serialize(feed: Feed, events: list[Event], chunks: list[bytes]) -> bytes:
+    """The VCALENDAR of `events`, whose serialized forms are `chunks` (each built once)."""
     calendar = ical.wrap_calendar(events, method="PUBLISH", name=feed.name, refresh=REFRESH)
-    return calendar.to_ical()
+    calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"]
+    head = calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n")
+    return head + b"".join(chunks) + b"END:VCALENDAR\r\n"
+
+
+def _built(session: Session, ids: list[int], *, settings: FeedSettings, team: bool):
+    """(appointment, VEVENT, its bytes) in the order of `ids`, loaded a batch at a time."""
+    for first in range(0, len(ids), BATCH):
+        batch = ids[first : first + BATCH]
+        loaded = {
+            a.id: a
+            for a in session.scalars(
+                sa.select(Appointment)
+                .options(noload(Appointment.consents))
+                .where(Appointment.id.in_(batch))
+            ).unique()
+        }
+        for appointment_id in batch:
+            event = feed_event(loaded[appointment_id], settings=settings, team=team)
+            yield loaded[appointment_id], event, event.to_ical()
 
 
 def build_feed(*, session: Session, feed: Feed, settings: FeedSettings) -> bytes:
     """The feed's VCALENDAR: its window's appointments, cut to stay under MAX_FEED_BYTES.
 
     When the window holds too much, the nearest appointments are kept: upcoming ones first
-    (soonest first), then past ones (most recent first).
+    (soonest first), then past ones (most recent first). Appointments are loaded and built in
+    that order, a batch at a time, only until the feed is full.
     """
-    appointments = list(session.scalars(_window_query(feed)).unique())
-    team = feed.staff_id is None
-    events = [feed_event(a, settings=settings, team=team) for a in appointments]
-    body = _serialize(feed, events)
-    if len(body) <= MAX_FEED_BYTES:
-        return body
-    anchor = _day_start(feed.anchor)
-    order = sorted(
-        range(len(appointments)),
-        key=lambda i: (
-            (0, appointments[i].start - anchor)
-            if appointments[i].end > anchor
-            else (1, anchor - appointments[i].start)
-        ),
-    )
-    sizes = [len(event.to_ical()) for event in events]
-    budget = MAX_FEED_BYTES - (len(body) - sum(sizes))  # the rest: header and time zones
-    keep, used = [], 0
-    for index in order:
-        used += sizes[index]
-        if used > budget:
+    ids = _nearest_first(session.execute(_window_query(feed)).all(), _day_start(feed.anchor))
+    kept: list[tuple[datetime, int, Event, bytes]] = []  # nearest first
+    used = 0
+    for appointment, event, chunk in _built(
+        session, ids, settings=settings, team=feed.staff_id is None
+    ):
+        if not kept:  # the calendar's own lines and a time zone, with room to grow
+            used = len(_serialize(feed, [event], [])) + HEADER_SLACK
+        used += len(chunk)
+        if used > MAX_FEED_BYTES:
             break
-        keep.append(index)
+        kept.append((appointment.start, appointment.id, event, chunk))
     while True:
-        body = _serialize(feed, [events[i] for i in sorted(keep)])
-        if len(body) <= MAX_FEED_BYTES or not keep:
+        chosen = sorted(kept, key=lambda item: item[:2])
+        body = _serialize(feed, [item[2] for item in chosen], [item[3] for item in chosen])
+        if len(body) <= MAX_FEED_BYTES or not kept:
             return body
-        keep = keep[: len(keep) * 9 // 10]
+        kept = kept[: len(kept) * 99 // 100]  # more time zones than the slack: drop the farthest
 
 
 class FeedCache:
