@@ -315,3 +315,9 @@ def test_booking_sees_consent_status_change_through_the_outbox(consent_app, cons
     assert status == "withdrawn" and consents[0]["status"] == "withdrawn"
     booking_items = [i for i in outbox_items(consent_app) if i.target == "booking"]
     assert all(i.delivered_at is not None for i in booking_items)
+
+
+def test_consent_worker_is_registered_for_frontdesk_worker():
+    from frontdesk.workers import worker_function
+
+    assert worker_function("consent") == ("consent", outbox.run)
