@@ -145,6 +145,62 @@ def worker(kind: str) -> None:
     run(app, stop)
 
 
+@main.group("client")
+def client_group() -> None:
+    """A client's personal data across the services: export and erase (GDPR/PIPEDA)."""
+
+
+def _privacy_clients(token: str | None):
+    from frontdesk.privacy import clients_from_config
+    from shared.errors import FrontdeskError
+
+    try:
+        return clients_from_config(load_config(), token)
+    except FrontdeskError as exc:
+        raise click.UsageError(exc.detail) from exc
+
+
+def _privacy_run(operation, token: str | None, email: str) -> dict:
+    from shared.errors import FrontdeskError
+
+    try:
+        return operation(clients=_privacy_clients(token), email=email)
+    except FrontdeskError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+TOKEN_OPTION = click.option(
+    "--token", help="An admin token (default: FRONTDESK_SERVICE_TOKEN or the suite's own)."
+)
+
+
+@client_group.command("export")
+@click.argument("email")
+@TOKEN_OPTION
+def client_export(email: str, token: str | None) -> None:
+    """Print everything held about the client with address EMAIL, as JSON."""
+    import json
+
+    from frontdesk.privacy import export_client
+
+    click.echo(json.dumps(_privacy_run(export_client, token, email), indent=2, ensure_ascii=False))
+
+
+@client_group.command("erase")
+@click.argument("email")
+@TOKEN_OPTION
+@click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
+def client_erase(email: str, token: str | None, yes: bool) -> None:
+    """Erase the client with address EMAIL everywhere; print what was erased and kept, and why."""
+    import json
+
+    from frontdesk.privacy import erase_client
+
+    if not yes:
+        raise click.UsageError("Erasure cannot be undone: add --yes to confirm.")
+    click.echo(json.dumps(_privacy_run(erase_client, token, email), indent=2, ensure_ascii=False))
+
+
 @main.command()
 @click.argument("services", nargs=-1, type=SERVICE_CHOICE)
 def check(services: tuple[str, ...]) -> None:

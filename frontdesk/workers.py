@@ -25,3 +25,6 @@ def worker_function(kind: str) -> tuple[str, Callable]:
 
 WORKERS["booking"] = ("booking", "services.booking.outbox:run")
 WORKERS["calendars"] = ("booking", "services.booking.calendars:run")
+WORKERS["retention-booking"] = ("booking", "services.booking.privacy:run_retention")
+WORKERS["retention-consent"] = ("consent", "services.consent.privacy:run_retention")
+WORKERS["retention-notify"] = ("notify", "services.notify.privacy:run_retention")

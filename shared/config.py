@@ -56,6 +56,22 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "TSA_URL": (None, "RFC 3161 timestamp service for PAdES B-T signatures."),
     "RATELIMIT_STORAGE_URL": ("memory://", "Rate-limit storage (redis://... when scaled out)."),
     "ALLOW_PRIVATE_WEBHOOKS": (False, "Allow webhook and feed URLs on loopback/private addresses."),
+    "RETENTION_APPOINTMENT_DAYS": (
+        730,
+        "Days after an appointment ends before its client details are anonymized (0: never).",
+    ),
+    "RETENTION_MESSAGE_DAYS": (
+        90,
+        "Days after a message was created before its content and recipient are dropped (0: never).",
+    ),
+    "RETENTION_CONSENT_RECORD_DAYS": (
+        2555,
+        "Days a signed consent record is kept after it ends, when erasure was asked for or it is no longer in force (0: forever).",
+    ),
+    "RETENTION_CONSENT_REQUEST_DAYS": (
+        365,
+        "Days a declined or expired (never signed) consent request is kept (0: forever).",
+    ),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -13,7 +13,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.booking import appointments, availability, catalog, feed_resources, schemas
+from services.booking import appointments, availability, catalog, feed_resources, privacy, schemas
 from services.booking.appointments import CLIENT, Actor
 from services.booking.models import Appointment, Staff
 from shared import db
@@ -473,4 +473,5 @@ def blueprints() -> list[Blueprint]:
         appointments_blp,
         manage_blp,
         *feed_resources.blueprints(),
+        privacy.blp,
     ]

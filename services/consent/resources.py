@@ -12,7 +12,16 @@ from flask.views import MethodView
 from flask_smorest import Api, Blueprint
 from werkzeug.routing import BaseConverter
 
-from services.consent import audit, forms, records, requests, schemas, signing, verification
+from services.consent import (
+    audit,
+    forms,
+    privacy,
+    records,
+    requests,
+    schemas,
+    signing,
+    verification,
+)
 from shared import db
 from shared.api import whoami_blueprint
 from shared.auth import current_principal, require
@@ -462,4 +471,5 @@ def blueprints() -> list[Blueprint]:
         signing_blp,
         verification_blp,
         downloads_blp,
+        privacy.blp,
     ]

@@ -8,7 +8,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.notify import operations
+from services.notify import operations, privacy
 from services.notify.schemas import (
     CancelResultSchema,
     MessageCreateSchema,
@@ -78,4 +78,4 @@ class GroupCancel(MethodView):
 
 def blueprints() -> list[Blueprint]:
     """Every API blueprint of the service, in registration order."""
-    return [whoami_blueprint(), blp]
+    return [whoami_blueprint(), blp, privacy.blp]

@@ -1,0 +1,110 @@
+"""A client's personal data across the suite: one export, one erasure, over the services' REST.
+
+Each service answers for its own data (services/<svc>/privacy.py documents what it erases
+and keeps); this module calls their admin routes with a service or admin token and merges:
+
+- export: booking and consent first, then notify with the phone numbers and message keys
+  they know for the client (notify holds addresses and numbers, not people);
+- erase: the same lookups first, then notify, consent and booking, in that order, so that a
+  failure half-way can simply be retried: booking, erased last, still knows the numbers and
+  message keys notify needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shared.db import utcnow
+from shared.errors import BadRequest
+from shared.http import ServiceCallFailed, ServiceClient
+
+SERVICES = ("booking", "consent", "notify")
+EXPORT_PATH = "/api/v1/privacy/clients/export"
+ERASE_PATH = "/api/v1/privacy/clients/erase"
+
+
+class PrivacyCallFailed(ServiceCallFailed):
+    """A service refused or failed a personal-data call."""
+
+    code = "privacy_call_failed"
+
+
+def token_from_config(config: Mapping[str, Any]) -> str | None:
+    """FRONTDESK_SERVICE_TOKEN, else the suite's own (INSTANCE_DIR/service-token, as `serve` made it)."""
+    if config.get("SERVICE_TOKEN"):
+        return config["SERVICE_TOKEN"]
+    path = Path(config["INSTANCE_DIR"]) / "service-token"
+    return path.read_text().strip() if path.exists() else None
+
+
+def clients_from_config(
+    config: Mapping[str, Any], token: str | None = None
+) -> dict[str, ServiceClient]:
+    """A client per service at FRONTDESK_<SERVICE>_URL, with `token` or the service token."""
+    token = token or token_from_config(config)
+    if not token:
+        raise BadRequest(
+            "No token: pass --token (role admin) or set FRONTDESK_SERVICE_TOKEN.",
+            code="token_missing",
+        )
+    return {
+        name: ServiceClient(
+            config[f"{name.upper()}_URL"], token=token, timeout=config["HTTP_TIMEOUT"]
+        )
+        for name in SERVICES
+    }
+
+
+def _call(client: ServiceClient, service: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.request("POST", path, json=body, expect=(200,))
+    if response.status_code != 200:
+        try:
+            code = response.json().get("code", "")
+        except ValueError:
+            code = ""
+        raise PrivacyCallFailed(f"{service} answered {response.status_code} {code}".strip())
+    return response.json()
+
+
+def _lookups(clients: Mapping[str, ServiceClient], email: str) -> tuple[dict, dict, dict]:
+    """booking's and consent's exports, and what notify needs to find the client's messages."""
+    booking = _call(clients["booking"], "booking", EXPORT_PATH, {"email": email})
+    consent = _call(clients["consent"], "consent", EXPORT_PATH, {"email": email})
+    notify_lookup = {
+        "email": email,
+        "phones": sorted(set(booking["data"]["phones"]) | set(consent["data"]["phones"])),
+        "message_keys": booking["data"]["message_keys"] + consent["data"]["message_keys"],
+    }
+    return booking, consent, notify_lookup
+
+
+def export_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[str, Any]:
+    """Everything the suite holds about the client, per service, as one JSON document."""
+    booking, consent, notify_lookup = _lookups(clients, email)
+    notify = _call(clients["notify"], "notify", EXPORT_PATH, notify_lookup)
+    return {
+        "email": email,
+        "exported_at": utcnow().isoformat().replace("+00:00", "Z"),
+        "services": {
+            "booking": booking["data"],
+            "consent": consent["data"],
+            "notify": notify["data"],
+        },
+    }
+
+
+def erase_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[str, Any]:
+    """Erase the client everywhere; per service, what was erased and what was kept and why."""
+    _booking, _consent, notify_lookup = _lookups(clients, email)
+    results = {}
+    for service in ("notify", "consent", "booking"):
+        body = notify_lookup if service == "notify" else {"email": email}
+        result = _call(clients[service], service, ERASE_PATH, body)
+        results[service] = {key: result[key] for key in ("erased", "kept", "reasons")}
+    return {
+        "email": email,
+        "erased_at": utcnow().isoformat().replace("+00:00", "Z"),
+        "services": results,
+    }

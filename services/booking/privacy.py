@@ -1,0 +1,296 @@
+"""A client's personal data in booking: export it, erase it, and anonymize it after a retention
+period (GDPR arts. 15, 17 and 5(1)(e); PIPEDA principles 4.5 and 4.9).
+
+Erasure anonymizes each of the client's appointments instead of deleting it:
+- blanked: client name and email (replaced by "erased"), phone, backup callback number,
+  time zone (the staff member's own is put back), accommodations (captions, interpreter
+  language, other needs), the client's notes, the staff member's notes about the session and
+  the cancellation reason; the idempotency fingerprint (a hash of the booking body);
+- revoked: the manage token (its hash is dropped, so the client's link answers 404) and the
+  consent signing links copied onto the appointment;
+- history: every entry keeps who, what and when, but its details keep only ids, times, mode,
+  status and outcome (a cancellation reason, for one, is dropped);
+- outbox: intents not sent yet are skipped (nothing more goes out about the client) and the
+  payload of every intent is emptied;
+- a confirmed appointment is cancelled first (the staff member's feed shows the cancellation
+  and its reminders are withdrawn at notify): a booked slot whose client is gone cannot happen.
+Kept, for statistics and the staff member's records: the times, service, staff member, mode,
+status, outcome, language and the history's shape. Nothing kept names the client, so an
+export by the same address afterwards finds nothing.
+
+Retention (`frontdesk worker retention-booking`, daily): appointments that ended more than
+FRONTDESK_RETENTION_APPOINTMENT_DAYS ago are anonymized the same way (0 keeps them forever).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from services.booking import outbox
+from services.booking.appointments import Actor, record
+from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
+from shared import db
+from shared.auth import current_principal, require
+from shared.db import utcnow
+from shared.privacy import (
+    ERASED,
+    ROLES,
+    ClientExportSchema,
+    ClientLookupSchema,
+    ErasureSchema,
+    run_daily,
+)
+
+log = logging.getLogger("frontdesk.booking.privacy")
+
+# History details that say nothing about the client: ids, times, mode, status, outcome.
+HISTORY_KEYS_KEPT = frozenset(
+    {"start", "previous_start", "staff_id", "mode", "follow_up_of", "fields", "request_id"}
+    | {"status", "outcome"}
+)
+KEPT_WHY = (
+    "Times, service, staff member, mode, status and outcome are kept without the client's "
+    "details, for statistics and the staff member's own records."
+)
+RETENTION_BATCH = 500
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _of_client(email: str):
+    return sa.func.lower(Appointment.client_email) == email.strip().lower()
+
+
+def appointments_of(*, session: Session, email: str) -> list[Appointment]:
+    """The client's appointments (matched on the address, case-insensitively), oldest first."""
+    return list(
+        session.scalars(
+            sa.select(Appointment)
+            .where(_of_client(email))
+            .order_by(Appointment.start, Appointment.id)
+        )
+    )
+
+
+def _appointment_view(session: Session, appointment: Appointment) -> dict[str, Any]:
+    history = session.scalars(
+        sa.select(AppointmentEvent)
+        .where(AppointmentEvent.appointment_id == appointment.id)
+        .order_by(AppointmentEvent.id)
+    )
+    return {
+        "id": appointment.id,
+        "uid": appointment.uid,
+        "service": {"id": appointment.service_id, "name": appointment.service.name},
+        "staff": {"id": appointment.staff_id, "name": appointment.staff.name},
+        "start": _iso(appointment.start),
+        "end": _iso(appointment.end),
+        "status": appointment.status,
+        "mode": appointment.mode,
+        "video_url": appointment.video_url,
+        "client": {
+            "name": appointment.client_name,
+            "email": appointment.client_email,
+            "phone": appointment.client_phone,
+            "language": appointment.client_language,
+            "time_zone": appointment.client_time_zone,
+        },
+        "backup": {
+            "callback_number": appointment.backup_callback_number,
+            "use_dial_in": appointment.backup_use_dial_in,
+        },
+        "accommodations": appointment.accommodations,
+        "client_notes": appointment.client_notes,
+        "staff_notes": appointment.staff_notes,
+        "outcome": appointment.outcome,
+        "cancel_reason": appointment.cancel_reason,
+        "follow_up_of_id": appointment.follow_up_of_id,
+        "created_at": _iso(appointment.created_at),
+        "updated_at": _iso(appointment.updated_at),
+        "consents": [
+            {
+                "request_id": c.request_id,
+                "template_id": c.template_id,
+                "form_title": c.form_title,
+                "status": c.status,
+            }
+            for c in appointment.consents
+        ],
+        "history": [
+            {"at": _iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
+            for e in history
+        ],
+    }
+
+
+def export_client(*, session: Session, email: str) -> dict[str, Any]:
+    """Everything booking holds about the client: appointments with consents and history.
+
+    `phones` and `message_keys` tell the caller what to look for at notify: the client's
+    numbers and the idempotency keys of the messages booking sent about these appointments.
+    """
+    found = appointments_of(session=session, email=email)
+    phones = sorted({n for a in found for n in (a.client_phone, a.backup_callback_number) if n})
+    keys = session.scalars(
+        sa.select(OutboxIntent.idempotency_key)
+        .where(
+            OutboxIntent.appointment_id.in_([a.id for a in found]),
+            OutboxIntent.kind.like("notify.%"),
+        )
+        .order_by(OutboxIntent.id)
+    )
+    return {
+        "service": "booking",
+        "email": email,
+        "data": {
+            "appointments": [_appointment_view(session, a) for a in found],
+            "phones": phones,
+            "message_keys": list(keys),
+        },
+    }
+
+
+def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> None:
+    """Drop the client's details from one appointment; keep what statistics need."""
+    # Withdrawing reminders carries no client data and must still reach notify.
+    not_a_withdrawal = OutboxIntent.kind != "notify.cancel_group"
+    session.execute(
+        sa.update(OutboxIntent)
+        .where(
+            OutboxIntent.appointment_id == appointment.id,
+            OutboxIntent.status == "pending",
+            not_a_withdrawal,
+        )
+        .values(status="skipped", last_error="client data erased")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(OutboxIntent)
+        .where(OutboxIntent.appointment_id == appointment.id, not_a_withdrawal)
+        .values(payload={})
+        .execution_options(synchronize_session=False)
+    )
+    if appointment.status == "confirmed":
+        appointment.status = "cancelled"
+        appointment.sequence += 1
+        record(session, appointment, actor, "cancelled")
+        outbox.add_cancel_reminders(session, appointment)
+    for event in session.scalars(
+        sa.select(AppointmentEvent).where(AppointmentEvent.appointment_id == appointment.id)
+    ):
+        kept = {k: v for k, v in (event.details or {}).items() if k in HISTORY_KEYS_KEPT}
+        if kept != event.details:
+            event.details = kept
+    appointment.client_name = ERASED
+    appointment.client_email = ERASED
+    appointment.client_phone = None
+    appointment.client_time_zone = appointment.staff.time_zone
+    appointment.backup_callback_number = None
+    appointment.accommodation_captions = False
+    appointment.accommodation_interpreter_language = None
+    appointment.accommodation_other = None
+    appointment.client_notes = None
+    appointment.staff_notes = None
+    appointment.cancel_reason = None
+    appointment.manage_token_hash = None
+    appointment.idempotency_fingerprint = None
+    appointment.updated_at = utcnow()
+    for consent in appointment.consents:
+        consent.signing_url = None
+    session.flush()
+
+
+def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any]:
+    """Anonymize every appointment of the client; return what was erased and kept, and why."""
+    found = appointments_of(session=session, email=email)
+    cancelled = sum(a.status == "confirmed" for a in found)
+    skipped = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(OutboxIntent)
+        .where(
+            OutboxIntent.appointment_id.in_([a.id for a in found]),
+            OutboxIntent.status == "pending",
+            OutboxIntent.kind != "notify.cancel_group",
+        )
+    )
+    for appointment in found:
+        anonymize(session=session, appointment=appointment, actor=actor)
+    log.info(
+        "client erased", extra={"appointment_ids": [a.id for a in found], "actor": actor.label}
+    )
+    return {
+        "service": "booking",
+        "erased": {
+            "appointments_anonymized": len(found),
+            "confirmed_appointments_cancelled": cancelled,
+            "pending_messages_cancelled": skipped or 0,
+        },
+        "kept": {"appointments": len(found)},
+        "reasons": {"appointments": KEPT_WHY},
+    }
+
+
+def apply_retention(
+    *, session: Session, config: Any, now: datetime | None = None
+) -> dict[str, int]:
+    """Anonymize appointments that ended more than RETENTION_APPOINTMENT_DAYS ago."""
+    days = config["RETENTION_APPOINTMENT_DAYS"]
+    if days <= 0:
+        return {"appointments_anonymized": 0}
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    due = session.scalars(
+        sa.select(Appointment)
+        .where(Appointment.end < cutoff, Appointment.client_email != ERASED)
+        .order_by(Appointment.id)
+        .limit(RETENTION_BATCH)
+    ).all()
+    for appointment in due:
+        anonymize(session=session, appointment=appointment, actor=Actor("retention"))
+    return {"appointments_anonymized": len(due)}
+
+
+def run_retention(app: Flask, stop: threading.Event) -> None:
+    """`frontdesk worker retention-booking`: apply the retention period once a day."""
+    run_daily(app, stop, apply_retention)
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+blp = Blueprint(
+    "privacy",
+    __name__,
+    url_prefix="/api/v1/privacy",
+    description="A client's personal data: export and erasure (admin)",
+)
+
+
+@blp.route("/clients/export")
+class ClientExport(MethodView):
+    @blp.arguments(ClientLookupSchema)
+    @blp.response(200, ClientExportSchema)
+    @require(*ROLES)
+    def post(self, data):
+        """Everything booking holds about a client (by email address)."""
+        return export_client(session=db.session(), email=data["email"])
+
+
+@blp.route("/clients/erase")
+class ClientErasure(MethodView):
+    @blp.arguments(ClientLookupSchema)
+    @blp.response(200, ErasureSchema)
+    @require(*ROLES)
+    def post(self, data):
+        """Anonymize a client's appointments (times kept for statistics)."""
+        principal = current_principal()
+        return erase_client(session=db.session(), email=data["email"], actor=Actor(principal.role))

@@ -1,0 +1,432 @@
+"""A client's personal data in consent: export it, erase what the law lets go, restrict the rest,
+and apply the retention periods (GDPR arts. 15, 17(3)(b)/(e), 18 and 5(1)(e); PIPEDA 4.5).
+
+A signed consent record is legal evidence: who agreed to what, when. It is kept while the law
+may require it, FRONTDESK_RETENTION_CONSENT_RECORD_DAYS (default 7 years) after the consent
+ended (signing, or withdrawal when later), then deleted. Erasure therefore means:
+- requests never signed (pending, declined, expired): deleted entirely, with their audit trail
+  and their outbox calls (a signing link or reminder not sent yet never goes out);
+- requests with a signed record: the signed PDF is never rewritten and the hash-chained audit
+  trail is kept whole (its hashes cover each event's address and browser, so dropping those
+  would make the chain read as tampered, and the signed PDF carries the same evidence); an
+  `erasure_requested` event is appended to the chain with the date the record may be deleted;
+  everything not needed as evidence is dropped: the client's name, address and phone on the
+  request row (the address becomes a keyed hash, `erased:<hmac>`), the copy of the answers
+  and drawn signature kept beside the PDF, the signing link (revoked), the bodies of the
+  outbox calls; calls not delivered yet are deleted;
+- access is restricted from then on: downloading the record (staff route or expiring link),
+  making download links, reading the audit trail and withdrawing answer 410 with the code
+  `record_restricted`. The record still verifies (POST /verify matches on file hashes).
+
+Retention (`frontdesk worker retention-consent`, daily):
+- a signed record past its period is deleted with its request, audit trail and links when the
+  client asked for erasure or the consent is no longer in force (withdrawn, or past its
+  validity); a consent still in force is the evidence for what is being done and stays;
+- a request never signed is deleted FRONTDESK_RETENTION_CONSENT_REQUEST_DAYS after its last
+  change once it is declined or expired (or pending past its expiry).
+0 for either period keeps those rows forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from services.consent.audit import record_event
+from services.consent.models import (
+    AuditEvent,
+    ConsentRecord,
+    ConsentRequest,
+    DownloadLink,
+    OutboxItem,
+)
+from shared import db
+from shared.auth import current_principal, hash_token, require
+from shared.db import utcnow
+from shared.errors import Gone
+from shared.privacy import (
+    ROLES,
+    ClientExportSchema,
+    ClientLookupSchema,
+    ErasureSchema,
+    pseudonym,
+    run_daily,
+)
+
+log = logging.getLogger("frontdesk.consent.privacy")
+
+ERASURE_EVENT = "erasure_requested"
+ERASED_NAME = "erased"
+# Events the client does through their own link: only theirs carry their address and browser
+# into an export (a staff member's download or attestation is the staff member's data).
+CLIENT_EVENT_KINDS = frozenset({"viewed", "disclosure_accepted", "signed", "declined"})
+RETENTION_BATCH = 200
+KEPT_WHY = (
+    "A signed consent record is legal evidence: the signed PDF and its audit trail are kept, "
+    "access-restricted, until the retention period for consent records ends; the client's "
+    "details beside them are dropped."
+)
+
+
+class RecordRestricted(Gone):
+    code = "record_restricted"
+    title = "This record is restricted"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def requests_of(*, session: Session, email: str) -> list[ConsentRequest]:
+    """The client's consent requests (matched on the address, case-insensitively), oldest first."""
+    return list(
+        session.scalars(
+            sa.select(ConsentRequest)
+            .where(sa.func.lower(ConsentRequest.client_email) == email.strip().lower())
+            .order_by(ConsentRequest.id)
+        )
+    )
+
+
+def is_restricted(*, session: Session, request_id: int) -> bool:
+    """Whether erasure was requested for the request (its record is kept, access restricted)."""
+    return bool(
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.request_id == request_id, AuditEvent.kind == ERASURE_EVENT)
+        )
+    )
+
+
+def _event_view(event: AuditEvent) -> dict[str, Any]:
+    view = {
+        "sequence": event.sequence,
+        "kind": event.kind,
+        "occurred_at": _iso(event.occurred_at),
+        "timezone": event.timezone,
+        "locale": event.locale,
+    }
+    if event.kind in CLIENT_EVENT_KINDS or (event.details or {}).get("by") == "link":
+        view |= {"ip": event.ip, "user_agent": event.user_agent, "details": event.details}
+    return view
+
+
+def _request_view(found: ConsentRequest) -> dict[str, Any]:
+    version = found.version
+    view: dict[str, Any] = {
+        "id": found.id,
+        "template_id": version.template_id,
+        "template_version": version.number,
+        "form_title": (version.content.get("locales", {}).get(found.locale) or {}).get("title"),
+        "status": found.status,
+        "verbal": found.verbal,
+        "client": {
+            "name": found.client_name,
+            "email": found.client_email,
+            "phone": found.client_phone,
+            "locale": found.locale,
+            "timezone": found.timezone,
+        },
+        "appointment_id": found.appointment_id,
+        "staff_id": found.staff_id,
+        "created_at": _iso(found.created_at),
+        "updated_at": _iso(found.updated_at),
+        "expires_at": _iso(found.expires_at),
+        "events": [_event_view(e) for e in found.events],
+        "record": None,
+    }
+    record = found.record
+    if record is not None:
+        answers = dict(record.answers or {})
+        if answers.get("signature_image"):
+            # the drawn image itself is in the signed PDF the client can be given
+            answers["signature_image"] = {"included_in": "the signed PDF record"}
+        view["record"] = {
+            "id": record.id,
+            "signed_at": _iso(record.signed_at),
+            "valid_until": _iso(record.valid_until),
+            "withdrawn_at": _iso(record.withdrawn_at),
+            "withdrawal_reason": record.withdrawal_reason,
+            "document_sha256": record.document_sha256,
+            "signed_file_sha256": record.signed_file_sha256,
+            "answers": answers,
+        }
+    return view
+
+
+def _outbox_keys(session: Session, request_ids: list[int]) -> list[str]:
+    """The idempotency keys notify saw for the requests' messages (see consent.outbox)."""
+    ids = session.scalars(
+        sa.select(OutboxItem.id)
+        .where(
+            OutboxItem.request_id.in_(request_ids),
+            OutboxItem.target == "notify",
+            OutboxItem.method == "POST",
+        )
+        .order_by(OutboxItem.id)
+    )
+    return [f"consent-outbox-{item_id}" for item_id in ids]
+
+
+def export_client(*, session: Session, email: str, config: Any) -> dict[str, Any]:
+    """Everything consent holds about the client: requests, records' metadata and answers,
+    and their own audit events; records kept after an erasure are listed without details."""
+    found = requests_of(session=session, email=email)
+    restricted = requests_of(session=session, email=pseudonym(config["SECRET_KEY"], email))
+    days = record_retention_days(config)
+    return {
+        "service": "consent",
+        "email": email,
+        "data": {
+            "requests": [_request_view(r) for r in found],
+            "restricted_records": [
+                {
+                    "request_id": r.id,
+                    "record_id": r.record.id if r.record else None,
+                    "signed_at": _iso(r.record.signed_at) if r.record else None,
+                    "kept_until": _iso(_retain_until(r.record, days)) if r.record else None,
+                }
+                for r in restricted
+            ],
+            "phones": sorted({r.client_phone for r in found if r.client_phone}),
+            "message_keys": _outbox_keys(session, [r.id for r in found]),
+        },
+    }
+
+
+def record_retention_days(config: Any) -> int:
+    """The consent record retention period in days."""
+    return config["RETENTION_CONSENT_RECORD_DAYS"]
+
+
+def _retain_until(record: ConsentRecord, days: int) -> datetime:
+    ended = max(record.signed_at, record.withdrawn_at or record.signed_at)
+    return ended + timedelta(days=days)
+
+
+def _delete_requests(session: Session, request_ids: list[int]) -> None:
+    """Delete requests with everything hanging off them."""
+    if not request_ids:
+        return
+    record_ids = sa.select(ConsentRecord.id).where(ConsentRecord.request_id.in_(request_ids))
+    for statement in (
+        sa.delete(DownloadLink).where(DownloadLink.record_id.in_(record_ids)),
+        sa.delete(ConsentRecord).where(ConsentRecord.request_id.in_(request_ids)),
+        sa.delete(OutboxItem).where(OutboxItem.request_id.in_(request_ids)),
+        sa.delete(AuditEvent).where(AuditEvent.request_id.in_(request_ids)),
+        sa.delete(ConsentRequest).where(ConsentRequest.id.in_(request_ids)),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
+    session.expunge_all()  # the rows above are gone; no stale object may be flushed back
+
+
+def _restrict(
+    session: Session, found: ConsentRequest, *, actor: str, secret: str, days: int
+) -> None:
+    """Keep a signed record as evidence; drop what is not evidence; restrict access."""
+    record_event(
+        session=session,
+        request=found,
+        kind=ERASURE_EVENT,
+        details={"by": actor, "kept_until": _iso(_retain_until(found.record, days))},
+    )
+    found.client_name = ERASED_NAME
+    found.client_email = pseudonym(secret, found.client_email)
+    found.client_phone = None
+    found.token_hash = hash_token(secrets.token_urlsafe(32))  # the signing link stops working
+    found.token_salt = secrets.token_urlsafe(24)
+    found.idempotency_fingerprint = None
+    found.updated_at = utcnow()
+    found.record.answers = {}
+    session.execute(
+        sa.delete(OutboxItem)
+        .where(
+            OutboxItem.request_id == found.id,
+            OutboxItem.delivered_at.is_(None),
+            OutboxItem.dead_at.is_(None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(OutboxItem)
+        .where(OutboxItem.request_id == found.id)
+        .values(body=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+
+
+def erase_client(*, session: Session, email: str, actor: str, config: Any) -> dict[str, Any]:
+    """Delete the client's unsigned requests; keep signed records restricted; say why."""
+    found = requests_of(session=session, email=email)
+    signed = [r for r in found if r.record is not None]
+    unsigned_ids = [r.id for r in found if r.record is None]
+    for kept in signed:
+        _restrict(
+            session,
+            kept,
+            actor=actor,
+            secret=config["SECRET_KEY"],
+            days=record_retention_days(config),
+        )
+    _delete_requests(session, unsigned_ids)
+    log.info(
+        "client erased",
+        extra={
+            "deleted_request_ids": unsigned_ids,
+            "restricted_request_ids": [r.id for r in signed],
+        },
+    )
+    return {
+        "service": "consent",
+        "erased": {
+            "requests_deleted": len(unsigned_ids),
+            "records_client_details_dropped": len(signed),
+        },
+        "kept": {"consent_records": len(signed)},
+        "reasons": {"consent_records": KEPT_WHY} if signed else {},
+    }
+
+
+def apply_retention(
+    *, session: Session, config: Any, now: datetime | None = None
+) -> dict[str, int]:
+    """Delete records and unsigned requests past their retention periods."""
+    now = now or utcnow()
+    counts = {"records_deleted": 0, "requests_deleted": 0}
+    record_days = record_retention_days(config)
+    if record_days > 0:
+        candidates = session.scalars(
+            sa.select(ConsentRecord)
+            .where(ConsentRecord.signed_at < now - timedelta(days=record_days))
+            .order_by(ConsentRecord.id)
+            .limit(RETENTION_BATCH)
+        ).all()
+        due = [
+            r.request_id
+            for r in candidates
+            if _retain_until(r, record_days) < now
+            and (
+                r.withdrawn_at is not None
+                or (r.valid_until is not None and r.valid_until < now)
+                or is_restricted(session=session, request_id=r.request_id)
+            )
+        ]
+        _delete_requests(session, due)
+        counts["records_deleted"] = len(due)
+    request_days = config["RETENTION_CONSENT_REQUEST_DAYS"]
+    if request_days > 0:
+        cutoff = now - timedelta(days=request_days)
+        has_record = sa.exists().where(ConsentRecord.request_id == ConsentRequest.id)
+        ids = list(
+            session.scalars(
+                sa.select(ConsentRequest.id)
+                .where(
+                    ~has_record,
+                    ConsentRequest.updated_at < cutoff,
+                    sa.or_(
+                        ConsentRequest.status.in_(("declined", "expired")),
+                        sa.and_(
+                            ConsentRequest.status == "pending", ConsentRequest.expires_at < cutoff
+                        ),
+                    ),
+                )
+                .order_by(ConsentRequest.id)
+                .limit(RETENTION_BATCH)
+            )
+        )
+        _delete_requests(session, ids)
+        counts["requests_deleted"] = len(ids)
+    return counts
+
+
+def run_retention(app: Flask, stop: threading.Event) -> None:
+    """`frontdesk worker retention-consent`: apply the retention periods once a day."""
+    run_daily(app, stop, apply_retention)
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+blp = Blueprint(
+    "privacy",
+    __name__,
+    url_prefix="/api/v1/privacy",
+    description="A client's personal data: export and erasure (admin)",
+)
+
+# Routes that would hand out a restricted record or its evidence, by the argument naming it.
+RESTRICTED_ENDPOINTS = {
+    "requests.RequestRecord": "request_id",
+    "requests.RequestDownloadLinks": "request_id",
+    "requests.RequestEvents": "request_id",
+    "requests.RequestWithdrawal": "request_id",
+    "downloads.RecordDownload": "token",
+}
+
+
+@blp.before_app_request
+def _refuse_restricted_records() -> None:
+    """410 record_restricted on a restricted record's download, links, trail or withdrawal.
+
+    Runs after the token check; a staff member asking for another staff member's request
+    gets the route's own 404, so restriction reveals nothing about other people's rows.
+    """
+    argument = RESTRICTED_ENDPOINTS.get(request.endpoint or "")
+    if argument is None:
+        return
+    session = db.session()
+    value = (request.view_args or {}).get(argument)
+    if argument == "token":
+        request_id = session.scalar(
+            sa.select(ConsentRecord.request_id)
+            .join(DownloadLink, DownloadLink.record_id == ConsentRecord.id)
+            .where(DownloadLink.token_hash == hash_token(value))
+        )
+    else:
+        found = (
+            session.get(ConsentRequest, value) if isinstance(value, int) and value < 2**31 else None
+        )
+        principal = current_principal()
+        if found is None or (principal.role == "staff" and found.staff_id != principal.staff_id):
+            return
+        request_id = found.id
+    if request_id is not None and is_restricted(session=session, request_id=request_id):
+        raise RecordRestricted(
+            "The client asked for their data to be erased: this record is kept only as legal "
+            "evidence and can no longer be downloaded, shared or changed."
+        )
+
+
+@blp.route("/clients/export")
+class ClientExport(MethodView):
+    @blp.arguments(ClientLookupSchema)
+    @blp.response(200, ClientExportSchema)
+    @require(*ROLES)
+    def post(self, data):
+        """Everything consent holds about a client (by email address)."""
+        return export_client(session=db.session(), email=data["email"], config=current_app.config)
+
+
+@blp.route("/clients/erase")
+class ClientErasure(MethodView):
+    @blp.arguments(ClientLookupSchema)
+    @blp.response(200, ErasureSchema)
+    @require(*ROLES)
+    def post(self, data):
+        """Delete a client's unsigned requests; keep signed records as restricted evidence."""
+        return erase_client(
+            session=db.session(),
+            email=data["email"],
+            actor=current_principal().role,
+            config=current_app.config,
+        )
