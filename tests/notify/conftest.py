@@ -131,7 +131,10 @@ def make_calendar():
 
 @pytest.fixture
 def notify_client(notify_app, make_token):
-    """A test client whose requests carry a service token: client.post_json(path, body, key=None)."""
+    """A test client with `client.call(method, path, body=None, key=None)` sending a service token.
+
+    Each call uses its own Werkzeug client, so tests may call from several threads at once.
+    """
     token = make_token("notify", "service")
     client = notify_app.test_client()
 
@@ -139,7 +142,7 @@ def notify_client(notify_app, make_token):
         headers = {"Authorization": f"Bearer {token}"}
         if key is not None:
             headers["Idempotency-Key"] = key
-        return client.open(path, method=method, json=body, headers=headers)
+        return notify_app.test_client().open(path, method=method, json=body, headers=headers)
 
     client.call = call
     return client

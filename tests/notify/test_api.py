@@ -190,5 +190,7 @@ def test_concurrent_posts_with_one_idempotency_key_create_one_message(post_messa
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(lambda _: post_message(key="race-1"), range(12)))
-    assert sorted(r.status_code for r in responses) == [200] * 11 + [201]
+    assert sorted(r.status_code for r in responses) == [200] * 11 + [201], [
+        r.json for r in responses if r.status_code not in (200, 201)
+    ]
     assert len({r.json["id"] for r in responses}) == 1
