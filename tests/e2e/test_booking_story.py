@@ -16,6 +16,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import icalendar
 import pytest
 from e2e_harness import BIN, post_forms, wait_until
 
@@ -207,6 +208,32 @@ def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completio
     assert 'route="/api/v1/manage/<manage_token:token>/reschedule"' in metrics
     assert token not in metrics
 
+    # The staff member's calendar feed, through nginx: the appointment at its new time,
+    # the app's caching headers unchanged, gzip, and revalidation answered 304.
+    issued = admin.post(f"/booking/api/v1/staff/{clinic['staff_id']}/feed-token")
+    assert issued.status_code in (200, 201), issued.text
+    feed_url = issued.json()["url"]
+    assert feed_url.startswith(f"{stack.public_url}/booking/feeds/")
+    with stack.public() as calendar_app:
+        feed = calendar_app.get(feed_url, headers={"Accept-Encoding": "gzip"})
+        assert feed.status_code == 200, feed.text
+        assert feed.headers["content-type"].startswith("text/calendar")
+        assert feed.headers["content-encoding"] == "gzip"
+        assert feed.headers["cache-control"] == "private, max-age=300"
+        events = {
+            str(event["UID"]): event
+            for event in icalendar.Calendar.from_ical(feed.text).walk("VEVENT")
+        }
+        moved_start = datetime.fromisoformat(later.replace("Z", "+00:00"))
+        assert events[appointment["uid"]].decoded("DTSTART") == moved_start
+        again = calendar_app.get(
+            feed_url,
+            headers={"Accept-Encoding": "gzip", "If-None-Match": feed.headers["etag"]},
+        )
+        assert again.status_code == 304
+    feed_token = feed_url.rsplit("/", 1)[1].removesuffix(".ics")
+    assert feed_token not in (stack.nginx_dir / "access.log").read_text()
+
     # Staff (here an admin) complete the session with notes; billing gets a signed webhook.
     before = len(stack.webhooks.requests())
     done = admin.post(
@@ -292,23 +319,27 @@ def test_client_signs_the_required_consent_from_the_email_link_and_the_pdf_valid
         return None
 
     token = wait_until(signing_link, timeout=60, what="the email with the signing link")
-    with stack.public() as client:
-        form = client.get(f"/consent/api/v1/sign/{token}")
-        assert form.status_code == 200, form.text
-        assert {box["key"] for box in form.json()["checkboxes"]} == {"recording", "sharing"}
-        signed = client.post(
-            f"/consent/api/v1/sign/{token}",
-            json={
-                "typed_name": "Client Example",
-                "checkboxes": {"recording": True, "sharing": True},
-                "disclosure_accepted": True,
-                "timezone": "America/Toronto",
-            },
+    # The client opens the link and signs with the HTML form, through nginx.
+    with stack.public() as browser:
+        page = browser.get(f"/consent/sign/{token}")
+        assert page.status_code == 200, page.text
+        action, fields = next(
+            (action, fields) for action, fields in post_forms(page.text) if "csrf_token" in fields
         )
-        assert signed.status_code in (200, 201), signed.text
-        download = signed.json()["download_url"]
-        assert download.startswith(f"{stack.public_url}/consent/")
-        pdf = client.get(download.removeprefix(stack.public_url))
+        fields.update(
+            {
+                "typed_name": "Client Example",
+                "disclosure_accepted": "yes",
+                "checkbox_recording": "yes",
+                "checkbox_sharing": "yes",
+                "timezone": "America/Toronto",
+            }
+        )
+        signed = browser.post(action or f"/consent/sign/{token}", data=fields)
+        assert signed.status_code == 200, signed.text
+        download = re.search(r'href="([^"]+\.pdf)"', signed.text).group(1).replace("&amp;", "&")
+        assert download.startswith((f"{stack.public_url}/consent/", "/consent/"))
+        pdf = browser.get(download.removeprefix(stack.public_url))
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     record = tmp_path / "record.pdf"
     record.write_bytes(pdf.content)
