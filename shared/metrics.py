@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
     multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if multiproc_dir:
         # Values live in files shared by the gunicorn workers; the collector sums them.
+        os.makedirs(multiproc_dir, exist_ok=True)
         multiprocess.MultiProcessCollector(registry, path=multiproc_dir)
     metric_registry = None if multiproc_dir else registry
     requests = Counter(

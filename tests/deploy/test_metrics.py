@@ -120,3 +120,12 @@ def test_a_failing_gauge_is_left_out_and_the_rest_still_served(database_urls):
     metrics = scrape(app)
     assert "frontdesk_probe_broken" not in metrics
     assert metrics["frontdesk_probe_ok"][0].value == 5
+
+
+def test_a_metrics_folder_that_does_not_exist_yet_is_made(database_urls, tmp_path, monkeypatch):
+    # `frontdesk worker` builds its app under the same environment as gunicorn's workers.
+    folder = tmp_path / "not-yet" / "metrics"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    app = fresh_booking_app(database_urls)
+    assert folder.is_dir()
+    assert app.test_client().get("/metrics").status_code == 200
