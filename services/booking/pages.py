@@ -38,7 +38,12 @@ from sqlalchemy.orm import Session
 
 from services.booking import appointments, availability, catalog, ical
 from services.booking.appointments import CLIENT
-from services.booking.errors import OutsideAvailability, SlotTaken
+from services.booking.errors import (
+    BackupPlanRequired,
+    ModeNotOffered,
+    OutsideAvailability,
+    SlotTaken,
+)
 from services.booking.models import Appointment, Service
 from shared import db
 from shared.db import utcnow
@@ -569,6 +574,13 @@ def book(slug: str):
                 [iso(start), mode, details.client, details.backup, details.accommodations]
             ),
         )
+    except (ModeNotOffered, BackupPlanRequired):
+        # No staff member free then can hold this mode with this backup plan (no dial-in).
+        session.rollback()
+        details.errors["backup-callback"] = _(
+            "We cannot hold this time with this choice. Please choose “Call me” or another time."
+        )
+        return _service_page(service, args, status=422, details=details, errors=details.errors)
     except (SlotTaken, OutsideAvailability):
         session.rollback()
         nearest = nearest_slots(session=session, service=service, tz=tz, around=start, now=utcnow())

@@ -510,3 +510,18 @@ def test_links_carry_the_public_prefix_when_mounted_under_booking(apps, service)
     assert 'href="/booking/static/fd/frontdesk.css"' in listing
     page = browser.get(f"/booking/{service.slug}", headers=HTML).get_data(as_text=True)
     assert 'action="/booking/' in page
+
+
+def test_a_backup_plan_no_staff_member_can_hold_is_explained_and_input_kept(
+    client, make_staff, make_service, day
+):
+    phone_only = make_staff(name="Phone only", video_link_template=None)
+    no_dial_in = make_staff(name="No dial-in", dial_in=None)
+    service = make_service(staff=[phone_only, no_dial_in])
+    form = open_details(client, service, day)
+    response = client.post(
+        f"/{service.slug}", data=details(form, backup="dial_in", notes="Kept"), headers=HTML
+    )
+    assert response.status_code == 422
+    html = text(response)
+    assert '<a href="#backup-callback">' in html and ">Kept</textarea>" in html
