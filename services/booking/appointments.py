@@ -1,6 +1,6 @@
 """Appointments: book, cancel, reschedule, complete, no-show, follow-up, history, consents.
 
-No double booking: every write that takes time locks the staff rows first (SELECT ... FOR
+No double booking: every write that takes time locks the staff row first (SELECT ... FOR
 UPDATE on PostgreSQL; on SQLite the transaction's BEGIN IMMEDIATE already serializes writers),
 then checks and inserts in the same transaction. On PostgreSQL an exclusion constraint over the
 blocked range is the backstop. Every change writes its messages into the outbox in the same
@@ -73,14 +73,6 @@ def record(session: Session, appointment: Appointment, actor: Actor, action: str
             appointment_id=appointment.id, actor=actor.label, action=action, details=details
         )
     )
-
-
-def _lock_staff(session: Session, staff_ids: list[int]) -> None:
-    """Serialize writers per staff member: lock their rows (in id order, against deadlocks)."""
-    if session.get_bind().dialect.name == "postgresql" and staff_ids:
-        session.execute(
-            sa.select(Staff.id).where(Staff.id.in_(staff_ids)).order_by(Staff.id).with_for_update()
-        )
 
 
 def _flush_or_taken(session: Session) -> None:
@@ -175,13 +167,17 @@ def book(
     if staff_id is not None and not candidates:
         raise NotFound("This staff member does not offer this service.", code="staff_not_found")
     candidates = _check_mode_and_backup(service, candidates, mode, backup)
-    _lock_staff(session, [s.id for s in candidates])
+    try:
+        staff = availability.claim_staff_at(
+            session=session, service=service, staff=candidates, start=start, now=now
+        )
+    except SlotTaken:
+        # Taken by the same request (a retry), finished while this one waited for the lock?
+        if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
+            return replay(existing)
+        raise
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
-    free = availability.free_staff_at(
-        session=session, service=service, staff=candidates, start=start, now=now
-    )
-    staff = free[0]  # the least booked of those free
     uid = f"{uuid.uuid4()}@frontdesk"
     token = manage_token_for(uid, secret)
     accommodations = accommodations or {}
@@ -317,7 +313,7 @@ def reschedule(
     now = now or utcnow()
     _require_confirmed(appointment, "rescheduled")
     service = appointment.service
-    _lock_staff(session, [appointment.staff_id])
+    availability.lock_staff(session, [appointment.staff_id])
     availability.free_staff_at(
         session=session,
         service=service,

@@ -30,6 +30,8 @@ from services.booking.models import (
 from shared.db import UTCDateTime
 
 MAX_RANGE_DAYS = 62
+# Local dates and buffers reach a little outside a UTC range; this much more is read around it.
+PAD = timedelta(days=2)
 
 Interval = tuple[datetime, datetime]
 
@@ -210,7 +212,6 @@ def load_calendars(
     if not calendars:
         return []
     ids = list(calendars)
-    pad = timedelta(days=2)  # local dates and buffers reach a little outside the UTC range
     for rule in session.scalars(
         sa.select(AvailabilityRule).where(AvailabilityRule.staff_id.in_(ids))
     ):
@@ -218,11 +219,36 @@ def load_calendars(
     for exception in session.scalars(
         sa.select(AvailabilityException).where(
             AvailabilityException.staff_id.in_(ids),
-            AvailabilityException.date >= (start - pad).date(),
-            AvailabilityException.date <= (end + pad).date(),
+            AvailabilityException.date >= (start - PAD).date(),
+            AvailabilityException.date <= (end + PAD).date(),
         )
     ):
         calendars[exception.staff_id].exceptions.append(exception)
+    load_taken(
+        session=session,
+        calendars=list(calendars.values()),
+        start=start,
+        end=end,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    return list(calendars.values())
+
+
+def load_taken(
+    *,
+    session: Session,
+    calendars: Sequence[StaffCalendar],
+    start: datetime,
+    end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> None:
+    """(Re)load the busy blocks and appointments of these calendars around [start, end)."""
+    by_id = {calendar.staff.id: calendar for calendar in calendars}
+    if not by_id:
+        return
+    ids = list(by_id)
+    for calendar in calendars:
+        calendar.busy, calendar.appointments = [], []
     # Busy blocks and appointments in one range query: (staff, start, end, service, start).
     appointments = sa.select(
         Appointment.staff_id,
@@ -233,8 +259,8 @@ def load_calendars(
     ).where(
         Appointment.staff_id.in_(ids),
         Appointment.status == "confirmed",
-        Appointment.blocked_start < end + pad,
-        Appointment.blocked_end > start - pad,
+        Appointment.blocked_start < end + PAD,
+        Appointment.blocked_end > start - PAD,
     )
     if ignore_appointment_id is not None:
         appointments = appointments.where(Appointment.id != ignore_appointment_id)
@@ -244,15 +270,35 @@ def load_calendars(
         BusyBlock.end,
         sa.type_coerce(sa.null(), sa.Integer).label("service_id"),
         sa.type_coerce(sa.null(), UTCDateTime()).label("appointment_start"),
-    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < end + pad, BusyBlock.end > start - pad)
+    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < end + PAD, BusyBlock.end > start - PAD)
     for row in session.execute(sa.union_all(busy, appointments)):
         if row.service_id is None:
-            calendars[row.staff_id].busy.append(Taken(row.start, row.end))
+            by_id[row.staff_id].busy.append(Taken(row.start, row.end))
         else:
-            calendars[row.staff_id].appointments.append(
+            by_id[row.staff_id].appointments.append(
                 Taken(row.start, row.end, row.service_id, row.appointment_start)
             )
-    return list(calendars.values())
+
+
+def lock_staff(
+    session: Session, staff_ids: Sequence[int], *, skip_locked: bool = False
+) -> set[int]:
+    """Lock staff rows for this transaction (in id order); return the ids now held.
+
+    On PostgreSQL this is SELECT ... FOR UPDATE: writers of one staff member's time queue here.
+    With `skip_locked`, rows another transaction holds are left out instead of waited for. On
+    SQLite the transaction's BEGIN IMMEDIATE already holds the only write lock.
+    """
+    if not staff_ids or session.get_bind().dialect.name != "postgresql":
+        return set(staff_ids)
+    return set(
+        session.scalars(
+            sa.select(Staff.id)
+            .where(Staff.id.in_(staff_ids))
+            .order_by(Staff.id)
+            .with_for_update(skip_locked=skip_locked)
+        )
+    )
 
 
 def bookable_staff(service: Service, staff_id: int | None = None) -> list[Staff]:
@@ -308,6 +354,32 @@ def search_slots(
     return [slots[start] for start in sorted(slots)]
 
 
+def _least_booked_free(
+    service: Service, calendars: Sequence[StaffCalendar], start: datetime, now: datetime
+) -> tuple[list[StaffCalendar], list[StaffCalendar]]:
+    """(offered, free) calendars at `start`, the least booked in the days around it first."""
+    window_end = start + timedelta(microseconds=1)
+    offered, free = [], []
+    for calendar in sorted(calendars, key=lambda c: (len(c.appointments), c.staff.id)):
+        kwargs = dict(
+            service=service, calendar=calendar, window_start=start, window_end=window_end, now=now
+        )
+        if start in free_starts(**kwargs, count_appointments=False):
+            offered.append(calendar)
+            if start in free_starts(**kwargs):
+                free.append(calendar)
+    return offered, free
+
+
+def _raise_unless(offered: Sequence[StaffCalendar], free: Sequence[StaffCalendar]) -> None:
+    if not offered:
+        raise OutsideAvailability(
+            "This time is not offered for this service; search the slots again."
+        )
+    if not free:
+        raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")
+
+
 def free_staff_at(
     *,
     session: Session,
@@ -318,7 +390,7 @@ def free_staff_at(
     ignore_appointment_id: int | None = None,
 ) -> list[Staff]:
     """The staff free to take `start`, least booked in the days around it first (then by id);
-    raise OutsideAvailability or SlotTaken when none is."""
+    raise OutsideAvailability or SlotTaken when none is. Lock them first to rely on it."""
     calendars = load_calendars(
         session=session,
         staff=staff,
@@ -326,21 +398,36 @@ def free_staff_at(
         end=start + timedelta(minutes=service.duration_minutes),
         ignore_appointment_id=ignore_appointment_id,
     )
-    window_end = start + timedelta(microseconds=1)
-    offered, free = [], []
-    calendars.sort(key=lambda c: (len(c.appointments), c.staff.id))
-    for calendar in calendars:
-        kwargs = dict(
-            service=service, calendar=calendar, window_start=start, window_end=window_end, now=now
-        )
-        if start in free_starts(**kwargs, count_appointments=False):
-            offered.append(calendar.staff)
-            if start in free_starts(**kwargs):
-                free.append(calendar.staff)
-    if not offered:
-        raise OutsideAvailability(
-            "This time is not offered for this service; search the slots again."
-        )
-    if not free:
-        raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")
-    return free
+    offered, free = _least_booked_free(service, calendars, start, now)
+    _raise_unless(offered, free)
+    return [calendar.staff for calendar in free]
+
+
+def claim_staff_at(
+    *, session: Session, service: Service, staff: Sequence[Staff], start: datetime, now: datetime
+) -> Staff:
+    """Lock and return the least booked staff member free at `start`.
+
+    Only the chosen staff member's row is locked (then checked again under the lock), so
+    bookings with different staff members run in parallel. If another booking took that one
+    first, the other free staff are tried, skipping rows someone else holds: never waiting on
+    a second lock means two bookings can never deadlock.
+    """
+    end = start + timedelta(minutes=service.duration_minutes)
+    calendars = load_calendars(session=session, staff=staff, start=start, end=end)
+    offered, free = _least_booked_free(service, calendars, start, now)
+    _raise_unless(offered, free)
+    first, *others = free
+    lock_staff(session, [first.staff.id])
+    load_taken(session=session, calendars=[first], start=start, end=end)
+    if _least_booked_free(service, [first], start, now)[1]:
+        return first.staff
+    for calendar in others:
+        # Not waiting here is what rules out deadlocks. The price: a staff member another booking
+        # holds at this instant is skipped (it takes them for this start, or rarely for another).
+        if not lock_staff(session, [calendar.staff.id], skip_locked=True):
+            continue
+        load_taken(session=session, calendars=[calendar], start=start, end=end)
+        if _least_booked_free(service, [calendar], start, now)[1]:
+            return calendar.staff
+    raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")

@@ -82,3 +82,19 @@ def test_group_session_sells_exactly_its_seats(
     ]
     assert book_concurrently(booking_app, bodies) == Counter({201: 3, 409: 9})
     assert confirmed(session) == 3
+
+
+def test_five_staff_take_five_concurrent_bookings_of_one_start(
+    booking_app, session, make_staff, make_service, next_weekday, at, booking_body
+):
+    staff = [make_staff(name=f"S{i}", email=f"s{i}@maple.example") for i in range(5)]
+    service = make_service(staff=staff)
+    start = at(next_weekday(2), 14)
+    bodies = [
+        booking_body(service.id, start, client={"name": f"C{i}", "email": f"m{i}@example.org"})
+        for i in range(20)
+    ]
+    assert book_concurrently(booking_app, bodies) == Counter({201: 5, 409: 15})
+    staff_ids = session.scalars(sa.select(Appointment.staff_id)).all()
+    session.rollback()
+    assert sorted(staff_ids) == sorted(s.id for s in staff)
