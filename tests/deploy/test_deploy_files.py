@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from frontdesk.workers import WORKERS as REGISTERED_WORKERS
 from shared.config import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -299,7 +300,7 @@ def test_dockerfile_copies_what_exists_and_defaults_to_booking_under_gunicorn():
 
 
 APP_SERVICES = ("booking", "consent", "notify")
-WORKERS = ("worker-notify", "worker-booking", "worker-consent")
+WORKERS = tuple(f"worker-{kind}" for kind in REGISTERED_WORKERS)
 
 
 def test_compose_has_every_part_of_the_deployment(compose):
