@@ -243,6 +243,24 @@ def zone_choices(current: str) -> list[tuple[str, str]]:
     return choices
 
 
+DAY_PARTS = (
+    (12, "morning", N_("Morning")),
+    (17, "afternoon", N_("Afternoon")),
+    (24, "evening", N_("Evening")),
+)
+
+
+def day_parts(slots: list[availability.Slot], tz: str) -> list[tuple[str, str, list]]:
+    """A day's slots grouped into morning, afternoon and evening (in `tz`), empty parts left out."""
+    zone = ZoneInfo(tz)
+    groups: list[tuple[str, str, list]] = [(key, label, []) for _end, key, label in DAY_PARTS]
+    for slot in slots:
+        hour = slot.start.astimezone(zone).hour
+        index = next(i for i, (end, _key, _label) in enumerate(DAY_PARTS) if hour < end)
+        groups[index][2].append(slot)
+    return [group for group in groups if group[2]]
+
+
 def short_day(day: date | datetime, tz: str | None = None) -> str:
     """'Mon 30 Nov' in the page's language (a datetime is first shown in `tz`)."""
     if isinstance(day, datetime):
@@ -783,5 +801,6 @@ def reschedule(token: str):
 
 blueprint.add_app_template_filter(short_day, "short_day")
 blueprint.add_app_template_filter(iso, "iso")
+blueprint.add_app_template_filter(day_parts, "day_parts")
 blueprint.add_app_template_filter(local_date, "local_date")
 blueprint.add_app_template_filter(zone_label, "zone_label")

@@ -117,6 +117,7 @@ def test_booking_with_javascript_off_end_to_end(client, booking_app, service, da
 
     picker = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}", headers=HTML))
     assert f'id="day-{day}"' in picker and 'aria-current="date"' in picker
+    assert 'id="slot-morning"' in picker and 'id="slot-afternoon"' in picker
     offered = slots(picker)
     first = at(day, 9).isoformat().replace("+00:00", "Z")
     assert offered[0] == first
