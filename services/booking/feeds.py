@@ -2,11 +2,13 @@
 
 A feed URL carries a secret token; only its SHA-256 is stored, and rotating it makes the old URL
 a 404 like any unknown one. Calendar apps poll feeds, so revalidation must be cheap: the ETag
-and Last-Modified come from one small query (the staff member's FeedVersion, which every
-recorded appointment change moves forward in the same transaction, plus the staff and service
-rows' last change and the day that anchors the window), and a matching If-None-Match or
-If-Modified-Since is answered 304 without loading a single appointment. The same validator
-always means the same bytes: DTSTAMP is each appointment's last change, never "now".
+and Last-Modified come from one small query (the staff member's FeedVersion, plus the staff
+and service rows' last change and the day that anchors the window), and a matching
+If-None-Match or If-Modified-Since is answered 304 without loading a single appointment.
+A flush hook moves the FeedVersion forward in the same transaction as any change to one of
+the staff member's appointments (cancellations, erasures and deletions included), so no write
+path can forget it. The same validator always means the same bytes: DTSTAMP is each
+appointment's last change, never "now".
 
 By default a feed names no client (initials only, no email, phone or notes): feeds end up on
 phones and in shared calendars. FRONTDESK_FEED_FULL_DETAILS opts into names and contacts.
@@ -24,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from icalendar import Event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, noload
 from werkzeug.http import parse_etags
 
@@ -129,20 +132,69 @@ def bump_version(session: Session, staff_id: int, *, now: datetime | None = None
     """Move a staff member's feed version forward (in the caller's transaction).
 
     `changed_at` advances by at least a second per change, so Last-Modified (whole seconds)
-    differs after every change and an If-Modified-Since revalidation cannot miss one.
+    differs after every change and an If-Modified-Since revalidation cannot miss one. Plain
+    SQL statements, no ORM flush: this also runs from inside a flush (the hook below).
     """
     moment = (now or utcnow()).replace(microsecond=0)
-    row = session.get(FeedVersion, staff_id, with_for_update=True, populate_existing=True)
-    if row is None:
-        try:
-            with session.begin_nested():
-                session.add(FeedVersion(staff_id=staff_id, version=1, changed_at=moment))
-            return
-        except sa.exc.IntegrityError:  # created by a concurrent change a moment ago
-            row = session.get(FeedVersion, staff_id, with_for_update=True, populate_existing=True)
-    row.version += 1
-    row.changed_at = max(moment, row.changed_at.replace(microsecond=0) + timedelta(seconds=1))
-    session.flush()
+    table = FeedVersion.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    session.execute(
+        insert.values(
+            staff_id=staff_id, version=0, changed_at=moment - timedelta(seconds=1)
+        ).on_conflict_do_nothing(index_elements=[table.c.staff_id])
+    )
+    version, changed = session.execute(
+        sa.select(table.c.version, table.c.changed_at)
+        .where(table.c.staff_id == staff_id)
+        .with_for_update()
+    ).one()
+    session.execute(
+        sa.update(table)
+        .where(table.c.staff_id == staff_id)
+        .values(
+            version=version + 1,
+            changed_at=max(moment, changed.replace(microsecond=0) + timedelta(seconds=1)),
+        )
+    )
+
+
+_NOTED, _BUMPED = "frontdesk_feed_staff_noted", "frontdesk_feed_staff_bumped"
+
+
+@sa.event.listens_for(Session, "before_flush")
+def _note_changed_appointments(session: Session, _context, _instances) -> None:
+    """Note whose feed an appointment being added, changed or deleted belongs to.
+
+    Every write path (booking, cancel, reschedule, completion, edits, erasure, retention, ...)
+    goes through a flush, so none can change a feed without moving its version.
+    """
+    noted = session.info.setdefault(_NOTED, set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, Appointment):
+            continue
+        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+            continue
+        staff_id = obj.staff_id if obj.staff_id is not None else getattr(obj.staff, "id", None)
+        if staff_id is not None:
+            noted.add(staff_id)
+
+
+@sa.event.listens_for(Session, "after_flush_postexec")
+def _bump_noted_feeds(session: Session, _context) -> None:
+    """Move the noted feeds forward, once per staff member and transaction."""
+    noted = session.info.pop(_NOTED, set())
+    bumped = session.info.setdefault(_BUMPED, set())
+    for staff_id in sorted(noted - bumped):
+        bumped.add(staff_id)
+        bump_version(session, staff_id)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_bumped(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_NOTED, None)
+        session.info.pop(_BUMPED, None)
 
 
 # --- finding a feed and revalidating -----------------------------------------------------------

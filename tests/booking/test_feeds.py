@@ -13,7 +13,7 @@ from werkzeug.http import http_date, parse_date
 
 from services.booking import appointments, feeds
 from services.booking.appointments import Actor
-from services.booking.models import FeedVersion
+from services.booking.models import Appointment, FeedVersion
 from shared import db as shared_db
 
 ADMIN = Actor("admin")
@@ -223,6 +223,7 @@ def test_every_recorded_change_moves_the_version_a_second_forward(session, make_
     feeds.bump_version(session, staff.id, now=now)
     feeds.bump_version(session, staff.id, now=now)  # the same instant
     feeds.bump_version(session, staff.id, now=now - timedelta(hours=1))  # a clock step back
+    session.commit()
     row = session.get(FeedVersion, staff.id)
     assert row.version == 3
     assert row.changed_at == datetime(2026, 11, 23, 12, 0, 2, tzinfo=UTC)
@@ -359,3 +360,31 @@ def test_client_add_to_calendar_file_is_publish_with_the_invites_uid(
     parsed = vobject.readOne(response.data.decode())
     assert parsed.vevent.uid.value == booked["appointment"]["uid"]
     assert parsed.vevent.dtstart.value == datetime.fromisoformat(booked["appointment"]["start"])
+
+
+def test_any_change_to_an_appointment_moves_the_feed_even_without_a_history_entry(
+    booking_app, week, staff_feed, session
+):
+    staff, (_kept, _moved, gone) = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    before = client.get(path)
+    # An erasure-like edit of an already cancelled appointment, straight through the ORM.
+    session.get(Appointment, gone.id).client_name = "erased"
+    session.commit()
+    after = client.get(path, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert parse_date(after.headers["Last-Modified"]) > parse_date(before.headers["Last-Modified"])
+    session.expire_all()
+    version = session.get(FeedVersion, staff.id).version
+    session.commit()
+    # One change, one step: the flushes inside one transaction move the version once.
+    appointment = session.get(Appointment, gone.id)
+    appointment.client_notes = "x"
+    session.flush()
+    appointment.client_notes = "y"
+    session.flush()
+    session.commit()
+    session.expire_all()
+    assert session.get(FeedVersion, staff.id).version == version + 1
+    session.commit()
