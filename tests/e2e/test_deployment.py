@@ -209,3 +209,11 @@ def test_frontdesk_check_fails_when_a_service_is_down(stack):
     )
     assert result.returncode == 1
     assert "FAIL  notify service:" in result.stdout
+
+
+def test_every_registered_worker_kind_runs_as_its_own_process(stack):
+    from frontdesk.workers import WORKERS
+
+    assert sorted(stack.workers) == sorted(WORKERS)
+    for kind in stack.workers:
+        stack.processes.check_alive(f"worker-{kind}")
