@@ -153,7 +153,9 @@ def test_erased_client_manage_link_is_gone_and_unsent_messages_cancelled(
         assert len({m.recipient for m in hashed}) == 1  # one address, one pseudonym
 
 
-def test_restricted_record_downloads_answer_410_with_a_clear_code(story, apps, privacy_clients):
+def test_restricted_record_downloads_answer_410_with_a_clear_code(
+    story, apps, privacy_clients, make_token
+):
     consent = apps["consent"].test_client()
     admin = {"Authorization": f"Bearer {story.tokens['consent']}"}
     record_path = f"/api/v1/requests/{story.consent_request_id}"
@@ -169,6 +171,10 @@ def test_restricted_record_downloads_answer_410_with_a_clear_code(story, apps, p
     ]
     assert [r.status_code for r in refused] == [410] * 5
     assert {r.get_json()["code"] for r in refused} == {"record_restricted"}
+    own_staff = {"Authorization": f"Bearer {make_token('consent', 'staff', story.staff_id)}"}
+    other_staff = {"Authorization": f"Bearer {make_token('consent', 'staff', story.staff_id + 1)}"}
+    assert consent.get(f"{record_path}/record.pdf", headers=own_staff).status_code == 410
+    assert consent.get(f"{record_path}/record.pdf", headers=other_staff).status_code == 404
     shown = consent.get(record_path, headers=admin).get_json()
     assert shown["status"] == "signed" and NAME not in json.dumps(shown)
 
