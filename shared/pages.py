@@ -32,6 +32,7 @@ from shared.errors import BadRequest
 LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
 SHARED_DIR = Path(__file__).parent
 LANG_COOKIE = "lang"
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -185,7 +186,8 @@ def init_pages(app: Flask) -> Limiter:
     @app.before_request
     def _language_and_csrf():
         g.lang = str(get_locale())
-        if request.method == "POST" and "/api/" not in request.path and request.form:
+        # Every HTML form POST, even one with no fields (a bare cross-site form is still a form).
+        if request.method == "POST" and "/api/" not in request.path and request.mimetype in FORMS:
             check_csrf()
 
     @app.after_request

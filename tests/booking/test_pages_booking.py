@@ -526,3 +526,13 @@ def test_a_backup_plan_no_staff_member_can_hold_is_explained_and_input_kept(
     assert response.status_code == 422
     html = text(response)
     assert '<a href="#backup-callback">' in html and ">Kept</textarea>" in html
+
+
+def test_an_empty_cross_site_form_cannot_cancel(client, booking_app, service, day, at, book):
+    booked = book(service, at(day, 9))
+    response = client.post(
+        f"/manage/{booked.manage_token}/cancel",
+        headers={**HTML, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert load(booking_app, booked.appointment.id).status == "confirmed"
