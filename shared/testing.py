@@ -104,12 +104,17 @@ class SmtpSink:
 
 def smtp_sink() -> Iterator[SmtpSink]:
     """Run an SmtpSink on a free port for the duration of the generator."""
+    import socket
+
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink()
-    controller = Controller(sink, hostname=sink.host, port=0)
+    # aiosmtpd's Controller probes the port it was given, so it needs a real one, not 0.
+    with socket.socket() as probe:
+        probe.bind((sink.host, 0))
+        sink.port = probe.getsockname()[1]
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
     controller.start()
-    sink.port = controller.server.sockets[0].getsockname()[1]
     try:
         yield sink
     finally:
