@@ -249,15 +249,19 @@ def apply_retention(
     if days <= 0:
         return {"appointments_anonymized": 0}
     cutoff = (now or utcnow()) - timedelta(days=days)
-    due = session.scalars(
-        sa.select(Appointment)
-        .where(Appointment.end < cutoff, Appointment.client_email != ERASED)
-        .order_by(Appointment.id)
-        .limit(RETENTION_BATCH)
-    ).all()
-    for appointment in due:
-        anonymize(session=session, appointment=appointment, actor=Actor("retention"))
-    return {"appointments_anonymized": len(due)}
+    total = 0
+    while True:
+        due = session.scalars(
+            sa.select(Appointment)
+            .where(Appointment.end < cutoff, Appointment.client_email != ERASED)
+            .order_by(Appointment.id)
+            .limit(RETENTION_BATCH)
+        ).all()
+        for appointment in due:
+            anonymize(session=session, appointment=appointment, actor=Actor("retention"))
+        total += len(due)
+        if len(due) < RETENTION_BATCH:
+            return {"appointments_anonymized": total}
 
 
 def run_retention(app: Flask, stop: threading.Event) -> None:

@@ -192,11 +192,12 @@ def export_client(*, session: Session, email: str, config: Any) -> dict[str, Any
             "restricted_records": [
                 {
                     "request_id": r.id,
-                    "record_id": r.record.id if r.record else None,
-                    "signed_at": _iso(r.record.signed_at) if r.record else None,
-                    "kept_until": _iso(_retain_until(r.record, days)) if r.record else None,
+                    "record_id": r.record.id,
+                    "signed_at": _iso(r.record.signed_at),
+                    "kept_until": _iso(_retain_until(r.record, days)),
                 }
                 for r in restricted
+                if r.record is not None
             ],
             "phones": sorted({r.client_phone for r in found if r.client_phone}),
             "message_keys": _outbox_keys(session, [r.id for r in found]),
@@ -210,8 +211,8 @@ def record_retention_days(config: Any) -> int:
 
 
 def _retain_until(record: ConsentRecord, days: int) -> datetime:
-    ended = max(record.signed_at, record.withdrawn_at or record.signed_at)
-    return ended + timedelta(days=days)
+    """When a record may go: `days` after the consent ended (withdrawal, else signing)."""
+    return (record.withdrawn_at or record.signed_at) + timedelta(days=days)
 
 
 def _delete_requests(session: Session, request_ids: list[int]) -> None:
@@ -298,55 +299,70 @@ def erase_client(*, session: Session, email: str, actor: str, config: Any) -> di
     }
 
 
+def _records_past_retention(session: Session, *, days: int, now: datetime) -> list[int]:
+    """Request ids of records past their period that nothing needs any more."""
+    cutoff = now - timedelta(days=days)
+    erasure_requested = (
+        sa.exists()
+        .where(AuditEvent.request_id == ConsentRecord.request_id)
+        .where(AuditEvent.kind == ERASURE_EVENT)
+    )
+    return list(
+        session.scalars(
+            sa.select(ConsentRecord.request_id)
+            .where(
+                sa.or_(
+                    ConsentRecord.withdrawn_at < cutoff,
+                    sa.and_(
+                        ConsentRecord.withdrawn_at.is_(None),
+                        ConsentRecord.signed_at < cutoff,
+                        sa.or_(ConsentRecord.valid_until < now, erasure_requested),
+                    ),
+                )
+            )
+            .order_by(ConsentRecord.id)
+            .limit(RETENTION_BATCH)
+        )
+    )
+
+
+def _unsigned_past_retention(session: Session, *, days: int, now: datetime) -> list[int]:
+    """Ids of requests never signed, settled (declined, expired) longer than `days` ago."""
+    cutoff = now - timedelta(days=days)
+    has_record = sa.exists().where(ConsentRecord.request_id == ConsentRequest.id)
+    return list(
+        session.scalars(
+            sa.select(ConsentRequest.id)
+            .where(
+                ~has_record,
+                ConsentRequest.updated_at < cutoff,
+                sa.or_(
+                    ConsentRequest.status.in_(("declined", "expired")),
+                    sa.and_(ConsentRequest.status == "pending", ConsentRequest.expires_at < cutoff),
+                ),
+            )
+            .order_by(ConsentRequest.id)
+            .limit(RETENTION_BATCH)
+        )
+    )
+
+
 def apply_retention(
     *, session: Session, config: Any, now: datetime | None = None
 ) -> dict[str, int]:
     """Delete records and unsigned requests past their retention periods."""
     now = now or utcnow()
     counts = {"records_deleted": 0, "requests_deleted": 0}
-    record_days = record_retention_days(config)
-    if record_days > 0:
-        candidates = session.scalars(
-            sa.select(ConsentRecord)
-            .where(ConsentRecord.signed_at < now - timedelta(days=record_days))
-            .order_by(ConsentRecord.id)
-            .limit(RETENTION_BATCH)
-        ).all()
-        due = [
-            r.request_id
-            for r in candidates
-            if _retain_until(r, record_days) < now
-            and (
-                r.withdrawn_at is not None
-                or (r.valid_until is not None and r.valid_until < now)
-                or is_restricted(session=session, request_id=r.request_id)
-            )
-        ]
-        _delete_requests(session, due)
-        counts["records_deleted"] = len(due)
-    request_days = config["RETENTION_CONSENT_REQUEST_DAYS"]
-    if request_days > 0:
-        cutoff = now - timedelta(days=request_days)
-        has_record = sa.exists().where(ConsentRecord.request_id == ConsentRequest.id)
-        ids = list(
-            session.scalars(
-                sa.select(ConsentRequest.id)
-                .where(
-                    ~has_record,
-                    ConsentRequest.updated_at < cutoff,
-                    sa.or_(
-                        ConsentRequest.status.in_(("declined", "expired")),
-                        sa.and_(
-                            ConsentRequest.status == "pending", ConsentRequest.expires_at < cutoff
-                        ),
-                    ),
-                )
-                .order_by(ConsentRequest.id)
-                .limit(RETENTION_BATCH)
-            )
-        )
-        _delete_requests(session, ids)
-        counts["requests_deleted"] = len(ids)
+    for count, find, days in (
+        ("records_deleted", _records_past_retention, record_retention_days(config)),
+        ("requests_deleted", _unsigned_past_retention, config["RETENTION_CONSENT_REQUEST_DAYS"]),
+    ):
+        while days > 0:
+            ids = find(session, days=days, now=now)
+            _delete_requests(session, ids)
+            counts[count] += len(ids)
+            if len(ids) < RETENTION_BATCH:
+                break
     return counts
 
 

@@ -214,24 +214,28 @@ def apply_retention(
     if days <= 0:
         return {"messages_reduced": 0}
     cutoff = (now or utcnow()) - timedelta(days=days)
-    due = session.scalars(
-        sa.select(Message)
-        .where(
-            Message.created_at < cutoff,
-            Message.status.in_(FINAL),
-            ~Message.recipient.startswith(f"{ERASED}:"),
-        )
-        .order_by(Message.id)
-        .limit(RETENTION_BATCH)
-    ).all()
-    for message in due:
-        strip(
-            session=session,
-            message=message,
-            recipient=pseudonym(config["SECRET_KEY"], message.recipient),
-        )
-    session.flush()
-    return {"messages_reduced": len(due)}
+    total = 0
+    while True:
+        due = session.scalars(
+            sa.select(Message)
+            .where(
+                Message.created_at < cutoff,
+                Message.status.in_(FINAL),
+                ~Message.recipient.startswith(f"{ERASED}:"),
+            )
+            .order_by(Message.id)
+            .limit(RETENTION_BATCH)
+        ).all()
+        for message in due:
+            strip(
+                session=session,
+                message=message,
+                recipient=pseudonym(config["SECRET_KEY"], message.recipient),
+            )
+        session.flush()
+        total += len(due)
+        if len(due) < RETENTION_BATCH:
+            return {"messages_reduced": total}
 
 
 def run_retention(app: Flask, stop: threading.Event) -> None:

@@ -114,7 +114,7 @@ def test_consent_retention_deletes_restricted_records_past_the_period_only(
         assert {r.client_email for r in others} == {OTHER_EMAIL}
 
 
-def test_consent_retention_keeps_an_old_consent_still_in_force(story, apps):
+def test_consent_retention_keeps_an_old_consent_in_force_and_deletes_it_once_withdrawn(story, apps):
     consent_app = apps["consent"]
     database = shared_db.get_db(consent_app)
     with database.transaction() as session:
@@ -127,6 +127,11 @@ def test_consent_retention_keeps_an_old_consent_still_in_force(story, apps):
         assert counts["records_deleted"] == 0
         kept = session.get(ConsentRequest, story.consent_request_id)
         assert kept.client_name == NAME and kept.record is not None
+        kept.record.withdrawn_at = utcnow() - timedelta(days=2556)  # it ended long ago
+    with database.transaction() as session:
+        counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
+        assert counts["records_deleted"] == 1
+        assert session.get(ConsentRequest, story.consent_request_id) is None
 
 
 def test_consent_retention_deletes_unsigned_requests_past_the_period(story, apps):
