@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from shared import migrations
-from shared.config import SETTINGS, load_config
+from shared.config import SETTINGS, ConfigError, load_config
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,11 @@ def run_checks(
     *, services: Sequence[str], environ: Mapping[str, str] | None = None
 ) -> list[Finding]:
     """Check the configuration `environ` (default: the process environment) for `services`."""
-    configs = {service: load_config(service, environ=environ) for service in services}
-    common = load_config(environ=environ)
+    try:
+        configs = {service: load_config(service, environ=environ) for service in services}
+        common = load_config(environ=environ)
+    except ConfigError as exc:
+        return [Finding("configuration", False, str(exc))]
     findings = [check_secret_key(common)]
     for service, config in configs.items():
         findings.append(check_database(service=service, url=config["DATABASE_URL"]))

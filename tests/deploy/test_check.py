@@ -238,3 +238,24 @@ def test_missing_service_token_is_reported(environ):
 def test_default_secret_key_is_reported(environ):
     del environ["FRONTDESK_SECRET_KEY"]
     assert not findings_by_subject(environ, ["booking"])["secret key"].ok
+
+
+def test_secret_file_readable_by_others_is_reported_not_a_traceback(environ, tmp_path):
+    secret = tmp_path / "secret-key"
+    secret.write_text("from-a-file-but-world-readable")
+    secret.chmod(0o644)
+    del environ["FRONTDESK_SECRET_KEY"]
+    environ["FRONTDESK_SECRET_KEY_FILE"] = str(secret)
+    result = CliRunner().invoke(main, ["check", "booking"], env=environ)
+    assert result.exit_code == 1
+    assert "FAIL  configuration: FRONTDESK_SECRET_KEY_FILE=" in result.output
+    assert "chmod 600" in result.output
+
+
+def test_secret_from_a_private_file_passes(environ, tmp_path):
+    secret = tmp_path / "secret-key"
+    secret.write_text("from-a-private-file")
+    secret.chmod(0o600)
+    del environ["FRONTDESK_SECRET_KEY"]
+    environ["FRONTDESK_SECRET_KEY_FILE"] = str(secret)
+    assert findings_by_subject(environ, ["booking"])["secret key"].ok
