@@ -32,6 +32,8 @@ from shared.db import UTCDateTime
 MAX_RANGE_DAYS = 62
 # Local dates and buffers reach a little outside a UTC range; this much more is read around it.
 PAD = timedelta(days=2)
+# The longest time one appointment can block: 24 h at most plus 4 h buffers each side (schemas).
+LONGEST_BLOCK = timedelta(hours=32)
 
 Interval = tuple[datetime, datetime]
 
@@ -259,6 +261,9 @@ def load_taken(
     ).where(
         Appointment.staff_id.in_(ids),
         Appointment.status == "confirmed",
+        # Bounded on both sides so the (staff, blocked_start) index is a short range scan:
+        # no appointment blocks more than LONGEST_BLOCK.
+        Appointment.blocked_start > start - PAD - LONGEST_BLOCK,
         Appointment.blocked_start < end + PAD,
         Appointment.blocked_end > start - PAD,
     )
