@@ -88,8 +88,12 @@ def _private(address: str) -> bool:
 
 def url_problem(url: str, *, allow_private: bool, public_url: str) -> str | None:
     """Why a calendar URL is refused (not http(s), a loopback/private host, our own feed)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return "Not a valid address."
+    if parts.scheme not in ("https", "http") or not host:
         return "Give an http:// or https:// address (webcal:// works too)."
     if parts.username or parts.password:
         return "Addresses with a user name or password are not supported."
@@ -98,7 +102,6 @@ def url_problem(url: str, *, allow_private: bool, public_url: str) -> str | None
         return "This is a Frontdesk feed itself; add your other calendars here."
     if allow_private:
         return None
-    host = parts.hostname
     if host == "localhost" or host.endswith(".localhost"):
         return "Loopback and private addresses are not allowed."
     try:
@@ -234,7 +237,7 @@ def fetch(
             raise FetchFailed("Too many redirects.")
     except httpx.TimeoutException as exc:
         raise FetchFailed("The calendar did not answer in time.") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
         # The exception's text may hold the URL (a secret): only its kind is kept.
         raise FetchFailed(f"The calendar could not be reached ({type(exc).__name__}).") from exc
 
