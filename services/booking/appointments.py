@@ -465,7 +465,12 @@ def set_consent(
     signing_url: str | None = None,
     actor: Actor = Actor("service"),
 ) -> list[AppointmentConsent]:
-    """Record the status of a consent request tied to the appointment (created or updated)."""
+    """Record the status of a consent request tied to the appointment (created or updated).
+
+    When the overall consent status changes, the reminders are scheduled again: notify renders
+    them from the data they were created with, and they say whether a form is still unsigned.
+    """
+    overall = appointment.consent_status
     consent = next((c for c in appointment.consents if c.request_id == request_id), None)
     if consent is None:
         consent = AppointmentConsent(request_id=request_id, template_id=template_id)
@@ -480,5 +485,8 @@ def set_consent(
     session.flush()
     if changed:
         record(session, appointment, actor, "consent", request_id=request_id, status=status)
+        if appointment.consent_status != overall and appointment.status == "confirmed":
+            outbox.add_cancel_reminders(session, appointment)
+            outbox.add_reminders(session, appointment, now=utcnow())
         session.flush()
     return list(appointment.consents)

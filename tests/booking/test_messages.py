@@ -341,3 +341,39 @@ def test_refused_message_is_marked_failed_and_the_rest_still_goes(
     rows = intents_all(booking_app)
     assert [r.status for r in rows] == ["failed", "sent", "sent"]
     assert rows[0].last_error.startswith("HTTP 422")
+
+
+def test_reminders_are_rescheduled_when_the_consent_is_signed(
+    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body
+):
+    service = make_service(required_consent_template_ids=[7], reminder_offsets_minutes=[60])
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    appointment_id = body["appointment"]["id"]
+    service_token = {"Authorization": f"Bearer {make_token('booking', 'service')}"}
+    booking_app.test_client().put(
+        f"/api/v1/appointments/{appointment_id}/consents/41",
+        json={"template_id": 7, "form_title": "Recording", "status": "pending"},
+        headers=service_token,
+    )
+    signed = booking_app.test_client().put(
+        f"/api/v1/appointments/{appointment_id}/consents/41",
+        json={"template_id": 7, "form_title": "Recording", "status": "signed"},
+        headers=service_token,
+    )
+    assert signed.status_code == 200
+    # The consent lane (the intent for template 7) is not needed here: consent already answered.
+    from shared.db import get_db
+
+    with get_db(booking_app).transaction() as session:
+        session.execute(
+            sa.update(OutboxIntent)
+            .where(OutboxIntent.kind == "consent.request")
+            .values(status="skipped")
+        )
+    outbox.dispatch_pending(booking_app)
+    reminders = notify_messages(
+        notify_app, make_token, group=f"appointment:{appointment_id}:reminders"
+    )
+    assert sorted(m["status"] for m in reminders) == ["cancelled", "scheduled"]
+    kinds = [i.kind for i in intents_all(booking_app) if i.kind.startswith("notify.")]
+    assert kinds[-2:] == ["notify.cancel_group", "notify.reminder"]
