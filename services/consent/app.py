@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.consent import models, pages, resources
+from services.consent import gauges, models, pages, resources
 from shared.api import create_api
 from shared.app import configure, register_health
 from shared.pages import init_pages
@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     register_pages(app)
     register_health(app)
+    gauges.register(app)
     return app
 
 

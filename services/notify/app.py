@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.notify import models, resources
+from services.notify import gauges, models, resources
 from shared.api import create_api
 from shared.app import configure, register_health
 
@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure(app, "notify", config, token_model=models.ApiToken)
     register_api(app)
     register_health(app)
+    gauges.register(app)
     return app
 
 

@@ -129,3 +129,12 @@ def test_a_metrics_folder_that_does_not_exist_yet_is_made(database_urls, tmp_pat
     app = fresh_booking_app(database_urls)
     assert folder.is_dir()
     assert app.test_client().get("/metrics").status_code == 200
+
+
+def test_notify_and_consent_publish_their_domain_gauges(apps, make_token):
+    notify = apps["notify"].test_client().get("/metrics").get_data(as_text=True)
+    assert "frontdesk_notify_outbox_due" in notify
+    assert "# HELP frontdesk_notify_messages" in notify
+    consent = apps["consent"].test_client().get("/metrics").get_data(as_text=True)
+    assert "frontdesk_consent_outbox_pending" in consent
+    assert "# HELP frontdesk_consent_requests" in consent
