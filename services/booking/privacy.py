@@ -12,8 +12,10 @@ Erasure anonymizes each of the client's appointments instead of deleting it:
   status and outcome (a cancellation reason, for one, is dropped);
 - outbox: intents not sent yet are skipped (nothing more goes out about the client) and the
   payload of every intent is emptied;
-- a confirmed appointment is cancelled first (the staff member's feed shows the cancellation
-  and its reminders are withdrawn at notify): a booked slot whose client is gone cannot happen.
+- a confirmed appointment still to come is cancelled first (the staff member's feed shows the
+  cancellation and its reminders are withdrawn at notify): a session with nobody to meet
+  cannot happen; past ones keep their status;
+- the history gets a `client_erased` entry (who erased, when).
 Kept, for statistics and the staff member's records: the times, service, staff member, mode,
 status, outcome, language and the history's shape. Nothing kept names the client, so an
 export by the same address afterwards finds nothing.
@@ -161,6 +163,10 @@ def export_client(*, session: Session, email: str) -> dict[str, Any]:
     }
 
 
+def _still_to_come(appointment: Appointment) -> bool:
+    return appointment.status == "confirmed" and appointment.end > utcnow()
+
+
 def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> None:
     """Drop the client's details from one appointment; keep what statistics need."""
     # Withdrawing reminders carries no client data and must still reach notify.
@@ -181,11 +187,13 @@ def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> No
         .values(payload={})
         .execution_options(synchronize_session=False)
     )
-    if appointment.status == "confirmed":
+    if _still_to_come(appointment):
         appointment.status = "cancelled"
         appointment.sequence += 1
         record(session, appointment, actor, "cancelled")
         outbox.add_cancel_reminders(session, appointment)
+    # The erasure itself goes into the history (and moves the staff member's feed on).
+    record(session, appointment, actor, "client_erased")
     for event in session.scalars(
         sa.select(AppointmentEvent).where(AppointmentEvent.appointment_id == appointment.id)
     ):
@@ -214,7 +222,7 @@ def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> No
 def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any]:
     """Anonymize every appointment of the client; return what was erased and kept, and why."""
     found = appointments_of(session=session, email=email)
-    cancelled = sum(a.status == "confirmed" for a in found)
+    cancelled = sum(_still_to_come(a) for a in found)
     skipped = session.scalar(
         sa.select(sa.func.count())
         .select_from(OutboxIntent)

@@ -11,7 +11,7 @@ from privacy_story import EMAIL, NAME, OTHER_EMAIL
 from frontdesk.privacy import erase_client
 from frontdesk.workers import WORKERS, worker_function
 from services.booking import privacy as booking_privacy
-from services.booking.models import Appointment
+from services.booking.models import Appointment, AppointmentEvent
 from services.consent import privacy as consent_privacy
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest
 from services.notify import privacy as notify_privacy
@@ -166,3 +166,21 @@ def test_retention_workers_are_registered_and_run_a_pass_then_stop(story, bookin
     _service, run = worker_function("retention-booking")
     run(booking_app, stop)
     assert _clients(booking_app)[old] == "erased"
+
+
+def test_booking_retention_keeps_a_past_session_confirmed_and_records_the_erasure(
+    story, booking_app
+):
+    past = story.appointments[EMAIL][1]  # confirmed, never marked completed
+    _move_appointment_back(booking_app, past, days=800)
+    with shared_db.get_db(booking_app).transaction() as session:
+        booking_privacy.apply_retention(session=session, config=booking_app.config)
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointment = session.get(Appointment, past)
+        assert (appointment.status, appointment.client_email) == ("confirmed", "erased")
+        history = session.scalars(
+            sa.select(AppointmentEvent)
+            .where(AppointmentEvent.appointment_id == past)
+            .order_by(AppointmentEvent.id)
+        ).all()
+        assert (history[-1].actor, history[-1].action) == ("retention", "client_erased")
