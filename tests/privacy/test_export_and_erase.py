@@ -12,6 +12,7 @@ from frontdesk.privacy import erase_client, export_client
 from services.booking.models import Appointment
 from services.notify.models import Message
 from shared import db as shared_db
+from shared.http import ServiceCallFailed, ServiceClient
 
 PERSONAL = (EMAIL, NAME, PHONE, "Portuguese", "Please call me before", "her housing")
 # Kept as legal evidence of the signed consent, restricted: the record and its audit trail.
@@ -216,3 +217,16 @@ def test_privacy_routes_need_an_admin_or_service_token(apps, make_token, service
     assert answer.status_code == 200 and answer.get_json()["service"] == service
     invalid = client.post(path, json={"email": "not-an-address"}, headers=admin)
     assert invalid.status_code == 422
+
+
+def test_erasure_interrupted_by_notify_being_down_can_simply_be_retried(
+    story, apps, privacy_clients
+):
+    down = {**privacy_clients, "notify": ServiceClient("http://127.0.0.1:9", token="x", retries=0)}
+    with pytest.raises(ServiceCallFailed):
+        erase_client(clients=down, email=EMAIL)
+    still = export_client(clients=privacy_clients, email=EMAIL)["services"]
+    assert len(still["booking"]["appointments"]) == 2  # nothing erased before notify answered
+    result = erase_client(clients=privacy_clients, email=EMAIL)
+    assert result["services"]["notify"]["erased"]["messages_to_client"] >= 2
+    assert result["services"]["booking"]["erased"]["appointments_anonymized"] == 2
