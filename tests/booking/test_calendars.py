@@ -378,3 +378,26 @@ def test_calendar_api_validates_urls_and_never_shows_the_secret(
     assert client.delete(item, headers=headers).status_code == 204
     assert client.delete(item, headers=headers).status_code == 404
     assert blocks_of(booking_app, created["id"]) == []
+
+
+def test_calendar_is_fetched_whole_again_when_its_expansion_gets_old(
+    booking_app, session, make_staff, calendar_server, private_allowed, dst_week
+):
+    # A 304 keeps the blocks, but the expansion window moves with time: after REEXPAND_AFTER
+    # the body is fetched unconditionally and expanded from the new "now".
+    now, first, _ = dst_week
+    calendar_server.body = weekly_ics(first, exdate=first, moved=first + timedelta(weeks=1))
+    calendar_server.etag = '"v1"'
+    calendar = add_calendar(session, make_staff(), calendar_server.url, now)
+    refresh_due(booking_app, session, now)
+    before = blocks_of(booking_app, calendar.id)
+    assert len(before) == 4
+    later = now + calendars.REEXPAND_AFTER + timedelta(days=15)  # some occurrences are past
+    refresh_due(booking_app, session, later)
+    assert "If-None-Match" not in calendar_server.requests[-1]
+    window_start = later - calendars.BUSY_PAST
+    expected = [(max(start, window_start), end) for start, end in before if end > window_start]
+    assert 0 < len(expected) < len(before)
+    assert blocks_of(booking_app, calendar.id) == expected
+    row = row_of(booking_app, calendar.id)
+    assert row.expanded_at == later and row.busy_count == len(expected)
