@@ -23,7 +23,9 @@ Retention (`frontdesk worker retention-consent`, daily):
   client asked for erasure or the consent is no longer in force (withdrawn, or past its
   validity); a consent still in force is the evidence for what is being done and stays;
 - a request never signed is deleted FRONTDESK_RETENTION_CONSENT_REQUEST_DAYS after its last
-  change once it is declined or expired (or pending past its expiry).
+  change once it is declined or expired (or pending past its expiry);
+- the bodies of outbox calls delivered (or given up) more than FRONTDESK_RETENTION_MESSAGE_DAYS
+  ago are emptied: notify keeps the message's status, the copy here held the address.
 0 for either period keeps those rows forever.
 """
 
@@ -261,7 +263,7 @@ def _restrict(
     session.execute(
         sa.update(OutboxItem)
         .where(OutboxItem.request_id == found.id)
-        .values(body=None, last_error=None)
+        .values(body=sa.null(), last_error=None)
         .execution_options(synchronize_session=False)
     )
     session.flush()
@@ -347,12 +349,32 @@ def _unsigned_past_retention(session: Session, *, days: int, now: datetime) -> l
     )
 
 
+def _drop_sent_bodies(session: Session, *, days: int, now: datetime) -> int:
+    """Empty the bodies (address, name, links) of calls settled more than `days` ago."""
+    if days <= 0:
+        return 0
+    result = session.execute(
+        sa.update(OutboxItem)
+        .where(
+            OutboxItem.created_at < now - timedelta(days=days),
+            sa.or_(OutboxItem.delivered_at.is_not(None), OutboxItem.dead_at.is_not(None)),
+            OutboxItem.body.is_not(None),
+        )
+        .values(body=sa.null(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def apply_retention(
     *, session: Session, config: Any, now: datetime | None = None
 ) -> dict[str, int]:
-    """Delete records and unsigned requests past their retention periods."""
+    """Delete records and unsigned requests past their retention periods; empty old calls."""
     now = now or utcnow()
     counts = {"records_deleted": 0, "requests_deleted": 0}
+    counts["outbox_bodies_dropped"] = _drop_sent_bodies(
+        session, days=config["RETENTION_MESSAGE_DAYS"], now=now
+    )
     for count, find, days in (
         ("records_deleted", _records_past_retention, record_retention_days(config)),
         ("requests_deleted", _unsigned_past_retention, config["RETENTION_CONSENT_REQUEST_DAYS"]),

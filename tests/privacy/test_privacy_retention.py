@@ -13,7 +13,7 @@ from frontdesk.workers import WORKERS, worker_function
 from services.booking import privacy as booking_privacy
 from services.booking.models import Appointment, AppointmentEvent
 from services.consent import privacy as consent_privacy
-from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest
+from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, OutboxItem
 from services.notify import privacy as notify_privacy
 from services.notify import worker as notify_worker
 from services.notify.models import Message
@@ -94,17 +94,15 @@ def test_consent_retention_deletes_restricted_records_past_the_period_only(
     erase_client(clients=privacy_clients, email=EMAIL)
     database = shared_db.get_db(consent_app)
     with database.transaction() as session:
-        assert consent_privacy.apply_retention(session=session, config=consent_app.config) == {
-            "records_deleted": 0,
-            "requests_deleted": 0,
-        }
+        counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
+        assert (counts["records_deleted"], counts["requests_deleted"]) == (0, 0)
         record = session.scalar(
             sa.select(ConsentRecord).where(ConsentRecord.request_id == story.consent_request_id)
         )
         record.signed_at = utcnow() - timedelta(days=2556)
     with database.transaction() as session:
         counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
-    assert counts == {"records_deleted": 1, "requests_deleted": 0}
+    assert (counts["records_deleted"], counts["requests_deleted"]) == (1, 0)
     with database.transaction() as session:
         assert session.get(ConsentRequest, story.consent_request_id) is None
         assert not session.scalars(
@@ -142,15 +140,13 @@ def test_consent_retention_deletes_unsigned_requests_past_the_period(story, apps
             sa.select(ConsentRequest).where(ConsentRequest.client_email == OTHER_EMAIL)
         )
         unsigned_id = unsigned.id
-        assert consent_privacy.apply_retention(session=session, config=consent_app.config) == {
-            "records_deleted": 0,
-            "requests_deleted": 0,
-        }
+        counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
+        assert (counts["records_deleted"], counts["requests_deleted"]) == (0, 0)
         unsigned.status = "expired"
         unsigned.updated_at = unsigned.expires_at = utcnow() - timedelta(days=366)
     with database.transaction() as session:
         counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
-        assert counts == {"records_deleted": 0, "requests_deleted": 1}
+        assert (counts["records_deleted"], counts["requests_deleted"]) == (0, 1)
         assert session.get(ConsentRequest, unsigned_id) is None
         assert session.get(ConsentRequest, story.consent_request_id) is not None
 
@@ -184,3 +180,29 @@ def test_booking_retention_keeps_a_past_session_confirmed_and_records_the_erasur
             .order_by(AppointmentEvent.id)
         ).all()
         assert (history[-1].actor, history[-1].action) == ("retention", "client_erased")
+
+
+def test_consent_retention_empties_old_delivered_outbox_calls_only(story, apps):
+    consent_app = apps["consent"]
+    database = shared_db.get_db(consent_app)
+    with database.transaction() as session:
+        items = [
+            i
+            for i in session.scalars(
+                sa.select(OutboxItem).where(OutboxItem.delivered_at.is_not(None))
+            )
+            if i.body is not None
+        ]
+        assert len(items) >= 2
+        old = items[0]
+        old.created_at = utcnow() - timedelta(days=91)
+        old_id, total = old.id, len(items)
+    with database.transaction() as session:
+        counts = consent_privacy.apply_retention(session=session, config=consent_app.config)
+        assert counts["outbox_bodies_dropped"] == 1
+    with database.transaction() as session:
+        bodies = dict(session.execute(sa.select(OutboxItem.id, OutboxItem.body)).all())
+        assert bodies[old_id] is None
+        assert sum(bodies[i.id] is not None for i in items) == total - 1
+        again = consent_privacy.apply_retention(session=session, config=consent_app.config)
+        assert again["outbox_bodies_dropped"] == 0
