@@ -437,6 +437,7 @@ def update(
     for name in changed:
         setattr(appointment, name, fields[name])
     if changed:
+        appointment.updated_at = utcnow()  # the feed's DTSTAMP: this event's last change
         # Who changed what, never the values: the history must not copy client data around.
         record(session, appointment, actor, "updated", fields=changed)
     session.flush()

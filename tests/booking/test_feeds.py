@@ -388,3 +388,27 @@ def test_any_change_to_an_appointment_moves_the_feed_even_without_a_history_entr
     session.expire_all()
     assert session.get(FeedVersion, staff.id).version == version + 1
     session.commit()
+
+
+def test_edited_accommodations_reach_the_feed_with_a_new_dtstamp(
+    booking_app, week, staff_feed, make_token, session
+):
+    staff, (kept, _moved, _gone) = week
+    booked_at = kept.updated_at
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    before = events_by_uid(client.get(path).data)[kept.uid]
+    response = client.patch(
+        f"/api/v1/appointments/{kept.id}",
+        json={"accommodations": {"captions": False, "interpreter_language": "Tigrinya"}},
+        headers=auth(make_token("booking", "admin")),
+    )
+    assert response.status_code == 200, response.get_json()
+    after = events_by_uid(client.get(path).data)[kept.uid]
+    assert "Accommodations: interpreter (Tigrinya)" in str(after["DESCRIPTION"])
+    session.expire_all()
+    changed = session.get(Appointment, kept.id).updated_at
+    session.commit()
+    assert changed > booked_at  # DTSTAMP is the event's last change (whole seconds)
+    assert after["DTSTAMP"].dt == changed.replace(microsecond=0) >= before["DTSTAMP"].dt
+    assert after["SEQUENCE"] == before["SEQUENCE"]  # no new invite: the time did not change
