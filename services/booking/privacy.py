@@ -21,7 +21,9 @@ status, outcome, language and the history's shape. Nothing kept names the client
 export by the same address afterwards finds nothing.
 
 Retention (`frontdesk worker retention-booking`, daily): appointments that ended more than
-FRONTDESK_RETENTION_APPOINTMENT_DAYS ago are anonymized the same way (0 keeps them forever).
+FRONTDESK_RETENTION_APPOINTMENT_DAYS ago are anonymized the same way (0 keeps them forever);
+the payloads of outbox intents settled (sent, failed, skipped) more than
+FRONTDESK_RETENTION_MESSAGE_DAYS ago are emptied (they copy times and a cancellation reason).
 """
 
 from __future__ import annotations
@@ -249,14 +251,39 @@ def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any
     }
 
 
+def _empty_settled_payloads(session: Session, *, days: int, now: datetime) -> int:
+    """Empty the payloads (times, a cancellation reason) of intents settled `days` ago."""
+    if days <= 0:
+        return 0
+    result = session.execute(
+        sa.update(OutboxIntent)
+        .where(
+            OutboxIntent.created_at < now - timedelta(days=days),
+            OutboxIntent.status != "pending",
+            sa.cast(OutboxIntent.payload, sa.Text) != "{}",
+        )
+        .values(payload={})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
 def apply_retention(
     *, session: Session, config: Any, now: datetime | None = None
 ) -> dict[str, int]:
-    """Anonymize appointments that ended more than RETENTION_APPOINTMENT_DAYS ago."""
+    """Anonymize appointments that ended more than RETENTION_APPOINTMENT_DAYS ago; empty the
+    outbox payloads settled more than RETENTION_MESSAGE_DAYS ago."""
+    now = now or utcnow()
+    counts = {
+        "appointments_anonymized": 0,
+        "outbox_payloads_emptied": _empty_settled_payloads(
+            session, days=config["RETENTION_MESSAGE_DAYS"], now=now
+        ),
+    }
     days = config["RETENTION_APPOINTMENT_DAYS"]
     if days <= 0:
-        return {"appointments_anonymized": 0}
-    cutoff = (now or utcnow()) - timedelta(days=days)
+        return counts
+    cutoff = now - timedelta(days=days)
     total = 0
     while True:
         due = session.scalars(
@@ -269,7 +296,7 @@ def apply_retention(
             anonymize(session=session, appointment=appointment, actor=Actor("retention"))
         total += len(due)
         if len(due) < RETENTION_BATCH:
-            return {"appointments_anonymized": total}
+            return counts | {"appointments_anonymized": total}
 
 
 def run_retention(app: Flask, stop: threading.Event) -> None:

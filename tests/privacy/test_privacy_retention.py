@@ -11,7 +11,7 @@ from privacy_story import EMAIL, NAME, OTHER_EMAIL
 from frontdesk.privacy import erase_client
 from frontdesk.workers import WORKERS, worker_function
 from services.booking import privacy as booking_privacy
-from services.booking.models import Appointment, AppointmentEvent
+from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from services.consent import privacy as consent_privacy
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, OutboxItem
 from services.notify import privacy as notify_privacy
@@ -41,14 +41,14 @@ def test_booking_retention_anonymizes_only_appointments_past_the_period(story, b
     _move_appointment_back(booking_app, old, days=800)
     with shared_db.get_db(booking_app).transaction() as session:
         counts = booking_privacy.apply_retention(session=session, config=booking_app.config)
-    assert counts == {"appointments_anonymized": 1}
+    assert counts["appointments_anonymized"] == 1
     clients = _clients(booking_app)
     assert clients[old] == "erased"
     assert clients[recent] == EMAIL
     assert clients[story.appointments[OTHER_EMAIL][0]] == OTHER_EMAIL
     with shared_db.get_db(booking_app).transaction() as session:
         again = booking_privacy.apply_retention(session=session, config=booking_app.config)
-        assert again == {"appointments_anonymized": 0}
+        assert again["appointments_anonymized"] == 0
         assert session.get(Appointment, old).status == "completed"  # history and statistics stay
 
 
@@ -56,9 +56,8 @@ def test_booking_retention_of_zero_days_keeps_everything(story, booking_app):
     _move_appointment_back(booking_app, story.appointments[EMAIL][0], days=5000)
     config = {**booking_app.config, "RETENTION_APPOINTMENT_DAYS": 0}
     with shared_db.get_db(booking_app).transaction() as session:
-        assert booking_privacy.apply_retention(session=session, config=config) == {
-            "appointments_anonymized": 0
-        }
+        counts = booking_privacy.apply_retention(session=session, config=config)
+        assert counts["appointments_anonymized"] == 0
     assert EMAIL in _clients(booking_app).values()
 
 
@@ -206,3 +205,22 @@ def test_consent_retention_empties_old_delivered_outbox_calls_only(story, apps):
         assert sum(bodies[i.id] is not None for i in items) == total - 1
         again = consent_privacy.apply_retention(session=session, config=consent_app.config)
         assert again["outbox_bodies_dropped"] == 0
+
+
+def test_booking_retention_empties_old_settled_outbox_payloads_only(story, booking_app):
+    database = shared_db.get_db(booking_app)
+    with database.transaction() as session:
+        query = sa.select(OutboxIntent).where(OutboxIntent.status == "sent")
+        sent = [i for i in session.scalars(query.order_by(OutboxIntent.id)) if i.payload]
+        assert len(sent) >= 2
+        sent[0].created_at = utcnow() - timedelta(days=91)
+        old_id = sent[0].id
+    with database.transaction() as session:
+        counts = booking_privacy.apply_retention(session=session, config=booking_app.config)
+        assert counts["outbox_payloads_emptied"] == 1
+    with database.transaction() as session:
+        payloads = dict(session.execute(sa.select(OutboxIntent.id, OutboxIntent.payload)).all())
+        assert payloads[old_id] == {}
+        assert all(payloads[i.id] for i in sent[1:])
+        again = booking_privacy.apply_retention(session=session, config=booking_app.config)
+        assert again["outbox_payloads_emptied"] == 0
