@@ -16,19 +16,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_checks import PHONE, watch_console
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "var" / "screenshots"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
     "--disable-gpu",
     "--disable-dev-shm-usage",
 ]
-PHONE = {"width": 390, "height": 844}
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def _free_port() -> int:
@@ -128,57 +124,3 @@ def phone(browser):
         yield page
     finally:
         context.close()
-
-
-def watch_console(page) -> list[str]:
-    """Errors the page logs (a CSP violation, a script error, a missing style sheet or script);
-    a page's own 4xx status (an error page shown on purpose) is not one. Fills as the page runs."""
-    problems: list[str] = []
-
-    def seen(message) -> None:
-        url = message.location.get("url", "")
-        expected = message.text.startswith("Failed to load resource") and "/static/" not in url
-        if message.type == "error" and not expected:
-            problems.append(f"{message.text} ({url})")
-
-    page.on("console", seen)
-    return problems
-
-
-def check_accessibility(page) -> list[dict]:
-    """axe-core's WCAG 2.1 A/AA violations on the current page (evaluated, since the pages'
-    CSP rightly refuses an injected inline script)."""
-    if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE.read_text())
-    result = page.evaluate(
-        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG_AA,
-    )
-    return [
-        {
-            "id": violation["id"],
-            "help": violation["help"],
-            "nodes": [node["target"] for node in violation["nodes"]][:5],
-        }
-        for violation in result["violations"]
-    ]
-
-
-def narrow_enough(page, width: int = PHONE["width"]) -> None:
-    """The page fits a screen `width` CSS pixels wide: nothing makes it scroll sideways."""
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    wide = page.evaluate(
-        """limit => [...document.querySelectorAll('body *')]
-        .filter(e => e.getBoundingClientRect().right > limit)
-        .map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 5)""",
-        width,
-    )
-    assert scroll <= width, f"{page.url} scrolls sideways ({scroll} px): {wide}"
-
-
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under var/screenshots/ (kept as a CI artifact)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -7,8 +7,15 @@ import time
 import uuid
 
 import pytest
-from conftest import PHONE, check_accessibility, narrow_enough, screenshot, watch_console
-from test_consent_pages import FORM, expect_heading
+from browser_checks import (
+    CONSENT_FORM,
+    PHONE,
+    check_accessibility,
+    expect_heading,
+    narrow_enough,
+    screenshot,
+    watch_console,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +26,9 @@ def clinic(served):
     consent form signed, and its slug."""
     suffix = uuid.uuid4().hex[:8]
     with served.api() as api:
-        form = api.post("/consent/api/v1/templates", json={**FORM, "name": f"Recording {suffix}"})
+        form = api.post(
+            "/consent/api/v1/templates", json={**CONSENT_FORM, "name": f"Recording {suffix}"}
+        )
         assert form.status_code == 201, form.text
         staff = api.post(
             "/booking/api/v1/staff",

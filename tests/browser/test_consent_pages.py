@@ -7,54 +7,22 @@ import re
 import uuid
 
 import pytest
-from conftest import check_accessibility, narrow_enough, screenshot, watch_console
+from browser_checks import (
+    CONSENT_FORM,
+    check_accessibility,
+    expect_heading,
+    narrow_enough,
+    screenshot,
+    watch_console,
+)
 
 pytestmark = pytest.mark.browser
-
-FORM = {
-    "name": "Recording (browser tests)",
-    "locales": {
-        "en": {
-            "title": "Session recording and information sharing",
-            "body": "We would like to **record** this session.\n\n- Kept 12 months\n- Never shared without asking you",
-            "checkboxes": {
-                "recording": "I agree that this session may be recorded.",
-                "sharing": "I agree that my information may be shared with partner agencies.",
-            },
-            "fields": {},
-        },
-        "fr": {
-            "title": "Enregistrement de la séance et partage d'informations",
-            "body": "Nous aimerions **enregistrer** cette séance.\n\n- Conservé 12 mois\n- Jamais partagé sans vous le demander",
-            "checkboxes": {
-                "recording": "J'accepte que cette séance soit enregistrée.",
-                "sharing": "J'accepte que mes informations soient partagées.",
-            },
-            "fields": {},
-        },
-        "es": {
-            "title": "Grabación de la sesión e intercambio de información",
-            "body": "Nos gustaría **grabar** esta sesión.\n\n- Se guarda 12 meses\n- Nunca se comparte sin preguntarle",
-            "checkboxes": {
-                "recording": "Acepto que esta sesión sea grabada.",
-                "sharing": "Acepto que mi información se comparta.",
-            },
-            "fields": {},
-        },
-    },
-    "checkboxes": [
-        {"key": "recording", "required": True},
-        {"key": "sharing", "required": True},
-    ],
-    "fields": [],
-    "validity_days": 365,
-}
 
 
 @pytest.fixture(scope="module")
 def template_id(served):
     with served.api() as api:
-        response = api.post("/consent/api/v1/templates", json=FORM)
+        response = api.post("/consent/api/v1/templates", json=CONSENT_FORM)
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -161,12 +129,6 @@ def test_language_switcher_changes_the_page_and_is_remembered(served, phone, new
     phone.get_by_role("button", name="Firmar el formulario").click()
     expect_heading(phone, "Gracias, el formulario está firmado")
     assert phone.locator("html").get_attribute("lang") == "es"
-
-
-def expect_heading(page, text: str) -> None:
-    heading = page.get_by_role("heading", level=1)
-    heading.wait_for()
-    assert heading.inner_text().strip() == text
 
 
 def visit(page, url: str, name: str, found: dict) -> None:
