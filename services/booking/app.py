@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from services.booking import models, resources
+from services.booking import gauges, models, resources
 from services.booking.pages import register_pages
 from shared.api import create_api
 from shared.app import configure, register_health
@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure(app, "booking", config, token_model=models.ApiToken)
     register_api(app)
     register_health(app)
+    gauges.register(app)
     limiter = init_pages(app)
     register_pages(app, limiter)
     return app

@@ -138,3 +138,9 @@ def test_notify_and_consent_publish_their_domain_gauges(apps, make_token):
     consent = apps["consent"].test_client().get("/metrics").get_data(as_text=True)
     assert "frontdesk_consent_outbox_pending" in consent
     assert "# HELP frontdesk_consent_requests" in consent
+
+
+def test_booking_publishes_appointments_and_outbox_gauges(apps):
+    text = apps["booking"].test_client().get("/metrics").get_data(as_text=True)
+    assert "# HELP frontdesk_booking_appointments" in text
+    assert "# HELP frontdesk_booking_outbox" in text
