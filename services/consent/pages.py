@@ -223,6 +223,27 @@ def _page_errors(exc: ValidationFailed, form: forms.LocalizedForm) -> dict[str, 
     return errors
 
 
+# The electronic-records disclosure (ESIGN) as the page shows it; what the signer saw, in their
+# language, is what the audit trail records.
+DISCLOSURE_ITEMS = (
+    N_("Your online signature counts the same as signing on paper."),
+    N_("You can ask us for a paper copy, or to sign on paper instead. It costs nothing."),
+    N_(
+        "You can withdraw your consent at any time, as easily as you gave it: use the link in your email, or tell us."
+    ),
+    N_(
+        "After signing, you get a copy of the signed form as a PDF file. Most phones and computers can open it."
+    ),
+    N_("If your email address changes, tell us so your copies still reach you."),
+)
+
+
+def _disclosure(lang: str) -> list[str]:
+    """The disclosure's items in the page's language."""
+    with force_locale(lang):
+        return [gettext(item) for item in DISCLOSURE_ITEMS]
+
+
 def _form_page(
     token: str,
     consent: ConsentRequest,
@@ -244,6 +265,7 @@ def _form_page(
         errors=errors or {},
         limits={"name": NAME_MAX, "relationship": RELATIONSHIP_MAX, "reason": REASON_MAX},
         notice=notice,
+        disclosure=_disclosure(lang),
     )
 
 
@@ -296,6 +318,7 @@ def sign(token: str):
             fields={key: value for key, value in answers.fields.items() if value},
             signature_image=answers.signature_image or None,
             proxy_relationship=answers.proxy_relationship if answers.signer == "proxy" else None,
+            disclosure="\n".join(_disclosure(lang)),
             settings=_settings(),
             origin=_origin(_known_zone(answers.timezone)),
         )

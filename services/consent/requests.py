@@ -383,8 +383,12 @@ def sign(
     fields: dict[str, str] | None = None,
     signature_image: str | None = None,
     proxy_relationship: str | None = None,
+    disclosure: str = DISCLOSURE,
 ) -> Signed:
     """Sign by link: checks the answers, records the disclosure and the signature, issues the PDF.
+
+    `disclosure` is the electronic-records disclosure exactly as the signer was shown it (the
+    page shows it translated); its text and hash go into the audit trail.
 
     A guardian or other proxy signs with their own typed name and their relationship to
     the client. Rendering and signing happen here; if they fail, nothing is kept.
@@ -421,7 +425,10 @@ def sign(
         request=request,
         kind="disclosure_accepted",
         origin=origin,
-        details={"disclosure_sha256": hashlib.sha256(DISCLOSURE.encode()).hexdigest()},
+        details={
+            "disclosure_sha256": hashlib.sha256(disclosure.encode()).hexdigest(),
+            "disclosure_text": disclosure,
+        },
     )
     record_event(
         session=session,

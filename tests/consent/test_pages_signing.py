@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import re
 import struct
@@ -499,3 +500,21 @@ def test_each_page_with_its_css_and_js_is_under_100_kb(client, make_link):
     assert len(assets) == 2
     total = len(page.encode()) + sum(len(client.get(path).data) for path in assets)
     assert total < 100 * 1024, total
+
+
+def test_audit_records_the_disclosure_exactly_as_the_signer_read_it(client, consent_app, make_link):
+    token = make_link(locale="fr")
+    page = open_form(client, token)
+    shown = re.findall(
+        r"<li>([^<]+)</li>", page.split('id="disclosure_accepted"')[0].rsplit("<ul>", 1)[1]
+    )
+    assert any("copie papier" in item for item in shown)
+    client.post(f"/sign/{token}", data=good_answers(csrf_of(page)), headers=HTML)
+    with shared_db.get_db(consent_app).transaction() as session:
+        request = session.scalar(
+            sa.select(ConsentRequest).where(ConsentRequest.token_hash == hash_token(token))
+        )
+        event = next(e for e in request.events if e.kind == "disclosure_accepted")
+        assert event.details["disclosure_text"] == "\n".join(shown)
+        expected = hashlib.sha256("\n".join(shown).encode()).hexdigest()
+        assert event.details["disclosure_sha256"] == expected
