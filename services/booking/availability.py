@@ -208,8 +208,16 @@ def load_calendars(
     start: datetime,
     end: datetime,
     ignore_appointment_id: int | None = None,
+    taken_between: Interval | None = None,
+    merge_taken: bool = False,
 ) -> list[StaffCalendar]:
-    """Rules, exceptions, busy blocks and appointments of these staff around [start, end)."""
+    """Rules, exceptions, busy blocks and appointments of these staff around [start, end).
+
+    Busy blocks and appointments are read around [start, end) with PAD on both sides, or exactly
+    over `taken_between` when given. With `merge_taken` they come back as one list of busy
+    intervals per staff member, overlapping and touching ones merged in SQL (for services of
+    capacity 1, where any overlap is a conflict): a fully booked day is one row, not twelve.
+    """
     calendars = {member.id: StaffCalendar(staff=member) for member in staff}
     if not calendars:
         return []
@@ -226,14 +234,46 @@ def load_calendars(
         )
     ):
         calendars[exception.staff_id].exceptions.append(exception)
-    load_taken(
-        session=session,
-        calendars=list(calendars.values()),
-        start=start,
-        end=end,
-        ignore_appointment_id=ignore_appointment_id,
-    )
+    lo, hi = taken_between or (start - PAD, end + PAD)
+    if merge_taken:
+        load_merged_taken(session=session, calendars=list(calendars.values()), start=lo, end=hi)
+    else:
+        load_taken(
+            session=session,
+            calendars=list(calendars.values()),
+            start=lo + PAD,
+            end=hi - PAD,
+            ignore_appointment_id=ignore_appointment_id,
+        )
     return list(calendars.values())
+
+
+def _taken_queries(ids: Sequence[int], lo: datetime, hi: datetime) -> tuple[sa.Select, sa.Select]:
+    """(busy blocks, confirmed appointments) of these staff overlapping [lo, hi), as
+    (staff_id, start, end, service_id, appointment_start); busy blocks have no service."""
+    appointments = sa.select(
+        Appointment.staff_id,
+        Appointment.blocked_start.label("start"),
+        Appointment.blocked_end.label("end"),
+        Appointment.service_id,
+        Appointment.start.label("appointment_start"),
+    ).where(
+        Appointment.staff_id.in_(ids),
+        Appointment.status == "confirmed",
+        # Bounded on both sides so the (staff, blocked_start) index is a short range scan:
+        # no appointment blocks more than LONGEST_BLOCK.
+        Appointment.blocked_start > lo - LONGEST_BLOCK,
+        Appointment.blocked_start < hi,
+        Appointment.blocked_end > lo,
+    )
+    busy = sa.select(
+        BusyBlock.staff_id,
+        BusyBlock.start,
+        BusyBlock.end,
+        sa.type_coerce(sa.null(), sa.Integer).label("service_id"),
+        sa.type_coerce(sa.null(), UTCDateTime()).label("appointment_start"),
+    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < hi, BusyBlock.end > lo)
+    return busy, appointments
 
 
 def load_taken(
@@ -248,34 +288,12 @@ def load_taken(
     by_id = {calendar.staff.id: calendar for calendar in calendars}
     if not by_id:
         return
-    ids = list(by_id)
     for calendar in calendars:
         calendar.busy, calendar.appointments = [], []
     # Busy blocks and appointments in one range query: (staff, start, end, service, start).
-    appointments = sa.select(
-        Appointment.staff_id,
-        Appointment.blocked_start.label("start"),
-        Appointment.blocked_end.label("end"),
-        Appointment.service_id,
-        Appointment.start.label("appointment_start"),
-    ).where(
-        Appointment.staff_id.in_(ids),
-        Appointment.status == "confirmed",
-        # Bounded on both sides so the (staff, blocked_start) index is a short range scan:
-        # no appointment blocks more than LONGEST_BLOCK.
-        Appointment.blocked_start > start - PAD - LONGEST_BLOCK,
-        Appointment.blocked_start < end + PAD,
-        Appointment.blocked_end > start - PAD,
-    )
+    busy, appointments = _taken_queries(list(by_id), start - PAD, end + PAD)
     if ignore_appointment_id is not None:
         appointments = appointments.where(Appointment.id != ignore_appointment_id)
-    busy = sa.select(
-        BusyBlock.staff_id,
-        BusyBlock.start,
-        BusyBlock.end,
-        sa.type_coerce(sa.null(), sa.Integer).label("service_id"),
-        sa.type_coerce(sa.null(), UTCDateTime()).label("appointment_start"),
-    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < end + PAD, BusyBlock.end > start - PAD)
     for row in session.execute(sa.union_all(busy, appointments)):
         if row.service_id is None:
             by_id[row.staff_id].busy.append(Taken(row.start, row.end))
@@ -283,6 +301,48 @@ def load_taken(
             by_id[row.staff_id].appointments.append(
                 Taken(row.start, row.end, row.service_id, row.appointment_start)
             )
+
+
+def load_merged_taken(
+    *, session: Session, calendars: Sequence[StaffCalendar], start: datetime, end: datetime
+) -> None:
+    """Load the busy time of these calendars overlapping [start, end) as merged intervals.
+
+    Busy blocks and appointments are one list per staff member, and intervals that overlap or
+    touch are merged in SQL (gaps and islands with window functions), so the rows read grow
+    with the gaps in a calendar, not with its appointments. Only for capacity-1 services, where
+    any overlap is a conflict; `appointments` stays empty.
+    """
+    by_id = {calendar.staff.id: calendar for calendar in calendars}
+    if not by_id:
+        return
+    for calendar in calendars:
+        calendar.busy, calendar.appointments = [], []
+    busy, appointments = _taken_queries(list(by_id), start, end)
+    taken = sa.union_all(busy, appointments).subquery("taken")
+    order = (taken.c.start, taken.c.end)
+    reach = sa.func.max(taken.c.end).over(
+        partition_by=taken.c.staff_id, order_by=order, rows=(None, -1)
+    )
+    marked = sa.select(
+        taken.c.staff_id,
+        taken.c.start,
+        taken.c.end,
+        sa.case((taken.c.start <= reach, 0), else_=1).label("opens"),
+    ).subquery("marked")
+    island = sa.func.sum(marked.c.opens).over(
+        partition_by=marked.c.staff_id, order_by=(marked.c.start, marked.c.end), rows=(None, 0)
+    )
+    grouped = sa.select(
+        marked.c.staff_id, marked.c.start, marked.c.end, island.label("island")
+    ).subquery("grouped")
+    merged = sa.select(
+        grouped.c.staff_id,
+        sa.type_coerce(sa.func.min(grouped.c.start), UTCDateTime()),
+        sa.type_coerce(sa.func.max(grouped.c.end), UTCDateTime()),
+    ).group_by(grouped.c.staff_id, grouped.c.island)
+    for staff_id, busy_start, busy_end in session.execute(merged):
+        by_id[staff_id].busy.append(Taken(busy_start, busy_end))
 
 
 def lock_staff(
@@ -336,13 +396,21 @@ def search_slots(
     viewer = ZoneInfo(tz)
     window_start = _local(start_date, time(0), viewer)
     window_end = _local(end_date + timedelta(days=1), time(0), viewer)
+    duration = timedelta(minutes=service.duration_minutes)
+    # A slot starting in the window blocks at most [start - buffer before, start + duration +
+    # buffer after): only what overlaps that reach matters.
+    reach = (
+        window_start - timedelta(minutes=service.buffer_before_minutes),
+        window_end + duration + timedelta(minutes=service.buffer_after_minutes),
+    )
     calendars = load_calendars(
         session=session,
         staff=bookable_staff(service, staff_id),
         start=window_start,
         end=window_end,
+        taken_between=reach,
+        merge_taken=service.capacity == 1,
     )
-    duration = timedelta(minutes=service.duration_minutes)
     slots: dict[datetime, Slot] = {}
     for calendar in calendars:
         starts = free_starts(
