@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import auth, db, logs, metrics
@@ -32,6 +32,27 @@ def configure(
     metrics.init_app(app)
     auth.init_app(app)
     register_error_handlers(app)
+    register_security_headers(app)
+
+
+HSTS = "max-age=31536000"
+
+
+def register_security_headers(app: Flask) -> None:
+    """Headers on every answer, API or page (pages add their CSP and friends in shared.pages).
+
+    API answers and anything reached by a secret token hold personal data: never cached.
+    HSTS only over TLS, which behind the proxy ProxyFix learns from X-Forwarded-Proto.
+    """
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if "/api/" in request.path or "token" in (request.view_args or {}):
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        return response
 
 
 def register_health(app: Flask) -> None:

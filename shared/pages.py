@@ -24,10 +24,10 @@ from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, Response, g, render_template, request, session
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from shared.errors import BadRequest
+from shared.rate_limits import client_address
 
 LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
 SHARED_DIR = Path(__file__).parent
@@ -196,7 +196,6 @@ def init_pages(app: Flask) -> Limiter:
             response.set_cookie(
                 LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax"
             )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -205,16 +204,19 @@ def init_pages(app: Flask) -> Limiter:
                 "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
             )
             response.headers.setdefault("Cache-Control", "no-store")
-            if request.is_secure:
-                response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    return Limiter(
-        get_remote_address,
+    # One limiter per app, also used by the API's limits (shared.rate_limits); keys carry the
+    # service's name so services sharing one storage (redis) never count each other's hits.
+    limiter = Limiter(
+        client_address,
         app=app,
         storage_uri=app.config["RATELIMIT_STORAGE_URL"],
         default_limits=[],
         headers_enabled=True,
+        key_prefix=app.config["SERVICE_NAME"],
     )
+    app.extensions["frontdesk_limiter"] = limiter
+    return limiter

@@ -68,10 +68,13 @@ def _apps(database_urls, service_token, tmp_path_factory):
 
 @pytest.fixture
 def apps(_apps, service_token):
-    """The three apps with empty databases (and the service token known to each)."""
+    """The three apps with empty databases, no rate-limit hits counted (the apps outlive the
+    test) and the service token known to each."""
     from shared import auth
 
     for app in _apps.values():
+        for limiter in app.extensions.get("limiter", ()):
+            limiter.reset()
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,

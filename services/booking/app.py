@@ -8,15 +8,17 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from services.booking import gauges, models, resources
+from services.booking import gauges, models, rate_limits, resources
 from services.booking.pages import register_pages
 from shared.api import create_api
 from shared.app import configure, register_health
 from shared.pages import init_pages
+from shared.rate_limits import limit_routes
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the booking app: configuration, extensions, API blueprints, health, public pages."""
+    """Build the booking app: configuration, extensions, API blueprints, health, public pages,
+    rate limits."""
     app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     register_api(app)
@@ -24,6 +26,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     gauges.register(app)
     limiter = init_pages(app)
     register_pages(app, limiter)
+    limit_routes(app, rate_limits.LIMITS)
     return app
 
 

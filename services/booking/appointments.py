@@ -25,6 +25,7 @@ from services.booking.errors import (
     ManageLinkNotFound,
     ModeNotOffered,
     SlotTaken,
+    TooManyBookings,
 )
 from services.booking.manage_tokens import hash_manage_token, manage_token_for
 from services.booking.models import (
@@ -39,6 +40,7 @@ from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
 
 EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
+BOOKING_CAP_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,32 @@ def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment |
     return session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
 
 
+def _check_daily_cap(session: Session, *, email: str, cap: int, now: datetime) -> None:
+    """Raise TooManyBookings when `email` already made `cap` bookings in the last 24 hours.
+
+    Every booking made in the window counts, cancelled ones too (each sent a confirmation);
+    the address is compared without case, so Ana@ and ana@ are one client.
+    """
+    since = now - BOOKING_CAP_WINDOW
+    made = session.scalars(
+        sa.select(Appointment.created_at)
+        .where(
+            Appointment.created_at > since,
+            sa.func.lower(Appointment.client_email) == email.lower(),
+            Appointment.follow_up_of_id.is_(None),
+        )
+        .order_by(Appointment.created_at)
+    ).all()
+    if len(made) >= cap:
+        free_again = made[len(made) - cap] + BOOKING_CAP_WINDOW
+        retry_after = max(1, int((free_again - now).total_seconds()) + 1)
+        raise TooManyBookings(
+            f"This email address already has {len(made)} bookings made in the last 24 hours; "
+            "please call us, or book again later.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
 def book(
     *,
     session: Session,
@@ -152,9 +180,15 @@ def book(
     idempotency_key: str | None = None,
     fingerprint: str | None = None,
     follow_up_of: Appointment | None = None,
+    daily_cap: int = 0,
     now: datetime | None = None,
 ) -> Booked:
-    """Book `start` of `service` for a client, or raise OutsideAvailability / SlotTaken."""
+    """Book `start` of `service` for a client, or raise OutsideAvailability / SlotTaken.
+
+    With `daily_cap`, a client (not staff) may make at most that many bookings for one email
+    address in 24 hours (TooManyBookings beyond), so nobody can fill a calendar or flood an
+    inbox with confirmations under one address.
+    """
     now = now or utcnow()
 
     def replay(existing: Appointment) -> Booked:
@@ -163,6 +197,8 @@ def book(
 
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
+    if daily_cap and actor == CLIENT:
+        _check_daily_cap(session, email=client["email"], cap=daily_cap, now=now)
     candidates = availability.bookable_staff(service, staff_id)
     if staff_id is not None and not candidates:
         raise NotFound("This staff member does not offer this service.", code="staff_not_found")

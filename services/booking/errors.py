@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 
 
 class SlotTaken(Conflict):
@@ -39,3 +39,7 @@ class AppointmentNotFound(NotFound):
 
 class ManageLinkNotFound(NotFound):
     code, title = "manage_link_not_found", "This link is unknown or no longer valid"
+
+
+class TooManyBookings(TooManyRequests):
+    code, title = "too_many_bookings", "Too many bookings for this email address today"

@@ -43,6 +43,7 @@ from services.booking.errors import (
     ModeNotOffered,
     OutsideAvailability,
     SlotTaken,
+    TooManyBookings,
 )
 from services.booking.models import Appointment, Service
 from shared import db
@@ -591,7 +592,15 @@ def book(slug: str):
             fingerprint=fingerprint(
                 [iso(start), mode, details.client, details.backup, details.accommodations]
             ),
+            daily_cap=current_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"],
         )
+    except TooManyBookings:
+        session.rollback()
+        details.errors["email"] = _(
+            "This email address already has several bookings made today. "
+            "Please call us to book more, or try again tomorrow."
+        )
+        return _service_page(service, args, status=429, details=details, errors=details.errors)
     except (ModeNotOffered, BackupPlanRequired):
         # No staff member free then can hold this mode with this backup plan (no dial-in).
         session.rollback()

@@ -269,6 +269,7 @@ class AppointmentCollection(MethodView):
     @appointments_blp.alt_response(
         200, schema=schemas.BookedSchema, description="A replay of an earlier Idempotency-Key"
     )
+    @appointments_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data):
         """Book an appointment (no token needed; Idempotency-Key honoured)."""
         session = db.session()
@@ -287,6 +288,7 @@ class AppointmentCollection(MethodView):
             secret=_secret(),
             idempotency_key=key,
             fingerprint=fingerprint(request.get_json(silent=True)) if key else None,
+            daily_cap=current_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"],
         )
         return _booked_body(booked), 200 if booked.replayed else 201
 

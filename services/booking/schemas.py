@@ -11,14 +11,25 @@ from shared.fields import PhoneNumber, TimeZone, UTCDateTime
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
 ID_RANGE = validate.Range(1, MAX_ID)
-LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="A language tag like 'en'.")
+LANGUAGE = [
+    validate.Length(max=16),  # what the appointment's column holds
+    validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="A language tag like 'en'."),
+]
+EMAIL_MAX = 320  # RFC 5321's longest address, and the columns' size
+# Lists a client or an admin may send: enough for any real use, not enough to hurt.
+MAX_LANGUAGES = 30
+MAX_LIST_ITEMS = 50
 
 
 class StaffCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
     time_zone = TimeZone(required=True)
-    languages = fields.List(fields.String(validate=LANGUAGE), load_default=list)
+    languages = fields.List(
+        fields.String(validate=LANGUAGE),
+        load_default=list,
+        validate=validate.Length(max=MAX_LANGUAGES),
+    )
     video_link_template = fields.URL(
         allow_none=True,
         load_default=None,
@@ -55,21 +66,26 @@ class PublicStaffSchema(ma.Schema):
 
 class ResourceLinkSchema(ma.Schema):
     title = fields.String(required=True, validate=validate.Length(1, 200))
-    url = fields.URL(allow_none=True, load_default=None, schemes={"https", "http"})
-    text = fields.String(allow_none=True, load_default=None)
+    url = fields.URL(
+        allow_none=True,
+        load_default=None,
+        schemes={"https", "http"},
+        validate=validate.Length(max=2000),
+    )
+    text = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
 class ServiceCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
     slug = fields.String(required=True, validate=[validate.Length(1, 100), SLUG])
-    description = fields.String(load_default="")
+    description = fields.String(load_default="", validate=validate.Length(max=10_000))
     duration_minutes = fields.Integer(required=True, validate=validate.Range(5, 24 * 60))
     modes = fields.List(
         fields.String(validate=validate.OneOf(MODES)),
         load_default=lambda: ["video"],
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, max=len(MODES)),
     )
-    location = fields.String(allow_none=True, load_default=None)
+    location = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
     buffer_before_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     buffer_after_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     min_notice_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 60 * 24 * 60))
@@ -77,15 +93,27 @@ class ServiceCreateSchema(ma.Schema):
     slot_step_minutes = fields.Integer(load_default=15, validate=validate.Range(5, 24 * 60))
     capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     reminder_offsets_minutes = fields.List(
-        fields.Integer(validate=validate.Range(1, 60 * 24 * 30)), load_default=lambda: [1440, 60]
+        fields.Integer(validate=validate.Range(1, 60 * 24 * 30)),
+        load_default=lambda: [1440, 60],
+        validate=validate.Length(max=10),
     )
-    resources = fields.List(fields.Nested(ResourceLinkSchema), load_default=list)
+    resources = fields.List(
+        fields.Nested(ResourceLinkSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_LIST_ITEMS),
+    )
     required_consent_template_ids = fields.List(
-        fields.Integer(validate=ID_RANGE), load_default=list
+        fields.Integer(validate=ID_RANGE),
+        load_default=list,
+        validate=validate.Length(max=MAX_LIST_ITEMS),
     )
     listed = fields.Boolean(load_default=True)
     active = fields.Boolean(load_default=True)
-    staff_ids = fields.List(fields.Integer(validate=ID_RANGE), load_default=list)
+    staff_ids = fields.List(
+        fields.Integer(validate=ID_RANGE),
+        load_default=list,
+        validate=validate.Length(max=MAX_LIST_ITEMS),
+    )
 
     @validates_schema
     def _in_person_needs_address(self, data, partial=False, **kwargs):
@@ -98,7 +126,9 @@ class ServiceCreateSchema(ma.Schema):
 class ServiceUpdateSchema(ServiceCreateSchema):
     """A service's fields to change (use with partial=True: only those given change)."""
 
-    staff_ids = fields.List(fields.Integer(validate=ID_RANGE))
+    staff_ids = fields.List(
+        fields.Integer(validate=ID_RANGE), validate=validate.Length(max=MAX_LIST_ITEMS)
+    )
 
 
 class ServiceSchema(ma.Schema):
@@ -140,7 +170,9 @@ class RuleSchema(ma.Schema):
 
 
 class RulesSchema(ma.Schema):
-    rules = fields.List(fields.Nested(RuleSchema), required=True)
+    rules = fields.List(
+        fields.Nested(RuleSchema), required=True, validate=validate.Length(max=7 * 24)
+    )
 
 
 class ExceptionCreateSchema(ma.Schema):
@@ -217,7 +249,7 @@ class SlotListSchema(ma.Schema):
 
 class ClientSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
     phone = PhoneNumber(allow_none=True, load_default=None)
     language = fields.String(load_default="en", validate=LANGUAGE)
     time_zone = TimeZone(allow_none=True, load_default=None)

@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Flask
 
-from services.consent import gauges, models, pages, resources
+from services.consent import gauges, models, pages, rate_limits, resources
 from shared.api import create_api
 from shared.app import configure, register_health
 from shared.pages import init_pages
+from shared.rate_limits import limit_routes
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -19,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure(app, "consent", config, token_model=models.ApiToken)
     register_api(app)
     register_pages(app)
+    limit_routes(app, rate_limits.LIMITS)
     register_health(app)
     gauges.register(app)
     return app

@@ -14,6 +14,11 @@ from shared.fields import PhoneNumber, TimeZone, UTCDateTime
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
 _LOCALE = validate.OneOf(forms.LOCALES)
 _ID = validate.Range(1, MAX_ID)
+# What a signer may send: no form has more boxes or fields (keys are at most 40 characters, the
+# per-field limit is the form's own, at most 5000), and a drawn signature is checked for its
+# decoded size (records.MAX_SIGNATURE_BYTES) after this bound on its data: URL.
+MAX_FORM_ITEMS = 100
+SIGNATURE_IMAGE_CHARS = 600_000
 
 
 class CheckboxSpecSchema(ma.Schema):
@@ -49,8 +54,16 @@ class VersionContentSchema(ma.Schema):
         values=ma.fields.Nested(LocaleTextSchema),
         required=True,
     )
-    checkboxes = ma.fields.List(ma.fields.Nested(CheckboxSpecSchema), load_default=list)
-    fields = ma.fields.List(ma.fields.Nested(FieldSpecSchema), load_default=list)
+    checkboxes = ma.fields.List(
+        ma.fields.Nested(CheckboxSpecSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_FORM_ITEMS),
+    )
+    fields = ma.fields.List(
+        ma.fields.Nested(FieldSpecSchema),
+        load_default=list,
+        validate=validate.Length(max=MAX_FORM_ITEMS),
+    )
     validity_days = ma.fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(1, 3650)
     )
@@ -255,11 +268,23 @@ class SignatureSchema(ma.Schema):
     """POST /sign/{token}: a typed name is a full signature; the drawing is optional."""
 
     typed_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    signature_image = ma.fields.String(load_default=None, allow_none=True)
-    checkboxes = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Boolean(), load_default=dict
+    signature_image = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=SIGNATURE_IMAGE_CHARS),
     )
-    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), load_default=dict)
+    checkboxes = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.Length(1, 40)),
+        values=ma.fields.Boolean(),
+        load_default=dict,
+        validate=validate.Length(max=MAX_FORM_ITEMS),
+    )
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(validate=validate.Length(1, 40)),
+        values=ma.fields.String(validate=validate.Length(max=5000)),
+        load_default=dict,
+        validate=validate.Length(max=MAX_FORM_ITEMS),
+    )
     disclosure_accepted = ma.fields.Boolean(required=True)
     proxy_relationship = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.Length(1, 100)

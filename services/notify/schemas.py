@@ -126,7 +126,11 @@ class MessageCreateSchema(ma.Schema):
     to = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2048))
     template = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(rendering.TEMPLATES))
     locale = ma.fields.String(load_default="en", validate=ma.validate.OneOf(rendering.LOCALES))
-    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+    data = ma.fields.Dict(
+        keys=ma.fields.String(validate=ma.validate.Length(1, 100)),
+        load_default=dict,
+        validate=ma.validate.Length(max=100),
+    )
     subject = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500))
     text = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100_000))
     html = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500_000))

@@ -11,19 +11,21 @@ from services.booking.models import Appointment
 
 
 def book_concurrently(app, bodies: list[dict]) -> Counter:
-    """POST every body at the same moment from its own thread; count the status codes."""
+    """POST every body at the same moment from its own thread and client address (as many
+    clients would; one address is rate-limited); count the status codes."""
     barrier = threading.Barrier(len(bodies))
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def worker(body: dict) -> None:
+    def worker(number: int, body: dict) -> None:
         client = app.test_client()
+        address = {"REMOTE_ADDR": f"198.51.100.{number % 250 + 1}"}
         barrier.wait()
-        status = client.post("/api/v1/appointments", json=body).status_code
+        status = client.post("/api/v1/appointments", json=body, environ_base=address).status_code
         with lock:
             statuses.append(status)
 
-    threads = [threading.Thread(target=worker, args=(body,)) for body in bodies]
+    threads = [threading.Thread(target=worker, args=item) for item in enumerate(bodies)]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -1,0 +1,36 @@
+"""Booking's public rate limits, in one table: the API's public POSTs and every token lookup.
+
+Counted per client address and per token (hashed; see shared.rate_limits). Callers with an
+API token are not counted. The page forms' POSTs also have pages.POST_LIMIT per address.
+Feeds are generous: calendar apps poll them (Google every few hours, Outlook by its TTL,
+some every few minutes) and an office may poll many staff feeds from one address.
+"""
+
+from __future__ import annotations
+
+from shared.rate_limits import Rule
+
+BOOK = Rule("10/minute;60/hour", methods=("POST",))
+TOKEN_READ_PER_ADDRESS = Rule("60/minute;600/hour")
+TOKEN_READ_PER_TOKEN = Rule("30/minute;300/hour", per="token")
+TOKEN_WRITE_PER_ADDRESS = Rule("10/minute;60/hour", methods=("POST",))
+TOKEN_WRITE_PER_TOKEN = Rule("10/minute;30/hour", per="token", methods=("POST",))
+FEED_PER_ADDRESS = Rule("120/minute;3000/hour")
+FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
+
+_MANAGE_READ = (TOKEN_READ_PER_ADDRESS, TOKEN_READ_PER_TOKEN)
+_MANAGE_WRITE = (*_MANAGE_READ, TOKEN_WRITE_PER_ADDRESS, TOKEN_WRITE_PER_TOKEN)
+
+LIMITS: dict[str, tuple[Rule, ...]] = {
+    "appointments.AppointmentCollection": (BOOK,),
+    "manage.ManageItem": _MANAGE_READ,
+    "manage.ManageCancel": _MANAGE_WRITE,
+    "manage.ManageReschedule": _MANAGE_WRITE,
+    "feeds.StaffFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
+    "feeds.TeamFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
+    # The manage pages (their POSTs also count against pages.POST_LIMIT per address).
+    "pages.manage": _MANAGE_READ,
+    "pages.event_ics": _MANAGE_READ,
+    "pages.cancel": _MANAGE_WRITE,
+    "pages.reschedule": _MANAGE_WRITE,
+}

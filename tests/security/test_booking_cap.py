@@ -1,0 +1,135 @@
+"""A cap on bookings per client email address per 24 hours, in the operation, the API and the pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+from abuse_builders import address, at, booking_body, iso, next_monday
+
+from services.booking import appointments, catalog
+from services.booking.errors import TooManyBookings
+from shared import db as shared_db
+
+CAP = 5
+BACKUP = {"callback_number": "+14165550123", "use_dial_in": True}
+
+
+@pytest.fixture
+def session(booking_app):
+    with shared_db.get_db(booking_app).transaction() as session:
+        yield session
+
+
+def book(session, booking_app, service_id, hour, email="ana@example.org", **overrides):
+    kwargs = {
+        "session": session,
+        "service": catalog.get_service(session=session, service_id=service_id),
+        "start": at(next_monday(), hour),
+        "mode": "video",
+        "client": {"name": "Ana Souza", "email": email},
+        "backup": BACKUP,
+        "secret": booking_app.config["SECRET_KEY"],
+        "daily_cap": CAP,
+    }
+    kwargs.update(overrides)
+    return appointments.book(**kwargs)
+
+
+def test_sixth_booking_for_one_email_in_a_day_is_refused(session, booking_app, service):
+    for hour in range(9, 9 + CAP):
+        book(session, booking_app, service["id"], hour)
+    with pytest.raises(TooManyBookings) as refused:
+        book(session, booking_app, service["id"], 15)
+    assert refused.value.code == "too_many_bookings" and refused.value.status == 429
+    assert 0 < int(refused.value.headers["Retry-After"]) <= 24 * 3600 + 1
+
+
+def test_cap_ignores_the_case_of_the_address_and_counts_cancelled_bookings(
+    session, booking_app, service
+):
+    first = book(session, booking_app, service["id"], 9, email="Ana@Example.org")
+    appointments.cancel(
+        session=session, appointment=first.appointment, actor=appointments.CLIENT, reason=None
+    )
+    for hour in range(10, 10 + CAP - 1):
+        book(session, booking_app, service["id"], hour, email="ana@example.org")
+    with pytest.raises(TooManyBookings):
+        book(session, booking_app, service["id"], 15, email="ANA@EXAMPLE.ORG")
+
+
+def test_other_addresses_staff_and_a_later_day_are_not_capped(session, booking_app, service):
+    for hour in range(9, 9 + CAP):
+        book(session, booking_app, service["id"], hour)
+    book(session, booking_app, service["id"], 15, email="omar@example.net")
+    staff = appointments.Actor("staff", service["staff_id"])
+    book(session, booking_app, service["id"], 16, actor=staff)
+    tomorrow = datetime.now(UTC) + timedelta(hours=24, minutes=1)
+    later = at(next_monday(), 16) + timedelta(days=1)
+    book(session, booking_app, service["id"], 16, start=later, now=tomorrow)
+
+
+def test_without_a_cap_the_operation_books_freely(session, booking_app, service):
+    for hour in range(9, 16):
+        book(session, booking_app, service["id"], hour, daily_cap=0)
+
+
+def test_api_answers_429_too_many_bookings_with_retry_after(booking_app, service):
+    assert booking_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"] == CAP
+    client = booking_app.test_client()
+    for number, hour in enumerate(range(9, 9 + CAP)):
+        body = booking_body(service["id"], at(next_monday(), hour))
+        response = client.post("/api/v1/appointments", json=body, environ_base=address(number))
+        assert response.status_code == 201, response.get_json()
+    body = booking_body(service["id"], at(next_monday(), 15))
+    refused = client.post("/api/v1/appointments", json=body, environ_base=address(50))
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/problem+json"
+    problem = refused.get_json()
+    assert problem["code"] == "too_many_bookings"
+    assert "ana@example.org" not in refused.get_data(as_text=True)
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_cap_is_documented_in_the_openapi_document(booking_app):
+    spec = booking_app.test_client().get("/openapi.json").get_json()
+    assert "429" in spec["paths"]["/api/v1/appointments"]["post"]["responses"]
+
+
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'type="hidden" name="{name}" value="([^"]*)"', html)
+    return unescape(found.group(1)) if found else ""
+
+
+def test_booking_page_explains_the_cap_kindly(booking_app, service):
+    with shared_db.get_db(booking_app).transaction() as session:
+        for hour in range(9, 9 + CAP):
+            book(session, booking_app, service["id"], hour)
+    client = booking_app.test_client()
+    start = iso(at(next_monday(), 15))
+    page = client.get(
+        f"/intake?mode=video&tz=America/Toronto&day={next_monday()}&start={start}",
+        headers={"Accept": "text/html"},
+    )
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    form = {
+        name: _hidden(html, name)
+        for name in ("csrf_token", "request_key", "mode", "tz", "start", "around")
+    }
+    form.update(
+        name="Ana Souza",
+        email="ana@example.org",
+        phone="416 555 0123",
+        backup="callback",
+        callback_number="",
+        language="en",
+    )
+    refused = client.post("/intake", data=form, headers={"Accept": "text/html"})
+    assert refused.status_code == 429
+    shown = refused.get_data(as_text=True)
+    assert "already has several bookings made today" in shown
+    assert "Please call us to book more, or try again tomorrow." in shown
+    assert 'id="details"' in shown  # the form is shown again, filled in

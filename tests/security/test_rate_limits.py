@@ -1,0 +1,282 @@
+"""Rate limits on every public POST and every token lookup, per client address and per token."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from abuse_builders import SIGNATURE, address, at, booking_body, next_monday
+
+from services.booking import rate_limits as booking_limits
+from services.consent import rate_limits as consent_limits
+from shared.rate_limits import client_address, limiter_of
+
+HTML = {"Accept": "text/html"}
+
+
+def first_refused(send, tries: int) -> int | None:
+    """Call send(i) up to `tries` times; the number of the first 429 (1-based), or None."""
+    for number in range(1, tries + 1):
+        if send(number).status_code == 429:
+            return number
+    return None
+
+
+def assert_rate_limited_problem(response) -> None:
+    assert response.status_code == 429
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "rate_limited" and body["status"] == 429
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+
+def test_eleventh_booking_post_from_one_address_in_a_minute_gets_429(booking_app, service):
+    client = booking_app.test_client()
+    # Invalid bodies (422) count too: the limit runs before the work.
+    body = {**booking_body(service["id"], at(next_monday(), 10)), "mode": "x"}
+    statuses = [
+        client.post("/api/v1/appointments", json=body, environ_base=address(1)).status_code
+        for _ in range(11)
+    ]
+    assert 429 not in statuses[:10]
+    refused = client.post("/api/v1/appointments", json=body, environ_base=address(1))
+    assert_rate_limited_problem(refused)
+    other = client.post("/api/v1/appointments", json=body, environ_base=address(2))
+    assert other.status_code != 429
+
+
+def test_booking_limit_is_the_named_constant(booking_app, service):
+    allowed = int(booking_limits.BOOK.rate.split("/")[0])
+    body = booking_body(service["id"], at(next_monday(), 10))
+    client = booking_app.test_client()
+
+    def send(_number):
+        return client.post(
+            "/api/v1/appointments", json={**body, "mode": "x"}, environ_base=address(3)
+        )
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+
+
+def test_callers_with_an_api_token_are_not_counted(booking_app, service, make_token):
+    headers = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    body = {**booking_body(service["id"], at(next_monday(), 10)), "mode": "x"}
+    client = booking_app.test_client()
+    statuses = {
+        client.post("/api/v1/appointments", json=body, headers=headers).status_code
+        for _ in range(15)
+    }
+    assert statuses == {422}
+
+
+def test_an_invalid_api_token_does_not_escape_the_limit(booking_app, service):
+    headers = {"Authorization": "Bearer fda_not-a-real-token-at-all"}
+    body = {**booking_body(service["id"], at(next_monday(), 10)), "mode": "x"}
+    client = booking_app.test_client()
+
+    def send(_number):
+        return client.post("/api/v1/appointments", json=body, headers=headers)
+
+    assert first_refused(send, 11) == 11
+
+
+def test_one_manage_link_is_limited_from_many_addresses(booking_app, book_api):
+    token = book_api(10)["manage_token"]
+    client = booking_app.test_client()
+    allowed = int(booking_limits.TOKEN_READ_PER_TOKEN.rate.split("/")[0])
+
+    def send(number):
+        return client.get(f"/api/v1/manage/{token}", environ_base=address(number))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    refused = client.get(f"/api/v1/manage/{token}", environ_base=address(200))
+    assert_rate_limited_problem(refused)
+    assert token not in refused.get_data(as_text=True)
+
+
+def test_manage_posts_are_limited_per_token(booking_app, book_api):
+    token = book_api(10)["manage_token"]
+    client = booking_app.test_client()
+    body = {"start": "2001-01-01T10:00:00Z"}  # in the past: 422, but counted
+
+    def send(number):
+        return client.post(
+            f"/api/v1/manage/{token}/reschedule", json=body, environ_base=address(number)
+        )
+
+    assert first_refused(send, 11) == 11
+
+
+def test_unknown_manage_tokens_from_one_address_are_limited(booking_app):
+    client = booking_app.test_client()
+    allowed = int(booking_limits.TOKEN_READ_PER_ADDRESS.rate.split("/")[0])
+
+    def send(number):
+        return client.get(f"/api/v1/manage/fdm_{number:048x}", environ_base=address(7))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+
+
+def test_manage_page_limit_shows_the_friendly_page(booking_app, book_api):
+    token = book_api(10)["manage_token"]
+    client = booking_app.test_client()
+    allowed = int(booking_limits.TOKEN_READ_PER_TOKEN.rate.split("/")[0])
+    for number in range(allowed):
+        assert (
+            client.get(f"/manage/{token}", headers=HTML, environ_base=address(number)).status_code
+            == 200
+        )
+    refused = client.get(f"/manage/{token}", headers=HTML, environ_base=address(99))
+    assert refused.status_code == 429
+    assert refused.mimetype == "text/html"
+    page = refused.get_data(as_text=True)
+    assert "Too many tries" in page and token not in page
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_feeds_are_limited_per_token_but_generously(booking_app, feed_token):
+    client = booking_app.test_client()
+    allowed = int(booking_limits.FEED_PER_TOKEN.rate.split("/")[0])
+    assert allowed >= 30
+
+    def send(number):
+        return client.get(f"/feeds/{feed_token}.ics", environ_base=address(number))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    refused = send(1)
+    assert_rate_limited_problem(refused)
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def test_one_signing_link_is_limited_from_many_addresses(consent_app, make_signing_link):
+    _, token = make_signing_link()
+    client = consent_app.test_client()
+    allowed = int(consent_limits.TOKEN_READ_PER_TOKEN.rate.split("/")[0])
+
+    def send(number):
+        return client.get(f"/api/v1/sign/{token}", environ_base=address(number))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    assert_rate_limited_problem(send(0))
+
+
+@pytest.mark.parametrize("action", ["", "/decline", "/withdraw"])
+def test_signing_posts_are_limited_per_token(consent_app, make_signing_link, action):
+    _, token = make_signing_link()
+    client = consent_app.test_client()
+    # An invalid body (422) still counts: the limit runs before the work.
+    body = {"reason": ""} if action else {**SIGNATURE, "disclosure_accepted": "maybe"}
+
+    def send(number):
+        return client.post(f"/api/v1/sign/{token}{action}", json=body, environ_base=address(number))
+
+    assert first_refused(send, 11) == 11
+
+
+def test_verify_posts_from_one_address_are_limited(consent_app):
+    client = consent_app.test_client()
+    allowed = int(consent_limits.VERIFY.rate.split("/")[0])
+
+    def send(_number):
+        return client.post(
+            "/api/v1/verify",
+            data=b"%PDF-1.7 not really",
+            content_type="application/pdf",
+            environ_base=address(5),
+        )
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    assert_rate_limited_problem(send(0))
+
+
+def test_record_downloads_are_limited_per_token(consent_app, make_signing_link):
+    _, token = make_signing_link()
+    client = consent_app.test_client()
+    signed = client.post(f"/api/v1/sign/{token}", json=SIGNATURE)
+    assert signed.status_code == 200, signed.get_json()
+    download = signed.get_json()["download_url"].rsplit("/", 1)[1]
+    allowed = int(consent_limits.DOWNLOAD_PER_TOKEN.rate.split("/")[0])
+
+    def send(number):
+        return client.get(f"/records/{download}", environ_base=address(number))
+
+    assert send(0).mimetype == "application/pdf"
+    assert first_refused(send, allowed) == allowed
+    assert_rate_limited_problem(send(0))
+
+
+def test_signing_page_limit_shows_the_friendly_page(consent_app, make_signing_link):
+    _, token = make_signing_link()
+    client = consent_app.test_client()
+    allowed = int(consent_limits.TOKEN_READ_PER_TOKEN.rate.split("/")[0])
+    for number in range(allowed):
+        client.get(f"/sign/{token}", headers=HTML, environ_base=address(number))
+    refused = client.get(f"/sign/{token}", headers=HTML, environ_base=address(99))
+    assert refused.status_code == 429 and refused.mimetype == "text/html"
+    assert token not in refused.get_data(as_text=True)
+
+
+# --- how limits are counted --------------------------------------------------------------------
+
+
+def test_limiter_storage_never_holds_a_raw_token(
+    booking_app, consent_app, book_api, make_signing_link
+):
+    manage = book_api(10)["manage_token"]
+    _, signing = make_signing_link()
+    booking_app.test_client().get(f"/api/v1/manage/{manage}")
+    consent_app.test_client().get(f"/api/v1/sign/{signing}")
+    for app, token in ((booking_app, manage), (consent_app, signing)):
+        keys = list(limiter_of(app).storage.storage)
+        assert any("token:" in key for key in keys)
+        assert not any(token in key for key in keys)
+        assert all(key.startswith(f"LIMITER/{app.config['SERVICE_NAME']}/") for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("remote", "counted"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::7", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+    ],
+)
+def test_ipv6_callers_are_counted_by_their_64(booking_app, remote, counted):
+    with booking_app.test_request_context("/", environ_base={"REMOTE_ADDR": remote}):
+        assert client_address() == counted
+    ipaddress.ip_network(counted, strict=False)
+
+
+def _public_operations(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    adapter = app.url_map.bind("localhost")
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in ("post", "put", "patch", "delete") and "x-roles" not in operation:
+                concrete = path.replace("{token}", "fdm_" + "0" * 48)
+                concrete = concrete.replace("{service_id}", "1").replace("{", "").replace("}", "")
+                endpoint, _ = adapter.match(concrete, method=method.upper())
+                yield method, path, endpoint
+
+
+@pytest.mark.parametrize(
+    ("service", "table"),
+    [("booking", booking_limits.LIMITS), ("consent", consent_limits.LIMITS)],
+)
+def test_every_public_write_in_the_openapi_document_is_rate_limited(apps, service, table):
+    public = list(_public_operations(apps[service]))
+    assert public
+    unlimited = [
+        f"{method.upper()} {path}"
+        for method, path, endpoint in public
+        if not any(
+            not rule.methods or method.upper() in rule.methods for rule in table.get(endpoint, ())
+        )
+    ]
+    assert unlimited == []
