@@ -138,7 +138,23 @@ def bump_version(session: Session, staff_id: int, *, now: datetime | None = None
     moment = (now or utcnow()).replace(microsecond=0)
     table = FeedVersion.__table__
     dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    if dialect == "postgresql":
+        # One round trip: insert version 1, or move the row forward under its row lock.
+        upsert = postgresql.insert(table).values(staff_id=staff_id, version=1, changed_at=moment)
+        session.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.staff_id],
+                set_={
+                    "version": table.c.version + 1,
+                    "changed_at": sa.func.greatest(
+                        upsert.excluded.changed_at,
+                        sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
+                    ),
+                },
+            )
+        )
+        return
+    insert = sqlite.insert(table)
     session.execute(
         insert.values(
             staff_id=staff_id, version=0, changed_at=moment - timedelta(seconds=1)
