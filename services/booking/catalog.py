@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services.booking.errors import SlugTaken
 from services.booking.models import (
@@ -49,8 +49,12 @@ def update_staff(*, session: Session, staff: Staff, **fields: Any) -> Staff:
 
 
 def get_service(*, session: Session, service_id: int, public: bool = False) -> Service:
-    """One service, or 404 (public callers only see active ones)."""
-    service = session.get(Service, service_id)
+    """One service, or 404 (public callers only see active ones).
+
+    Its staff come in the same query (a join), not a second one: slot searches and bookings
+    need them at once.
+    """
+    service = session.get(Service, service_id, options=[joinedload(Service.staff)])
     if service is None or (public and not service.active):
         raise NotFound("No such service.", code="service_not_found")
     return service
