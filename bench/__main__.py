@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--only NAME ...]`: run the benchmarks, print a table, write JSON.
+"""`python -m bench [--quick] [--only NAME ...] [--json PATH]`: run the benchmarks, print a table,
+write JSON.
 
 Each module in MODULES exposes `run(quick: bool) -> list[dict]` whose rows carry a figure,
 the baseline measured in the same run, their ratio and the target.
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds each")
     parser.add_argument("--only", nargs="*", choices=MODULES, help="run only these benchmarks")
+    parser.add_argument(
+        "--json", type=Path, help="where to write the JSON (default bench/results/latest.json)"
+    )
     args = parser.parse_args(argv)
     rows: list[dict] = []
     failures = []
@@ -71,8 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(rows)
     print(f"\nMachine: {machine()}\nCommand: python -m bench{' --quick' if args.quick else ''}\n")
     print(table)
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / ("quick.json" if args.quick else "latest.json")
+    out = args.json or RESULTS / ("quick.json" if args.quick else "latest.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": machine(), "quick": args.quick, "rows": rows}, indent=2))
     print(f"\nJSON: {out}")
     return 1 if failures else 0

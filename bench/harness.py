@@ -37,7 +37,12 @@ def free_port() -> int:
 
 
 def fresh_pg_database(name: str) -> str:
-    """Drop and create a PostgreSQL database for a benchmark; return its URL."""
+    """Drop and create a PostgreSQL database for a benchmark; return its URL.
+
+    FRONTDESK_BENCH_DB_PREFIX goes before the name, so runs side by side (a smoke test while
+    someone benchmarks) never drop each other's databases.
+    """
+    name = os.environ.get("FRONTDESK_BENCH_DB_PREFIX", "") + name
     url = sa.make_url(PG_BASE)
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
