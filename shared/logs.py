@@ -88,7 +88,7 @@ def init_app(app: Flask) -> None:
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
         started = g.get("request_started")
-        if started is not None:
+        if started is not None and access.isEnabledFor(logging.INFO):
             access.info(
                 "request",
                 extra={

@@ -63,3 +63,29 @@ def test_connection_killed_mid_request_gives_503_and_retry_works(fault_app, apps
     retry = client.get("/api/v1/fault/count")
     assert retry.status_code == 200
     assert retry.get_json() == {"count": 0}  # the half-done write was rolled back
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL,
+    reason="pg_terminate_backend needs PostgreSQL: runs in the PostgreSQL pass of .ci/run",
+)
+def test_pooled_connections_killed_while_idle_cost_one_503_then_the_pool_reconnects(fault_app):
+    """No ping before each checkout: a database restart costs each worker one 503, not more."""
+    client = fault_app.test_client()
+    engine = db.get_db(fault_app).engine
+    # Hold several pooled connections, then kill them all while they sit idle in the pool.
+    held = [engine.connect() for _ in range(3)]
+    pids = [c.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() for c in held]
+    for connection in held:
+        connection.close()
+    admin = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as killer:
+        for pid in pids:
+            killer.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    first = client.get("/api/v1/fault/count")
+    assert first.status_code in (200, 503)
+    if first.status_code == 503:
+        assert first.headers["Retry-After"] == "1"
+    # Every connection older than the failure is recycled: the next requests all succeed.
+    assert [client.get("/api/v1/fault/count").status_code for _ in range(4)] == [200] * 4
