@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import auth, db, logs, metrics
 from shared.config import load_config
-from shared.errors import register_error_handlers
+from shared.errors import ValidationFailed, register_error_handlers
 from shared.http import ServiceClient
 
 
@@ -33,6 +33,7 @@ def configure(
     auth.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
+    refuse_nul_characters(app)
 
 
 HSTS = "max-age=31536000"
@@ -53,6 +54,39 @@ def register_security_headers(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         return response
+
+
+def _has_nul(value: Any) -> bool:
+    """True when a NUL character is anywhere in a parsed JSON value (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters(app: Flask) -> None:
+    """A 422 for text with a NUL character, in the path, the query, a form or a JSON body.
+
+    No field means one (PostgreSQL cannot even store it), so it is refused in one place
+    before any view, rather than failing as a database error after validation.
+    """
+
+    @app.before_request
+    def _refuse_nul():
+        values: list[Any] = [*(request.view_args or {}).values(), *request.args.items(multi=True)]
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            values += request.form.items(multi=True)
+        elif request.is_json:
+            values.append(request.get_json(silent=True))
+        if any(_has_nul(value) for value in values):
+            raise ValidationFailed(
+                "Text must not contain NUL characters.",
+                code="nul_character",
+                errors={"_body": ["Text must not contain NUL characters."]},
+            )
 
 
 def register_health(app: Flask) -> None:

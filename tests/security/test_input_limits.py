@@ -111,3 +111,53 @@ def test_notify_template_data_has_a_bounded_number_of_keys(notify_app, service_t
 def test_limits_are_documented_in_the_openapi_document(apps, service, schema, field, keyword):
     spec = apps[service].test_client().get("/openapi.json").get_json()
     assert keyword in spec["components"]["schemas"][schema]["properties"][field]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("post", "/api/v1/appointments", {"json": {"service_id": 1, "client": {"name": "A\x00"}}}),
+        ("post", "/api/v1/appointments", {"json": {"note\x00": 1}}),
+        ("get", "/api/v1/services/1/slots", {"query_string": {"tz": "UTC\x00"}}),
+        ("get", "/intake%00", {}),
+        ("post", "/intake", {"data": {"name": "A\x00"}}),
+    ],
+)
+def test_nul_characters_are_refused_before_any_view(booking_app, method, path, kwargs):
+    response = getattr(booking_app.test_client(), method)(path, **kwargs)
+    assert response.status_code == 422
+    assert response.get_json()["code"] == "nul_character"
+
+
+def test_nul_characters_are_refused_by_every_service(apps, make_token, service_token):
+    headers = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    created = (
+        apps["booking"]
+        .test_client()
+        .post(
+            "/api/v1/services",
+            json={"name": "Intake\x00", "slug": "intake", "duration_minutes": 30},
+            headers=headers,
+        )
+    )
+    service_headers = {"Authorization": f"Bearer {service_token}"}
+    message = (
+        apps["notify"]
+        .test_client()
+        .post(
+            "/api/v1/messages",
+            json={"channel": "email", "to": "ana@example.org", "subject": "Hi\x00", "text": "Hi"},
+            headers=service_headers,
+        )
+    )
+    consent_headers = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
+    template = (
+        apps["consent"]
+        .test_client()
+        .post(
+            "/api/v1/templates", json={"name": "Form\x00", "locales": {}}, headers=consent_headers
+        )
+    )
+    for response in (created, message, template):
+        assert response.status_code == 422
+        assert response.get_json()["code"] == "nul_character"
