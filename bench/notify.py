@@ -32,8 +32,8 @@ CALENDAR = (
     "DTSTART:20261124T140000Z\r\nDTEND:20261124T144500Z\r\nSEQUENCE:0\r\n"
     "SUMMARY:Counselling session\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-# Target for the ratio: the outbox (API + database + worker) may cost at most 4x raw smtplib.
-TARGET_RATIO = 0.25
+# Target from issue 11: delivery through the outbox >= 80% of raw smtplib's rate.
+TARGET_RATIO = 0.8
 WORKER_PROCESSES = 2
 
 
