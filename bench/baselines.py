@@ -1,7 +1,8 @@
-"""Baseline apps measured beside the real ones: hello-world JSON and one INSERT + COMMIT.
+"""Baseline apps measured beside the real ones: hello-world JSON and one INSERT + COMMIT; and
+the booking app as the benchmarks load it.
 
 Run under gunicorn as `bench.baselines:hello` or `bench.baselines:create_insert_app()` (the
-latter writes to FRONTDESK_BENCH_INSERT_URL).
+latter writes to FRONTDESK_BENCH_INSERT_URL), and `bench.baselines:create_booking_app()`.
 """
 
 from __future__ import annotations
@@ -51,3 +52,14 @@ def create_insert_app() -> Flask:
         return jsonify({"id": new_id}), 201
 
     return app
+
+
+def create_booking_app() -> Flask:
+    """The booking app from FRONTDESK_* settings with its public rate limits off.
+
+    wrk sends everything from one address (and the feed benchmark with one token), so the
+    limits meant for the anonymous public would turn the run into 429 answers within a second.
+    """
+    from services.booking.app import create_app
+
+    return create_app({"RATELIMIT_ENABLED": False})

@@ -207,7 +207,7 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
         f"&end={first + timedelta(days=SEARCH_DAYS - 1)}&tz=America/Toronto"
     )
     with (
-        gunicorn("services.booking.app:create_app()", env=env, workers=2) as booking_server,
+        gunicorn("bench.baselines:create_booking_app()", env=env, workers=2) as booking_server,
         gunicorn("bench.baselines:create_insert_app()", env=insert_env, workers=2) as bare_server,
         gunicorn("bench.baselines:hello", workers=2) as hello_server,
     ):

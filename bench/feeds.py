@@ -203,7 +203,7 @@ def run(quick: bool) -> list[dict]:
     env = {"FRONTDESK_DATABASE_URL": url, "FRONTDESK_SECRET_KEY": "bench"}
     path = f"/feeds/{token}.ics"
     with (
-        gunicorn("services.booking.app:create_app()", env=env, workers=2) as booking,
+        gunicorn("bench.baselines:create_booking_app()", env=env, workers=2) as booking,
         gunicorn("bench.baselines:hello", workers=2) as hello_server,
     ):
         first = httpx.get(booking.url + path, timeout=120)
