@@ -96,5 +96,6 @@ def limit_routes(app: Flask, limits: Mapping[str, Sequence[Rule]]) -> None:
                 methods=list(rule.methods) or None,
                 per_method=True,
                 exempt_when=presents_api_token,
+                override_defaults=False,  # a blueprint's own limit (the pages' POSTs) still counts
             )(view)
         app.view_functions[endpoint] = view
