@@ -21,7 +21,16 @@ from babel import Locale, support
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from flask import Blueprint, Flask, Response, g, render_template, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    has_request_context,
+    render_template,
+    request,
+    session,
+)
+from flask.ctx import _AppCtxGlobals
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -68,6 +77,17 @@ class PoDomain(Domain):
                     merged.merge(support.Translations(fp=buffer))
             self._loaded[locale] = merged
         return self._loaded[locale]
+
+
+class PageGlobals(_AppCtxGlobals):
+    """Flask's `g`, with `g.lang` (the page's language) worked out on first use: choosing it
+    parses the query, cookie and Accept-Language, which most API answers never need."""
+
+    def __getattr__(self, name: str):
+        if name == "lang" and has_request_context():
+            self.lang = str(get_locale())
+            return self.lang
+        return super().__getattr__(name)
 
 
 def select_language() -> str:
@@ -183,9 +203,10 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page
 
+    app.app_ctx_globals_class = PageGlobals  # g.lang on first use
+
     @app.before_request
-    def _language_and_csrf():
-        g.lang = str(get_locale())
+    def _csrf():
         # Every HTML form POST, even one with no fields (a bare cross-site form is still a form).
         if request.method == "POST" and "/api/" not in request.path and request.mimetype in FORMS:
             check_csrf()
