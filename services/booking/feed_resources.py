@@ -73,6 +73,7 @@ def _feed_response(token: str, *, team: bool) -> Response:
 class StaffFeed(MethodView):
     @feeds_blp.response(200, description=_FEED_DOC, content_type="text/calendar")
     @feeds_blp.alt_response(304, description="The client's copy is current")
+    @feeds_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, token):
         """A staff member's appointments as an iCal feed (no token header: the URL is the secret)."""
         return _feed_response(token, team=False)
@@ -82,6 +83,7 @@ class StaffFeed(MethodView):
 class TeamFeed(MethodView):
     @feeds_blp.response(200, description=_FEED_DOC, content_type="text/calendar")
     @feeds_blp.alt_response(304, description="The client's copy is current")
+    @feeds_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, token):
         """Every staff member's appointments as one iCal feed (for admins' calendars)."""
         return _feed_response(token, team=True)

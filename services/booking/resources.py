@@ -435,6 +435,7 @@ class AppointmentConsent(MethodView):
 @manage_blp.route("/manage/<manage_token:token>")
 class ManageItem(MethodView):
     @manage_blp.response(200, schemas.ManagedAppointmentSchema)
+    @manage_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, token):
         """The client's appointment, by their manage token."""
         return appointments.get_by_manage_token(session=db.session(), token=token)
@@ -444,6 +445,7 @@ class ManageItem(MethodView):
 class ManageCancel(MethodView):
     @manage_blp.arguments(schemas.CancelSchema)
     @manage_blp.response(200, schemas.ManagedAppointmentSchema)
+    @manage_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data, token):
         """Cancel by manage token (the link stops working)."""
         session = db.session()
@@ -457,6 +459,7 @@ class ManageCancel(MethodView):
 class ManageReschedule(MethodView):
     @manage_blp.arguments(schemas.RescheduleSchema)
     @manage_blp.response(200, schemas.ManagedAppointmentSchema)
+    @manage_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data, token):
         """Move the appointment to another free slot, by manage token."""
         session = db.session()

@@ -343,6 +343,7 @@ class VerbalConsent(MethodView):
 class SigningLink(MethodView):
     @signing_blp.arguments(schemas.SignFormArgsSchema, location="query")
     @signing_blp.response(200, schemas.SignFormSchema)
+    @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args, token):
         """The form behind a signing link, in the client's language (?locale= to switch)."""
         return requests.view_form(
@@ -351,6 +352,7 @@ class SigningLink(MethodView):
 
     @signing_blp.arguments(schemas.SignatureSchema)
     @signing_blp.response(200, schemas.SignedSchema)
+    @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data, token):
         """Sign: typed full name (a drawn PNG/SVG signature is optional), required boxes, disclosure."""
         return requests.sign(
@@ -371,6 +373,7 @@ class SigningLink(MethodView):
 class SigningDecline(MethodView):
     @signing_blp.arguments(schemas.ReasonSchema)
     @signing_blp.response(200, schemas.RequestStatusSchema)
+    @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data, token):
         """Decline to sign."""
         return requests.decline(
@@ -382,6 +385,7 @@ class SigningDecline(MethodView):
 class SigningWithdrawal(MethodView):
     @signing_blp.arguments(schemas.ReasonSchema)
     @signing_blp.response(200, schemas.RequestStatusSchema)
+    @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, data, token):
         """Withdraw a signed consent from the client's own link."""
         return requests.withdraw_by_token(
@@ -414,6 +418,7 @@ class Verify(MethodView):
         }
     )
     @verification_blp.response(200, schemas.VerificationSchema)
+    @verification_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self):
         """Check a PDF: which record, signature intact, whole file covered, chains to our root."""
         if request.mimetype == "multipart/form-data":
@@ -456,6 +461,7 @@ class SigningRoot(MethodView):
 @downloads_blp.route("/<link_token:token>.pdf")
 class RecordDownload(MethodView):
     @downloads_blp.doc(responses={200: {"content": {"application/pdf": {}}}})
+    @downloads_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, token):
         """Download a record by its expiring link."""
         record = records.record_for_download(session=db.session(), token=token, origin=_origin())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 from abuse_builders import SIGNATURE, address, at, booking_body, next_monday
@@ -253,16 +254,27 @@ def test_ipv6_callers_are_counted_by_their_64(booking_app, remote, counted):
     ipaddress.ip_network(counted, strict=False)
 
 
-def _public_operations(app):
+def concrete(path: str) -> str:
+    """A URL the router matches for an OpenAPI path: tokens of the right shape, ids of 1."""
+    token = "fdf_" + "0" * 43 if path.startswith("/feeds") else "fdm_" + "0" * 48
+    return re.sub(r"\{[^}]+\}", "1", path.replace("{token}", token))
+
+
+def _operations(app):
+    """(method, path, endpoint, operation) for every operation of the app's OpenAPI document."""
     spec = app.test_client().get("/openapi.json").get_json()
     adapter = app.url_map.bind("localhost")
     for path, item in spec["paths"].items():
         for method, operation in item.items():
-            if method in ("post", "put", "patch", "delete") and "x-roles" not in operation:
-                concrete = path.replace("{token}", "fdm_" + "0" * 48)
-                concrete = concrete.replace("{service_id}", "1").replace("{", "").replace("}", "")
-                endpoint, _ = adapter.match(concrete, method=method.upper())
-                yield method, path, endpoint
+            if method in ("get", "post", "put", "patch", "delete"):
+                endpoint, _ = adapter.match(concrete(path), method=method.upper())
+                yield method, path, endpoint, operation
+
+
+def _public_operations(app):
+    for method, path, endpoint, operation in _operations(app):
+        if method in ("post", "put", "patch", "delete") and "x-roles" not in operation:
+            yield method, path, endpoint
 
 
 @pytest.mark.parametrize(
@@ -280,3 +292,17 @@ def test_every_public_write_in_the_openapi_document_is_rate_limited(apps, servic
         )
     ]
     assert unlimited == []
+
+
+@pytest.mark.parametrize(
+    ("service", "table"),
+    [("booking", booking_limits.LIMITS), ("consent", consent_limits.LIMITS)],
+)
+def test_every_rate_limited_operation_documents_its_429(apps, service, table):
+    limited = 0
+    for method, path, endpoint, operation in _operations(apps[service]):
+        rules = table.get(endpoint, ())
+        if any(not rule.methods or method.upper() in rule.methods for rule in rules):
+            limited += 1
+            assert "429" in operation["responses"], f"{method.upper()} {path}"
+    assert limited >= 5
