@@ -41,8 +41,8 @@ PER_DAY = 13
 RADICALE_USER = ("bench", "bench")  # [auth] type = none takes any password; owner_only rights
 
 
-def _seed(url: str) -> tuple[str, bytes]:
-    """Migrate, add one staff member with APPOINTMENTS appointments; return (token, full ICS)."""
+def _seed(url: str, count: int = APPOINTMENTS) -> tuple[str, bytes]:
+    """Migrate, add one staff member with `count` appointments; return (token, full ICS)."""
     from services.booking import catalog, feeds
     from services.booking.app import create_app
     from services.booking.models import Appointment
@@ -68,7 +68,7 @@ def _seed(url: str) -> tuple[str, bytes]:
             modes=["video", "phone"],
             staff_ids=[staff.id],
         )
-        for n in range(APPOINTMENTS):
+        for n in range(count):
             day = first_day + timedelta(days=n // PER_DAY)
             start = datetime.combine(day, clock(7 + n % PER_DAY), tzinfo=UTC)
             end = start + timedelta(minutes=45)
@@ -197,9 +197,10 @@ def _radicale(calendar: bytes):
 
 def run(quick: bool) -> list[dict]:
     """Rows: full GET and 304 revalidation against hello world; Radicale as a second baseline."""
-    seconds = 3 if quick else 10
+    seconds = 2 if quick else 10
+    count = 500 if quick else APPOINTMENTS  # the smoke run: every step, a tenth of the data
     url = fresh_pg_database("bench_feeds")
-    token, full_calendar = _seed(url)
+    token, full_calendar = _seed(url, count)
     env = {"FRONTDESK_DATABASE_URL": url, "FRONTDESK_SECRET_KEY": "bench"}
     path = f"/feeds/{token}.ics"
     with (
@@ -222,7 +223,7 @@ def run(quick: bool) -> list[dict]:
     size = len(first.content)
     rows = [
         row(
-            f"feeds: staff feed full GET ({APPOINTMENTS} appointments in db, {events} events "
+            f"feeds: staff feed full GET ({count} appointments in db, {events} events "
             f"in the {size // 1024} KiB feed, cached per ETag)",
             full.requests_per_s,
             "req/s",
