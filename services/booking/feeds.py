@@ -16,6 +16,7 @@ phones and in shared calendars. FRONTDESK_FEED_FULL_DETAILS opts into names and 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import threading
@@ -224,37 +225,45 @@ def _validator(parts: Sequence[object]) -> str:
     return '"' + hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:40] + '"'
 
 
+@functools.cache
+def _team_validators() -> sa.Select:
+    """The team feed's validators by token hash (built once: revalidation is the hot path)."""
+    return sa.select(
+        sa.literal(None).label("staff_id"),
+        sa.literal("team").label("name"),
+        sa.select(sa.func.coalesce(sa.func.sum(FeedVersion.version), 0)).scalar_subquery(),
+        sa.select(sa.func.max(FeedVersion.changed_at)).scalar_subquery(),
+        sa.select(sa.func.max(Staff.updated_at)).scalar_subquery(),
+        sa.select(sa.func.max(Service.updated_at)).scalar_subquery(),
+    ).where(FeedToken.token_hash == sa.bindparam("token_hash"), FeedToken.owner == "team")
+
+
+@functools.cache
+def _staff_validators() -> sa.Select:
+    """A staff feed's validators by token hash (built once: revalidation is the hot path)."""
+    return (
+        sa.select(
+            Staff.id,
+            Staff.name,
+            FeedVersion.version,
+            FeedVersion.changed_at,
+            Staff.updated_at,
+            sa.select(sa.func.max(Service.updated_at)).scalar_subquery(),
+        )
+        .select_from(FeedToken)
+        .join(Staff, Staff.id == FeedToken.staff_id)
+        .outerjoin(FeedVersion, FeedVersion.staff_id == FeedToken.staff_id)
+        .where(FeedToken.token_hash == sa.bindparam("token_hash"))
+    )
+
+
 def find_feed(*, session: Session, token: str, team: bool, settings: FeedSettings, today: date):
     """The feed of a token and its ETag / Last-Modified, from one query; 404 when unknown."""
     prefix = TEAM_PREFIX if team else STAFF_PREFIX
     if not _TOKEN.fullmatch(token) or not token.startswith(prefix + "_"):
         raise FeedNotFound("No such feed.")
-    services_changed = sa.select(sa.func.max(Service.updated_at)).scalar_subquery()
-    if team:
-        query = sa.select(
-            sa.literal(None).label("staff_id"),
-            sa.literal("team").label("name"),
-            sa.select(sa.func.coalesce(sa.func.sum(FeedVersion.version), 0)).scalar_subquery(),
-            sa.select(sa.func.max(FeedVersion.changed_at)).scalar_subquery(),
-            sa.select(sa.func.max(Staff.updated_at)).scalar_subquery(),
-            services_changed,
-        ).where(FeedToken.token_hash == hash_token(token), FeedToken.owner == "team")
-    else:
-        query = (
-            sa.select(
-                Staff.id,
-                Staff.name,
-                FeedVersion.version,
-                FeedVersion.changed_at,
-                Staff.updated_at,
-                services_changed,
-            )
-            .select_from(FeedToken)
-            .join(Staff, Staff.id == FeedToken.staff_id)
-            .outerjoin(FeedVersion, FeedVersion.staff_id == FeedToken.staff_id)
-            .where(FeedToken.token_hash == hash_token(token))
-        )
-    row = session.execute(query).one_or_none()
+    query = _team_validators() if team else _staff_validators()
+    row = session.execute(query, {"token_hash": hash_token(token)}).one_or_none()
     if row is None:
         raise FeedNotFound("No such feed.")
     staff_id, name, version, changed, staff_changed, services_changed_at = row
