@@ -1,4 +1,4 @@
-"""Booking's public rate limits, in one table: the API's public POSTs and every token lookup.
+"""Booking's public rate limits, in one table: public POSTs, token lookups and slot search.
 
 Counted per client address and per token (hashed; see shared.rate_limits). Callers with an
 API token are not counted. The page forms' POSTs also have pages.POST_LIMIT per address.
@@ -16,6 +16,8 @@ TOKEN_READ_PER_TOKEN = Rule("30/minute;300/hour", per="token")
 TOKEN_WRITE_PER_ADDRESS = Rule("10/minute;60/hour", methods=("POST",))
 TOKEN_WRITE_PER_TOKEN = Rule("10/minute;30/hour", per="token", methods=("POST",))
 FEED_PER_ADDRESS = Rule("120/minute;3000/hour")
+# Slot search computes availability: generous for people clicking through days, not for a loop.
+SLOT_SEARCH = Rule("120/minute;2000/hour")
 FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
 
 _MANAGE_READ = (TOKEN_READ_PER_ADDRESS, TOKEN_READ_PER_TOKEN)
@@ -28,6 +30,8 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "manage.ManageReschedule": _MANAGE_WRITE,
     "feeds.StaffFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
     "feeds.TeamFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
+    "slots.Slots": (SLOT_SEARCH,),
+    "pages.service_page": (SLOT_SEARCH,),
     # The manage pages (their POSTs also count against pages.POST_LIMIT per address).
     "pages.manage": _MANAGE_READ,
     "pages.event_ics": _MANAGE_READ,

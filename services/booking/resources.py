@@ -218,6 +218,7 @@ class ServiceItem(MethodView):
 class Slots(MethodView):
     @slots_blp.arguments(schemas.SlotQueryArgsSchema, location="query")
     @slots_blp.response(200, schemas.SlotListSchema)
+    @slots_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args, service_id):
         """Bookable slots on the dates start..end, shown in `tz` (no token needed)."""
         session = db.session()

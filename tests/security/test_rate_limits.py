@@ -306,3 +306,18 @@ def test_every_rate_limited_operation_documents_its_429(apps, service, table):
             limited += 1
             assert "429" in operation["responses"], f"{method.upper()} {path}"
     assert limited >= 5
+
+
+def test_slot_search_from_one_address_is_limited_generously(booking_app, service):
+    client = booking_app.test_client()
+    allowed = int(booking_limits.SLOT_SEARCH.rate.split("/")[0])
+    assert allowed >= 100
+    day = next_monday()
+    url = f"/api/v1/services/{service['id']}/slots?start={day}&end={day}"
+
+    def send(_number):
+        return client.get(url, environ_base=address(9))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    assert_rate_limited_problem(send(0))
+    assert client.get(url, environ_base=address(10)).status_code == 200
