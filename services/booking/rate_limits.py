@@ -16,9 +16,9 @@ TOKEN_READ_PER_TOKEN = Rule("30/minute;300/hour", per="token")
 TOKEN_WRITE_PER_ADDRESS = Rule("10/minute;60/hour", methods=("POST",))
 TOKEN_WRITE_PER_TOKEN = Rule("10/minute;30/hour", per="token", methods=("POST",))
 FEED_PER_ADDRESS = Rule("120/minute;3000/hour")
+FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
 # Slot search computes availability: generous for people clicking through days, not for a loop.
 SLOT_SEARCH = Rule("120/minute;2000/hour")
-FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
 
 _MANAGE_READ = (TOKEN_READ_PER_ADDRESS, TOKEN_READ_PER_TOKEN)
 _MANAGE_WRITE = (*_MANAGE_READ, TOKEN_WRITE_PER_ADDRESS, TOKEN_WRITE_PER_TOKEN)
