@@ -522,6 +522,8 @@ def set_consent(
     session.flush()
     if changed:
         record(session, appointment, actor, "consent", request_id=request_id, status=status)
+        if status == "withdrawn":
+            outbox.add_consent_withdrawn(session, appointment, form_title=form_title)
         if appointment.consent_status != overall and appointment.status == "confirmed":
             outbox.add_cancel_reminders(session, appointment)
             outbox.add_reminders(session, appointment, now=utcnow())

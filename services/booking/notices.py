@@ -154,6 +154,8 @@ def staff_notice(
     state = state_from(payload, appointment)
     data = template_data(settings, appointment, state, timezone=staff.time_zone)
     data["event"] = payload["event"]
+    if payload.get("form_title"):
+        data["form_title"] = payload["form_title"]
     # The client's manage link would let staff act as the client: staff get the appointment's
     # API address instead (it needs their own token).
     data["manage_url"] = f"{settings.public_url}/booking/api/v1/appointments/{appointment.id}"

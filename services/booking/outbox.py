@@ -66,12 +66,12 @@ def _client(session, appointment, template: str, **extra: Any) -> None:
     )
 
 
-def _staff(session, appointment, event: str) -> None:
+def _staff(session, appointment, event: str, **extra: Any) -> None:
     add_intent(
         session,
         appointment,
         "notify.staff",
-        {"event": event, "state": notices.state_payload(appointment)},
+        {"event": event, "state": notices.state_payload(appointment), **extra},
     )
 
 
@@ -111,6 +111,11 @@ def add_cancelled(session: Session, appointment: Appointment, *, reason: str | N
     add_cancel_reminders(session, appointment)
     _client(session, appointment, "booking_cancelled", reason=reason)
     _staff(session, appointment, "cancelled")
+
+
+def add_consent_withdrawn(session: Session, appointment: Appointment, *, form_title: str) -> None:
+    """Tell the staff member that the client withdrew a consent tied to the appointment."""
+    _staff(session, appointment, "consent_withdrawn", form_title=form_title)
 
 
 def add_rescheduled(

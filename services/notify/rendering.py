@@ -62,7 +62,7 @@ TEMPLATES = tuple(REQUIRED_DATA)
 
 # Keys that, when present and not null, must be ISO date-times.
 _TIME_KEYS = ("start", "end", "previous_start", "expires_at", "appointment_start")
-_STAFF_EVENTS = ("booked", "cancelled", "rescheduled")
+_STAFF_EVENTS = ("booked", "cancelled", "rescheduled", "consent_withdrawn")
 
 
 def data_errors(template: str, data: dict[str, Any]) -> dict[str, list[str]]:

@@ -377,3 +377,34 @@ def test_reminders_are_rescheduled_when_the_consent_is_signed(
     assert sorted(m["status"] for m in reminders) == ["cancelled", "scheduled"]
     kinds = [i.kind for i in intents_all(booking_app) if i.kind.startswith("notify.")]
     assert kinds[-2:] == ["notify.cancel_group", "notify.reminder"]
+
+
+def test_withdrawn_consent_is_told_to_the_staff_member(
+    booking_app, notify_app, smtp, make_service, make_token, next_weekday, at, booking_body
+):
+    service = make_service(required_consent_template_ids=[7])
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    appointment_id = body["appointment"]["id"]
+    service_token = {"Authorization": f"Bearer {make_token('booking', 'service')}"}
+    for status in ("signed", "withdrawn"):
+        response = booking_app.test_client().put(
+            f"/api/v1/appointments/{appointment_id}/consents/41",
+            json={"template_id": 7, "form_title": "Recording", "status": status},
+            headers=service_token,
+        )
+        assert response.status_code == 200
+    from shared.db import get_db
+
+    with get_db(booking_app).transaction() as session:
+        session.execute(
+            sa.update(OutboxIntent)
+            .where(OutboxIntent.kind == "consent.request")
+            .values(status="skipped")
+        )
+    outbox.dispatch_pending(booking_app)
+    deliver(notify_app)
+    staff_email = service.staff[0].email
+    notices = [m for m in smtp.messages if m["To"] == staff_email]
+    withdrawn = [m for m in notices if m["Subject"].startswith("Consent withdrawn")]
+    assert len(withdrawn) == 1
+    assert "Recording" in withdrawn[0].get_body(("plain",)).get_content()
