@@ -58,7 +58,8 @@ def create_booking_app() -> Flask:
     """The booking app from FRONTDESK_* settings with its public rate limits off.
 
     wrk sends everything from one address (and the feed benchmark with one token), so the
-    limits meant for the anonymous public would turn the run into 429 answers within a second.
+    limits meant for the anonymous public (slot search and the booking page included) would
+    turn the run into 429 answers within a second.
     """
     from services.booking.app import create_app
 

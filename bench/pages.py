@@ -133,7 +133,7 @@ def run(quick: bool = False) -> list[dict]:
         hello_ttfb = ttfb_ms(hello.url, "/hello", samples)
         hello_load = wrk(hello.url + "/hello", seconds=seconds)
         hello_rss = statistics.mean(hello.worker_rss_kib())
-    with gunicorn("frontdesk.wsgi:booking", env=env) as booking:
+    with gunicorn("bench.baselines:create_booking_app()", env=env) as booking:
         page_ttfb = ttfb_ms(booking.url, PAGE, samples)
         size = page_bytes(booking.url)
         load = wrk(booking.url + PAGE, seconds=seconds, headers=HEADERS)
