@@ -233,6 +233,7 @@ class RequestById(MethodView):
 @requests_blp.route("/requests/<int:request_id>/events")
 class RequestEvents(MethodView):
     @requests_blp.response(200, schemas.AuditTrailSchema)
+    @requests_blp.alt_response(410, response="GONE")
     @require(*STAFF_ROLES)
     def get(self, request_id):
         """The request's hash-chained audit trail, with the result of checking the chain."""
@@ -252,6 +253,7 @@ class RequestEvents(MethodView):
 class RequestWithdrawal(MethodView):
     @requests_blp.arguments(schemas.ReasonSchema)
     @requests_blp.response(200, schemas.ConsentRequestSchema)
+    @requests_blp.alt_response(410, response="GONE")
     @require(*STAFF_ROLES)
     def post(self, data, request_id):
         """Withdraw a signed consent on the client's behalf (recorded and signed on the PDF)."""
@@ -274,6 +276,7 @@ class RequestWithdrawal(MethodView):
 @requests_blp.route("/requests/<int:request_id>/record.pdf")
 class RequestRecord(MethodView):
     @requests_blp.doc(responses={200: {"content": {"application/pdf": {}}}})
+    @requests_blp.alt_response(410, response="GONE")
     @require(*STAFF_ROLES)
     def get(self, request_id):
         """Download the signed PDF record (staff token)."""
@@ -296,6 +299,7 @@ class RequestRecord(MethodView):
 class RequestDownloadLinks(MethodView):
     @requests_blp.arguments(schemas.DownloadLinkCreateSchema)
     @requests_blp.response(201, schemas.DownloadLinkSchema)
+    @requests_blp.alt_response(410, response="GONE")
     @require(*STAFF_ROLES)
     def post(self, data, request_id):
         """Make an expiring download link for the record (to give the client a copy)."""
@@ -344,6 +348,7 @@ class SigningLink(MethodView):
     @signing_blp.arguments(schemas.SignFormArgsSchema, location="query")
     @signing_blp.response(200, schemas.SignFormSchema)
     @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @signing_blp.alt_response(410, response="GONE")
     def get(self, args, token):
         """The form behind a signing link, in the client's language (?locale= to switch)."""
         return requests.view_form(
@@ -353,6 +358,7 @@ class SigningLink(MethodView):
     @signing_blp.arguments(schemas.SignatureSchema)
     @signing_blp.response(200, schemas.SignedSchema)
     @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @signing_blp.alt_response(410, response="GONE")
     def post(self, data, token):
         """Sign: typed full name (a drawn PNG/SVG signature is optional), required boxes, disclosure."""
         return requests.sign(
@@ -374,6 +380,7 @@ class SigningDecline(MethodView):
     @signing_blp.arguments(schemas.ReasonSchema)
     @signing_blp.response(200, schemas.RequestStatusSchema)
     @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @signing_blp.alt_response(410, response="GONE")
     def post(self, data, token):
         """Decline to sign."""
         return requests.decline(
@@ -386,6 +393,7 @@ class SigningWithdrawal(MethodView):
     @signing_blp.arguments(schemas.ReasonSchema)
     @signing_blp.response(200, schemas.RequestStatusSchema)
     @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @signing_blp.alt_response(410, response="GONE")
     def post(self, data, token):
         """Withdraw a signed consent from the client's own link."""
         return requests.withdraw_by_token(
@@ -462,6 +470,7 @@ class SigningRoot(MethodView):
 class RecordDownload(MethodView):
     @downloads_blp.doc(responses={200: {"content": {"application/pdf": {}}}})
     @downloads_blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @downloads_blp.alt_response(410, response="GONE")
     def get(self, token):
         """Download a record by its expiring link."""
         record = records.record_for_download(session=db.session(), token=token, origin=_origin())
