@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test test-pg lint format e2e bench clean
+.PHONY: serve test test-pg lint format e2e bench clean system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,15 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/frontdesk serve
 
+## The Debian packages the tests use (pdfsig, wrk, chromium, nginx, ...), when missing.
+system:
+	@bash .ci/system-packages
+
 ## Set up and run the tests (SQLite; FRONTDESK_TEST_DATABASE_URL=postgresql+psycopg://... for PostgreSQL).
-test: $(STAMP)
+test: system $(STAMP)
 	$(BIN)/pytest -q -m "not e2e and not browser"
 
-test-pg: $(STAMP)
+test-pg: system $(STAMP)
 	FRONTDESK_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest -q -m "not e2e and not browser"
 
 lint: $(STAMP)
@@ -31,10 +35,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-e2e: $(STAMP)
+e2e: system $(STAMP)
 	$(BIN)/pytest -q -m "e2e or browser"
 
-bench: $(STAMP)
+bench: system $(STAMP)
 	$(BIN)/python -m bench
 
 clean:

@@ -76,6 +76,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         365,
         "Days a declined or expired (never signed) consent request is kept (0: forever).",
     ),
+    "SLOT_CACHE_SIZE": (
+        256,
+        "Slot searches each booking worker keeps, checked against the calendars' versions (0: off).",
+    ),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -75,6 +75,8 @@ def apps(_apps, service_token):
     for app in _apps.values():
         for limiter in app.extensions.get("limiter", ()):
             limiter.reset()
+        if "frontdesk_slot_cache" in app.extensions:  # ids are reused once the tables are empty
+            app.extensions["frontdesk_slot_cache"].clear()
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from services.booking import gauges, models, rate_limits, resources
+from services.booking import availability, gauges, models, rate_limits, resources
 from services.booking.pages import register_pages
 from shared.api import create_api
 from shared.app import configure, register_health
@@ -21,6 +21,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     rate limits."""
     app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
+    app.extensions["frontdesk_slot_cache"] = availability.SlotCache(app.config["SLOT_CACHE_SIZE"])
     register_api(app)
     register_health(app)
     gauges.register(app)

@@ -9,13 +9,16 @@ range query for all the service's staff; nothing is queried per day or per slot.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
@@ -24,6 +27,7 @@ from services.booking.models import (
     AvailabilityException,
     AvailabilityRule,
     BusyBlock,
+    FeedVersion,
     Service,
     Staff,
 )
@@ -56,6 +60,8 @@ class Slot:
     end: datetime
     staff_ids: list[int] = field(default_factory=list)
     seats_left: int = 0
+    # The API's JSON of it, by viewer zone: a cached slot is shown again and again.
+    shown: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -147,7 +153,7 @@ def free_starts(
     calendar: StaffCalendar,
     window_start: datetime,
     window_end: datetime,
-    now: datetime,
+    now: datetime | None,
     count_appointments: bool = True,
 ) -> dict[datetime, int]:
     """Bookable starts of one staff member in [window_start, window_end) -> seats left."""
@@ -156,8 +162,10 @@ def free_starts(
     step = timedelta(minutes=service.slot_step_minutes)
     before = timedelta(minutes=service.buffer_before_minutes)
     after = timedelta(minutes=service.buffer_after_minutes)
-    earliest = max(window_start, now + timedelta(minutes=service.min_notice_minutes))
-    latest = min(window_end, now + timedelta(days=service.horizon_days))
+    earliest, latest = window_start, window_end
+    if now is not None:  # None: no cut for notice and horizon (the slot cache applies them)
+        earliest = max(earliest, now + timedelta(minutes=service.min_notice_minutes))
+        latest = min(latest, now + timedelta(days=service.horizon_days))
     if earliest >= latest:
         return {}
     windows = working_windows(
@@ -375,6 +383,82 @@ def bookable_staff(service: Service, staff_id: int | None = None) -> list[Staff]
     ]
 
 
+class SlotCache:
+    """Recent slot searches, by everything their result depends on (a bounded, thread-safe LRU).
+
+    The key holds the service's slot settings, the range and zone, and each staff member's id,
+    zone and availability version; every write to a rule, exception, busy block or appointment
+    moves that version in the writer's transaction (services.booking.feeds), so a search after
+    a change never finds the entry from before it, on this host or any other. Notice and
+    horizon depend on the clock, so entries hold the slots without them and each search cuts
+    its own. Entries older than `max_age` seconds are dropped all the same: a safety net for
+    writes nothing versions (a database restored under a running process).
+    """
+
+    def __init__(self, size: int, max_age: float = 300.0) -> None:
+        self.size, self.max_age = size, max_age
+        self._entries: OrderedDict[tuple, tuple[float, list[Slot]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> list[Slot] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or monotonic() - entry[0] > self.max_age:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, slots: list[Slot]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (monotonic(), slots)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def app_cache() -> SlotCache | None:
+    """The current app's slot cache (None outside an app, or when FRONTDESK_SLOT_CACHE_SIZE=0)."""
+    if not has_app_context():
+        return None
+    return current_app.extensions.get("frontdesk_slot_cache")
+
+
+def _cache_key(
+    session: Session,
+    service: Service,
+    staff: Sequence[Staff],
+    start_date: date,
+    end_date: date,
+    tz: str,
+) -> tuple:
+    """What a search's slots (before notice and horizon) depend on; one small query."""
+    versions = dict(
+        session.execute(
+            sa.select(FeedVersion.staff_id, FeedVersion.availability_version).where(
+                FeedVersion.staff_id.in_([member.id for member in staff])
+            )
+        ).all()
+    )
+    return (
+        service.id,
+        service.duration_minutes,
+        service.slot_step_minutes,
+        service.buffer_before_minutes,
+        service.buffer_after_minutes,
+        service.capacity,
+        start_date,
+        end_date,
+        tz,
+        tuple((member.id, member.time_zone, versions.get(member.id, 0)) for member in staff),
+    )
+
+
 def search_slots(
     *,
     session: Session,
@@ -384,8 +468,13 @@ def search_slots(
     tz: str,
     now: datetime,
     staff_id: int | None = None,
+    cache: SlotCache | None = None,
 ) -> list[Slot]:
-    """Bookable slots on the viewer's local dates start_date..end_date (inclusive)."""
+    """Bookable slots on the viewer's local dates start_date..end_date (inclusive).
+
+    With a `cache`, a search repeated before anything in its staff's calendars changed costs
+    one small query; the Slot objects returned are then shared: read them, do not change them.
+    """
     if end_date < start_date:
         raise RangeTooLong("end must be on or after start.", errors={"end": ["Before start."]})
     if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
@@ -393,6 +482,30 @@ def search_slots(
             f"Ask for at most {MAX_RANGE_DAYS} days at a time.",
             errors={"end": [f"At most {MAX_RANGE_DAYS} days after start."]},
         )
+    staff = bookable_staff(service, staff_id)
+    if cache is None or not staff:
+        return _compute_slots(session, service, staff, start_date, end_date, tz, now)
+    # The versions are read before the calendars, so an entry is never older than its key.
+    key = _cache_key(session, service, staff, start_date, end_date, tz)
+    found = cache.get(key)
+    if found is None:
+        found = _compute_slots(session, service, staff, start_date, end_date, tz, None)
+        cache.put(key, found)
+    earliest = now + timedelta(minutes=service.min_notice_minutes)
+    latest = now + timedelta(days=service.horizon_days)
+    return [slot for slot in found if earliest <= slot.start < latest]
+
+
+def _compute_slots(
+    session: Session,
+    service: Service,
+    staff: Sequence[Staff],
+    start_date: date,
+    end_date: date,
+    tz: str,
+    now: datetime | None,
+) -> list[Slot]:
+    """The slots of these staff on the local dates (cut by notice and horizon unless now=None)."""
     viewer = ZoneInfo(tz)
     window_start = _local(start_date, time(0), viewer)
     window_end = _local(end_date + timedelta(days=1), time(0), viewer)
@@ -405,7 +518,7 @@ def search_slots(
     )
     calendars = load_calendars(
         session=session,
-        staff=bookable_staff(service, staff_id),
+        staff=staff,
         start=window_start,
         end=window_end,
         taken_between=reach,

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
+from services.booking import feeds
 from services.booking.errors import SlugTaken
 from services.booking.models import (
     AvailabilityException,
@@ -137,6 +138,7 @@ def replace_rules(
 ) -> list[AvailabilityRule]:
     """Replace a staff member's weekly rules with `rules` (weekday, start_time, end_time)."""
     session.execute(sa.delete(AvailabilityRule).where(AvailabilityRule.staff_id == staff.id))
+    feeds.note_changed(session, staff.id, feed=False)  # a bulk DELETE passes no flush hook
     for rule in rules:
         session.add(AvailabilityRule(staff_id=staff.id, **rule))
     session.flush()

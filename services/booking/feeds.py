@@ -32,7 +32,16 @@ from sqlalchemy.orm import Session, noload
 from werkzeug.http import parse_etags
 
 from services.booking import ical
-from services.booking.models import Appointment, FeedToken, FeedVersion, Service, Staff
+from services.booking.models import (
+    Appointment,
+    AvailabilityException,
+    AvailabilityRule,
+    BusyBlock,
+    FeedToken,
+    FeedVersion,
+    Service,
+    Staff,
+)
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
 from shared.errors import NotFound
@@ -46,6 +55,7 @@ BATCH = 200  # appointments loaded per query while a feed is built
 REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignores both)
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # changed_at of a feed whose appointments never changed
 FORMAT = "1"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
 
@@ -129,82 +139,111 @@ def feed_urls(public_url: str, token: str) -> dict[str, str]:
 # --- versions ----------------------------------------------------------------------------------
 
 
-def bump_version(session: Session, staff_id: int, *, now: datetime | None = None) -> None:
-    """Move a staff member's feed version forward (in the caller's transaction).
+def bump_version(
+    session: Session, staff_id: int, *, now: datetime | None = None, feed: bool = True
+) -> None:
+    """Move a staff member's versions forward (in the caller's transaction).
 
-    `changed_at` advances by at least a second per change, so Last-Modified (whole seconds)
-    differs after every change and an If-Modified-Since revalidation cannot miss one. Plain
-    SQL statements, no ORM flush: this also runs from inside a flush (the hook below).
+    `availability_version` always moves (the slot search cache); with `feed` (an appointment
+    changed) the feed's `version` and `changed_at` move too. `changed_at` advances by at least
+    a second per change, so Last-Modified (whole seconds) differs after every change and an
+    If-Modified-Since revalidation cannot miss one. Plain SQL statements, no ORM flush: this
+    also runs from inside a flush (the hook below).
     """
     moment = (now or utcnow()).replace(microsecond=0)
     table = FeedVersion.__table__
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # One round trip: insert version 1, or move the row forward under its row lock.
-        upsert = postgresql.insert(table).values(staff_id=staff_id, version=1, changed_at=moment)
-        session.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[table.c.staff_id],
-                set_={
-                    "version": table.c.version + 1,
-                    "changed_at": sa.func.greatest(
-                        upsert.excluded.changed_at,
-                        sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
-                    ),
-                },
-            )
+        upsert = postgresql.insert(table).values(
+            staff_id=staff_id,
+            version=1 if feed else 0,
+            changed_at=moment if feed else NEVER,
+            availability_version=1,
         )
+        moved = {"availability_version": table.c.availability_version + 1}
+        if feed:
+            moved["version"] = table.c.version + 1
+            moved["changed_at"] = sa.func.greatest(
+                upsert.excluded.changed_at,
+                sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
+            )
+        session.execute(upsert.on_conflict_do_update(index_elements=[table.c.staff_id], set_=moved))
         return
     insert = sqlite.insert(table)
     session.execute(
         insert.values(
-            staff_id=staff_id, version=0, changed_at=moment - timedelta(seconds=1)
+            staff_id=staff_id,
+            version=0,
+            changed_at=moment - timedelta(seconds=1) if feed else NEVER,
+            availability_version=0,
         ).on_conflict_do_nothing(index_elements=[table.c.staff_id])
     )
-    version, changed = session.execute(
-        sa.select(table.c.version, table.c.changed_at)
+    version, changed, available = session.execute(
+        sa.select(table.c.version, table.c.changed_at, table.c.availability_version)
         .where(table.c.staff_id == staff_id)
         .with_for_update()
     ).one()
-    session.execute(
-        sa.update(table)
-        .where(table.c.staff_id == staff_id)
-        .values(
-            version=version + 1,
-            changed_at=max(moment, changed.replace(microsecond=0) + timedelta(seconds=1)),
-        )
-    )
+    moved = {"availability_version": available + 1}
+    if feed:
+        moved["version"] = version + 1
+        moved["changed_at"] = max(moment, changed.replace(microsecond=0) + timedelta(seconds=1))
+    session.execute(sa.update(table).where(table.c.staff_id == staff_id).values(**moved))
 
 
+# Staff noted in this flush, by what changed ("feed": an appointment; "availability": a rule,
+# an exception or a busy block), and what each staff member's versions were moved for already
+# in this transaction.
 _NOTED, _BUMPED = "frontdesk_feed_staff_noted", "frontdesk_feed_staff_bumped"
+_CALENDAR_ROWS = (AvailabilityRule, AvailabilityException, BusyBlock)
 
 
 @sa.event.listens_for(Session, "before_flush")
-def _note_changed_appointments(session: Session, _context, _instances) -> None:
-    """Note whose feed an appointment being added, changed or deleted belongs to.
+def _note_changed_calendars(session: Session, _context, _instances) -> None:
+    """Note whose calendar an appointment, rule, exception or busy block being written is in.
 
-    Every write path (booking, cancel, reschedule, completion, edits, erasure, retention, ...)
-    goes through a flush, so none can change a feed without moving its version.
+    Every write path (booking, cancel, reschedule, completion, edits, erasure, retention,
+    calendar sync, ...) goes through a flush, so none can change a feed or the slots on offer
+    without moving the versions. An appointment moved to another staff member notes both.
     """
-    noted = session.info.setdefault(_NOTED, set())
+    noted = session.info.setdefault(_NOTED, {})
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if not isinstance(obj, Appointment):
+        if isinstance(obj, Appointment):
+            kind = "feed"
+        elif isinstance(obj, _CALENDAR_ROWS):
+            kind = "availability"
+        else:
             continue
         if obj in session.dirty and not session.is_modified(obj, include_collections=False):
             continue
-        staff_id = obj.staff_id if obj.staff_id is not None else getattr(obj.staff, "id", None)
-        if staff_id is not None:
-            noted.add(staff_id)
+        staff_id = obj.staff_id
+        if staff_id is None:
+            staff_id = getattr(getattr(obj, "staff", None), "id", None)
+        previous = sa.inspect(obj).attrs.staff_id.history.deleted
+        for member in {staff_id, *previous} - {None}:
+            if noted.get(member) != "feed":
+                noted[member] = kind
 
 
 @sa.event.listens_for(Session, "after_flush_postexec")
 def _bump_noted_feeds(session: Session, _context) -> None:
-    """Move the noted feeds forward, once per staff member and transaction."""
-    noted = session.info.pop(_NOTED, set())
-    bumped = session.info.setdefault(_BUMPED, set())
-    for staff_id in sorted(noted - bumped):
-        bumped.add(staff_id)
-        bump_version(session, staff_id)
+    """Move the noted staff members' versions forward, once per staff member and transaction."""
+    for staff_id, kind in sorted(session.info.pop(_NOTED, {}).items()):
+        note_changed(session, staff_id, feed=kind == "feed")
+
+
+def note_changed(session: Session, staff_id: int, *, feed: bool) -> None:
+    """Move a staff member's versions forward now, unless this transaction already did.
+
+    For writes that bypass the ORM's flush (bulk DELETE statements of rules or busy blocks);
+    the flush hook calls it for everything else.
+    """
+    bumped = session.info.setdefault(_BUMPED, {})
+    done = bumped.get(staff_id)
+    if done == "feed" or (done == "availability" and not feed):
+        return
+    bumped[staff_id] = "feed" if feed else "availability"
+    bump_version(session, staff_id, feed=feed)
 
 
 @sa.event.listens_for(Session, "after_transaction_end")

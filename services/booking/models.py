@@ -329,11 +329,12 @@ class FeedToken(Base):
 
 
 class FeedVersion(Base):
-    """How far a staff member's appointments have changed: the feed's validator.
+    """How far a staff member's calendar has changed: the validators of feeds and slot searches.
 
     `version` grows by one with every recorded appointment change (cancellations included) and
     `changed_at` only moves forward, a second at least per change, so ETag and Last-Modified
-    never go back.
+    never go back. `availability_version` grows with those and with every change to the staff
+    member's rules, date exceptions and busy blocks: the slot search cache's key.
     """
 
     __tablename__ = "feed_versions"
@@ -343,6 +344,9 @@ class FeedVersion(Base):
     )
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    availability_version: Mapped[int] = mapped_column(
+        sa.Integer, default=1, server_default=sa.text("1")
+    )
 
 
 class ExternalCalendar(Base):

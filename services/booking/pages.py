@@ -320,6 +320,7 @@ def build_picker(
             tz=tz,
             now=now,
             staff_id=staff_id,
+            cache=availability.app_cache(),
         )
         return _by_day(found, zone)
 
@@ -358,6 +359,7 @@ def nearest_slots(
         tz=tz,
         now=now,
         staff_id=staff_id,
+        cache=availability.app_cache(),
     )
     closest = sorted(found, key=lambda slot: abs(slot.start - around))[:NEAREST]
     return sorted(closest, key=lambda slot: slot.start)
