@@ -49,7 +49,7 @@ def _cache() -> feeds.FeedCache:
 
 def _feed_response(token: str, *, team: bool) -> Response:
     answer = feeds.get_feed(
-        session=db.session(),
+        database=db.get_db(),
         token=token,
         team=team,
         settings=_settings(),

@@ -43,7 +43,7 @@ from services.booking.models import (
     Staff,
 )
 from shared.auth import hash_token, new_token
-from shared.db import utcnow
+from shared.db import Database, utcnow
 from shared.errors import NotFound
 
 PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
@@ -296,7 +296,14 @@ def _staff_validators() -> sa.Select:
     )
 
 
-def find_feed(*, session: Session, token: str, team: bool, settings: FeedSettings, today: date):
+def find_feed(
+    *,
+    session: Session | sa.Connection,
+    token: str,
+    team: bool,
+    settings: FeedSettings,
+    today: date,
+):
     """The feed of a token and its ETag / Last-Modified, from one query; 404 when unknown."""
     prefix = TEAM_PREFIX if team else STAFF_PREFIX
     if not _TOKEN.fullmatch(token) or not token.startswith(prefix + "_"):
@@ -495,7 +502,7 @@ class FeedCache:
 
 def get_feed(
     *,
-    session: Session,
+    database: Database,
     token: str,
     team: bool,
     settings: FeedSettings,
@@ -504,14 +511,26 @@ def get_feed(
     if_modified_since: datetime | None = None,
     now: datetime | None = None,
 ) -> FeedResponse:
-    """Answer a feed request: 304 from the validators alone, else the (cached) body."""
-    feed = find_feed(
-        session=session, token=token, team=team, settings=settings, today=(now or utcnow()).date()
-    )
+    """Answer a feed request: 304 from the validators alone, else the (cached) body.
+
+    The validators are one statement outside any transaction (Database.reader: one round trip
+    on PostgreSQL), so a 304 or a cached body costs that query alone. A body built here comes
+    from its own read transaction; an ETag read just before it can only be older than the
+    data, so a stale cache entry is never stored under a newer ETag.
+    """
+    with database.reader() as connection:
+        feed = find_feed(
+            session=connection,
+            token=token,
+            team=team,
+            settings=settings,
+            today=(now or utcnow()).date(),
+        )
     if not_modified(feed, if_none_match=if_none_match, if_modified_since=if_modified_since):
         return FeedResponse(None, feed.etag, feed.last_modified)
     body = cache.get(feed.etag)
     if body is None:
-        body = build_feed(session=session, feed=feed, settings=settings)
+        with database.transaction() as session:
+            body = build_feed(session=session, feed=feed, settings=settings)
         cache.put(feed.etag, body)
     return FeedResponse(body, feed.etag, feed.last_modified)
