@@ -192,3 +192,17 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().sessionmaker()
     return g.db_session
+
+
+@contextlib.contextmanager
+def read_session() -> Iterator[Session]:
+    """A session for a read-only request. On PostgreSQL it runs on a reader() connection: no
+    BEGIN/COMMIT round trips, each statement its own snapshot (order the reads so that does no
+    harm). On SQLite, where a second connection would wait for the request's own write lock,
+    it is the request's session."""
+    database = get_db()
+    if database.engine.dialect.name != "postgresql":
+        yield session()
+        return
+    with database.reader() as connection, Session(bind=connection) as read:
+        yield read

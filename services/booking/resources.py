@@ -223,18 +223,20 @@ class Slots(MethodView):
     @slots_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args, service_id):
         """Bookable slots on the dates start..end, shown in `tz` (no token needed)."""
-        session = db.session()
-        service = catalog.get_service(session=session, service_id=service_id, public=True)
-        slots = availability.search_slots(
-            session=session,
-            service=service,
-            start_date=args["start"],
-            end_date=args["end"],
-            tz=args["tz"],
-            staff_id=args["staff"],
-            now=utcnow(),
-            cache=availability.app_cache(),
-        )
+        # Read-only, outside a transaction (no BEGIN/COMMIT round trips): the search reads the
+        # calendars' versions before the calendars, which is all its cache needs.
+        with db.read_session() as session:
+            service = catalog.get_service(session=session, service_id=service_id, public=True)
+            slots = availability.search_slots(
+                session=session,
+                service=service,
+                start_date=args["start"],
+                end_date=args["end"],
+                tz=args["tz"],
+                staff_id=args["staff"],
+                now=utcnow(),
+                cache=availability.app_cache(),
+            )
         # Serialized here rather than by SlotListSchema (which documents it): a month of slots
         # is hundreds of objects, and marshmallow took twice as long as the search from cache.
         zone = ZoneInfo(args["tz"])
