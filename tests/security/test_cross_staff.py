@@ -1,0 +1,204 @@
+"""Staff tokens of another staff member, generated from the OpenAPI documents: every operation a
+staff token may call is tried by staff member B on staff member A's rows (appointment, rules,
+exceptions, busy blocks, calendars, feed, consent requests). B gets the same 404 as for a row
+that does not exist, never a byte of A's data, and changes nothing; A, on the same GETs, is
+answered. A new staff route without a row to aim it at fails the test until one is named here."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from abuse_builders import FORM, SIGNATURE
+
+from services.booking import catalog
+from services.booking.models import ExternalCalendar
+from shared import db as shared_db
+
+METHODS = ("get", "post", "put", "patch", "delete")
+# Valid bodies, so that what refuses B is the ownership check and not validation.
+SOON = (datetime.now(UTC) + timedelta(days=9)).replace(microsecond=0)
+BODIES = {
+    ("put", "/api/v1/staff/{staff_id}/availability/rules"): {
+        "rules": [{"weekday": 0, "start_time": "10:00", "end_time": "12:00"}]
+    },
+    ("post", "/api/v1/staff/{staff_id}/availability/exceptions"): {
+        "date": str(SOON.date()),
+        "kind": "off",
+    },
+    ("post", "/api/v1/staff/{staff_id}/busy-blocks"): {
+        "start": SOON.isoformat(),
+        "end": (SOON + timedelta(hours=1)).isoformat(),
+    },
+    ("patch", "/api/v1/appointments/{appointment_id}"): {"staff_notes": "B was here"},
+    ("post", "/api/v1/appointments/{appointment_id}/cancel"): {"reason": "B cancels"},
+    ("post", "/api/v1/appointments/{appointment_id}/reschedule"): {
+        "start": (SOON + timedelta(hours=1)).isoformat()
+    },
+    ("post", "/api/v1/appointments/{appointment_id}/complete"): {"outcome": "resolved"},
+    ("post", "/api/v1/appointments/{appointment_id}/follow-up"): {"start": SOON.isoformat()},
+    ("post", "/api/v1/staff/{staff_id}/calendars"): {
+        "name": "B's",
+        "url": "https://calendar.example.org/b.ics",
+    },
+    ("post", "/api/v1/requests/{request_id}/withdraw"): {"reason": "B withdraws"},
+    ("post", "/api/v1/requests/{request_id}/download-links"): {},
+}
+BLOCKS_RANGE = "?start={}&end={}".format(
+    *(moment.isoformat().replace("+00:00", "Z") for moment in (SOON, SOON + timedelta(days=9)))
+)
+# Operations a staff token may call that name no one's rows: what they list is checked below.
+UNSCOPED = {
+    ("get", "/api/v1/whoami"),
+    ("get", "/api/v1/appointments"),
+    ("get", "/api/v1/requests"),
+    ("post", "/api/v1/requests"),
+    ("post", "/api/v1/verbal"),
+    ("get", "/api/v1/templates"),
+    ("get", "/api/v1/templates/{template_id}"),
+    ("get", "/api/v1/templates/{template_id}/versions"),
+    ("get", "/api/v1/templates/{template_id}/versions/{number}"),
+}
+
+
+def staff_operations(app):
+    spec = app.test_client().get("/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method in METHODS:
+            if method in item and "staff" in (item[method].get("x-roles") or ()):
+                yield method, path
+
+
+@pytest.fixture
+def rows(apps, service, book_api, make_token):
+    """Staff member A's rows in booking and consent, and a staff member B; returns the ids."""
+    booked = book_api(10, email="client.of.a@example.org", name="Client Of-A")
+    with shared_db.get_db(apps["booking"]).transaction() as session:
+        a = catalog.get_staff(session=session, staff_id=service["staff_id"])
+        b = catalog.create_staff(
+            session=session,
+            name="Bo Other",
+            email="bo@maple.example",
+            time_zone="America/Toronto",
+            languages=["en"],
+        )
+        exception = catalog.add_exception(
+            session=session, staff=a, date=SOON.date() + timedelta(days=1), kind="off"
+        )
+        block = catalog.add_busy_block(
+            session=session, staff=a, start=SOON + timedelta(days=2), end=SOON + timedelta(days=3)
+        )
+        calendar = ExternalCalendar(staff_id=a.id, url="https://calendar.example.org/a.ics")
+        session.add(calendar)
+        session.flush()
+        ids = {
+            "staff_id": a.id,
+            "appointment_id": booked["appointment"]["id"],
+            "exception_id": exception.id,
+            "block_id": block.id,
+            "calendar_id": calendar.id,
+            "b": b.id,
+        }
+    # A asks a client for consent with A's own token, and the client signs it.
+    consent = apps["consent"].test_client()
+    admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
+    a_token = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=a.id)}"}
+    template = consent.post("/api/v1/templates", json=FORM, headers=admin)
+    assert template.status_code == 201, template.get_json()
+    created = consent.post(
+        "/api/v1/requests",
+        json={
+            "template_id": template.get_json()["id"],
+            "client_name": "Client Of-A",
+            "client_email": "client.of.a@example.org",
+            "timezone": "America/Toronto",
+            "send": False,
+        },
+        headers=a_token,
+    )
+    assert created.status_code == 201, created.get_json()
+    signing = created.get_json()["signing_url"].rsplit("/", 1)[1]
+    signed = consent.post(f"/api/v1/sign/{signing}", json=SIGNATURE)
+    assert signed.status_code == 200, signed.get_json()
+    ids["request_id"] = created.get_json()["id"]
+    return ids
+
+
+def _snapshot(apps, make_token, ids) -> dict:
+    """A's rows as an admin reads them."""
+    booking, consent = apps["booking"].test_client(), apps["consent"].test_client()
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    consent_admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
+    a = ids["staff_id"]
+    reads = {
+        "appointment": booking.get(f"/api/v1/appointments/{ids['appointment_id']}", headers=admin),
+        "rules": booking.get(f"/api/v1/staff/{a}/availability/rules", headers=admin),
+        "exceptions": booking.get(f"/api/v1/staff/{a}/availability/exceptions", headers=admin),
+        "blocks": booking.get(
+            f"/api/v1/staff/{a}/busy-blocks{BLOCKS_RANGE}",
+            headers=admin,
+        ),
+        "calendars": booking.get(f"/api/v1/staff/{a}/calendars", headers=admin),
+        "request": consent.get(f"/api/v1/requests/{ids['request_id']}", headers=consent_admin),
+    }
+    for name, response in reads.items():
+        assert response.status_code == 200, (name, response.get_json())
+    return {name: response.get_json() for name, response in reads.items()}
+
+
+@pytest.mark.parametrize("service_name", ["booking", "consent"])
+def test_a_staff_token_never_reaches_another_staff_members_rows(
+    apps, make_token, rows, service_name
+):
+    app = apps[service_name]
+    client = app.test_client()
+    stranger = {"Authorization": f"Bearer {make_token(service_name, 'staff', staff_id=rows['b'])}"}
+    owner = {
+        "Authorization": f"Bearer {make_token(service_name, 'staff', staff_id=rows['staff_id'])}"
+    }
+    before = _snapshot(apps, make_token, rows)
+    secrets = ("client.of.a@example.org", "Client Of-A", "amira@maple.example")
+    tried = 0
+    for method, path in staff_operations(app):
+        if (method, path) in UNSCOPED:
+            continue
+        names = re.findall(r"\{([^}]+)\}", path)
+        missing = [name for name in names if name not in rows]
+        assert names and not missing, f"{method.upper()} {path}: name A's row for {missing or path}"
+        url = re.sub(r"\{([^}]+)\}", lambda m: str(rows[m.group(1)]), path)
+        body = BODIES.get((method, path), {})
+        kwargs = {"json": body} if method in ("post", "put", "patch") else {}
+        if method == "get" and "busy-blocks" in path:
+            url += BLOCKS_RANGE
+        response = getattr(client, method)(url, headers=stranger, **kwargs)
+        assert response.status_code == 404, (method, path, response.status_code)
+        unknown = getattr(client, method)(
+            re.sub(r"/\d+(?=/|$|\?)", "/999999", url, count=1), headers=stranger, **kwargs
+        )
+        assert response.get_json()["code"] == unknown.get_json()["code"], (method, path)
+        body = response.get_data(as_text=True)
+        assert not any(secret in body for secret in secrets), (method, path)
+        if method == "get":
+            assert getattr(client, method)(url, headers=owner).status_code == 200, (method, path)
+        tried += 1
+    assert tried >= (15 if service_name == "booking" else 4)
+    assert _snapshot(apps, make_token, rows) == before  # B changed nothing of A's
+
+    # The lists a staff token may read hold only the caller's own rows.
+    listing = "/api/v1/appointments" if service_name == "booking" else "/api/v1/requests"
+    theirs = client.get(listing, headers=stranger)
+    assert theirs.status_code == 200 and theirs.get_json() == []
+    mine = client.get(listing, headers=owner).get_json()
+    assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
+
+
+def test_lists_and_unscoped_operations_are_named(apps):
+    """Every staff operation is either aimed at A's rows above or named as unscoped."""
+    for name in ("booking", "consent"):
+        for method, path in staff_operations(apps[name]):
+            scoped = bool(re.search(r"\{[^}]+\}", path)) and (method, path) not in UNSCOPED
+            assert scoped or (method, path) in UNSCOPED, (name, method, path)
+            if scoped and method in ("put", "patch"):
+                assert (method, path) in BODIES, (name, method, path)
