@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-MODULES = ("booking", "feeds", "consent", "notify", "pages", "privacy")
+MODULES = ("booking", "feeds", "consent", "notify", "pages", "privacy", "allinone")
 RESULTS = Path(__file__).parent / "results"
 
 

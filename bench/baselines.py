@@ -64,3 +64,12 @@ def create_booking_app() -> Flask:
     from services.booking.app import create_app
 
     return create_app({"RATELIMIT_ENABLED": False})
+
+
+def create_suite_app():
+    """`frontdesk serve`'s all-in-one suite (the three apps under /booking, /consent, /notify,
+    SQLite files from FRONTDESK_*_DATABASE_URL) with its public rate limits off, already
+    migrated by the benchmark."""
+    from frontdesk.suite import create_suite
+
+    return create_suite({"RATELIMIT_ENABLED": False}, migrate=False)
