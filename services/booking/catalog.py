@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from services.booking import feeds
 from services.booking.errors import SlugTaken
@@ -30,7 +30,9 @@ def get_staff(*, session: Session, staff_id: int) -> Staff:
 
 def list_staff(*, session: Session) -> list[Staff]:
     """Every staff member, by id."""
-    return list(session.scalars(sa.select(Staff).order_by(Staff.id)))
+    return list(
+        session.scalars(sa.select(Staff).options(selectinload(Staff.calendars)).order_by(Staff.id))
+    )
 
 
 def create_staff(*, session: Session, **fields: Any) -> Staff:

@@ -40,6 +40,26 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Read on the staff record only (loaded when asked for, never by the slot search).
+    calendars: Mapped[list[ExternalCalendar]] = relationship(
+        viewonly=True, order_by="ExternalCalendar.id"
+    )
+
+    @property
+    def calendar_problems(self) -> list[dict]:
+        """The external calendars whose last fetch failed: shown on the staff record, so the
+        staff member learns that their busy time may be stale (their last good blocks stay)."""
+        return [
+            {
+                "calendar_id": calendar.id,
+                "name": calendar.name,
+                "error": calendar.last_error,
+                "last_fetched_at": calendar.last_fetched_at,
+                "last_ok_at": calendar.last_ok_at,
+            }
+            for calendar in self.calendars
+            if calendar.last_error
+        ]
 
 
 service_staff = sa.Table(

@@ -44,6 +44,14 @@ class StaffUpdateSchema(StaffCreateSchema):
     """A staff member's fields to change (use with partial=True: only those given change)."""
 
 
+class CalendarProblemSchema(ma.Schema):
+    calendar_id = fields.Integer()
+    name = fields.String()
+    error = fields.String()
+    last_fetched_at = UTCDateTime(allow_none=True)
+    last_ok_at = UTCDateTime(allow_none=True)
+
+
 class StaffSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
@@ -53,6 +61,11 @@ class StaffSchema(ma.Schema):
     video_link_template = fields.String(allow_none=True)
     dial_in = fields.String(allow_none=True)
     active = fields.Boolean()
+    calendar_problems = fields.List(
+        fields.Nested(CalendarProblemSchema),
+        dump_only=True,
+        metadata={"description": "External calendars whose last fetch failed (busy time kept)."},
+    )
 
 
 class PublicStaffSchema(ma.Schema):

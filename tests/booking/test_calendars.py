@@ -401,3 +401,30 @@ def test_calendar_is_fetched_whole_again_when_its_expansion_gets_old(
     assert blocks_of(booking_app, calendar.id) == expected
     row = row_of(booking_app, calendar.id)
     assert row.expanded_at == later and row.busy_count == len(expected)
+
+
+def test_a_failing_calendar_shows_on_the_staff_record(
+    booking_app, session, make_staff, make_token, calendar_server, private_allowed, dst_week
+):
+    now, first, _ = dst_week
+    staff = make_staff()
+    calendar_server.body = weekly_ics(first, exdate=first, moved=first + timedelta(weeks=1))
+    calendar = add_calendar(session, staff, calendar_server.url, now)
+    refresh_due(booking_app, session, now)
+    client = booking_app.test_client()
+    own = {"Authorization": f"Bearer {make_token('booking', 'staff', staff_id=staff.id)}"}
+    assert (
+        client.get(f"/api/v1/staff/{staff.id}", headers=own).get_json()["calendar_problems"] == []
+    )
+    calendar_server.body = b"<html><body>Sign in to Google</body></html>"
+    later = now + calendars.FETCH_INTERVAL
+    refresh_due(booking_app, session, later)
+    record = client.get(f"/api/v1/staff/{staff.id}", headers=own).get_json()
+    [problem] = record["calendar_problems"]
+    assert problem["calendar_id"] == calendar.id
+    assert problem["error"].startswith("Not a readable iCalendar file")
+    assert problem["last_ok_at"] is not None and problem["last_fetched_at"] is not None
+    assert calendar_server.url not in str(record)
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    listed = client.get("/api/v1/staff", headers=admin).get_json()
+    assert [s["calendar_problems"] for s in listed] == [record["calendar_problems"]]
