@@ -9,6 +9,7 @@ URLs never leak to other sites.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import io
 import secrets
@@ -60,23 +61,26 @@ class PoDomain(Domain):
 
     def __init__(self, directories: list[Path]) -> None:
         super().__init__(translation_directories=[str(d) for d in directories])
-        self._loaded: dict[str, support.Translations] = {}
 
     def get_translations(self):
-        locale = str(get_locale() or "en")
-        if locale not in self._loaded:
-            merged = support.Translations()
-            for directory in self.translation_directories:
-                path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
-                if path.exists():
-                    with path.open("rb") as handle:
-                        catalog = read_po(handle, locale=locale)
-                    buffer = io.BytesIO()
-                    write_mo(buffer, catalog)
-                    buffer.seek(0)
-                    merged.merge(support.Translations(fp=buffer))
-            self._loaded[locale] = merged
-        return self._loaded[locale]
+        return po_translations(str(get_locale() or "en"), tuple(self.translation_directories))
+
+
+@functools.cache
+def po_translations(locale: str, directories: tuple[str, ...]) -> support.Translations:
+    """The `locale` catalogs (messages.po) of these folders merged, read once per process; also
+    for text made outside a page, such as the calendar files sent to clients."""
+    merged = support.Translations()
+    for directory in directories:
+        path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
+        if path.exists():
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=locale)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            merged.merge(support.Translations(fp=buffer))
+    return merged
 
 
 class PageGlobals(_AppCtxGlobals):

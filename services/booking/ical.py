@@ -10,17 +10,26 @@ not "now", so the same state always serializes to the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vText
 
 from services.booking.models import Appointment
+from shared.pages import po_translations
 
 PRODID = "-//Frontdesk//Booking//EN"
 MODE_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}
+TRANSLATIONS = (str(Path(__file__).parent / "translations"),)
+
+
+def translator(locale: str | None) -> Callable[[str], str]:
+    """gettext in `locale` (English when None): the pages' catalogs, so a client's invite and
+    add-to-calendar file speak the language of their pages and emails."""
+    return po_translations(locale or "en", TRANSLATIONS).gettext
 
 
 @dataclass(frozen=True)
@@ -45,12 +54,15 @@ class EventState:
         )
 
 
-def backup_plan_text(appointment: Appointment, *, client_details: bool = True) -> str:
-    """The backup phone plan in plain words, for DESCRIPTION and emails.
+def backup_plan_text(
+    appointment: Appointment, *, client_details: bool = True, locale: str | None = None
+) -> str:
+    """The backup phone plan in plain words, for DESCRIPTION (in the client's `locale`).
 
     Without `client_details` (a staff feed that hides client data) it is written for the staff
     member and the client's callback number is not spelled out.
     """
+    gettext = translator(locale)
     backup = appointment.backup
     callback, dial_in = backup["callback_number"], backup["dial_in"]
     lines = []
@@ -65,12 +77,18 @@ def backup_plan_text(appointment: Appointment, *, client_details: bool = True) -
             lines.append(f"If the video call fails, the client can dial in: {dial_in}.")
     elif appointment.mode == "phone":
         if callback:
-            lines.append(f"We will call you at {callback}.")
+            lines.append(gettext("We will call you at %(number)s.") % {"number": callback})
     else:
         if callback:
-            lines.append(f"If the video call fails, we will call you at {callback}.")
+            lines.append(
+                gettext("If the video does not work, we will call you at %(number)s.")
+                % {"number": callback}
+            )
         if dial_in:
-            lines.append(f"If the video call fails, you can also dial in: {dial_in}.")
+            lines.append(
+                gettext("If the video does not work, you can call us at %(number)s.")
+                % {"number": dial_in}
+            )
     return "\n".join(lines)
 
 
@@ -82,12 +100,14 @@ def appointment_event(
     summary: str | None = None,
     client_details: bool = True,
     notes: Sequence[str] = (),
+    locale: str | None = None,
 ) -> Event:
-    """One appointment as a VEVENT (in zone `tz`, default the client's).
+    """One appointment as a VEVENT (in zone `tz`, default the client's; texts in `locale`).
 
     Without `client_details` the event names no client (no ATTENDEE, no callback number);
     `notes` are extra DESCRIPTION lines (a feed's client initials and accommodations).
     """
+    gettext = translator(locale)
     state = state or EventState.of(appointment)
     zone = ZoneInfo(tz or appointment.client_time_zone)
     event = Event()
@@ -98,7 +118,9 @@ def appointment_event(
     event.add("dtend", state.end.astimezone(zone))
     event.add(
         "summary",
-        summary or f"{appointment.service.name} with {appointment.staff.name}",
+        summary
+        or gettext("%(service)s with %(staff)s")
+        % {"service": appointment.service.name, "staff": appointment.staff.name},
     )
     event.add("status", "CANCELLED" if state.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
@@ -114,17 +136,19 @@ def appointment_event(
         attendee.params["rsvp"] = vText("FALSE")
         event.add("attendee", attendee)
 
-    description = [f"{MODE_LABELS[appointment.mode]}: {appointment.service.name}."]
+    description = [f"{gettext(MODE_LABELS[appointment.mode])}: {appointment.service.name}."]
     if appointment.mode == "video" and appointment.video_url:
-        description.append(f"Join the video call: {appointment.video_url}")
+        description.append(
+            gettext("Join the video call: %(url)s") % {"url": appointment.video_url}
+        )
         event.add("location", appointment.video_url)
         event.add("url", appointment.video_url)
     elif appointment.mode == "in_person" and appointment.service.location:
         event.add("location", appointment.service.location)
     elif appointment.mode == "phone":
-        event.add("location", "Phone call")
-    if plan := backup_plan_text(appointment, client_details=client_details):
-        description.append("Backup plan: " + plan)
+        event.add("location", gettext("Phone call"))
+    if plan := backup_plan_text(appointment, client_details=client_details, locale=locale):
+        description.append(gettext("Backup plan: %(plan)s") % {"plan": plan})
     description.extend(notes)
     event.add("description", "\n".join(description))
 
@@ -133,12 +157,12 @@ def appointment_event(
         event.add(
             "conference",
             appointment.video_url,
-            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": "Video call"},
+            parameters={"VALUE": "URI", "FEATURE": "VIDEO", "LABEL": gettext("Video call")},
         )
     backup = appointment.backup
     for number, label in (
-        (backup["dial_in"], "Dial-in"),
-        (backup["callback_number"] if client_details else None, "Callback number"),
+        (backup["dial_in"], gettext("Dial-in")),
+        (backup["callback_number"] if client_details else None, gettext("Callback number")),
     ):
         if number:
             event.add(
@@ -150,7 +174,10 @@ def appointment_event(
     if not state.cancelled:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", f"{appointment.service.name} starts soon")
+        alarm.add(
+            "description",
+            gettext("%(service)s starts soon") % {"service": appointment.service.name},
+        )
         alarm.add("trigger", timedelta(minutes=-30))
         event.add_component(alarm)
     return event
@@ -214,6 +241,7 @@ def invite(appointment: Appointment, *, state: EventState | None = None) -> tupl
     """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state."""
     state = state or EventState.of(appointment)
     method = "CANCEL" if state.cancelled else "REQUEST"
-    calendar = wrap_calendar([appointment_event(appointment, state=state)], method=method)
+    event = appointment_event(appointment, state=state, locale=appointment.client_language)
+    calendar = wrap_calendar([event], method=method)
     calendar.validate()
     return method, calendar.to_ical().decode()

@@ -712,7 +712,8 @@ def manage(token: str):
 def event_ics(token: str):
     """The appointment as a calendar file to add (METHOD:PUBLISH, the invite's UID)."""
     appointment = _appointment(token)
-    calendar = ical.wrap_calendar([ical.appointment_event(appointment)], method="PUBLISH")
+    event = ical.appointment_event(appointment, locale=appointment.client_language)
+    calendar = ical.wrap_calendar([event], method="PUBLISH")
     return Response(
         calendar.to_ical(),
         mimetype="text/calendar",

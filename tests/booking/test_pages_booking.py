@@ -360,6 +360,34 @@ def test_event_file_is_publish_with_the_invite_uid(client, service, day, at, boo
     assert str(event["UID"]) == booked.appointment.uid
 
 
+@pytest.mark.parametrize(
+    "language, words",
+    [
+        ("fr", ["avec", "Appel vidéo", "Plan de secours", "Si la vidéo ne marche pas", "bientôt"]),
+        ("es", ["con", "Videollamada", "Plan de respaldo", "Si el video no funciona", "pronto"]),
+        ("en", ["with", "Video call", "Backup plan", "If the video does not work", "soon"]),
+    ],
+)
+def test_calendar_files_speak_the_clients_language(client, service, day, at, book, language, words):
+    from services.booking import ical
+
+    booked = book(
+        service,
+        at(day, 9),
+        client={"name": "Ana Souza", "email": "ana@example.org", "language": language},
+        backup={"callback_number": "+14165550123", "use_dial_in": True},
+    )
+    published = Calendar.from_ical(client.get(f"/manage/{booked.manage_token}/event.ics").data)
+    _method, invite = ical.invite(booked.appointment)
+    for calendar in (published, Calendar.from_ical(invite)):
+        event = calendar.walk("VEVENT")[0]
+        shown = " ".join(
+            [str(event["SUMMARY"]), str(event["DESCRIPTION"])]
+            + [str(alarm["DESCRIPTION"]) for alarm in event.walk("VALARM")]
+        )
+        assert all(word in shown for word in words), (language, shown)
+
+
 def test_confirmation_lists_consent_forms_with_their_signing_links(
     client, booking_app, make_service, day, at, book
 ):
