@@ -2,7 +2,8 @@
 
 Checks, for the services asked about: each database answers and is migrated to head; SMTP
 answers EHLO (notify); the signing certificate loads (consent); the other services answer
-/health and accept this service's token; the secret key is not the documented default.
+/health and accept this service's token; the secret key is not the documented default; the
+rate-limit storage answers (booking and consent).
 """
 
 from __future__ import annotations
@@ -55,8 +56,38 @@ def run_checks(
                 path=common["SIGNING_P12"], password=common["SIGNING_P12_PASSWORD"]
             )
         )
+    if {"booking", "consent"} & set(configs):
+        findings.append(check_rate_limit_storage(url=common["RATELIMIT_STORAGE_URL"]))
     findings.extend(check_peers(services=services, config=common))
     return findings
+
+
+def check_rate_limit_storage(*, url: str) -> Finding:
+    """The rate-limit storage answers (memory:// always does, but counts per process)."""
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
+    subject = "rate-limit storage"
+    if url.startswith("memory://"):
+        return Finding(
+            subject,
+            True,
+            "in each process's memory (set redis://... when several processes or "
+            "hosts serve, so a limit counts across them)",
+        )
+    shown = urlsplit(url)._replace(netloc=urlsplit(url).hostname or "").geturl()
+    try:
+        storage = storage_from_string(url)
+        answered = storage.check()
+    except ConfigurationError as exc:
+        return Finding(
+            subject, False, f"{shown}: {exc} (for Redis: pip install 'frontdesk[redis]')"
+        )
+    except Exception as exc:  # any driver error means "not usable"
+        return Finding(subject, False, f"{shown}: {type(exc).__name__}")
+    if not answered:
+        return Finding(subject, False, f"{shown} did not answer")
+    return Finding(subject, True, f"{shown} answers")
 
 
 def check_secret_key(config: Mapping) -> Finding:

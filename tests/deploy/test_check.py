@@ -92,6 +92,17 @@ def findings_by_subject(environ, services=SERVICES) -> dict:
     return {f.subject: f for f in run_checks(services=services, environ=environ)}
 
 
+def test_rate_limit_storage_is_checked_where_limits_apply(environ):
+    memory = findings_by_subject(environ)["rate-limit storage"]
+    assert memory.ok and "each process" in memory.message
+    assert "rate-limit storage" not in findings_by_subject(environ, services=("notify",))
+    gone = {**environ, "FRONTDESK_RATELIMIT_STORAGE_URL": f"redis://127.0.0.1:{free_port()}/0"}
+    finding = findings_by_subject(gone, services=("booking",))["rate-limit storage"]
+    assert not finding.ok and "redis://127.0.0.1" in finding.message
+    unknown = {**environ, "FRONTDESK_RATELIMIT_STORAGE_URL": "nosuch://somewhere"}
+    assert not findings_by_subject(unknown, services=("consent",))["rate-limit storage"].ok
+
+
 def test_correct_configuration_passes_every_check(environ):
     findings = findings_by_subject(environ)
     assert [f.line() for f in findings.values() if not f.ok] == []
@@ -105,6 +116,7 @@ def test_correct_configuration_passes_every_check(environ):
         "booking service",
         "consent service",
         "notify service",
+        "rate-limit storage",
     }
     assert "migrated to head" in findings["booking database"].message
     assert "answers EHLO" in findings["smtp"].message
@@ -114,7 +126,7 @@ def test_correct_configuration_passes_every_check(environ):
 def test_cli_prints_a_line_per_check_and_exits_0_when_all_pass(environ):
     result = CliRunner().invoke(main, ["check"], env=environ)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 9
+    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 10
     assert "FAIL" not in result.output
 
 
