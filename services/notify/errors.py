@@ -8,3 +8,8 @@ from shared.errors import NotFound
 class MessageNotFound(NotFound):
     code = "message_not_found"
     title = "No such message"
+
+
+class EndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+    title = "No such webhook endpoint"

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from services.notify.errors import MessageNotFound
+from services.notify.errors import EndpointNotFound, MessageNotFound
 from services.notify.models import CLAIMABLE, Attempt, Message, WebhookEndpoint
 from shared.db import utcnow
 from shared.errors import ValidationFailed
@@ -234,6 +234,25 @@ def load_claimed(*, session: Session, ids: list[int]) -> list[Message]:
 def endpoint_for(*, session: Session, url: str) -> WebhookEndpoint | None:
     """The stored endpoint of a webhook URL."""
     return session.scalar(sa.select(WebhookEndpoint).where(WebhookEndpoint.url == url))
+
+
+def list_endpoints(*, session: Session) -> list[WebhookEndpoint]:
+    """Every webhook endpoint, by id."""
+    return list(session.scalars(sa.select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def enable_endpoint(*, session: Session, endpoint_id: int) -> WebhookEndpoint:
+    """Send to an endpoint again after it answered 410 Gone (its receiver is back).
+
+    Messages that failed while it was disabled stay failed: their callers decided what to do
+    then; new messages go out again.
+    """
+    endpoint = session.get(WebhookEndpoint, endpoint_id) if 0 < endpoint_id <= MAX_ID else None
+    if endpoint is None:
+        raise EndpointNotFound(f"Webhook endpoint {endpoint_id} does not exist.")
+    endpoint.disabled_at = None
+    session.flush()
+    return endpoint
 
 
 def disable_endpoint(*, session: Session, url: str, now: datetime) -> None:

@@ -14,6 +14,7 @@ from services.notify.schemas import (
     MessageCreateSchema,
     MessageQueryArgsSchema,
     MessageSchema,
+    WebhookEndpointSchema,
 )
 from shared import db
 from shared.api import whoami_blueprint
@@ -74,6 +75,24 @@ class GroupCancel(MethodView):
     def post(self, group: str):
         """Cancel the group's messages that are not sent yet."""
         return {"cancelled": operations.cancel_group(session=db.session(), group=group)}
+
+
+@blp.route("/webhook-endpoints")
+class WebhookEndpoints(MethodView):
+    @blp.response(200, WebhookEndpointSchema(many=True))
+    @require("admin")
+    def get(self):
+        """Every webhook receiver, and whether it is disabled (it answered 410 Gone)."""
+        return operations.list_endpoints(session=db.session())
+
+
+@blp.route("/webhook-endpoints/<int:endpoint_id>/enable")
+class WebhookEndpointEnable(MethodView):
+    @blp.response(200, WebhookEndpointSchema)
+    @require("admin")
+    def post(self, endpoint_id: int):
+        """Send to a disabled receiver again (new messages; failed ones stay failed)."""
+        return operations.enable_endpoint(session=db.session(), endpoint_id=endpoint_id)
 
 
 def blueprints() -> list[Blueprint]:

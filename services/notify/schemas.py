@@ -236,6 +236,19 @@ class MessageQueryArgsSchema(ma.Schema):
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 
+class WebhookEndpointSchema(ma.Schema):
+    """A webhook receiver notify signs for (its secret is never shown)."""
+
+    id = ma.fields.Integer(required=True)
+    url = ma.fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+    disabled_at = UTCDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "When it answered 410 Gone; nothing is sent to it since."},
+    )
+
+
 class CancelResultSchema(ma.Schema):
     """How many messages of a group were cancelled."""
 

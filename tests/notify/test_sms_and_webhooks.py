@@ -193,6 +193,32 @@ def test_webhook_410_disables_the_endpoint(receiver, post_message, notify_client
     assert len(receiver.requests) == 1
 
 
+def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
+    receiver, post_message, notify_client, make_token
+):
+    app = notify_client.application
+    client = app.test_client()
+    admin = {"Authorization": f"Bearer {make_token('notify', 'admin')}"}
+    receiver.answers = [(410, {})]
+    post_webhook(post_message, receiver, webhook_secret=SECRET)
+    worker.deliver_due(app)
+    [endpoint] = client.get("/api/v1/webhook-endpoints", headers=admin).get_json()
+    assert endpoint["disabled_at"] is not None and "secret" not in endpoint
+    assert SECRET not in client.get("/api/v1/webhook-endpoints", headers=admin).get_data(True)
+    enabled = client.post(f"/api/v1/webhook-endpoints/{endpoint['id']}/enable", headers=admin)
+    assert enabled.status_code == 200 and enabled.get_json()["disabled_at"] is None
+    receiver.answers = [(200, {})]
+    again = post_webhook(post_message, receiver, webhook_secret=None).json
+    worker.deliver_due(app)
+    assert notify_client.call("GET", f"/api/v1/messages/{again['id']}").json["status"] == "sent"
+    assert len(receiver.requests) == 2
+    missing = client.post("/api/v1/webhook-endpoints/999999/enable", headers=admin)
+    assert missing.status_code == 404
+    assert missing.get_json()["code"] == "webhook_endpoint_not_found"
+    service = {"Authorization": f"Bearer {make_token('notify', 'service')}"}
+    assert client.get("/api/v1/webhook-endpoints", headers=service).status_code == 403
+
+
 def test_webhook_other_4xx_is_permanent(receiver, post_message, notify_client):
     receiver.answers = [(400, {})]
     created = post_webhook(post_message, receiver).json
