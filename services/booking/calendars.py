@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import socket
 import threading
 import time as clock
 from collections.abc import Iterable
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from services.booking import feeds
 from services.booking.models import BusyBlock, ExternalCalendar, Staff
+from shared import outbound
 from shared.db import get_db, utcnow
 from shared.errors import NotFound, ValidationFailed
 
@@ -80,13 +80,6 @@ def source_of(calendar_id: int) -> str:
 # --- validation --------------------------------------------------------------------------------
 
 
-def _private(address: str) -> bool:
-    try:
-        return not ipaddress.ip_address(address.split("%")[0]).is_global
-    except ValueError:
-        return True
-
-
 def url_problem(url: str, *, allow_private: bool, public_url: str) -> str | None:
     """Why a calendar URL is refused (not http(s), a loopback/private host, our own feed)."""
     try:
@@ -109,7 +102,7 @@ def url_problem(url: str, *, allow_private: bool, public_url: str) -> str | None
         ipaddress.ip_address(host)
     except ValueError:
         return None
-    return "Loopback and private addresses are not allowed." if _private(host) else None
+    return None if outbound.is_public(host) else "Loopback and private addresses are not allowed."
 
 
 def normalize_url(url: str) -> str:
@@ -184,17 +177,14 @@ def delete_calendar(*, session: Session, staff: Staff, calendar_id: int) -> None
 # --- fetching ----------------------------------------------------------------------------------
 
 
-def _check_host(url: str, allow_private: bool) -> None:
-    """Refuse a host that resolves to a loopback or private address (unless allowed)."""
-    if allow_private:
-        return
-    host = urlsplit(url).hostname or ""
+def _pin(url: str, allow_private: bool) -> outbound.Target:
+    """The request target, pinned to a vetted public address of the host (unless allowed)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError as exc:
+        return outbound.pin(url, allow_private=allow_private)
+    except outbound.Unresolvable as exc:
         raise FetchFailed("The calendar's host name does not resolve.") from exc
-    if any(_private(address) for address in addresses):
-        raise FetchFailed("The calendar's host is a loopback or private address.")
+    except outbound.RefusedAddress as exc:
+        raise FetchFailed("The calendar's host is a loopback or private address.") from exc
 
 
 def fetch(
@@ -215,8 +205,13 @@ def fetch(
             for _hop in range(MAX_REDIRECTS + 1):
                 if problem := url_problem(url, allow_private=allow_private, public_url=""):
                     raise FetchFailed(f"Redirected to an address that is refused: {problem}")
-                _check_host(url, allow_private)
-                with client.stream("GET", url, headers=headers) as response:
+                target = _pin(url, allow_private)
+                with client.stream(
+                    "GET",
+                    target.url,
+                    headers={**headers, **target.headers},
+                    extensions=target.extensions,
+                ) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue

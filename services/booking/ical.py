@@ -138,9 +138,7 @@ def appointment_event(
 
     description = [f"{gettext(MODE_LABELS[appointment.mode])}: {appointment.service.name}."]
     if appointment.mode == "video" and appointment.video_url:
-        description.append(
-            gettext("Join the video call: %(url)s") % {"url": appointment.video_url}
-        )
+        description.append(gettext("Join the video call: %(url)s") % {"url": appointment.video_url})
         event.add("location", appointment.video_url)
         event.add("url", appointment.video_url)
     elif appointment.mode == "in_person" and appointment.service.location:

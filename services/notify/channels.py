@@ -10,11 +10,9 @@ import base64
 import functools
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import smtplib
-import socket
 import ssl
 import sys
 import time
@@ -28,6 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
 import nh3
+
+from shared import outbound
 
 SMTP_TIMEOUT = 15.0
 HTTP_TIMEOUT = 10.0
@@ -279,7 +279,8 @@ def _http_error(response: httpx.Response, what: str) -> DeliveryError:
 def _post(url: str, **kwargs: Any) -> httpx.Response:
     """POST without following redirects; network trouble is transient."""
     try:
-        return httpx.post(url, timeout=HTTP_TIMEOUT, follow_redirects=False, **kwargs)
+        with httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False) as client:
+            return client.post(url, **kwargs)
     except httpx.TimeoutException as exc:
         raise TransientError(f"timeout: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
@@ -333,16 +334,14 @@ def signature(*, secret: str, webhook_id: str, timestamp: int, body: bytes) -> s
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def _refuse_private(url: str) -> None:
-    """Refuse a webhook host that resolves to a loopback or private address."""
-    host = urlsplit(url).hostname or ""
+def _pin(url: str, allow_private: bool) -> outbound.Target:
+    """The webhook's target, pinned to a vetted public address (unless private ones are allowed)."""
     try:
-        infos = socket.getaddrinfo(host, None)
-    except OSError as exc:
-        raise TransientError(f"cannot resolve the webhook host: {exc}") from exc
-    for info in infos:
-        if not ipaddress.ip_address(info[4][0]).is_global:
-            raise PermanentError("the webhook host resolves to a private address")
+        return outbound.pin(url, allow_private=allow_private)
+    except outbound.Unresolvable as exc:
+        raise TransientError("cannot resolve the webhook host") from exc
+    except outbound.RefusedAddress as exc:
+        raise PermanentError("the webhook host resolves to a private address") from exc
 
 
 def send_webhook(
@@ -356,8 +355,7 @@ def send_webhook(
     allow_private: bool,
 ) -> None:
     """POST a signed Standard Webhooks JSON event; the same id and body on every retry."""
-    if not allow_private:
-        _refuse_private(url)
+    target = _pin(url, allow_private)
     body = json.dumps(
         {
             "type": event,
@@ -369,9 +367,11 @@ def send_webhook(
     ).encode()
     timestamp = int(time.time())
     response = _post(
-        url,
+        target.url,
         content=body,
+        extensions=target.extensions,
         headers={
+            **target.headers,
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "webhook-id": webhook_id,
