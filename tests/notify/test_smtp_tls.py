@@ -124,3 +124,77 @@ def test_email_goes_through_starttls_with_auth(tls_sink, notify_app, post_messag
         notify_app.config["SMTP_URL"] = "console://"
     [mail] = tls_sink.wait_for(1)
     assert mail["Subject"].startswith("Confirmed:")
+
+
+@pytest.fixture
+def smtps_server(tmp_path, monkeypatch, unused_port):
+    """start(trusted) -> an SMTP server speaking TLS from the first byte (smtps, port 465 style)
+    with AUTH; notify trusts the test CA, and with trusted=False the server's certificate comes
+    from another CA."""
+    from aiosmtpd.controller import Controller
+
+    (tmp_path / "trusted").mkdir()
+    (tmp_path / "stranger").mkdir()
+    trusted_ca, *trusted_pair = make_ca_and_server_cert(tmp_path / "trusted")
+    _, *stranger_pair = make_ca_and_server_cert(tmp_path / "stranger")
+    monkeypatch.setenv("SSL_CERT_FILE", str(trusted_ca))
+    channels._tls_context.cache_clear()
+    logins: list[bytes] = []
+    controllers = []
+
+    def remembering(server, session, envelope, mechanism, auth_data):
+        logins.append(getattr(auth_data, "password", b""))
+        return authenticate(server, session, envelope, mechanism, auth_data)
+
+    def start(trusted: bool):
+        cert, key = trusted_pair if trusted else stranger_pair
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        sink = testing.SmtpSink(port=unused_port)
+        controller = Controller(
+            sink,
+            hostname=sink.host,
+            port=sink.port,
+            ssl_context=context,
+            authenticator=remembering,
+            auth_require_tls=False,  # the whole session is TLS already
+        )
+        controller.start()
+        controllers.append(controller)
+        return sink, logins
+
+    try:
+        yield start
+    finally:
+        for controller in controllers:
+            controller.stop()
+        channels._tls_context.cache_clear()
+
+
+def test_email_goes_through_smtps_with_auth(smtps_server, notify_app, post_message):
+    sink, logins = smtps_server(trusted=True)
+    notify_app.config["SMTP_URL"] = f"smtps://notify:s3cret%3A%2F%40@127.0.0.1:{sink.port}"
+    try:
+        post_message()
+        post_message(group="second")
+        assert worker.deliver_due(notify_app) == 2
+    finally:
+        notify_app.config["SMTP_URL"] = "console://"
+    assert len(sink.wait_for(2)) == 2
+    assert logins == [b"s3cret:/@"]  # one connection, one login, for the batch
+
+
+def test_a_server_with_an_untrusted_certificate_gets_neither_mail_nor_password(
+    smtps_server, notify_app, post_message, notify_client
+):
+    sink, logins = smtps_server(trusted=False)
+    notify_app.config["SMTP_URL"] = f"smtps://notify:s3cret%3A%2F%40@127.0.0.1:{sink.port}"
+    try:
+        created = post_message()
+        worker.deliver_due(notify_app)
+    finally:
+        notify_app.config["SMTP_URL"] = "console://"
+    assert sink.messages == [] and logins == []
+    shown = notify_client.call("GET", f"/api/v1/messages/{created.json['id']}").json
+    assert shown["status"] in ("scheduled", "failed") and shown["attempts"]
+    assert "CERTIFICATE" in shown["attempts"][-1]["error"].upper()
