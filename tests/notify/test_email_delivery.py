@@ -64,14 +64,19 @@ def test_html_escapes_data(smtp, post_message, notify_client, make_booking_data)
     assert "&lt;script&gt;" in html
 
 
-def test_smtp_451_then_250_delivers_once_after_a_retry(smtp, post_message, notify_client):
+@pytest.mark.parametrize(
+    "reply",
+    ["451 4.3.0 Try again later", "421 4.3.2 Service shutting down, closing channel"],
+    ids=["451", "421"],
+)
+def test_smtp_4xx_then_250_delivers_once_after_a_retry(smtp, post_message, notify_client, reply):
     created = post_message().json
-    smtp.replies.append("451 4.3.0 Try again later")
+    smtp.replies.append(reply)
     app = notify_client.application
     assert worker.deliver_due(app) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert shown["status"] == "scheduled"
-    assert "451" in shown["last_error"]
+    assert reply[:3] in shown["last_error"]
     assert worker.deliver_due(app) == 0  # not due yet: backoff
     assert worker.deliver_due(app, now=later(1)) == 1
     assert len(smtp.wait_for(1)) == 1
