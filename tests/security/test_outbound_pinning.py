@@ -65,7 +65,7 @@ def server():
         do_POST = do_GET
 
         def log_message(self, *args):
-            pass
+            """No access log on the test's output."""
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
