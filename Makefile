@@ -35,7 +35,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-e2e: system $(STAMP)
+node_modules/axe-core/axe.min.js: package-lock.json
+	npm ci --no-audit --no-fund --silent
+
+e2e: system $(STAMP) node_modules/axe-core/axe.min.js
 	$(BIN)/pytest -q -m "e2e or browser"
 
 bench: system $(STAMP)
