@@ -75,8 +75,14 @@ def apps(_apps, service_token):
     for app in _apps.values():
         for limiter in app.extensions.get("limiter", ()):
             limiter.reset()
-        if "frontdesk_slot_cache" in app.extensions:  # ids are reused once the tables are empty
-            app.extensions["frontdesk_slot_cache"].clear()
+        for cache in ("frontdesk_slot_cache", "frontdesk_slot_bodies"):
+            if cache in app.extensions:  # ids are reused once the tables are empty
+                app.extensions[cache].clear()
+        memo = app.extensions.get("frontdesk_memo")
+        if memo is not None:
+            memo.clear()
+            if memo.watcher is not None:  # PostgreSQL: listening before the test begins
+                assert memo.watcher.wait_listening(), "the booking change listener did not start"
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,

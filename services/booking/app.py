@@ -10,10 +10,15 @@ from werkzeug.routing import BaseConverter, IntegerConverter
 
 from services.booking import availability, gauges, models, rate_limits, resources
 from services.booking.pages import register_pages
+from shared import changes, db
 from shared.api import create_api
 from shared.app import configure, register_health
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
+
+# Migration 7a3c9e2d41f0's triggers NOTIFY it at the commit of writes to the calendars, the
+# staff, the services and the feed tokens.
+CHANGES_CHANNEL = "frontdesk_booking"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -22,6 +27,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     app.extensions["frontdesk_slot_cache"] = availability.SlotCache(app.config["SLOT_CACHE_SIZE"])
+    # The API's JSON of recent answers (~100 KB for a month of a busy service): fewer of them.
+    app.extensions["frontdesk_slot_bodies"] = availability.SlotCache(
+        min(app.config["SLOT_CACHE_SIZE"], 64)
+    )
+    watcher = changes.watch(
+        db.get_db(app).engine, CHANGES_CHANNEL, enabled=app.config["LISTEN_FOR_CHANGES"]
+    )
+    app.extensions["frontdesk_memo"] = changes.Memo(watcher)
     register_api(app)
     register_health(app)
     gauges.register(app)

@@ -11,16 +11,19 @@ from __future__ import annotations
 import bisect
 import threading
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from time import monotonic
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from services.booking import catalog
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
 from services.booking.models import (
     Appointment,
@@ -31,6 +34,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
+from shared.changes import Memo
 from shared.db import UTCDateTime
 
 MAX_RANGE_DAYS = 62
@@ -397,10 +401,10 @@ class SlotCache:
 
     def __init__(self, size: int, max_age: float = 300.0) -> None:
         self.size, self.max_age = size, max_age
-        self._entries: OrderedDict[tuple, tuple[float, list[Slot]]] = OrderedDict()
+        self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> list[Slot] | None:
+    def get(self, key: tuple) -> Any:
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or monotonic() - entry[0] > self.max_age:
@@ -408,7 +412,7 @@ class SlotCache:
             self._entries.move_to_end(key)
             return entry[1]
 
-    def put(self, key: tuple, slots: list[Slot]) -> None:
+    def put(self, key: tuple, slots: Any) -> None:
         if self.size <= 0:
             return
         with self._lock:
@@ -429,15 +433,60 @@ def app_cache() -> SlotCache | None:
     return current_app.extensions.get("frontdesk_slot_cache")
 
 
-def _cache_key(
-    session: Session,
-    service: Service,
-    staff: Sequence[Staff],
-    start_date: date,
-    end_date: date,
-    tz: str,
-) -> tuple:
-    """What a search's slots (before notice and horizon) depend on; one small query."""
+def app_memo() -> Memo | None:
+    """The current app's memo of small answers (shared.changes), None outside an app."""
+    if not has_app_context():
+        return None
+    return current_app.extensions.get("frontdesk_memo")
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What a search's slots (before notice and horizon) depend on, read before any calendar:
+    the service's slot settings and each bookable staff member's id, zone and version."""
+
+    service_id: int
+    settings: tuple[int, ...]  # duration, step, buffer before, buffer after, capacity
+    min_notice_minutes: int
+    horizon_days: int
+    staff: tuple[tuple[int, str, int], ...]
+
+    def key(self, start_date: date, end_date: date, tz: str) -> tuple:
+        return (self.service_id, self.settings, start_date, end_date, tz, self.staff)
+
+    def window(self, slots: list[Slot], now: datetime) -> tuple[int, int]:
+        """slots[lo:hi] start between the notice and the horizon from `now` (slots by start)."""
+        earliest = now + timedelta(minutes=self.min_notice_minutes)
+        latest = now + timedelta(days=self.horizon_days)
+        lo = bisect.bisect_left(slots, earliest, key=_start)
+        return lo, max(lo, bisect.bisect_left(slots, latest, key=_start))
+
+    def cut(self, slots: list[Slot], now: datetime) -> list[Slot]:
+        """The slots that start between the notice and the horizon from `now`."""
+        lo, hi = self.window(slots, now)
+        return slots[lo:hi]
+
+
+def _start(slot: Slot) -> datetime:
+    return slot.start
+
+
+@dataclass(frozen=True)
+class FoundSlots:
+    """A search's answer: `all[lo:hi]`; the same key, lo and hi always mean the same slots."""
+
+    key: tuple
+    all: list[Slot]
+    lo: int
+    hi: int
+
+    @property
+    def slots(self) -> list[Slot]:
+        return self.all[self.lo : self.hi]
+
+
+def plan_search(session: Session, service: Service, staff: Sequence[Staff]) -> SearchPlan:
+    """The plan of a search of these staff's slots: one small query (their versions)."""
     versions = dict(
         session.execute(
             sa.select(FeedVersion.staff_id, FeedVersion.availability_version).where(
@@ -445,18 +494,29 @@ def _cache_key(
             )
         ).all()
     )
-    return (
-        service.id,
-        service.duration_minutes,
-        service.slot_step_minutes,
-        service.buffer_before_minutes,
-        service.buffer_after_minutes,
-        service.capacity,
-        start_date,
-        end_date,
-        tz,
-        tuple((member.id, member.time_zone, versions.get(member.id, 0)) for member in staff),
+    return SearchPlan(
+        service_id=service.id,
+        settings=(
+            service.duration_minutes,
+            service.slot_step_minutes,
+            service.buffer_before_minutes,
+            service.buffer_after_minutes,
+            service.capacity,
+        ),
+        min_notice_minutes=service.min_notice_minutes,
+        horizon_days=service.horizon_days,
+        staff=tuple((member.id, member.time_zone, versions.get(member.id, 0)) for member in staff),
     )
+
+
+def _check_range(start_date: date, end_date: date) -> None:
+    if end_date < start_date:
+        raise RangeTooLong("end must be on or after start.", errors={"end": ["Before start."]})
+    if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
+        raise RangeTooLong(
+            f"Ask for at most {MAX_RANGE_DAYS} days at a time.",
+            errors={"end": [f"At most {MAX_RANGE_DAYS} days after start."]},
+        )
 
 
 def search_slots(
@@ -475,25 +535,69 @@ def search_slots(
     With a `cache`, a search repeated before anything in its staff's calendars changed costs
     one small query; the Slot objects returned are then shared: read them, do not change them.
     """
-    if end_date < start_date:
-        raise RangeTooLong("end must be on or after start.", errors={"end": ["Before start."]})
-    if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
-        raise RangeTooLong(
-            f"Ask for at most {MAX_RANGE_DAYS} days at a time.",
-            errors={"end": [f"At most {MAX_RANGE_DAYS} days after start."]},
-        )
+    _check_range(start_date, end_date)
     staff = bookable_staff(service, staff_id)
     if cache is None or not staff:
         return _compute_slots(session, service, staff, start_date, end_date, tz, now)
     # The versions are read before the calendars, so an entry is never older than its key.
-    key = _cache_key(session, service, staff, start_date, end_date, tz)
+    plan = plan_search(session, service, staff)
+    key = plan.key(start_date, end_date, tz)
     found = cache.get(key)
     if found is None:
         found = _compute_slots(session, service, staff, start_date, end_date, tz, None)
         cache.put(key, found)
-    earliest = now + timedelta(minutes=service.min_notice_minutes)
-    latest = now + timedelta(days=service.horizon_days)
-    return [slot for slot in found if earliest <= slot.start < latest]
+    return plan.cut(found, now)
+
+
+def find_slots(
+    *,
+    read_session: Callable[[], AbstractContextManager[Session]],
+    service_id: int,
+    start_date: date,
+    end_date: date,
+    tz: str,
+    now: datetime,
+    staff_id: int | None = None,
+    cache: SlotCache | None = None,
+    memo: Memo | None = None,
+) -> FoundSlots:
+    """search_slots for a public service by id (404 when it is not offered), for the API.
+
+    The plan (service settings and staff versions) is kept in `memo` while this process has
+    heard of no change (shared.changes), so a repeated search then reads nothing at all.
+    """
+    _check_range(start_date, end_date)
+
+    loaded: list[Service] = []
+
+    def load_plan() -> SearchPlan:
+        with read_session() as session:
+            service = catalog.get_service(session=session, service_id=service_id, public=True)
+            loaded.append(service)
+            return plan_search(session, service, bookable_staff(service, staff_id))
+
+    plan = (
+        load_plan()
+        if memo is None
+        else memo.get_or_load(("slot-plan", service_id, staff_id), load_plan)
+    )
+    key = plan.key(start_date, end_date, tz)
+    if not plan.staff:
+        return FoundSlots(key, [], 0, 0)
+    found = cache.get(key) if cache is not None else None
+    if found is None:
+        # Calendars read after the plan's versions: an entry is never older than its key.
+        with read_session() as session:
+            service = (
+                loaded[0]
+                if loaded
+                else catalog.get_service(session=session, service_id=service_id, public=True)
+            )
+            staff = bookable_staff(service, staff_id)
+            found = _compute_slots(session, service, staff, start_date, end_date, tz, None)
+        if cache is not None:
+            cache.put(key, found)
+    return FoundSlots(key, found, *plan.window(found, now))
 
 
 def _compute_slots(

@@ -54,6 +54,7 @@ def _feed_response(token: str, *, team: bool) -> Response:
         team=team,
         settings=_settings(),
         cache=_cache(),
+        memo=current_app.extensions["frontdesk_memo"],
         if_none_match=request.headers.get("If-None-Match"),
         if_modified_since=request.if_modified_since,
     )

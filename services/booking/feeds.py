@@ -43,6 +43,7 @@ from services.booking.models import (
     Staff,
 )
 from shared.auth import hash_token, new_token
+from shared.changes import Memo
 from shared.db import Database, utcnow
 from shared.errors import NotFound
 
@@ -507,6 +508,7 @@ def get_feed(
     team: bool,
     settings: FeedSettings,
     cache: FeedCache,
+    memo: Memo | None = None,
     if_none_match: str | None = None,
     if_modified_since: datetime | None = None,
     now: datetime | None = None,
@@ -514,18 +516,23 @@ def get_feed(
     """Answer a feed request: 304 from the validators alone, else the (cached) body.
 
     The validators are one statement outside any transaction (Database.reader: one round trip
-    on PostgreSQL), so a 304 or a cached body costs that query alone. A body built here comes
+    on PostgreSQL), so a 304 or a cached body costs that query alone; with a `memo`, not even
+    that while the process has heard of no change. A body built here comes
     from its own read transaction; an ETag read just before it can only be older than the
     data, so a stale cache entry is never stored under a newer ETag.
     """
-    with database.reader() as connection:
-        feed = find_feed(
-            session=connection,
-            token=token,
-            team=team,
-            settings=settings,
-            today=(now or utcnow()).date(),
-        )
+    today = (now or utcnow()).date()
+
+    def validators() -> Feed:
+        with database.reader() as connection:
+            return find_feed(
+                session=connection, token=token, team=team, settings=settings, today=today
+            )
+
+    if memo is None:
+        feed = validators()
+    else:  # while nothing changed, the validators are known without asking (shared.changes)
+        feed = memo.get_or_load(("feed", hash_token(token), team, today, settings), validators)
     if not_modified(feed, if_none_match=if_none_match, if_modified_since=if_modified_since):
         return FeedResponse(None, feed.etag, feed.last_modified)
     body = cache.get(feed.etag)

@@ -218,33 +218,42 @@ class ServiceItem(MethodView):
 
 @slots_blp.route("/services/<id:service_id>/slots")
 class Slots(MethodView):
-    @slots_blp.arguments(schemas.SlotQueryArgsSchema, location="query")
+    # An instance, not the class: webargs would build a schema per request (a hot path).
+    @slots_blp.arguments(schemas.SlotQueryArgsSchema(), location="query")
     @slots_blp.response(200, schemas.SlotListSchema)
     @slots_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args, service_id):
         """Bookable slots on the dates start..end, shown in `tz` (no token needed)."""
         # Read-only, outside a transaction (no BEGIN/COMMIT round trips): the search reads the
         # calendars' versions before the calendars, which is all its cache needs.
-        with db.read_session() as session:
-            service = catalog.get_service(session=session, service_id=service_id, public=True)
-            slots = availability.search_slots(
-                session=session,
-                service=service,
-                start_date=args["start"],
-                end_date=args["end"],
-                tz=args["tz"],
-                staff_id=args["staff"],
-                now=utcnow(),
-                cache=availability.app_cache(),
-            )
-        # Serialized here rather than by SlotListSchema (which documents it): a month of slots
-        # is hundreds of objects, and marshmallow took twice as long as the search from cache.
-        zone = ZoneInfo(args["tz"])
-        head = json.dumps({"service_id": service.id, "tz": args["tz"]})[:-1]
-        slots_json = ",".join(_slot_json(slot, args["tz"], zone) for slot in slots)
-        return current_app.response_class(
-            f'{head}, "slots": [{slots_json}]}}', mimetype="application/json"
+        found = availability.find_slots(
+            read_session=db.read_session,
+            service_id=service_id,
+            start_date=args["start"],
+            end_date=args["end"],
+            tz=args["tz"],
+            staff_id=args["staff"],
+            now=utcnow(),
+            cache=availability.app_cache(),
+            memo=availability.app_memo(),
         )
+        # The same key, window and zone always make the same bytes: kept beside the slots.
+        bodies = current_app.extensions["frontdesk_slot_bodies"]
+        shown = (found.key, found.lo, found.hi, args["tz"])
+        body = bodies.get(shown)
+        if body is None:
+            body = _slots_body(service_id, args["tz"], found.slots)
+            bodies.put(shown, body)
+        return current_app.response_class(body, mimetype="application/json")
+
+
+def _slots_body(service_id: int, tz: str, slots: list[availability.Slot]) -> bytes:
+    """The JSON SlotListSchema documents, made here: a month of slots is hundreds of objects,
+    and marshmallow took twice as long as the search from cache."""
+    zone = ZoneInfo(tz)
+    head = json.dumps({"service_id": service_id, "tz": tz})[:-1]
+    slots_json = ",".join(_slot_json(slot, tz, zone) for slot in slots)
+    return f'{head}, "slots": [{slots_json}]}}'.encode()
 
 
 def _slot_json(slot: availability.Slot, tz: str, zone: ZoneInfo) -> str:

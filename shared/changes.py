@@ -1,0 +1,203 @@
+"""Knowing, without asking the database, that nothing changed: LISTEN/NOTIFY on PostgreSQL.
+
+Hot read paths (a feed's 304, a repeated slot search) answer from one small query of
+versions. With thousands of calendar apps polling, even that query is most of the cost, and
+its answer rarely changes. So a service's migrations add a trigger that NOTIFYs a channel at
+the commit of any write to the tables those answers depend on, and each process LISTENs on a
+connection of its own (a daemon thread, started on first use and again after a fork).
+
+`ChangeWatcher.generation()` counts what the process has heard: every notification, every
+commit this process made itself, every (re)connection. A `Memo` entry is stored with the
+generation read *before* its query and used only while the generation is the same, so an
+entry can never outlive a change that committed after its query began. While the listener is
+not connected (SQLite, behind a pooler in transaction mode, before it connects, after it
+drops) `generation()` is None and every lookup goes to the database as before.
+
+What another host committed is heard as soon as PostgreSQL delivers the notification
+(milliseconds); what this process committed is known at once (a commit hook).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+APPLICATION_NAME = "frontdesk-listener"  # in pg_stat_activity
+KEEPALIVE = 10.0  # seconds between the listener's liveness checks when nothing is heard
+_WRITES = ("insert", "update", "delete", "truncate", "merge")
+
+
+class ChangeWatcher:
+    """One LISTEN connection per process and database channel (see the module doc)."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.conninfo = (
+            sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        )
+        self.channel = channel
+        self._generation = 0
+        self._listening = False
+        self._pid: int | None = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        self._heard = threading.Event()
+
+    def generation(self) -> int | None:
+        """What this process has heard so far, or None while it is not listening."""
+        if self._pid != os.getpid():
+            self._start()
+        return self._generation if self._listening else None
+
+    def touch(self) -> None:
+        """Something changed: entries stored until now are no longer used."""
+        with self._lock:
+            self._generation += 1
+
+    def wait_listening(self, timeout: float = 5.0) -> bool:
+        """Start the listener and wait until it listens (tests, benchmarks)."""
+        self.generation()
+        deadline = time.monotonic() + timeout
+        while not self._listening and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._listening
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid() or self._stopped:
+                return
+            # A forked child inherits the parent's state but not its thread: start afresh.
+            self._pid, self._listening = os.getpid(), False
+            self._generation += 1
+        threading.Thread(target=self._listen, name=f"listen-{self.channel}", daemon=True).start()
+
+    def _listen(self) -> None:
+        import psycopg
+
+        pid, delay = os.getpid(), 0.5
+        while self._pid == pid and not self._stopped:
+            try:
+                with psycopg.connect(
+                    self.conninfo,
+                    autocommit=True,
+                    connect_timeout=5,
+                    application_name=APPLICATION_NAME,
+                ) as conn:
+                    conn.execute(f'LISTEN "{self.channel}"')
+                    with self._lock:
+                        self._generation += 1  # whatever committed before LISTEN is unheard
+                        self._listening = True
+                    delay = 0.5
+                    while not self._stopped:
+                        for _ in conn.notifies(timeout=KEEPALIVE):
+                            self.touch()
+                        conn.execute("SELECT 1")  # a server gone quiet shows up here
+            except Exception as exc:  # any failure: stop trusting entries, reconnect later
+                log.warning(
+                    "change listener on %s lost (%s); retrying in %.1fs",
+                    self.channel,
+                    type(exc).__name__,
+                    delay,
+                )
+            finally:
+                with self._lock:
+                    self._listening = False
+                    self._generation += 1
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+_WATCHERS: dict[tuple[str, str], ChangeWatcher] = {}
+_WATCHERS_LOCK = threading.Lock()
+
+
+def watch(engine: sa.Engine, channel: str, *, enabled: bool = True) -> ChangeWatcher | None:
+    """The process's watcher of `channel` on the engine's PostgreSQL database (None on SQLite
+    or when disabled); commits this engine makes count as changes at once."""
+    if not enabled or engine.dialect.name != "postgresql":
+        return None
+    url = engine.url.render_as_string(hide_password=False)
+    with _WATCHERS_LOCK:
+        watcher = _WATCHERS.get((url, channel))
+        if watcher is None:
+            watcher = _WATCHERS[(url, channel)] = ChangeWatcher(url, channel)
+    watchers = _ENGINE_WATCHERS.get(id(engine))
+    if watchers is None:
+        watchers = _ENGINE_WATCHERS[id(engine)] = []
+        _hook_commits(engine, watchers)
+    if watcher not in watchers:
+        watchers.append(watcher)
+    return watcher
+
+
+_ENGINE_WATCHERS: dict[int, list[ChangeWatcher]] = {}
+_WROTE, _COMMITTED = "frontdesk_changes_wrote", "frontdesk_changes_committed"
+
+
+def _hook_commits(engine: sa.Engine, watchers: list[ChangeWatcher]) -> None:
+    """Touch the watchers when a connection that wrote and committed goes back to the pool:
+    after the commit, so a read that follows it in this process never gets an older entry."""
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _note_write(connection, _cursor, statement: str, *_args) -> None:
+        if statement.lstrip()[:8].lower().startswith(_WRITES):
+            connection.info[_WROTE] = True
+
+    @sa.event.listens_for(engine, "commit")
+    def _note_commit(connection) -> None:
+        if connection.info.pop(_WROTE, False):
+            connection.info[_COMMITTED] = True
+
+    @sa.event.listens_for(engine, "rollback")
+    def _forget_write(connection) -> None:
+        connection.info.pop(_WROTE, None)
+
+    @sa.event.listens_for(engine, "checkin")
+    def _touch(_dbapi_connection, record) -> None:
+        if record is not None and record.info.pop(_COMMITTED, False):
+            for watcher in watchers:
+                watcher.touch()
+
+
+class Memo:
+    """Answers of small queries kept while the watcher has heard of no change (bounded LRU)."""
+
+    def __init__(self, watcher: ChangeWatcher | None, size: int = 2048) -> None:
+        self.watcher, self.size = watcher, size
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The remembered answer for `key`, or `load()`'s (remembered when it may be)."""
+        if self.watcher is None or self.size <= 0:
+            return load()
+        generation = self.watcher.generation()
+        if generation is not None:
+            with self._lock:
+                entry = self._entries.get(key)
+                if entry is not None and entry[0] == generation:
+                    self._entries.move_to_end(key)
+                    return entry[1]
+        value = load()  # read after the generation: an entry is never older than its stamp
+        if generation is not None:
+            with self._lock:
+                self._entries[key] = (generation, value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
