@@ -145,6 +145,15 @@ class Database:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             yield connection
 
+    @contextlib.contextmanager
+    def autocommit(self) -> Iterator[sa.Connection]:
+        """A PostgreSQL connection in autocommit, for one statement that is its own
+        transaction (a write with its CTEs commits whole or not at all): one round trip."""
+        if self.engine.dialect.name != "postgresql":
+            raise RuntimeError("autocommit() is for PostgreSQL; use transaction()")
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
 
 def _quiet_rollback(session: Session) -> None:
     """Roll back; a connection that is already gone has nothing left to undo."""

@@ -293,3 +293,53 @@ def record_attempt(
         if status == "scheduled" and retry_at is not None:
             message.next_attempt_at = retry_at
     session.flush()
+
+
+def record_attempt_now(
+    *,
+    connection: sa.Connection,
+    message_id: int,
+    worker: str,
+    now: datetime,
+    status: str,
+    error: str | None,
+    retry_at: datetime | None = None,
+) -> None:
+    """record_attempt as one statement on an autocommit connection (PostgreSQL): one round trip.
+
+    The UPDATE and the INSERT of its CTE commit together or not at all; the UPDATE locks the
+    row whenever it exists, so the attempt always has its message.
+    """
+    holds = sa.and_(Message.status == "sending", Message.leased_by == worker)
+
+    def leased(value: Any, column: sa.ColumnElement) -> sa.ColumnElement:
+        new = sa.null() if value is None else sa.literal(value, column.type)
+        return sa.case((holds, new), else_=column)
+
+    changes: dict[str, Any] = {
+        "status": leased(status, Message.status),
+        "lease_until": leased(None, Message.lease_until),
+        "last_error": leased(None if status == "sent" else error, Message.last_error),
+    }
+    if status == "sent":
+        changes["sent_at"] = leased(now, Message.sent_at)
+    if status == "scheduled" and retry_at is not None:
+        changes["next_attempt_at"] = leased(retry_at, Message.next_attempt_at)
+    moved = (
+        sa.update(Message)
+        .where(Message.id == message_id)
+        .values(**changes)
+        .returning(Message.id)
+        .cte("moved")
+    )
+    connection.execute(
+        sa.insert(Attempt).from_select(
+            ["message_id", "at", "ok", "error"],
+            sa.select(
+                moved.c.id,
+                sa.literal(now, Attempt.at.type),
+                sa.literal(status == "sent"),
+                sa.literal(error, Attempt.error.type),
+            ),
+        )
+    )

@@ -21,7 +21,7 @@ from flask import Flask
 
 from services.notify import channels, operations, rendering
 from services.notify.models import Message, WebhookEndpoint
-from shared.db import get_db, utcnow
+from shared.db import Database, get_db, utcnow
 
 log = logging.getLogger("frontdesk.notify.worker")
 
@@ -98,19 +98,7 @@ def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = N
                 break
             outcome = _attempt(app, message, email_sender, endpoints.get(message.recipient), now)
             at = now or utcnow()
-            # One transaction per message: a crash loses at most the one in flight.
-            with database.transaction() as session:
-                if outcome.disable_endpoint:
-                    operations.disable_endpoint(session=session, url=message.recipient, now=at)
-                operations.record_attempt(
-                    session=session,
-                    message_id=message.id,
-                    worker=worker,
-                    now=at,
-                    status=outcome.status,
-                    error=outcome.error,
-                    retry_at=outcome.retry_at,
-                )
+            _record(database, message, worker, outcome, at)
             log.info(
                 "message attempt",
                 extra={
@@ -121,6 +109,32 @@ def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = N
                 },
             )
     return len(ids)
+
+
+def _record(
+    database: Database, message: Message, worker: str, outcome: Outcome, at: datetime
+) -> None:
+    """Record a try in its own transaction: a crash loses at most the one in flight.
+
+    On PostgreSQL the usual case is one statement in autocommit, one round trip instead of
+    five (BEGIN, lock, update, insert, COMMIT): it runs once per message sent.
+    """
+    attempt = {
+        "message_id": message.id,
+        "worker": worker,
+        "now": at,
+        "status": outcome.status,
+        "error": outcome.error,
+        "retry_at": outcome.retry_at,
+    }
+    if database.engine.dialect.name == "postgresql" and not outcome.disable_endpoint:
+        with database.autocommit() as connection:
+            operations.record_attempt_now(connection=connection, **attempt)
+        return
+    with database.transaction() as session:
+        if outcome.disable_endpoint:
+            operations.disable_endpoint(session=session, url=message.recipient, now=at)
+        operations.record_attempt(session=session, **attempt)
 
 
 def _attempt(

@@ -83,3 +83,65 @@ def test_retry_delay_grows_and_honours_retry_after():
     assert fourth > 40 * first / 1.25 / 1.25 / 2
     assert worker.retry_delay(1, 600).total_seconds() >= 600
     assert worker.retry_delay(99, None).total_seconds() <= worker.RETRY_MAX_SECONDS * 1.25
+
+
+def _recorders(app):
+    """Both ways a worker records a try: the ORM transaction, and on PostgreSQL the one
+    autocommit statement the worker uses there."""
+    database = get_db(app)
+
+    def in_transaction(**attempt):
+        with database.transaction() as session:
+            operations.record_attempt(session=session, **attempt)
+
+    def in_one_statement(**attempt):
+        with database.autocommit() as connection:
+            operations.record_attempt_now(connection=connection, **attempt)
+
+    if database.engine.dialect.name == "postgresql":
+        return [in_transaction, in_one_statement]
+    return [in_transaction]
+
+
+def test_a_worker_that_outlived_its_lease_only_adds_its_attempt(notify_app, queue):
+    for record in _recorders(notify_app):
+        [message_id] = queue(1)
+        now = utcnow()
+        claim(notify_app, now, name="slow")
+        claim(notify_app, now + timedelta(seconds=61), name="fast")
+        record(message_id=message_id, worker="slow", now=now, status="failed", error="late")
+        with get_db(notify_app).transaction() as session:
+            message = session.get(Message, message_id)
+            assert (message.status, message.leased_by) == ("sending", "fast")
+            assert [(a.ok, a.error) for a in message.attempts] == [(False, "late")]
+        retry_at = now + timedelta(minutes=5)
+        record(
+            message_id=message_id,
+            worker="fast",
+            now=now,
+            status="scheduled",
+            error="451 later",
+            retry_at=retry_at,
+        )
+        with get_db(notify_app).transaction() as session:
+            message = session.get(Message, message_id)
+            assert message.status == "scheduled" and message.lease_until is None
+            assert message.last_error == "451 later"
+            assert message.next_attempt_at == retry_at
+        claim(notify_app, retry_at, name="fast")
+        record(message_id=message_id, worker="fast", now=retry_at, status="sent", error=None)
+        with get_db(notify_app).transaction() as session:
+            message = session.get(Message, message_id)
+            assert (message.status, message.sent_at, message.last_error) == ("sent", retry_at, None)
+            assert [a.ok for a in message.attempts] == [False, False, True]
+
+
+def test_recording_a_try_at_an_erased_message_adds_nothing(notify_app, queue):
+    for record in _recorders(notify_app):
+        [message_id] = queue(1)
+        claim(notify_app, utcnow())
+        with get_db(notify_app).transaction() as session:
+            session.delete(session.get(Message, message_id))
+        record(message_id=message_id, worker="w1", now=utcnow(), status="sent", error=None)
+        with get_db(notify_app).transaction() as session:
+            assert session.get(Message, message_id) is None
