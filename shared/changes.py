@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -71,7 +72,16 @@ class ChangeWatcher:
         return self._listening
 
     def stop(self) -> None:
+        """Stop listening for good (before the database is dropped: benchmarks, tests); a
+        later watch() of the same database makes a new watcher."""
         self._stopped = True
+        with self._lock:
+            self._listening = False
+            self._generation += 1
+        with _WATCHERS_LOCK:
+            for key, watcher in list(_WATCHERS.items()):
+                if watcher is self:
+                    del _WATCHERS[key]
 
     def _start(self) -> None:
         with self._lock:
@@ -104,6 +114,8 @@ class ChangeWatcher:
                             self.touch()
                         conn.execute("SELECT 1")  # a server gone quiet shows up here
             except Exception as exc:  # any failure: stop trusting entries, reconnect later
+                if self._stopped:
+                    return
                 log.warning(
                     "change listener on %s lost (%s); retrying in %.1fs",
                     self.channel,
@@ -132,16 +144,19 @@ def watch(engine: sa.Engine, channel: str, *, enabled: bool = True) -> ChangeWat
         watcher = _WATCHERS.get((url, channel))
         if watcher is None:
             watcher = _WATCHERS[(url, channel)] = ChangeWatcher(url, channel)
-    watchers = _ENGINE_WATCHERS.get(id(engine))
+    watchers = _ENGINE_WATCHERS.get(engine)
     if watchers is None:
-        watchers = _ENGINE_WATCHERS[id(engine)] = []
+        watchers = _ENGINE_WATCHERS[engine] = []
         _hook_commits(engine, watchers)
     if watcher not in watchers:
         watchers.append(watcher)
     return watcher
 
 
-_ENGINE_WATCHERS: dict[int, list[ChangeWatcher]] = {}
+# By engine, weakly: an engine's hooks go with it (an id could be reused by a new one).
+_ENGINE_WATCHERS: weakref.WeakKeyDictionary[sa.Engine, list[ChangeWatcher]] = (
+    weakref.WeakKeyDictionary()
+)
 _WROTE, _COMMITTED = "frontdesk_changes_wrote", "frontdesk_changes_committed"
 
 
