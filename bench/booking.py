@@ -26,7 +26,7 @@ from datetime import time as clock
 
 import sqlalchemy as sa
 
-from bench.harness import fresh_pg_database, gunicorn, row, wrk
+from bench.harness import fresh_pg_database, gunicorn, in_turns, row, wrk
 
 STAFF = 5
 BOOKED_PER_DAY = 12  # per staff member, of 16 half-hour slots
@@ -237,8 +237,14 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
         # A second of each first, not counted: workers start their listener and fill caches.
         wrk(booking_server.url + slots_path, seconds=1)
         wrk(hello_server.url + "/hello", seconds=1)
-        search = wrk(booking_server.url + slots_path, seconds=seconds)
-        hello = wrk(hello_server.url + "/hello", seconds=seconds)
+        measured = in_turns(
+            {
+                "search": lambda: wrk(booking_server.url + slots_path, seconds=seconds),
+                "hello": lambda: wrk(hello_server.url + "/hello", seconds=seconds),
+            },
+            rounds,
+        )
+        search, hello = measured["search"], measured["hello"]
         if search.errors:
             raise RuntimeError(f"slot search answered {search.errors} errors under load")
         uncached_env = {**env, "FRONTDESK_SLOT_CACHE_SIZE": "0"}

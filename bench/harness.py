@@ -12,11 +12,12 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,6 +158,26 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
 def _ms(text: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(number) * _UNITS[unit]
+
+
+def in_turns(loads: dict[str, Callable[[], Load]], rounds: int) -> dict[str, Load]:
+    """Run each load in turn, `rounds` times, and keep each one's medians (throughput, p50,
+    p99): a burst of load from elsewhere on the machine then hits every figure alike, instead
+    of whichever was measured during it."""
+    runs: dict[str, list[Load]] = {name: [] for name in loads}
+    for _ in range(rounds):
+        for name, load in loads.items():
+            runs[name].append(load())
+    return {
+        name: Load(
+            statistics.median(r.requests_per_s for r in results),
+            statistics.median(r.p50_ms for r in results),
+            statistics.median(r.p99_ms for r in results),
+            sum(r.requests for r in results),
+            sum(r.errors for r in results),
+        )
+        for name, results in runs.items()
+    }
 
 
 def wrk(

@@ -59,7 +59,7 @@ def _feed_response(token: str, *, team: bool) -> Response:
         if_modified_since=request.if_modified_since,
     )
     if answer.body is None:
-        response = Response(status=304)
+        response = Response(status=304, mimetype="text/calendar")  # not a page: no page headers
     else:
         response = Response(answer.body, mimetype="text/calendar")
         response.headers["Content-Disposition"] = 'inline; filename="frontdesk.ics"'
