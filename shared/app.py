@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import auth, db, logs, metrics
@@ -27,6 +28,7 @@ def configure(
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     app.extensions["frontdesk_token_model"] = token_model
+    app.session_interface = LazyCookieSessions()
     logs.init_app(app)
     db.init_app(app)
     metrics.init_app(app)
@@ -34,6 +36,16 @@ def configure(
     register_error_handlers(app)
     register_security_headers(app)
     refuse_nul_characters(app)
+
+
+class LazyCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that brings
+    no session cookie: the API, feeds and most page views (a hot path's fixed cost)."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 HSTS = "max-age=31536000"

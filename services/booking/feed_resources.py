@@ -56,7 +56,10 @@ def _feed_response(token: str, *, team: bool) -> Response:
         cache=_cache(),
         memo=current_app.extensions["frontdesk_memo"],
         if_none_match=request.headers.get("If-None-Match"),
-        if_modified_since=request.if_modified_since,
+        # Parsed only when sent: most calendar apps revalidate with If-None-Match alone.
+        if_modified_since=(
+            request.if_modified_since if "If-Modified-Since" in request.headers else None
+        ),
     )
     if answer.body is None:
         response = Response(status=304, mimetype="text/calendar")  # not a page: no page headers
