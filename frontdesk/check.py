@@ -113,7 +113,9 @@ def check_change_listener(*, url: str, enabled: bool, timeout: float = 3.0) -> F
         )
     import psycopg
 
-    conninfo = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    from shared.changes import libpq_url
+
+    conninfo = libpq_url(url)
     try:
         with (
             psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as listener,

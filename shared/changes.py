@@ -37,13 +37,16 @@ KEEPALIVE = 10.0  # seconds between the listener's liveness checks when nothing 
 _WRITES = ("insert", "update", "delete", "truncate", "merge")
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg connects with it (no +driver)."""
+    return sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 class ChangeWatcher:
     """One LISTEN connection per process and database channel (see the module doc)."""
 
     def __init__(self, url: str, channel: str) -> None:
-        self.conninfo = (
-            sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        )
+        self.conninfo = libpq_url(url)
         self.channel = channel
         self._generation = 0
         self._listening = False
