@@ -82,7 +82,7 @@ def apps(_apps, service_token):
         if memo is not None:
             memo.clear()
             if memo.watcher is not None:  # PostgreSQL: listening before the test begins
-                assert memo.watcher.wait_listening(), "the booking change listener did not start"
+                assert memo.watcher.wait_listening(timeout=15), "the change listener did not start"
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,
