@@ -89,10 +89,11 @@ def refuse_nul_characters(app: Flask) -> None:
     @app.before_request
     def _refuse_nul():
         values: list[Any] = [*(request.view_args or {}).values(), *request.args.items(multi=True)]
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            values += request.form.items(multi=True)
-        elif request.is_json:
-            values.append(request.get_json(silent=True))
+        if request.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                values += request.form.items(multi=True)
+            elif request.is_json:
+                values.append(request.get_json(silent=True))
         if any(_has_nul(value) for value in values):
             raise ValidationFailed(
                 "Text must not contain NUL characters.",

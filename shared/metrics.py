@@ -109,13 +109,9 @@ def init_app(app: Flask) -> None:
     registry.register(gauges)
     app.extensions["frontdesk_metrics"] = gauges
 
-    @app.before_request
-    def _start_timer():
-        g.metrics_started = time.perf_counter()
-
     @app.after_request
     def _observe(response):
-        started = g.pop("metrics_started", None)
+        started = g.get("request_started")  # set first thing by shared.logs
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "<unmatched>"
             requests.labels(route, request.method, str(response.status_code)).inc()
