@@ -6,6 +6,7 @@ its own database named `<db>_<service>`, migrated once per run and emptied after
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterator
@@ -58,6 +59,21 @@ def clean_database(database: Database, metadata: sa.MetaData) -> None:
         else:
             for table in tables:
                 connection.execute(table.delete())
+
+
+@contextlib.contextmanager
+def statements_run(engine: sa.Engine) -> Iterator[list[str]]:
+    """Collect the SQL statements `engine` sends inside the block (query counts in tests)."""
+    statements: list[str] = []
+
+    def collect(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", collect)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", collect)
 
 
 def make_token(database: Database, model: type, role: str, staff_id: int | None = None) -> str:

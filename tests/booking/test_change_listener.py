@@ -5,7 +5,6 @@ arrives, and while the listener is down every answer is read from the database a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from datetime import datetime, timedelta
@@ -13,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from shared import changes
+from shared import changes, testing
 from shared import db as shared_db
 
 pytestmark = pytest.mark.skipif(
@@ -24,19 +23,8 @@ TZ = "America/Toronto"
 HOUR = timedelta(hours=1)
 
 
-@contextlib.contextmanager
 def counted(app):
-    statements: list[str] = []
-    engine = shared_db.get_db(app).engine
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    return testing.statements_run(shared_db.get_db(app).engine)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from services.booking import appointments, feeds
 from services.booking.appointments import Actor
 from services.booking.models import Appointment, FeedVersion
 from shared import db as shared_db
+from shared import testing
 
 ADMIN = Actor("admin")
 
@@ -147,23 +147,6 @@ def test_feed_shows_initials_and_needs_but_no_client_details_by_default(
     assert str(event["ATTENDEE"]) == "mailto:ana@example.org"
 
 
-@contextlib.contextmanager
-def counted_selects(app):
-    """Count the SELECT statements the app's engine runs inside the block."""
-    statements: list[str] = []
-    engine = shared_db.get_db(app).engine
-
-    def count(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
-
-
 def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
     booking_app, week, staff_feed, session
 ):
@@ -179,8 +162,9 @@ def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
     assert first.headers["Cache-Control"] == "private, max-age=300"
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
 
-    with counted_selects(booking_app) as selects:
+    with testing.statements_run(shared_db.get_db(booking_app).engine) as statements:
         by_etag = client.get(path, headers={"If-None-Match": etag})
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert by_etag.status_code == 304 and by_etag.data == b""
     assert by_etag.headers["ETag"] == etag
     # The validator query, no appointment loaded; on PostgreSQL not even that: the booking
