@@ -35,7 +35,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.db import utcnow
+from shared.db import UTCDateTime, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
 
@@ -68,12 +68,19 @@ class Booked:
     replayed: bool = False
 
 
+_INSERT_EVENT = sa.insert(AppointmentEvent.__table__)
+
+
 def record(session: Session, appointment: Appointment, actor: Actor, action: str, **details: Any):
-    """Add one entry to the appointment's history."""
-    session.add(
-        AppointmentEvent(
-            appointment_id=appointment.id, actor=actor.label, action=action, details=details
-        )
+    """Write one entry of the appointment's history (in the caller's transaction)."""
+    session.execute(
+        _INSERT_EVENT,
+        {
+            "appointment_id": appointment.id,
+            "actor": actor.label,
+            "action": action,
+            "details": details,
+        },
     )
 
 
@@ -132,10 +139,25 @@ def _video_url(staff: Staff, uid: str) -> str | None:
     return staff.video_link_template.replace("{uid}", uid.split("@")[0])
 
 
+_BY_IDEMPOTENCY_KEY = sa.select(Appointment).where(
+    Appointment.idempotency_key == sa.bindparam("key")
+)
+# Built once (a booking's statements are cheaper to run than to build); see _check_daily_cap.
+_MADE_SINCE = (
+    sa.select(Appointment.created_at)
+    .where(
+        Appointment.created_at > sa.bindparam("since", type_=UTCDateTime()),
+        sa.func.lower(Appointment.client_email) == sa.bindparam("email"),
+        Appointment.follow_up_of_id.is_(None),
+    )
+    .order_by(Appointment.created_at)
+)
+
+
 def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment | None:
     if key is None:
         return None
-    return session.scalar(sa.select(Appointment).where(Appointment.idempotency_key == key))
+    return session.scalar(_BY_IDEMPOTENCY_KEY, {"key": key})
 
 
 def _check_daily_cap(session: Session, *, email: str, cap: int, now: datetime) -> None:
@@ -145,15 +167,7 @@ def _check_daily_cap(session: Session, *, email: str, cap: int, now: datetime) -
     the address is compared without case, so Ana@ and ana@ are one client.
     """
     since = now - BOOKING_CAP_WINDOW
-    made = session.scalars(
-        sa.select(Appointment.created_at)
-        .where(
-            Appointment.created_at > since,
-            sa.func.lower(Appointment.client_email) == email.lower(),
-            Appointment.follow_up_of_id.is_(None),
-        )
-        .order_by(Appointment.created_at)
-    ).all()
+    made = session.scalars(_MADE_SINCE, {"since": since, "email": email.lower()}).all()
     if len(made) >= cap:
         free_again = made[len(made) - cap] + BOOKING_CAP_WINDOW
         retry_after = max(1, int((free_again - now).total_seconds()) + 1)
@@ -262,9 +276,12 @@ def book(
         mode=mode,
         follow_up_of=follow_up_of.id if follow_up_of else None,
     )
-    for template_id in service.required_consent_template_ids or []:
-        outbox.add_intent(session, appointment, "consent.request", {"template_id": template_id})
-    outbox.add_booked(session, appointment, now=now)
+    outbox.add_booked(
+        session,
+        appointment,
+        now=now,
+        consent_template_ids=service.required_consent_template_ids,
+    )
     session.flush()
     return Booked(appointment, token)
 

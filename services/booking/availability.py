@@ -73,8 +73,9 @@ class StaffCalendar:
     """Everything the slot computation needs about one staff member, loaded in bulk."""
 
     staff: Staff
-    rules: list[AvailabilityRule] = field(default_factory=list)
-    exceptions: list[AvailabilityException] = field(default_factory=list)
+    # AvailabilityRule / AvailabilityException, or rows of their columns (_RULES, _EXCEPTIONS)
+    rules: list[Any] = field(default_factory=list)
+    exceptions: list[Any] = field(default_factory=list)
     busy: list[Taken] = field(default_factory=list)
     appointments: list[Taken] = field(default_factory=list)
 
@@ -113,8 +114,8 @@ def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 def working_windows(
     *,
-    rules: Sequence[AvailabilityRule],
-    exceptions: Sequence[AvailabilityException],
+    rules: Sequence[Any],
+    exceptions: Sequence[Any],
     zone: ZoneInfo,
     first: date,
     last: date,
@@ -123,7 +124,7 @@ def working_windows(
     by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
     for rule in rules:
         by_weekday[rule.weekday].append((rule.start_time, rule.end_time))
-    by_date: dict[date, list[AvailabilityException]] = defaultdict(list)
+    by_date: dict[date, list[Any]] = defaultdict(list)
     for exception in exceptions:
         by_date[exception.date].append(exception)
     windows: list[Interval] = []
@@ -234,17 +235,10 @@ def load_calendars(
     if not calendars:
         return []
     ids = list(calendars)
-    for rule in session.scalars(
-        sa.select(AvailabilityRule).where(AvailabilityRule.staff_id.in_(ids))
-    ):
+    for rule in session.execute(_RULES, {"ids": ids}):
         calendars[rule.staff_id].rules.append(rule)
-    for exception in session.scalars(
-        sa.select(AvailabilityException).where(
-            AvailabilityException.staff_id.in_(ids),
-            AvailabilityException.date >= (start - PAD).date(),
-            AvailabilityException.date <= (end + PAD).date(),
-        )
-    ):
+    first, last = (start - PAD).date(), (end + PAD).date()
+    for exception in session.execute(_EXCEPTIONS, {"ids": ids, "first": first, "last": last}):
         calendars[exception.staff_id].exceptions.append(exception)
     lo, hi = taken_between or (start - PAD, end + PAD)
     if merge_taken:
@@ -260,9 +254,32 @@ def load_calendars(
     return list(calendars.values())
 
 
-def _taken_queries(ids: Sequence[int], lo: datetime, hi: datetime) -> tuple[sa.Select, sa.Select]:
-    """(busy blocks, confirmed appointments) of these staff overlapping [lo, hi), as
-    (staff_id, start, end, service_id, appointment_start); busy blocks have no service."""
+# The statements of the hot paths (every slot search and booking) are built once, with bind
+# parameters: building a SELECT and its cache key costs more Python than running it.
+_IDS = sa.bindparam("ids", expanding=True)
+_RULES = sa.select(
+    AvailabilityRule.staff_id,
+    AvailabilityRule.weekday,
+    AvailabilityRule.start_time,
+    AvailabilityRule.end_time,
+).where(AvailabilityRule.staff_id.in_(_IDS))
+_EXCEPTIONS = sa.select(
+    AvailabilityException.staff_id,
+    AvailabilityException.date,
+    AvailabilityException.kind,
+    AvailabilityException.start_time,
+    AvailabilityException.end_time,
+).where(
+    AvailabilityException.staff_id.in_(_IDS),
+    AvailabilityException.date >= sa.bindparam("first"),
+    AvailabilityException.date <= sa.bindparam("last"),
+)
+
+
+def _taken_statements() -> tuple[sa.Select, sa.Select]:
+    """(busy blocks, confirmed appointments) of the staff `ids` overlapping [lo, hi), as
+    (staff_id, start, end, service_id, appointment_start); busy blocks have no service.
+    Parameters: ids, lo, hi and reach (lo - LONGEST_BLOCK), see _taken_params."""
     appointments = sa.select(
         Appointment.staff_id,
         Appointment.blocked_start.label("start"),
@@ -270,13 +287,13 @@ def _taken_queries(ids: Sequence[int], lo: datetime, hi: datetime) -> tuple[sa.S
         Appointment.service_id,
         Appointment.start.label("appointment_start"),
     ).where(
-        Appointment.staff_id.in_(ids),
+        Appointment.staff_id.in_(_IDS),
         Appointment.status == "confirmed",
         # Bounded on both sides so the (staff, blocked_start) index is a short range scan:
         # no appointment blocks more than LONGEST_BLOCK.
-        Appointment.blocked_start > lo - LONGEST_BLOCK,
-        Appointment.blocked_start < hi,
-        Appointment.blocked_end > lo,
+        Appointment.blocked_start > sa.bindparam("reach", type_=UTCDateTime()),
+        Appointment.blocked_start < sa.bindparam("hi", type_=UTCDateTime()),
+        Appointment.blocked_end > sa.bindparam("lo", type_=UTCDateTime()),
     )
     busy = sa.select(
         BusyBlock.staff_id,
@@ -284,53 +301,23 @@ def _taken_queries(ids: Sequence[int], lo: datetime, hi: datetime) -> tuple[sa.S
         BusyBlock.end,
         sa.type_coerce(sa.null(), sa.Integer).label("service_id"),
         sa.type_coerce(sa.null(), UTCDateTime()).label("appointment_start"),
-    ).where(BusyBlock.staff_id.in_(ids), BusyBlock.start < hi, BusyBlock.end > lo)
+    ).where(
+        BusyBlock.staff_id.in_(_IDS),
+        BusyBlock.start < sa.bindparam("hi", type_=UTCDateTime()),
+        BusyBlock.end > sa.bindparam("lo", type_=UTCDateTime()),
+    )
     return busy, appointments
 
 
-def load_taken(
-    *,
-    session: Session,
-    calendars: Sequence[StaffCalendar],
-    start: datetime,
-    end: datetime,
-    ignore_appointment_id: int | None = None,
-) -> None:
-    """(Re)load the busy blocks and appointments of these calendars around [start, end)."""
-    by_id = {calendar.staff.id: calendar for calendar in calendars}
-    if not by_id:
-        return
-    for calendar in calendars:
-        calendar.busy, calendar.appointments = [], []
-    # Busy blocks and appointments in one range query: (staff, start, end, service, start).
-    busy, appointments = _taken_queries(list(by_id), start - PAD, end + PAD)
-    if ignore_appointment_id is not None:
-        appointments = appointments.where(Appointment.id != ignore_appointment_id)
-    for row in session.execute(sa.union_all(busy, appointments)):
-        if row.service_id is None:
-            by_id[row.staff_id].busy.append(Taken(row.start, row.end))
-        else:
-            by_id[row.staff_id].appointments.append(
-                Taken(row.start, row.end, row.service_id, row.appointment_start)
-            )
+def _taken_params(ids: Sequence[int], lo: datetime, hi: datetime) -> dict[str, Any]:
+    return {"ids": list(ids), "lo": lo, "hi": hi, "reach": lo - LONGEST_BLOCK}
 
 
-def load_merged_taken(
-    *, session: Session, calendars: Sequence[StaffCalendar], start: datetime, end: datetime
-) -> None:
-    """Load the busy time of these calendars overlapping [start, end) as merged intervals.
+def _merged_statement(busy: sa.Select, appointments: sa.Select) -> sa.Select:
+    """Busy time as merged intervals per staff member: (staff_id, start, end).
 
-    Busy blocks and appointments are one list per staff member, and intervals that overlap or
-    touch are merged in SQL (gaps and islands with window functions), so the rows read grow
-    with the gaps in a calendar, not with its appointments. Only for capacity-1 services, where
-    any overlap is a conflict; `appointments` stays empty.
+    Intervals that overlap or touch are merged in SQL (gaps and islands with window functions).
     """
-    by_id = {calendar.staff.id: calendar for calendar in calendars}
-    if not by_id:
-        return
-    for calendar in calendars:
-        calendar.busy, calendar.appointments = [], []
-    busy, appointments = _taken_queries(list(by_id), start, end)
     taken = sa.union_all(busy, appointments).subquery("taken")
     order = (taken.c.start, taken.c.end)
     reach = sa.func.max(taken.c.end).over(
@@ -348,12 +335,67 @@ def load_merged_taken(
     grouped = sa.select(
         marked.c.staff_id, marked.c.start, marked.c.end, island.label("island")
     ).subquery("grouped")
-    merged = sa.select(
+    return sa.select(
         grouped.c.staff_id,
         sa.type_coerce(sa.func.min(grouped.c.start), UTCDateTime()),
         sa.type_coerce(sa.func.max(grouped.c.end), UTCDateTime()),
     ).group_by(grouped.c.staff_id, grouped.c.island)
-    for staff_id, busy_start, busy_end in session.execute(merged):
+
+
+_BUSY, _APPOINTMENTS = _taken_statements()
+_TAKEN = sa.union_all(_BUSY, _APPOINTMENTS)
+_TAKEN_IGNORING = sa.union_all(_BUSY, _APPOINTMENTS.where(Appointment.id != sa.bindparam("ignore")))
+_MERGED_TAKEN = _merged_statement(_BUSY, _APPOINTMENTS)
+_LOCK = sa.select(Staff.id).where(Staff.id.in_(_IDS)).order_by(Staff.id)
+_LOCK_WAIT, _LOCK_SKIP = _LOCK.with_for_update(), _LOCK.with_for_update(skip_locked=True)
+
+
+def load_taken(
+    *,
+    session: Session,
+    calendars: Sequence[StaffCalendar],
+    start: datetime,
+    end: datetime,
+    ignore_appointment_id: int | None = None,
+) -> None:
+    """(Re)load the busy blocks and appointments of these calendars around [start, end)."""
+    by_id = {calendar.staff.id: calendar for calendar in calendars}
+    if not by_id:
+        return
+    for calendar in calendars:
+        calendar.busy, calendar.appointments = [], []
+    # Busy blocks and appointments in one range query: (staff, start, end, service, start).
+    params = _taken_params(list(by_id), start - PAD, end + PAD)
+    statement = _TAKEN
+    if ignore_appointment_id is not None:
+        statement, params["ignore"] = _TAKEN_IGNORING, ignore_appointment_id
+    for row in session.execute(statement, params):
+        if row.service_id is None:
+            by_id[row.staff_id].busy.append(Taken(row.start, row.end))
+        else:
+            by_id[row.staff_id].appointments.append(
+                Taken(row.start, row.end, row.service_id, row.appointment_start)
+            )
+
+
+def load_merged_taken(
+    *, session: Session, calendars: Sequence[StaffCalendar], start: datetime, end: datetime
+) -> None:
+    """Load the busy time of these calendars overlapping [start, end) as merged intervals.
+
+    Busy blocks and appointments are one list per staff member, and intervals that overlap or
+    touch are merged in SQL (_merged_statement), so the rows read grow
+    with the gaps in a calendar, not with its appointments. Only for capacity-1 services, where
+    any overlap is a conflict; `appointments` stays empty.
+    """
+    by_id = {calendar.staff.id: calendar for calendar in calendars}
+    if not by_id:
+        return
+    for calendar in calendars:
+        calendar.busy, calendar.appointments = [], []
+    for staff_id, busy_start, busy_end in session.execute(
+        _MERGED_TAKEN, _taken_params(list(by_id), start, end)
+    ):
         by_id[staff_id].busy.append(Taken(busy_start, busy_end))
 
 
@@ -368,14 +410,7 @@ def lock_staff(
     """
     if not staff_ids or session.get_bind().dialect.name != "postgresql":
         return set(staff_ids)
-    return set(
-        session.scalars(
-            sa.select(Staff.id)
-            .where(Staff.id.in_(staff_ids))
-            .order_by(Staff.id)
-            .with_for_update(skip_locked=skip_locked)
-        )
-    )
+    return set(session.scalars(_LOCK_SKIP if skip_locked else _LOCK_WAIT, {"ids": list(staff_ids)}))
 
 
 def bookable_staff(service: Service, staff_id: int | None = None) -> list[Staff]:

@@ -51,13 +51,18 @@ def update_staff(*, session: Session, staff: Staff, **fields: Any) -> Staff:
     return staff
 
 
+_SERVICE_WITH_STAFF = (
+    sa.select(Service).where(Service.id == sa.bindparam("id")).options(joinedload(Service.staff))
+)
+
+
 def get_service(*, session: Session, service_id: int, public: bool = False) -> Service:
     """One service, or 404 (public callers only see active ones).
 
     Its staff come in the same query (a join), not a second one: slot searches and bookings
     need them at once.
     """
-    service = session.get(Service, service_id, options=[joinedload(Service.staff)])
+    service = session.execute(_SERVICE_WITH_STAFF, {"id": service_id}).unique().scalar()
     if service is None or (public and not service.active):
         raise NotFound("No such service.", code="service_not_found")
     return service

@@ -140,6 +140,28 @@ def feed_urls(public_url: str, token: str) -> dict[str, str]:
 # --- versions ----------------------------------------------------------------------------------
 
 
+def _pg_bump(*, feed: bool) -> sa.Insert:
+    """PostgreSQL's bump as one upsert, built once (parameters: staff_id, changed_at)."""
+    table = FeedVersion.__table__
+    upsert = postgresql.insert(table).values(
+        staff_id=sa.bindparam("staff_id"),
+        version=1 if feed else 0,
+        changed_at=sa.bindparam("changed_at", type_=table.c.changed_at.type) if feed else NEVER,
+        availability_version=1,
+    )
+    moved = {"availability_version": table.c.availability_version + 1}
+    if feed:
+        moved["version"] = table.c.version + 1
+        moved["changed_at"] = sa.func.greatest(
+            upsert.excluded.changed_at,
+            sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
+        )
+    return upsert.on_conflict_do_update(index_elements=[table.c.staff_id], set_=moved)
+
+
+_PG_BUMP_FEED, _PG_BUMP_AVAILABILITY = _pg_bump(feed=True), _pg_bump(feed=False)
+
+
 def bump_version(
     session: Session, staff_id: int, *, now: datetime | None = None, feed: bool = True
 ) -> None:
@@ -156,20 +178,10 @@ def bump_version(
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # One round trip: insert version 1, or move the row forward under its row lock.
-        upsert = postgresql.insert(table).values(
-            staff_id=staff_id,
-            version=1 if feed else 0,
-            changed_at=moment if feed else NEVER,
-            availability_version=1,
-        )
-        moved = {"availability_version": table.c.availability_version + 1}
         if feed:
-            moved["version"] = table.c.version + 1
-            moved["changed_at"] = sa.func.greatest(
-                upsert.excluded.changed_at,
-                sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
-            )
-        session.execute(upsert.on_conflict_do_update(index_elements=[table.c.staff_id], set_=moved))
+            session.execute(_PG_BUMP_FEED, {"staff_id": staff_id, "changed_at": moment})
+        else:
+            session.execute(_PG_BUMP_AVAILABILITY, {"staff_id": staff_id})
         return
     insert = sqlite.insert(table)
     session.execute(

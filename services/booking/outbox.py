@@ -43,89 +43,132 @@ def backoff(attempts: int) -> timedelta:
 # --- writing intents (inside an operation's transaction) ---------------------------------------
 
 
+Intent = tuple[str, dict[str, Any]]  # (kind, payload)
+_INSERT_INTENTS = sa.insert(OutboxIntent.__table__)
+
+
+def add_intents(session: Session, appointment: Appointment, intents: list[Intent]) -> None:
+    """Write the appointment's intents, in this order, in one statement of the transaction."""
+    if not intents:
+        return
+    session.execute(
+        _INSERT_INTENTS,
+        [
+            {
+                "appointment_id": appointment.id,
+                "kind": kind,
+                "payload": payload,
+                "idempotency_key": f"booking-{uuid.uuid4().hex}",
+            }
+            for kind, payload in intents
+        ],
+    )
+
+
 def add_intent(
     session: Session, appointment: Appointment, kind: str, payload: dict[str, Any]
-) -> OutboxIntent:
-    """Add one intent for the appointment."""
-    intent = OutboxIntent(
-        appointment_id=appointment.id,
-        kind=kind,
-        payload=payload,
-        idempotency_key=f"booking-{uuid.uuid4().hex}",
-    )
-    session.add(intent)
-    return intent
+) -> None:
+    """Write one intent for the appointment."""
+    add_intents(session, appointment, [(kind, payload)])
 
 
-def _client(session, appointment, template: str, **extra: Any) -> None:
-    add_intent(
-        session,
-        appointment,
+def _client(appointment: Appointment, template: str, **extra: Any) -> Intent:
+    return (
         "notify.client",
         {"template": template, "state": notices.state_payload(appointment), "extra": extra},
     )
 
 
-def _staff(session, appointment, event: str, **extra: Any) -> None:
-    add_intent(
-        session,
-        appointment,
-        "notify.staff",
-        {"event": event, "state": notices.state_payload(appointment), **extra},
-    )
+def _staff(appointment: Appointment, event: str, **extra: Any) -> Intent:
+    return ("notify.staff", {"event": event, "state": notices.state_payload(appointment), **extra})
+
+
+def _reminders(appointment: Appointment, *, now: datetime) -> list[Intent]:
+    """One reminder per offset of the service that is still in the future."""
+    reminders = []
+    for offset in sorted(set(appointment.service.reminder_offsets_minutes or []), reverse=True):
+        send_at = appointment.start - timedelta(minutes=offset)
+        if send_at > now + timedelta(minutes=1):
+            payload = {
+                "send_at": notices.iso(send_at),
+                "offset_minutes": offset,
+                "state": notices.state_payload(appointment),
+            }
+            reminders.append(("notify.reminder", payload))
+    return reminders
+
+
+def _cancel_reminders(appointment: Appointment) -> Intent:
+    """Withdraw the appointment's scheduled reminders."""
+    return ("notify.cancel_group", {"group": notices.reminders_group(appointment)})
 
 
 def add_reminders(session: Session, appointment: Appointment, *, now: datetime) -> None:
     """One reminder per offset of the service that is still in the future."""
-    for offset in sorted(set(appointment.service.reminder_offsets_minutes or []), reverse=True):
-        send_at = appointment.start - timedelta(minutes=offset)
-        if send_at > now + timedelta(minutes=1):
-            add_intent(
-                session,
-                appointment,
-                "notify.reminder",
-                {
-                    "send_at": notices.iso(send_at),
-                    "offset_minutes": offset,
-                    "state": notices.state_payload(appointment),
-                },
-            )
+    add_intents(session, appointment, _reminders(appointment, now=now))
 
 
 def add_cancel_reminders(session: Session, appointment: Appointment) -> None:
     """Withdraw the appointment's scheduled reminders."""
-    add_intent(
-        session, appointment, "notify.cancel_group", {"group": notices.reminders_group(appointment)}
+    add_intents(session, appointment, [_cancel_reminders(appointment)])
+
+
+def add_booked(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    consent_template_ids: list[int] | None = None,
+) -> None:
+    """Consent requests, confirmation with the invite, staff notice, reminders."""
+    requests = [("consent.request", {"template_id": t}) for t in consent_template_ids or []]
+    add_intents(
+        session,
+        appointment,
+        [
+            *requests,
+            _client(appointment, "booking_confirmation"),
+            _staff(appointment, "booked"),
+            *_reminders(appointment, now=now),
+        ],
     )
-
-
-def add_booked(session: Session, appointment: Appointment, *, now: datetime) -> None:
-    """Confirmation with the invite, staff notice, reminders."""
-    _client(session, appointment, "booking_confirmation")
-    _staff(session, appointment, "booked")
-    add_reminders(session, appointment, now=now)
 
 
 def add_cancelled(session: Session, appointment: Appointment, *, reason: str | None) -> None:
     """Reminders withdrawn, CANCEL to the client, notice to staff."""
-    add_cancel_reminders(session, appointment)
-    _client(session, appointment, "booking_cancelled", reason=reason)
-    _staff(session, appointment, "cancelled")
+    add_intents(
+        session,
+        appointment,
+        [
+            _cancel_reminders(appointment),
+            _client(appointment, "booking_cancelled", reason=reason),
+            _staff(appointment, "cancelled"),
+        ],
+    )
 
 
 def add_consent_withdrawn(session: Session, appointment: Appointment, *, form_title: str) -> None:
     """Tell the staff member that the client withdrew a consent tied to the appointment."""
-    _staff(session, appointment, "consent_withdrawn", form_title=form_title)
+    add_intents(
+        session, appointment, [_staff(appointment, "consent_withdrawn", form_title=form_title)]
+    )
 
 
 def add_rescheduled(
     session: Session, appointment: Appointment, *, previous_start: datetime, now: datetime
 ) -> None:
     """Old reminders withdrawn, updated invite to the client, notice to staff, new reminders."""
-    add_cancel_reminders(session, appointment)
-    _client(session, appointment, "booking_rescheduled", previous_start=notices.iso(previous_start))
-    _staff(session, appointment, "rescheduled")
-    add_reminders(session, appointment, now=now)
+    previous = notices.iso(previous_start)
+    add_intents(
+        session,
+        appointment,
+        [
+            _cancel_reminders(appointment),
+            _client(appointment, "booking_rescheduled", previous_start=previous),
+            _staff(appointment, "rescheduled"),
+            *_reminders(appointment, now=now),
+        ],
+    )
 
 
 # --- dispatching -------------------------------------------------------------------------------
