@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,21 @@ from shared import auth, db, logs, metrics
 from shared.config import load_config
 from shared.errors import ValidationFailed, register_error_handlers
 from shared.http import ServiceClient
+
+
+class ServiceApp(Flask):
+    """A service's Flask app. Its views and hooks are plain functions (none is async), and
+    Flask asks inspect whether each is a coroutine function on every request, a dozen times:
+    plain functions are answered from their code flags."""
+
+    def ensure_sync(self, func):
+        code = getattr(func, "__code__", None)
+        if code is not None and not code.co_flags & _ASYNC_FLAGS:
+            return func
+        return super().ensure_sync(func)
+
+
+_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 def configure(
@@ -43,6 +59,8 @@ class LazyCookieSessions(SecureCookieSessionInterface):
     no session cookie: the API, feeds and most page views (a hot path's fixed cost)."""
 
     def open_session(self, app, request):
+        if "HTTP_COOKIE" not in request.environ and app.secret_key:
+            return self.session_class()
         if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
             return self.session_class()
         return super().open_session(app, request)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
-import secrets
 import sys
 import time
 from datetime import UTC, datetime
@@ -80,7 +80,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _start():
         incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else f"{random.getrandbits(64):016x}"
         g.service_name = app.config.get("SERVICE_NAME")
         g.request_started = time.perf_counter()
 

@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import (
@@ -109,13 +110,23 @@ def init_app(app: Flask) -> None:
     registry.register(gauges)
     app.extensions["frontdesk_metrics"] = gauges
 
+    # The labelled children by (route, method, status): labels() checks and locks every time.
+    children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     @app.after_request
     def _observe(response):
         started = g.get("request_started")  # set first thing by shared.logs
         if started is not None:
             route = request.url_rule.rule if request.url_rule else "<unmatched>"
-            requests.labels(route, request.method, str(response.status_code)).inc()
-            latency.labels(route, request.method).observe(time.perf_counter() - started)
+            key = (route, request.method, response.status_code)
+            child = children.get(key)
+            if child is None:
+                child = children[key] = (
+                    requests.labels(route, request.method, str(response.status_code)),
+                    latency.labels(route, request.method),
+                )
+            child[0].inc()
+            child[1].observe(time.perf_counter() - started)
         return response
 
     @app.get("/metrics")

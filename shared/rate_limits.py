@@ -83,10 +83,16 @@ def limiter_of(app: Flask) -> Limiter:
 
 
 def limit_routes(app: Flask, limits: Mapping[str, Sequence[Rule]]) -> None:
-    """Put each endpoint's rules on its view; an unknown endpoint fails at start, not silently."""
+    """Put each endpoint's rules on its view; an unknown endpoint fails at start, not silently.
+
+    With limits off (FRONTDESK_RATELIMIT_ENABLED=false) the views stay as they are: the
+    limiter's wrapper would still sort through the rules on every request.
+    """
     limiter = limiter_of(app)
     for endpoint, rules in limits.items():
         view = app.view_functions[endpoint]
+        if not limiter.enabled:
+            continue
         for rule in rules:
             if rule.per not in KEYS:
                 raise ValueError(f"{endpoint}: count per one of {', '.join(KEYS)}, not {rule.per}")
