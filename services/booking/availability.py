@@ -73,7 +73,7 @@ class StaffCalendar:
     """Everything the slot computation needs about one staff member, loaded in bulk."""
 
     staff: Staff
-    # AvailabilityRule / AvailabilityException, or rows of their columns (_RULES, _EXCEPTIONS)
+    # AvailabilityRule / AvailabilityException, or rows of _WORKING_TIME
     rules: list[Any] = field(default_factory=list)
     exceptions: list[Any] = field(default_factory=list)
     busy: list[Taken] = field(default_factory=list)
@@ -235,11 +235,10 @@ def load_calendars(
     if not calendars:
         return []
     ids = list(calendars)
-    for rule in session.execute(_RULES, {"ids": ids}):
-        calendars[rule.staff_id].rules.append(rule)
     first, last = (start - PAD).date(), (end + PAD).date()
-    for exception in session.execute(_EXCEPTIONS, {"ids": ids, "first": first, "last": last}):
-        calendars[exception.staff_id].exceptions.append(exception)
+    for row in session.execute(_WORKING_TIME, {"ids": ids, "first": first, "last": last}):
+        calendar = calendars[row.staff_id]
+        (calendar.rules if row.kind is None else calendar.exceptions).append(row)
     lo, hi = taken_between or (start - PAD, end + PAD)
     if merge_taken:
         load_merged_taken(session=session, calendars=list(calendars.values()), start=lo, end=hi)
@@ -257,22 +256,29 @@ def load_calendars(
 # The statements of the hot paths (every slot search and booking) are built once, with bind
 # parameters: building a SELECT and its cache key costs more Python than running it.
 _IDS = sa.bindparam("ids", expanding=True)
-_RULES = sa.select(
-    AvailabilityRule.staff_id,
-    AvailabilityRule.weekday,
-    AvailabilityRule.start_time,
-    AvailabilityRule.end_time,
-).where(AvailabilityRule.staff_id.in_(_IDS))
-_EXCEPTIONS = sa.select(
-    AvailabilityException.staff_id,
-    AvailabilityException.date,
-    AvailabilityException.kind,
-    AvailabilityException.start_time,
-    AvailabilityException.end_time,
-).where(
-    AvailabilityException.staff_id.in_(_IDS),
-    AvailabilityException.date >= sa.bindparam("first"),
-    AvailabilityException.date <= sa.bindparam("last"),
+# Rules and exceptions in one statement: (staff_id, weekday, date, kind, start_time, end_time),
+# weekday set on rules, date and kind on exceptions.
+_WORKING_TIME = sa.union_all(
+    sa.select(
+        AvailabilityRule.staff_id,
+        AvailabilityRule.weekday,
+        sa.type_coerce(sa.null(), sa.Date).label("date"),
+        sa.type_coerce(sa.null(), sa.String).label("kind"),
+        AvailabilityRule.start_time,
+        AvailabilityRule.end_time,
+    ).where(AvailabilityRule.staff_id.in_(_IDS)),
+    sa.select(
+        AvailabilityException.staff_id,
+        sa.type_coerce(sa.null(), sa.Integer).label("weekday"),
+        AvailabilityException.date,
+        AvailabilityException.kind,
+        AvailabilityException.start_time,
+        AvailabilityException.end_time,
+    ).where(
+        AvailabilityException.staff_id.in_(_IDS),
+        AvailabilityException.date >= sa.bindparam("first", type_=sa.Date),
+        AvailabilityException.date <= sa.bindparam("last", type_=sa.Date),
+    ),
 )
 
 
