@@ -21,9 +21,37 @@ from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, 
 from services.booking.models import Appointment
 from shared.pages import po_translations
 
+try:  # icalendar 7: where content lines are folded
+    from icalendar.parser import content_line as _content_line
+except ImportError:  # pragma: no cover - an icalendar without that module folds its own way
+    _content_line = None
+
 PRODID = "-//Frontdesk//Booking//EN"
 MODE_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}
 TRANSLATIONS = (str(Path(__file__).parent / "translations"),)
+
+
+def _fold_short_lines_first(fold: Callable[..., str]) -> Callable[..., str]:
+    """icalendar's line folding, answering the common case first: a content line shorter than
+    the limit (in octets) comes back unchanged, which is also what `fold` returns for it.
+
+    icalendar 7 folds every line character by character (~13 us each); a 1,200-event staff feed
+    has ~23,000 lines, nearly all short, and folding them was a quarter of building the feed.
+    Lines at or over the limit still go to icalendar.
+    """
+
+    def fold_line(line: str, limit: int = 75, fold_sep: str = "\r\n ") -> str:
+        if len(line) < limit and (line.isascii() or len(line.encode()) < limit):
+            return line
+        return fold(line, limit, fold_sep)
+
+    fold_line.original = fold  # type: ignore[attr-defined]
+    return fold_line
+
+
+_fold = getattr(_content_line, "_foldline", None)
+if _fold is not None and not hasattr(_fold, "original"):  # once, however often imported
+    _content_line._foldline = _fold_short_lines_first(_fold)
 
 
 def translator(locale: str | None) -> Callable[[str], str]:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from icalendar import Calendar
 from werkzeug.http import http_date, parse_date
 
@@ -399,3 +401,28 @@ def test_edited_accommodations_reach_the_feed_with_a_new_dtstamp(
     assert changed > booked_at  # DTSTAMP is the event's last change (whole seconds)
     assert after["DTSTAMP"].dt == changed.replace(microsecond=0) >= before["DTSTAMP"].dt
     assert after["SEQUENCE"] == before["SEQUENCE"]  # no new invite: the time did not change
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab ;:,\\^é€😀\t"), min_size=0, max_size=160),
+    st.integers(min_value=2, max_value=80),
+)
+def test_folding_short_lines_first_changes_no_byte(line, limit):
+    """The feed's faster folding (services.booking.ical) answers exactly as icalendar's own."""
+    from icalendar.parser import content_line
+
+    fold = content_line._foldline
+    assert fold.original is not fold  # the shortcut is installed
+    assert fold(line, limit) == fold.original(line, limit)
+
+
+def test_folded_feed_lines_stay_within_75_octets():
+    from icalendar import Event
+
+    event = Event()
+    event.add("summary", "Consultation " * 12 + "é" * 40)
+    event.add("description", "x" * 74)
+    for line in event.to_ical().split(b"\r\n"):
+        assert len(line) <= 75
+    assert Event.from_ical(event.to_ical())["summary"] == "Consultation " * 12 + "é" * 40
