@@ -217,8 +217,12 @@ class Appointment(Base):
         sa.CheckConstraint("mode in ('video', 'phone', 'in_person')", name="mode"),
         sa.CheckConstraint("blocked_end > blocked_start", name="blocked_range"),
         sa.Index("ix_appointments_staff_blocked", "staff_id", "blocked_start", "blocked_end"),
-        # The daily cap per email address counts the bookings of the last 24 hours.
         sa.Index("ix_appointments_created_at", "created_at"),
+        # The daily cap per email address counts that address's bookings of the last 24 hours
+        # (on every booking); the privacy export and erasure find a client by address too.
+        sa.Index(
+            "ix_appointments_client_email_lower", sa.text("lower(client_email)"), "created_at"
+        ),
     )
 
     @property

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+import sqlalchemy as sa
 from abuse_builders import address, at, booking_body, iso, next_monday
 
 from services.booking import appointments, catalog
 from services.booking.errors import TooManyBookings
+from services.booking.models import Appointment
 from shared import db as shared_db
 
 CAP = 5
@@ -133,3 +135,59 @@ def test_booking_page_explains_the_cap_kindly(booking_app, service):
     assert "already has several bookings made today" in shown
     assert "Please call us to book more, or try again tomorrow." in shown
     assert 'id="details"' in shown  # the form is shown again, filled in
+
+
+def test_the_cap_finds_one_address_without_reading_the_day(session, booking_app, service):
+    """On a busy day every appointment was made in the last 24 hours, so the created_at index
+    narrows nothing: the cap's count must go by the address (ix_appointments_client_email_lower),
+    or every booking would read the whole day's bookings."""
+    staff_id = catalog.get_service(session=session, service_id=service["id"]).staff[0].id
+    now = datetime.now(UTC)
+    rows = []
+    for n in range(3000):
+        start = now + timedelta(days=1 + n // 16, minutes=30 * (n % 16))
+        rows.append(
+            {
+                "uid": f"busy-{n}@frontdesk",
+                "service_id": service["id"],
+                "staff_id": staff_id,
+                "start": start,
+                "end": start + timedelta(minutes=30),
+                "blocked_start": start,
+                "blocked_end": start + timedelta(minutes=30),
+                "exclusive": True,
+                "status": "confirmed",
+                "mode": "video",
+                "client_name": "Client",
+                "client_email": f"Client{n}@Example.org",
+                "client_language": "en",
+                "client_time_zone": "UTC",
+                "backup_use_dial_in": True,
+                "accommodation_captions": False,
+                "sequence": 0,
+                "created_at": now - timedelta(minutes=n % 600),
+                "updated_at": now,
+            }
+        )
+    session.execute(sa.insert(Appointment), rows)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    session.execute(sa.text("ANALYZE appointments" if postgres else "ANALYZE"))
+    params = {"since": now - timedelta(days=1), "email": "client7@example.org"}
+    sent = []  # the cap's statement and parameters as the driver gets them
+
+    def keep(_connection, _cursor, statement, parameters, *_args):
+        sent.append((statement, parameters))
+
+    connection = session.connection()
+    sa.event.listen(connection, "before_cursor_execute", keep)
+    try:
+        made = session.scalars(appointments._MADE_SINCE, params).all()
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", keep)
+    assert len(made) == 1
+    statement, parameters = sent[-1]
+    explain = "EXPLAIN" if postgres else "EXPLAIN QUERY PLAN"
+    plan = "\n".join(
+        str(row[-1]) for row in connection.exec_driver_sql(f"{explain} {statement}", parameters)
+    )
+    assert "ix_appointments_client_email_lower" in plan, plan
