@@ -54,6 +54,7 @@ class ChangeWatcher:
         self._stopped = False
         self._lock = threading.Lock()
         self._heard = threading.Event()
+        self._awaited: dict[str, threading.Event] = {}  # catch_up's markers, by payload
 
     def generation(self) -> int | None:
         """What this process has heard so far, or None while it is not listening."""
@@ -73,6 +74,23 @@ class ChangeWatcher:
         while not self._listening and time.monotonic() < deadline:
             time.sleep(0.01)
         return self._listening
+
+    def catch_up(self, timeout: float = 5.0) -> bool:
+        """Wait until every notification committed before this call has been heard (tests:
+        a process's own commit is counted at once and again when its NOTIFY arrives).
+
+        Sends a marker on the channel from a connection of its own and waits for it: PostgreSQL
+        delivers notifications in commit order, so everything committed earlier came first.
+        """
+        import psycopg
+
+        if not self.wait_listening(timeout):
+            return False
+        payload = f"catch-up:{os.getpid()}:{time.monotonic_ns()}"
+        marker = self._awaited[payload] = threading.Event()
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
+            conn.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
+        return marker.wait(timeout)
 
     def stop(self) -> None:
         """Stop listening for good (before the database is dropped: benchmarks, tests); a
@@ -113,8 +131,11 @@ class ChangeWatcher:
                         self._listening = True
                     delay = 0.5
                     while not self._stopped:
-                        for _ in conn.notifies(timeout=KEEPALIVE):
+                        for notify in conn.notifies(timeout=KEEPALIVE):
                             self.touch()
+                            marker = self._awaited.pop(notify.payload, None)
+                            if marker is not None:
+                                marker.set()
                         conn.execute("SELECT 1")  # a server gone quiet shows up here
             except Exception as exc:  # any failure: stop trusting entries, reconnect later
                 if self._stopped:

@@ -163,6 +163,8 @@ def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
     assert first.headers["Last-Modified"] == second.headers["Last-Modified"]
     assert first.headers["Cache-Control"] == "private, max-age=300"
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    testing.caught_up(booking_app)
+    assert client.get(path, headers={"If-None-Match": etag}).status_code == 304  # remembered
 
     with testing.statements_run(shared_db.get_db(booking_app).engine) as statements:
         by_etag = client.get(path, headers={"If-None-Match": etag})
