@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from icalendar import Event
@@ -434,16 +436,90 @@ def _nearest_first(rows: Sequence[sa.Row], anchor: datetime) -> list[int]:
     return [r.id for r in ranked]
 
 
-def _serialize(feed: Feed, events: list[Event], chunks: list[bytes]) -> bytes:
-    """The VCALENDAR of `events`, whose serialized forms are `chunks` (each built once)."""
-    calendar = ical.wrap_calendar(events, method="PUBLISH", name=feed.name, refresh=REFRESH)
-    calendar.subcomponents = [c for c in calendar.subcomponents if c.name != "VEVENT"]
+def _serialize(feed: Feed, zone_dates: list[tuple[str, date]], chunks: list[bytes]) -> bytes:
+    """The VCALENDAR of VEVENTs serialized as `chunks`, whose times use `zone_dates`."""
+    calendar = ical.wrap_calendar(
+        [], method="PUBLISH", name=feed.name, refresh=REFRESH, zone_dates=zone_dates
+    )
     head = calendar.to_ical().removesuffix(b"END:VCALENDAR\r\n")
     return head + b"".join(chunks) + b"END:VCALENDAR\r\n"
 
 
-def _built(session: Session, ids: list[int], *, settings: FeedSettings, team: bool):
-    """(appointment, VEVENT, its bytes) in the order of `ids`, loaded a batch at a time."""
+@dataclass(frozen=True)
+class BuiltEvent:
+    """One appointment's feed VEVENT, serialized, and the (zone, date) pairs of its times."""
+
+    start: datetime
+    id: int
+    chunk: bytes
+    zone_dates: tuple[tuple[str, date], ...]
+
+
+_COLUMN_GETTERS: dict[type, Callable[[Any], tuple]] = {}
+
+
+def _columns(row: Any) -> tuple:
+    """The values of a mapped row's columns (one attrgetter per class, made once)."""
+    getter = _COLUMN_GETTERS.get(type(row))
+    if getter is None:
+        keys = [column.key for column in sa.inspect(type(row)).column_attrs]
+        getter = _COLUMN_GETTERS[type(row)] = operator.attrgetter(*keys)
+    return getter(row)
+
+
+class EventCache:
+    """Built feed events by everything they are built from: the appointment's, its service's and
+    its staff member's columns, the feed settings, staff or team feed. A change to any of them
+    is another key, so an entry cannot go stale; a feed rebuilt after one booking builds that
+    one event again instead of all of them. Bounded in bytes, least recently used dropped."""
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self._events: OrderedDict[bytes, BuiltEvent] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(appointment: Appointment, *, around: bytes) -> bytes:
+        """The key of the appointment's event; `around` is EventCache.around's answer."""
+        state = repr(_columns(appointment)).encode()
+        return hashlib.blake2b(around + state, digest_size=20).digest()
+
+    @staticmethod
+    def around(appointment: Appointment, *, settings: FeedSettings, team: bool) -> bytes:
+        """What an event is built from besides its appointment: the same for a feed's events
+        of one service and staff member, so a build works it out once per pair."""
+        state = (settings, team, _columns(appointment.service), _columns(appointment.staff))
+        return repr(state).encode()
+
+    def get(self, key: bytes) -> BuiltEvent | None:
+        with self._lock:
+            built = self._events.get(key)
+            if built is not None:
+                self._events.move_to_end(key)
+            return built
+
+    def put(self, key: bytes, built: BuiltEvent) -> None:
+        with self._lock:
+            if key in self._events:
+                return
+            self._events[key] = built
+            self._size += len(built.chunk)
+            while self._size > self.max_bytes:
+                _, dropped = self._events.popitem(last=False)
+                self._size -= len(dropped.chunk)
+
+
+def _built(
+    session: Session,
+    ids: list[int],
+    *,
+    settings: FeedSettings,
+    team: bool,
+    events: EventCache | None,
+):
+    """The BuiltEvent of each of `ids`, in that order, loaded a batch at a time."""
+    arounds: dict[tuple[int, int], bytes] = {}
     for first in range(0, len(ids), BATCH):
         batch = ids[first : first + BATCH]
         loaded = {
@@ -455,32 +531,51 @@ def _built(session: Session, ids: list[int], *, settings: FeedSettings, team: bo
             ).unique()
         }
         for appointment_id in batch:
-            event = feed_event(loaded[appointment_id], settings=settings, team=team)
-            yield loaded[appointment_id], event, event.to_ical()
+            appointment = loaded[appointment_id]
+            key = b""
+            if events is not None:
+                pair = (appointment.service_id, appointment.staff_id)
+                if pair not in arounds:
+                    arounds[pair] = EventCache.around(appointment, settings=settings, team=team)
+                key = EventCache.key(appointment, around=arounds[pair])
+            built = None if events is None else events.get(key)
+            if built is None:
+                event = feed_event(appointment, settings=settings, team=team)
+                built = BuiltEvent(
+                    appointment.start,
+                    appointment.id,
+                    event.to_ical(),
+                    tuple(ical.event_dates(event)),
+                )
+                if events is not None:
+                    events.put(key, built)
+            yield built
 
 
-def build_feed(*, session: Session, feed: Feed, settings: FeedSettings) -> bytes:
+def build_feed(
+    *, session: Session, feed: Feed, settings: FeedSettings, events: EventCache | None = None
+) -> bytes:
     """The feed's VCALENDAR: its window's appointments, cut to stay under MAX_FEED_BYTES.
 
     When the window holds too much, the nearest appointments are kept: upcoming ones first
     (soonest first), then past ones (most recent first). Appointments are loaded and built in
-    that order, a batch at a time, only until the feed is full.
+    that order, a batch at a time, only until the feed is full; with `events`, an event built
+    before from the same data is not built again.
     """
     ids = _nearest_first(session.execute(_window_query(feed)).all(), _day_start(feed.anchor))
-    kept: list[tuple[datetime, int, Event, bytes]] = []  # nearest first
+    kept: list[BuiltEvent] = []  # nearest first
     used = 0
-    for appointment, event, chunk in _built(
-        session, ids, settings=settings, team=feed.staff_id is None
-    ):
+    for built in _built(session, ids, settings=settings, team=feed.staff_id is None, events=events):
         if not kept:  # the calendar's own lines and a time zone, with room to grow
-            used = len(_serialize(feed, [event], [])) + HEADER_SLACK
-        used += len(chunk)
+            used = len(_serialize(feed, list(built.zone_dates), [])) + HEADER_SLACK
+        used += len(built.chunk)
         if used > MAX_FEED_BYTES:
             break
-        kept.append((appointment.start, appointment.id, event, chunk))
+        kept.append(built)
     while True:
-        chosen = sorted(kept, key=lambda item: item[:2])
-        body = _serialize(feed, [item[2] for item in chosen], [item[3] for item in chosen])
+        chosen = sorted(kept, key=lambda item: (item.start, item.id))
+        zone_dates = [pair for item in chosen for pair in item.zone_dates]
+        body = _serialize(feed, zone_dates, [item.chunk for item in chosen])
         if len(body) <= MAX_FEED_BYTES or not kept:
             return body
         kept = kept[: len(kept) * 99 // 100]  # more time zones than the slack: drop the farthest
@@ -491,6 +586,7 @@ class FeedCache:
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
+        self.events = EventCache()  # what a rebuild after a change reuses
         self._bodies: OrderedDict[str, bytes] = OrderedDict()
         self._size = 0
         self._lock = threading.Lock()
@@ -550,6 +646,6 @@ def get_feed(
     body = cache.get(feed.etag)
     if body is None:
         with database.transaction() as session:
-            body = build_feed(session=session, feed=feed, settings=settings)
+            body = build_feed(session=session, feed=feed, settings=settings, events=cache.events)
         cache.put(feed.etag, body)
     return FeedResponse(body, feed.etag, feed.last_modified)

@@ -10,6 +10,7 @@ not "now", so the same state always serializes to the same bytes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -209,7 +210,8 @@ def appointment_event(
     return event
 
 
-def _event_dates(event: Event) -> Iterable[tuple[str, date]]:
+def event_dates(event: Event) -> Iterable[tuple[str, date]]:
+    """(time zone, local date) of the event's start and end: what its VTIMEZONEs must cover."""
     for name in ("dtstart", "dtend"):
         value = event.get(name)
         if value is None:
@@ -227,8 +229,10 @@ def wrap_calendar(
     method: str | None,
     name: str | None = None,
     refresh: timedelta | None = None,
+    zone_dates: Iterable[tuple[str, date]] = (),
 ) -> Calendar:
-    """A VCALENDAR with METHOD (REQUEST, CANCEL, PUBLISH or none) and the VTIMEZONEs used.
+    """A VCALENDAR with METHOD (REQUEST, CANCEL, PUBLISH or none) and the VTIMEZONEs used
+    by `events` and by the (zone, date) pairs of `zone_dates` (events serialized elsewhere).
 
     A subscribed feed also gets its `name` (RFC 7986 NAME and X-WR-CALNAME) and how often
     clients should `refresh` it (RFC 7986 REFRESH-INTERVAL and Outlook's X-PUBLISHED-TTL).
@@ -247,10 +251,9 @@ def wrap_calendar(
         calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(refresh))
     ranges: dict[str, tuple[date, date]] = {}
-    for event in events:
-        for key, day in _event_dates(event):
-            first, last = ranges.get(key, (day, day))
-            ranges[key] = (min(first, day), max(last, day))
+    for key, day in itertools.chain(zone_dates, *(event_dates(event) for event in events)):
+        first, last = ranges.get(key, (day, day))
+        ranges[key] = (min(first, day), max(last, day))
     for key in sorted(ranges):
         first, last = ranges[key]
         calendar.add_component(

@@ -428,3 +428,51 @@ def test_folded_feed_lines_stay_within_75_octets():
     for line in event.to_ical().split(b"\r\n"):
         assert len(line) <= 75
     assert Event.from_ical(event.to_ical())["summary"] == "Consultation " * 12 + "é" * 40
+
+
+_original_feed_event = feeds.feed_event
+
+
+def test_a_rebuild_after_one_change_builds_that_event_alone_and_the_same_bytes(
+    session, make_service, book, next_weekday, at, monkeypatch
+):
+    service = make_service(horizon_days=90)
+    staff = service.staff[0]
+    booked = [
+        book(service, at(next_weekday(day), hour)).appointment
+        for day in range(5)
+        for hour in (9, 13)
+    ]
+    token = feeds.issue_token(session=session, staff=staff)
+    session.commit()
+    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    built = []
+    monkeypatch.setattr(
+        feeds, "feed_event", lambda a, **kw: built.append(a.id) or _original_feed_event(a, **kw)
+    )
+
+    def body(events=None):
+        today = datetime.now(UTC).date()
+        feed = feeds.find_feed(
+            session=session, token=token, team=False, settings=settings, today=today
+        )
+        return feeds.build_feed(session=session, feed=feed, settings=settings, events=events)
+
+    events = feeds.EventCache()
+    first = body(events)
+    assert sorted(built) == sorted(a.id for a in booked) and first == body()
+    built.clear()
+    assert body(events) == first and built == []  # nothing built again
+
+    appointments.cancel(session=session, appointment=booked[3], actor=ADMIN, reason="ill")
+    session.commit()
+    built.clear()
+    after = body(events)
+    assert built == [booked[3].id]  # only the changed appointment
+    assert after == body() != first  # the same bytes as a build from scratch
+    assert "CANCELLED" in str(events_by_uid(after)[booked[3].uid]["STATUS"])
+
+    staff.name = "Amira H. Haddad"  # in every event's ORGANIZER: every event is built again
+    session.commit()
+    built.clear()
+    assert body(events) == body() and len(built) == 2 * len(booked)
