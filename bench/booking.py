@@ -21,12 +21,22 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
 import sqlalchemy as sa
 
-from bench.harness import fresh_pg_database, gunicorn, in_turns, row, wrk
+from bench.harness import (
+    Load,
+    cpu_seconds,
+    fresh_pg_database,
+    gunicorn,
+    in_turns,
+    postgres_backends,
+    row,
+    wrk,
+)
 
 STAFF = 5
 BOOKED_PER_DAY = 12  # per staff member, of 16 half-hour slots
@@ -196,6 +206,12 @@ end
 """
 
 SLOT_LATENCY: list[float] = []
+BOOKING_CPU: dict[str, tuple[float, float]] = {}  # side -> (workers, PostgreSQL) ms per request
+
+
+def _database(url: str) -> str:
+    return sa.make_url(url).database or ""
+
 
 INSERT_LUA = """
 wrk.method = "POST"
@@ -204,6 +220,9 @@ wrk.method = "POST"
 
 def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, float, int, int]:
     """(booking POST req/s, bare INSERT req/s, bookings made, booking non-2xx answers).
+
+    BOOKING_CPU gets the CPU milliseconds per request each side used, over all rounds, in its
+    gunicorn workers and in the PostgreSQL backends serving its database (read from /proc).
 
     Both servers run side by side and are loaded in turns (`rounds` times each, medians kept),
     so a burst of load from elsewhere on the machine hits both figures alike. Before the
@@ -253,12 +272,42 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
         ) as uncached_server:
             uncached = wrk(uncached_server.url + slots_path, seconds=seconds)
         SLOT_LATENCY[:] = [search.p50_ms, hello.p50_ms, uncached.p50_ms]
+        wrk(bare_server.url + "/insert", seconds=1, script=INSERT_LUA)  # its pool connects
+        sides = {
+            "booking": (booking_server.worker_pids(), postgres_backends(_database(url))),
+            "insert": (
+                bare_server.worker_pids(),
+                postgres_backends(_database(insert_env["FRONTDESK_BENCH_INSERT_URL"])),
+            ),
+        }
+        used = {side: [0.0, 0.0, 0] for side in sides}  # workers s, postgres s, requests
+
+        def measured(side: str, run: Callable[[], Load]) -> Load:
+            workers, backends = sides[side]
+            before = cpu_seconds(workers), cpu_seconds(backends)
+            load = run()
+            used[side][0] += cpu_seconds(workers) - before[0]
+            used[side][1] += cpu_seconds(backends) - before[1]
+            used[side][2] += round(load.requests_per_s * seconds)
+            return load
+
         for _ in range(rounds):
-            load = wrk(booking_server.url + "/api/v1/appointments", seconds=seconds, script=script)
+            load = measured(
+                "booking",
+                lambda: wrk(
+                    booking_server.url + "/api/v1/appointments", seconds=seconds, script=script
+                ),
+            )
             booking_rates.append(load.requests_per_s)
             refused += load.errors
-            bare = wrk(bare_server.url + "/insert", seconds=seconds, script=INSERT_LUA)
+            bare = measured(
+                "insert",
+                lambda: wrk(bare_server.url + "/insert", seconds=seconds, script=INSERT_LUA),
+            )
             bare_rates.append(bare.requests_per_s)
+        BOOKING_CPU.clear()
+        for side, (workers_s, postgres_s, requests) in used.items():
+            BOOKING_CPU[side] = (workers_s * 1000 / requests, postgres_s * 1000 / requests)
     with db.get_db(app).transaction() as session:
         made = session.scalar(sa.select(sa.func.count()).select_from(Appointment))
     db.get_db(app).engine.dispose()
@@ -357,6 +406,18 @@ def run(quick: bool) -> list[dict]:
             higher_is_better=True,
         )
     )
+    booking_cpu, insert_cpu = BOOKING_CPU["booking"], BOOKING_CPU["insert"]
+    for n, where in enumerate(("the 2 gunicorn workers", "PostgreSQL")):
+        rows.append(
+            row(
+                f"booking: CPU per booking POST in {where} vs per bare INSERT (/proc, all rounds)",
+                booking_cpu[n],
+                "ms",
+                insert_cpu[n],
+                "reference: where a booking's time goes (a 0.5x rate leaves ~2 ms in all)",
+                higher_is_better=False,
+            )
+        )
     return rows
 
 
