@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.booking import calendars, catalog, feeds
 from services.booking.feed_schemas import CalendarCreateSchema, CalendarSchema, FeedTokenSchema
 from services.booking.models import Staff
 from shared import db
+from shared.api import Blueprint
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.errors import NotFound

@@ -36,13 +36,13 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
 from services.booking.appointments import Actor, record
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from shared import db
+from shared.api import Blueprint
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.privacy import (

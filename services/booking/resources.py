@@ -13,13 +13,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.booking import appointments, availability, catalog, feed_resources, privacy, schemas
 from services.booking.appointments import CLIENT, Actor
 from services.booking.models import Appointment, Staff
 from shared import db
-from shared.api import whoami_blueprint
+from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.errors import NotFound

@@ -40,7 +40,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from services.consent.audit import record_event
@@ -52,6 +51,7 @@ from services.consent.models import (
     OutboxItem,
 )
 from shared import db
+from shared.api import Blueprint
 from shared.auth import current_principal, hash_token, require
 from shared.db import utcnow
 from shared.errors import Gone

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from services.consent import (
@@ -23,7 +23,7 @@ from services.consent import (
     verification,
 )
 from shared import db
-from shared.api import whoami_blueprint
+from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.errors import ValidationFailed
 from shared.idempotency import fingerprint, key_from_request

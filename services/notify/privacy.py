@@ -32,11 +32,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from services.notify.models import Attempt, Message
 from shared import db
+from shared.api import Blueprint
 from shared.auth import require
 from shared.db import utcnow
 from shared.privacy import (

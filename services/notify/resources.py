@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.notify import operations, privacy
 from services.notify.schemas import (
@@ -17,7 +16,7 @@ from services.notify.schemas import (
     WebhookEndpointSchema,
 )
 from shared import db
-from shared.api import whoami_blueprint
+from shared.api import Blueprint, whoami_blueprint
 from shared.auth import require
 from shared.idempotency import fingerprint, key_from_request
 
