@@ -196,22 +196,32 @@ def free_starts(
         while start < latest and start + duration <= window_close:
             lo, hi = start - before, start + duration + after
             if not _overlapping(busy, busy_starts, busy_span, lo, hi):
-                seats, conflict = 0, False
-                for t in _overlapping(taken, taken_starts, taken_span, lo, hi):
-                    shared_seat = (
-                        service.capacity > 1
-                        and t.service_id == service.id
-                        and t.appointment_start == start
-                    )
-                    if shared_seat:
-                        seats += 1
-                    else:
-                        conflict = True
-                        break
-                if not conflict and seats < service.capacity:
-                    result[start] = service.capacity - seats
+                seats = _seats_left(
+                    service, _overlapping(taken, taken_starts, taken_span, lo, hi), start
+                )
+                if seats:
+                    result[start] = seats
             start += step
     return result
+
+
+def _seats_left(service: Service, overlapping: Iterable[Taken], start: datetime) -> int:
+    """Seats left at `start` beside these overlapping appointments: 0 when one of them
+    conflicts (another service, another start, or any when the capacity is 1)."""
+    seats = 0
+    for t in overlapping:
+        if service.capacity > 1 and t.service_id == service.id and t.appointment_start == start:
+            seats += 1
+        else:
+            return 0
+    return max(service.capacity - seats, 0)
+
+
+def _appointments_around(calendar: StaffCalendar, service: Service, start: datetime):
+    """The calendar's appointments overlapping what a booking at `start` would block."""
+    lo = start - timedelta(minutes=service.buffer_before_minutes)
+    hi = start + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
+    return [t for t in calendar.appointments if t.start < hi and t.end > lo]
 
 
 def load_calendars(
@@ -692,12 +702,18 @@ def _least_booked_free(
     window_end = start + timedelta(microseconds=1)
     offered, free = [], []
     for calendar in sorted(calendars, key=lambda c: (len(c.appointments), c.staff.id)):
-        kwargs = dict(
-            service=service, calendar=calendar, window_start=start, window_end=window_end, now=now
-        )
-        if start in free_starts(**kwargs, count_appointments=False):
+        # Offered: a slot of the working time, clear of busy blocks (free_starts without the
+        # appointments); free: no appointment conflicts with it either (the same test).
+        if start in free_starts(
+            service=service,
+            calendar=calendar,
+            window_start=start,
+            window_end=window_end,
+            now=now,
+            count_appointments=False,
+        ):
             offered.append(calendar)
-            if start in free_starts(**kwargs):
+            if _seats_left(service, _appointments_around(calendar, service, start), start):
                 free.append(calendar)
     return offered, free
 
