@@ -78,12 +78,26 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        defaults = {"X-Content-Type-Options": "nosniff"}
         if "/api/" in request.path or "token" in (request.view_args or {}):
-            response.headers.setdefault("Cache-Control", "no-store")
+            defaults["Cache-Control"] = "no-store"
         if request.is_secure:
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
+            defaults["Strict-Transport-Security"] = HSTS
+        set_missing_headers(response, defaults)
         return response
+
+
+def set_missing_headers(response: Response, defaults: Mapping[str, str]) -> None:
+    """`response.headers.setdefault` for several headers in one pass.
+
+    werkzeug's lookup of a header that is not there raises BadRequestKeyError, an HTTP
+    exception that is slow to make, and setdefault catches one per missing header: the hooks
+    of every answer made several.
+    """
+    present = {key.lower() for key, _ in response.headers}
+    for key, value in defaults.items():
+        if key.lower() not in present:
+            response.headers.add(key, value)
 
 
 def _has_nul(value: Any) -> bool:

@@ -36,6 +36,7 @@ from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
 
+from shared.app import set_missing_headers
 from shared.errors import BadRequest
 from shared.rate_limits import client_address
 
@@ -49,6 +50,14 @@ CSP = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
+# Set on every HTML answer unless its view set them already.
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cache-Control": "no-store",
+}
 
 
 class CsrfFailed(BadRequest):
@@ -222,13 +231,7 @@ def init_pages(app: Flask) -> Limiter:
                 LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax"
             )
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("Referrer-Policy", "no-referrer")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault(
-                "Permissions-Policy", "camera=(), microphone=(), geolocation=()"
-            )
-            response.headers.setdefault("Cache-Control", "no-store")
+            set_missing_headers(response, PAGE_HEADERS)
         return response
 
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
