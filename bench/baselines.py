@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 hello = Flask("hello")
 
@@ -73,3 +73,199 @@ def create_suite_app():
     from frontdesk.suite import create_suite
 
     return create_suite({"RATELIMIT_ENABLED": False}, migrate=False)
+
+
+# The statements of a booking (catalog.get_service, appointments._check_daily_cap,
+# availability.load_calendars / lock_staff / load_taken, the INSERTs of appointments.book,
+# feeds.bump_version, appointments.record and outbox.add_booked), as plain SQL.
+_SERVICE = """
+SELECT s.id, s.duration_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
+       s.capacity, s.modes, s.reminder_offsets_minutes, s.required_consent_template_ids,
+       st.id, st.name, st.time_zone, st.active, st.video_link_template, st.dial_in
+FROM services s JOIN service_staff ss ON ss.service_id = s.id JOIN staff st ON st.id = ss.staff_id
+WHERE s.id = %s ORDER BY st.id
+"""
+_CAP = """
+SELECT created_at FROM appointments
+WHERE created_at > %s AND lower(client_email) = %s AND follow_up_of_id IS NULL
+ORDER BY created_at
+"""
+_WORKING_TIME = """
+SELECT staff_id, weekday, NULL::date, NULL::varchar, start_time, end_time
+FROM availability_rules WHERE staff_id = ANY(%(ids)s)
+UNION ALL
+SELECT staff_id, NULL::integer, date, kind, start_time, end_time
+FROM availability_exceptions
+WHERE staff_id = ANY(%(ids)s) AND date >= %(first)s AND date <= %(last)s
+"""
+_TAKEN = """
+SELECT staff_id, start, "end", NULL::integer, NULL::timestamptz FROM busy_blocks
+WHERE staff_id = ANY(%(ids)s) AND start < %(hi)s AND "end" > %(lo)s
+UNION ALL
+SELECT staff_id, blocked_start, blocked_end, service_id, start FROM appointments
+WHERE staff_id = ANY(%(ids)s) AND status = 'confirmed' AND blocked_start > %(reach)s
+  AND blocked_start < %(hi)s AND blocked_end > %(lo)s
+"""
+_LOCK = "SELECT id FROM staff WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+_INSERT_APPOINTMENT = """
+INSERT INTO appointments (uid, service_id, staff_id, start, "end", blocked_start, blocked_end,
+  exclusive, status, mode, video_url, client_name, client_email, client_language,
+  client_time_zone, backup_callback_number, backup_use_dial_in, accommodation_captions,
+  sequence, manage_token_hash, created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, true, 'confirmed', %s, %s, %s, %s, %s, %s, %s, false,
+  false, 0, %s, %s, %s)
+RETURNING id
+"""
+_BUMP = """
+INSERT INTO feed_versions (staff_id, version, changed_at, availability_version)
+VALUES (%(staff)s, 1, %(now)s, 1)
+ON CONFLICT (staff_id) DO UPDATE SET availability_version = feed_versions.availability_version + 1,
+  version = feed_versions.version + 1,
+  changed_at = greatest(excluded.changed_at,
+                        date_trunc('second', feed_versions.changed_at) + interval '1 second')
+"""
+_EVENT = """
+INSERT INTO appointment_events (appointment_id, at, actor, action, details)
+VALUES (%s, %s, 'client', 'booked', %s)
+"""
+_OUTBOX = """
+INSERT INTO booking_outbox (appointment_id, kind, payload, idempotency_key, status, attempts,
+  next_attempt_at, created_at)
+VALUES (%s, %s, %s, %s, 'pending', 0, %s, %s)
+"""
+
+
+def create_booking_sql_app() -> Flask:
+    """A bare Flask endpoint doing a booking's statements and no more: POST /api/v1/appointments
+    with the same body, on a database migrated and seeded as the booking app's
+    (FRONTDESK_BENCH_BOOKING_SQL_URL).
+
+    The same reads, row lock, recheck and writes in one transaction, from psycopg directly,
+    with only the Python that choosing a staff member needs (no validation, no ORM, no hooks,
+    a one-field answer): the floor under a booking's cost in this stack, to set the booking
+    POST against beside the bare INSERT.
+    """
+    import hashlib
+    import secrets
+    from datetime import UTC, datetime, timedelta
+
+    import psycopg
+    from psycopg.types.json import Jsonb
+
+    from shared.changes import libpq_url
+
+    app = Flask("booking-sql")
+    conninfo = libpq_url(os.environ["FRONTDESK_BENCH_BOOKING_SQL_URL"])
+    connections: dict[int, psycopg.Connection] = {}  # one per worker process (sync workers)
+
+    def connection() -> psycopg.Connection:
+        conn = connections.get(os.getpid())
+        if conn is None or conn.closed:
+            conn = connections[os.getpid()] = psycopg.connect(conninfo)
+        return conn
+
+    @app.get("/health")
+    def health():
+        return jsonify({"ok": True})
+
+    @app.post("/api/v1/appointments")
+    def book():
+        body = request.get_json()
+        start = datetime.fromisoformat(body["start"])
+        email = body["client"]["email"]
+        now = datetime.now(UTC)
+        conn = connection()
+        with conn.transaction(), conn.cursor() as cur:
+            staff = cur.execute(_SERVICE, (body["service_id"],)).fetchall()
+            service_id, duration = staff[0][0], timedelta(minutes=staff[0][1])
+            end = start + duration
+            ids = [row[8] for row in staff if row[11]]
+            cur.execute(_CAP, (now - timedelta(days=1), email.lower())).fetchall()
+            day = start.date()
+            working = cur.execute(_WORKING_TIME, {"ids": ids, "first": day, "last": day}).fetchall()
+            taken_params = {"ids": ids, "lo": start, "hi": end, "reach": start - timedelta(days=7)}
+            taken = {row[0] for row in cur.execute(_TAKEN, taken_params).fetchall()}
+            weekday = start.weekday()
+            free = [
+                staff_id
+                for staff_id in ids
+                if staff_id not in taken
+                and any(
+                    row[0] == staff_id
+                    and row[1] == weekday
+                    and row[4] <= start.time()
+                    and end.time() <= row[5]
+                    for row in working
+                )
+            ]
+            if not free:
+                return jsonify({"code": "slot_taken"}), 409
+            chosen = free[0]
+            cur.execute(_LOCK, ([chosen],))
+            if cur.execute(_TAKEN, {**taken_params, "ids": [chosen]}).fetchall():
+                return jsonify({"code": "slot_taken"}), 409
+            uid = f"{secrets.token_hex(16)}@frontdesk"
+            token = secrets.token_urlsafe(32)
+            row = next(s for s in staff if s[8] == chosen)
+            try:
+                appointment_id = cur.execute(
+                    _INSERT_APPOINTMENT,
+                    (
+                        uid,
+                        service_id,
+                        chosen,
+                        start,
+                        end,
+                        start,
+                        end,
+                        body["mode"],
+                        row[12],
+                        body["client"]["name"],
+                        email,
+                        body["client"].get("language") or "en",
+                        row[10],
+                        body["backup"].get("callback_number"),
+                        hashlib.sha256(token.encode()).hexdigest(),
+                        now,
+                        now,
+                    ),
+                ).fetchone()[0]
+            except psycopg.errors.ExclusionViolation:
+                conn.rollback()
+                return jsonify({"code": "slot_taken"}), 409
+            cur.execute(_BUMP, {"staff": chosen, "now": now.replace(microsecond=0)})
+            details = {"start": body["start"], "staff_id": chosen, "mode": body["mode"]}
+            cur.execute(_EVENT, (appointment_id, now, Jsonb(details)))
+            state = {
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+                "sequence": 0,
+                "cancelled": False,
+                "stamp": now.isoformat(),
+            }
+            intents = [
+                ("notify.client", {"template": "booking_confirmation", "state": state}),
+                ("notify.staff", {"event": "booked", "state": state}),
+                *(
+                    ("notify.reminder", {"offset_minutes": offset, "state": state})
+                    for offset in staff[0][6]
+                    if start - timedelta(minutes=offset) > now + timedelta(minutes=1)
+                ),
+            ]
+            cur.executemany(
+                _OUTBOX,
+                [
+                    (
+                        appointment_id,
+                        kind,
+                        Jsonb(payload),
+                        f"booking-{secrets.token_hex(16)}",
+                        now,
+                        now,
+                    )
+                    for kind, payload in intents
+                ],
+            )
+        return jsonify({"id": appointment_id, "manage_token": token}), 201
+
+    return app

@@ -8,7 +8,8 @@ search on an empty calendar; the SQL statements per search are counted and must 
 Booking: POST /api/v1/appointments under gunicorn (2 sync workers) on PostgreSQL, driven by wrk
 with random free-looking starts over two years (the staff-row lock, availability check, insert,
 history and outbox rows), against a bare Flask endpoint doing one INSERT + COMMIT on PostgreSQL
-in the same run.
+in the same run; and against a bare Flask endpoint running a booking's own statements with
+psycopg and nothing else (bench.baselines.create_booking_sql_app): the floor in this stack.
 
 `python -m bench.booking [--quick]`
 """
@@ -218,8 +219,9 @@ wrk.method = "POST"
 """
 
 
-def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, float, int, int]:
-    """(booking POST req/s, bare INSERT req/s, bookings made, booking non-2xx answers).
+def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, float, float, int, int]:
+    """(booking POST req/s, bare INSERT req/s, bare booking statements req/s, bookings made,
+    booking non-2xx answers).
 
     BOOKING_CPU gets the CPU milliseconds per request each side used, over all rounds, in its
     gunicorn workers and in the PostgreSQL backends serving its database (read from /proc).
@@ -242,7 +244,15 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
     script = BOOKING_LUA % {"base": base, "days": days, "service": service_id}
     env = {"FRONTDESK_DATABASE_URL": url, "FRONTDESK_SECRET_KEY": "bench"}
     insert_env = {"FRONTDESK_BENCH_INSERT_URL": fresh_pg_database("bench_booking_insert")}
-    booking_rates, bare_rates, refused = [], [], 0
+    # The bare booking statements run on a database of their own, migrated and seeded alike.
+    sql_url = fresh_pg_database("bench_booking_sql")
+    sql_app, sql_service_id, _ = _setup(
+        sql_url, rules_every_day=True, zone="UTC", horizon_days=days + 5, buffer=0
+    )
+    db.get_db(sql_app).engine.dispose()
+    sql_script = BOOKING_LUA % {"base": base, "days": days, "service": sql_service_id}
+    sql_env = {"FRONTDESK_BENCH_BOOKING_SQL_URL": sql_url}
+    booking_rates, bare_rates, sql_rates, refused = [], [], [], 0
     first = datetime.now(UTC).date() + timedelta(days=7)
     slots_path = (
         f"/api/v1/services/{service_id}/slots?start={first}"
@@ -251,6 +261,7 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
     with (
         gunicorn("bench.baselines:create_booking_app()", env=env, workers=2) as booking_server,
         gunicorn("bench.baselines:create_insert_app()", env=insert_env, workers=2) as bare_server,
+        gunicorn("bench.baselines:create_booking_sql_app()", env=sql_env, workers=2) as sql_server,
         gunicorn("bench.baselines:hello", workers=2) as hello_server,
     ):
         # A second of each first, not counted: workers start their listener and fill caches.
@@ -273,12 +284,14 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
             uncached = wrk(uncached_server.url + slots_path, seconds=seconds)
         SLOT_LATENCY[:] = [search.p50_ms, hello.p50_ms, uncached.p50_ms]
         wrk(bare_server.url + "/insert", seconds=1, script=INSERT_LUA)  # its pool connects
+        wrk(sql_server.url + "/api/v1/appointments", seconds=1, script=sql_script)
         sides = {
             "booking": (booking_server.worker_pids(), postgres_backends(_database(url))),
             "insert": (
                 bare_server.worker_pids(),
                 postgres_backends(_database(insert_env["FRONTDESK_BENCH_INSERT_URL"])),
             ),
+            "sql": (sql_server.worker_pids(), postgres_backends(_database(sql_url))),
         }
         used = {side: [0.0, 0.0, 0] for side in sides}  # workers s, postgres s, requests
 
@@ -305,13 +318,26 @@ def measure_booking_throughput(seconds: float, rounds: int) -> tuple[float, floa
                 lambda: wrk(bare_server.url + "/insert", seconds=seconds, script=INSERT_LUA),
             )
             bare_rates.append(bare.requests_per_s)
+            sql = measured(
+                "sql",
+                lambda: wrk(
+                    sql_server.url + "/api/v1/appointments", seconds=seconds, script=sql_script
+                ),
+            )
+            sql_rates.append(sql.requests_per_s)
         BOOKING_CPU.clear()
         for side, (workers_s, postgres_s, requests) in used.items():
             BOOKING_CPU[side] = (workers_s * 1000 / requests, postgres_s * 1000 / requests)
     with db.get_db(app).transaction() as session:
         made = session.scalar(sa.select(sa.func.count()).select_from(Appointment))
     db.get_db(app).engine.dispose()
-    return statistics.median(booking_rates), statistics.median(bare_rates), made, refused
+    return (
+        statistics.median(booking_rates),
+        statistics.median(bare_rates),
+        statistics.median(sql_rates),
+        made,
+        refused,
+    )
 
 
 def run(quick: bool) -> list[dict]:
@@ -366,12 +392,12 @@ def run(quick: bool) -> list[dict]:
             higher_is_better=False,
         )
     )
-    booking_rps, insert_rps, made, refused = measure_booking_throughput(
+    booking_rps, insert_rps, sql_rps, made, refused = measure_booking_throughput(
         3 if quick else 5, rounds=1 if quick else 3
     )
     print(
         f"[bench] booking POST: {booking_rps:.0f} req/s ({made} booked, {refused} non-2xx), "
-        f"bare INSERT: {insert_rps:.0f} req/s",
+        f"bare INSERT: {insert_rps:.0f} req/s, bare booking statements: {sql_rps:.0f} req/s",
         file=sys.stderr,
     )
     rows.append(
@@ -406,6 +432,28 @@ def run(quick: bool) -> list[dict]:
             higher_is_better=True,
         )
     )
+    rows.append(
+        row(
+            "booking: a bare Flask endpoint running a booking's statements (psycopg, no ORM, "
+            "no validation) vs one bare INSERT + COMMIT",
+            sql_rps,
+            "req/s",
+            insert_rps,
+            "reference: the floor of a booking's SQL in this stack; below 0.5x, the target above "
+            "cannot be met by any code running these statements",
+            higher_is_better=True,
+        )
+    )
+    rows.append(
+        row(
+            "booking: POST /appointments vs the bare endpoint running its statements",
+            booking_rps,
+            "req/s",
+            sql_rps,
+            "reference: what validation, the ORM and the app's hooks cost on top",
+            higher_is_better=True,
+        )
+    )
     booking_cpu, insert_cpu = BOOKING_CPU["booking"], BOOKING_CPU["insert"]
     for n, where in enumerate(("the 2 gunicorn workers", "PostgreSQL")):
         rows.append(
@@ -415,6 +463,16 @@ def run(quick: bool) -> list[dict]:
                 "ms",
                 insert_cpu[n],
                 "reference: where a booking's time goes (a 0.5x rate leaves ~2 ms in all)",
+                higher_is_better=False,
+            )
+        )
+        rows.append(
+            row(
+                f"booking: CPU per bare booking statements request in {where} vs per bare INSERT",
+                BOOKING_CPU["sql"][n],
+                "ms",
+                insert_cpu[n],
+                "reference: the floor of a booking's SQL in this stack",
                 higher_is_better=False,
             )
         )
