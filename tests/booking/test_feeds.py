@@ -410,12 +410,26 @@ def test_edited_accommodations_reach_the_feed_with_a_new_dtstamp(
     st.text(alphabet=st.sampled_from("ab ;:,\\^é€😀\t"), min_size=0, max_size=160),
     st.integers(min_value=2, max_value=80),
 )
-def test_folding_short_lines_first_changes_no_byte(line, limit):
+def test_faster_folding_changes_no_byte(line, limit):
     """The feed's faster folding (services.booking.ical) answers exactly as icalendar's own."""
     from icalendar.parser import content_line
 
     fold = content_line._foldline
     assert fold.original is not fold  # the shortcut is installed
+    assert fold(line, limit) == fold.original(line, limit)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ab ;:,\\^\t"), min_size=0, max_size=400),
+    st.integers(min_value=1, max_value=80),
+)
+def test_faster_folding_of_long_ascii_lines_changes_no_byte(line, limit):
+    """Long ASCII lines (descriptions) are cut by slicing: exactly where icalendar cuts them,
+    escapes (backslash, caret) never left at the end of a piece."""
+    from icalendar.parser import content_line
+
+    fold = content_line._foldline
     assert fold(line, limit) == fold.original(line, limit)
 
 
