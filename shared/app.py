@@ -78,10 +78,11 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
+        req = request._get_current_object()  # once through the proxy
         defaults = {"X-Content-Type-Options": "nosniff"}
-        if "/api/" in request.path or "token" in (request.view_args or {}):
+        if "/api/" in req.path or "token" in (req.view_args or {}):
             defaults["Cache-Control"] = "no-store"
-        if request.is_secure:
+        if req.is_secure:
             defaults["Strict-Transport-Security"] = HSTS
         set_missing_headers(response, defaults)
         return response
@@ -120,17 +121,18 @@ def refuse_nul_characters(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
+        req = request._get_current_object()  # once through the proxy
         values: list[Any] = []
-        environ = request.environ
+        environ = req.environ
         # A NUL reaches the path decoded and the query only as %00: a GET without either (all
         # of them, nearly) is let through without parsing its query string here.
         if "\x00" in environ.get("PATH_INFO", "") or "%00" in environ.get("QUERY_STRING", ""):
-            values += [*(request.view_args or {}).values(), *request.args.items(multi=True)]
-        if request.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
-            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                values += request.form.items(multi=True)
-            elif request.is_json:
-                values.append(request.get_json(silent=True))
+            values += [*(req.view_args or {}).values(), *req.args.items(multi=True)]
+        if req.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
+            if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                values += req.form.items(multi=True)
+            elif req.is_json:
+                values.append(req.get_json(silent=True))
         if any(_has_nul(value) for value in values):
             raise ValidationFailed(
                 "Text must not contain NUL characters.",

@@ -137,12 +137,13 @@ def current_principal() -> Principal | None:
 
 def _required_roles(app: Flask) -> tuple[str, ...] | None:
     """Roles the endpoint of this request needs (set by @require), or None for public ones."""
-    view = app.view_functions.get(request.endpoint or "")
+    req = request._get_current_object()  # once through the proxy
+    view = app.view_functions.get(req.endpoint or "")
     if view is None:
         return None
     view_class = getattr(view, "view_class", None)
     if view_class is not None:
-        view = getattr(view_class, request.method.lower(), None)
+        view = getattr(view_class, req.method.lower(), None)
     return getattr(view, "_required_roles", None)
 
 

@@ -221,15 +221,15 @@ def init_pages(app: Flask) -> Limiter:
     @app.before_request
     def _csrf():
         # Every HTML form POST, even one with no fields (a bare cross-site form is still a form).
-        if request.method == "POST" and "/api/" not in request.path and request.mimetype in FORMS:
+        req = request._get_current_object()  # once through the proxy
+        if req.method == "POST" and "/api/" not in req.path and req.mimetype in FORMS:
             check_csrf()
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
-        if request.args.get("lang") in LANGUAGES:
-            response.set_cookie(
-                LANG_COOKIE, request.args["lang"], max_age=365 * 86400, samesite="Lax"
-            )
+        language = request.args.get("lang")
+        if language in LANGUAGES:
+            response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax")
         if response.mimetype == "text/html":
             set_missing_headers(response, PAGE_HEADERS)
         return response
