@@ -45,3 +45,59 @@ def test_quick_bench_of_the_booking_page_prints_a_table_and_writes_its_json(tmp_
     for row in rows.values():
         assert row["value"] > 0 and row["baseline"] > 0, row
         assert row["ratio"] == pytest.approx(row["value"] / row["baseline"], rel=0.01), row
+
+
+def test_the_floor_of_a_booking_does_a_bookings_work(monkeypatch):
+    """bench.baselines.create_booking_sql_app, the floor the booking POST is set against, runs a
+    booking's statements for real: one appointment per free staff member at a start, with its
+    history entry, outbox rows and version bump; a taken or unworked start is refused."""
+    from datetime import UTC, datetime, time, timedelta
+
+    monkeypatch.syspath_prepend(str(ROOT))  # bench/ is not an installed package
+    from bench import harness
+    from bench.baselines import create_booking_sql_app
+    from bench.booking import STAFF, _setup
+
+    test_url = os.environ.get("FRONTDESK_TEST_DATABASE_URL", "")
+    own = sa.make_url(test_url).database if test_url.startswith("postgresql") else "smoke"
+    if own != "smoke":
+        monkeypatch.setattr(
+            harness,
+            "PG_BASE",
+            sa.make_url(test_url).set(database="postgres").render_as_string(False),
+        )
+    monkeypatch.setenv("FRONTDESK_BENCH_DB_PREFIX", f"{own}_")
+    url = harness.fresh_pg_database("booking_floor")
+    app, service_id, _ = _setup(url, rules_every_day=True, zone="UTC", horizon_days=30, buffer=0)
+    monkeypatch.setenv("FRONTDESK_BENCH_BOOKING_SQL_URL", url)
+    client = create_booking_sql_app().test_client()
+    day = datetime.now(UTC).date() + timedelta(days=3)
+
+    def book(hour: int):
+        start = datetime.combine(day, time(hour), tzinfo=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {
+            "service_id": service_id,
+            "start": start,
+            "mode": "video",
+            "client": {"name": "Bench client", "email": "client@bench.invalid"},
+            "backup": {"callback_number": "+14165550123"},
+        }
+        return client.post("/api/v1/appointments", json=body)
+
+    assert [book(10).status_code for _ in range(STAFF + 1)] == [201] * STAFF + [409]
+    assert book(3).status_code == 409  # outside the working hours
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+
+        def scalar(sql: str):
+            return connection.scalar(sa.text(sql))
+
+        assert scalar("SELECT count(DISTINCT staff_id) FROM appointments") == STAFF
+        assert scalar("SELECT count(*) FROM appointment_events") == STAFF
+        # A confirmation, a staff notice and two reminders per booking.
+        assert scalar("SELECT count(*) FROM booking_outbox") == STAFF * 4
+        assert scalar("SELECT sum(version) FROM feed_versions") >= STAFF
+    engine.dispose()
+    from shared import db
+
+    db.get_db(app).engine.dispose()
