@@ -124,9 +124,10 @@ def refuse_nul_characters(app: Flask) -> None:
         req = request._get_current_object()  # once through the proxy
         values: list[Any] = []
         environ = req.environ
-        # A NUL reaches the path decoded and the query only as %00: a GET without either (all
-        # of them, nearly) is let through without parsing its query string here.
-        if "\x00" in environ.get("PATH_INFO", "") or "%00" in environ.get("QUERY_STRING", ""):
+        # A NUL reaches the path decoded and the query as %00 (or raw, from a lax server): a GET
+        # with neither (all of them, nearly) is let through without parsing its query here.
+        query = environ.get("QUERY_STRING", "")
+        if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
             values += [*(req.view_args or {}).values(), *req.args.items(multi=True)]
         if req.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
             if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
