@@ -25,7 +25,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from icalendar import Event
@@ -455,6 +455,7 @@ class BuiltEvent:
     zone_dates: tuple[tuple[str, date], ...]
 
 
+K, V = TypeVar("K"), TypeVar("V")
 _COLUMN_GETTERS: dict[type, Callable[[Any], tuple]] = {}
 
 
@@ -467,17 +468,43 @@ def _columns(row: Any) -> tuple:
     return getter(row)
 
 
-class EventCache:
+class _BytesLRU(Generic[K, V]):
+    """A thread-safe cache bounded in bytes (`size` of each value), least recently used
+    dropped first; a value bigger than the whole bound is not kept."""
+
+    def __init__(self, max_bytes: int, size: Callable[[V], int]) -> None:
+        self.max_bytes, self._size_of = max_bytes, size
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: K, value: V) -> None:
+        size = self._size_of(value)
+        with self._lock:
+            if key in self._entries or size > self.max_bytes:
+                return
+            self._entries[key] = value
+            self._size += size
+            while self._size > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= self._size_of(dropped)
+
+
+class EventCache(_BytesLRU[bytes, "BuiltEvent"]):
     """Built feed events by everything they are built from: the appointment's, its service's and
     its staff member's columns, the feed settings, staff or team feed. A change to any of them
     is another key, so an entry cannot go stale; a feed rebuilt after one booking builds that
     one event again instead of all of them. Bounded in bytes, least recently used dropped."""
 
     def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._events: OrderedDict[bytes, BuiltEvent] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
+        super().__init__(max_bytes, lambda built: len(built.chunk))
 
     @staticmethod
     def key(appointment: Appointment, *, around: bytes) -> bytes:
@@ -491,23 +518,6 @@ class EventCache:
         of one service and staff member, so a build works it out once per pair."""
         state = (settings, team, _columns(appointment.service), _columns(appointment.staff))
         return repr(state).encode()
-
-    def get(self, key: bytes) -> BuiltEvent | None:
-        with self._lock:
-            built = self._events.get(key)
-            if built is not None:
-                self._events.move_to_end(key)
-            return built
-
-    def put(self, key: bytes, built: BuiltEvent) -> None:
-        with self._lock:
-            if key in self._events:
-                return
-            self._events[key] = built
-            self._size += len(built.chunk)
-            while self._size > self.max_bytes:
-                _, dropped = self._events.popitem(last=False)
-                self._size -= len(dropped.chunk)
 
 
 def _built(
@@ -581,32 +591,12 @@ def build_feed(
         kept = kept[: len(kept) * 99 // 100]  # more time zones than the slack: drop the farthest
 
 
-class FeedCache:
+class FeedCache(_BytesLRU[str, bytes]):
     """Built feeds by ETag, in this process, bounded in bytes (an ETag always means one body)."""
 
     def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
+        super().__init__(max_bytes, len)
         self.events = EventCache()  # what a rebuild after a change reuses
-        self._bodies: OrderedDict[str, bytes] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, etag: str) -> bytes | None:
-        with self._lock:
-            body = self._bodies.get(etag)
-            if body is not None:
-                self._bodies.move_to_end(etag)
-            return body
-
-    def put(self, etag: str, body: bytes) -> None:
-        with self._lock:
-            if etag in self._bodies or len(body) > self.max_bytes:
-                return
-            self._bodies[etag] = body
-            self._size += len(body)
-            while self._size > self.max_bytes:
-                _, dropped = self._bodies.popitem(last=False)
-                self._size -= len(dropped)
 
 
 def get_feed(
