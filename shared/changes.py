@@ -9,7 +9,13 @@ connection of its own (a daemon thread, started on first use and again after a f
 `ChangeWatcher.generation()` counts what the process has heard: every notification, every
 commit this process made itself, every (re)connection. A `Memo` entry is stored with the
 generation read *before* its query and used only while the generation is the same, so an
-entry can never outlive a change that committed after its query began. While the listener is
+entry can never outlive a change that committed after its query began.
+
+A notification names the table written (its payload; a trigger per table), and so does a
+commit of this process (from its statements), so an answer that depends on a few tables can
+be kept by the generation of those tables alone (`generation(tables)`): a service with its
+staff outlives the bookings, which write other tables. A change whose tables are unknown (an
+empty payload, a statement not understood, a reconnection) moves every table's generation. While the listener is
 not connected (SQLite, behind a pooler in transaction mode, before it connects, after it
 drops) `generation()` is None and every lookup goes to the database as before.
 
@@ -21,11 +27,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -49,6 +56,8 @@ class ChangeWatcher:
         self.conninfo = libpq_url(url)
         self.channel = channel
         self._generation = 0
+        self._epoch = 0  # moves when what changed is unknown: every table's generation moves
+        self._tables: dict[str, int] = {}  # changes heard, by table
         self._listening = False
         self._pid: int | None = None
         self._stopped = False
@@ -56,16 +65,33 @@ class ChangeWatcher:
         self._heard = threading.Event()
         self._awaited: dict[str, threading.Event] = {}  # catch_up's markers, by payload
 
-    def generation(self) -> int | None:
-        """What this process has heard so far, or None while it is not listening."""
+    def generation(self, tables: tuple[str, ...] | None = None) -> Hashable | None:
+        """What this process has heard so far (of changes to `tables` only, when given), or
+        None while it is not listening."""
         if self._pid != os.getpid():
             self._start()
-        return self._generation if self._listening else None
+        if not self._listening:
+            return None
+        if tables is None:
+            return self._generation
+        with self._lock:
+            return (self._epoch, *(self._tables.get(table, 0) for table in tables))
 
-    def touch(self) -> None:
-        """Something changed: entries stored until now are no longer used."""
+    def touch(self, tables: Iterable[str] | None = None) -> None:
+        """Something changed (in `tables`, or anywhere): entries stored until now that depend
+        on it are no longer used."""
         with self._lock:
             self._generation += 1
+            if tables is None:
+                self._epoch += 1
+            else:
+                for table in tables:
+                    self._tables[table] = self._tables.get(table, 0) + 1
+
+    def _forget(self) -> None:
+        """What changed meanwhile is unknown (called under the lock)."""
+        self._generation += 1
+        self._epoch += 1
 
     def wait_listening(self, timeout: float = 5.0) -> bool:
         """Start the listener and wait until it listens (tests, benchmarks)."""
@@ -98,7 +124,7 @@ class ChangeWatcher:
         self._stopped = True
         with self._lock:
             self._listening = False
-            self._generation += 1
+            self._forget()
         with _WATCHERS_LOCK:
             for key, watcher in list(_WATCHERS.items()):
                 if watcher is self:
@@ -110,7 +136,7 @@ class ChangeWatcher:
                 return
             # A forked child inherits the parent's state but not its thread: start afresh.
             self._pid, self._listening = os.getpid(), False
-            self._generation += 1
+            self._forget()
         threading.Thread(target=self._listen, name=f"listen-{self.channel}", daemon=True).start()
 
     def _listen(self) -> None:
@@ -127,15 +153,18 @@ class ChangeWatcher:
                 ) as conn:
                     conn.execute(f'LISTEN "{self.channel}"')
                     with self._lock:
-                        self._generation += 1  # whatever committed before LISTEN is unheard
+                        self._forget()  # whatever committed before LISTEN is unheard
                         self._listening = True
                     delay = 0.5
                     while not self._stopped:
                         for notify in conn.notifies(timeout=KEEPALIVE):
-                            self.touch()
                             marker = self._awaited.pop(notify.payload, None)
                             if marker is not None:
                                 marker.set()
+                            elif notify.payload:
+                                self.touch((notify.payload,))
+                            else:
+                                self.touch()
                         conn.execute("SELECT 1")  # a server gone quiet shows up here
             except Exception as exc:  # any failure: stop trusting entries, reconnect later
                 if self._stopped:
@@ -149,7 +178,7 @@ class ChangeWatcher:
             finally:
                 with self._lock:
                     self._listening = False
-                    self._generation += 1
+                    self._forget()
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
 
@@ -191,12 +220,13 @@ def _hook_commits(engine: sa.Engine, watchers: list[ChangeWatcher]) -> None:
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _note_write(connection, _cursor, statement: str, *_args) -> None:
         if statement.lstrip()[:8].lower().startswith(_WRITES):
-            connection.info[_WROTE] = True
+            connection.info.setdefault(_WROTE, set()).add(written_table(statement))
 
     @sa.event.listens_for(engine, "commit")
     def _note_commit(connection) -> None:
-        if connection.info.pop(_WROTE, False):
-            connection.info[_COMMITTED] = True
+        wrote = connection.info.pop(_WROTE, None)
+        if wrote:
+            connection.info.setdefault(_COMMITTED, set()).update(wrote)
 
     @sa.event.listens_for(engine, "rollback")
     def _forget_write(connection) -> None:
@@ -204,9 +234,27 @@ def _hook_commits(engine: sa.Engine, watchers: list[ChangeWatcher]) -> None:
 
     @sa.event.listens_for(engine, "checkin")
     def _touch(_dbapi_connection, record) -> None:
-        if record is not None and record.info.pop(_COMMITTED, False):
+        committed = record.info.pop(_COMMITTED, None) if record is not None else None
+        if committed:
+            tables = None if None in committed else committed
             for watcher in watchers:
-                watcher.touch()
+                watcher.touch(tables)
+
+
+_WRITTEN_TABLE = re.compile(
+    r"\s*(?:insert\s+into|update|delete\s+from|truncate(?:\s+table)?|merge\s+into)\s+"
+    r'(?:only\s+)?"?(\w+)"?(?=[\s(;]|$)',
+    re.IGNORECASE,
+)
+
+
+def written_table(statement: str) -> str | None:
+    """The table a write statement writes, as its trigger names it (None: not understood,
+    or schema-qualified: taken as a change to every table)."""
+    match = _WRITTEN_TABLE.match(statement)
+    if match is None or (statement.lstrip()[:8].lower() == "truncate" and "," in statement):
+        return None  # TRUNCATE of several tables
+    return match.group(1).lower()
 
 
 class Memo:
@@ -214,14 +262,17 @@ class Memo:
 
     def __init__(self, watcher: ChangeWatcher | None, size: int = 2048) -> None:
         self.watcher, self.size = watcher, size
-        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Hashable, Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: Hashable, load: Callable[[], T]) -> T:
-        """The remembered answer for `key`, or `load()`'s (remembered when it may be)."""
+    def get_or_load(
+        self, key: Hashable, load: Callable[[], T], *, tables: tuple[str, ...] | None = None
+    ) -> T:
+        """The remembered answer for `key`, or `load()`'s (remembered when it may be): kept
+        while no change is heard, or no change to `tables` when the answer reads only those."""
         if self.watcher is None or self.size <= 0:
             return load()
-        generation = self.watcher.generation()
+        generation = self.watcher.generation(tables)
         if generation is not None:
             with self._lock:
                 entry = self._entries.get(key)

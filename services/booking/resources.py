@@ -298,7 +298,12 @@ class AppointmentCollection(MethodView):
         """Book an appointment (no token needed; Idempotency-Key honoured)."""
         session = db.session()
         key = key_from_request()
-        service = catalog.get_service(session=session, service_id=data["service_id"], public=True)
+        service = catalog.get_service(
+            session=session,
+            service_id=data["service_id"],
+            public=True,
+            memo=availability.app_memo(),
+        )
         booked = appointments.book(
             session=session,
             service=service,

@@ -148,3 +148,54 @@ def test_while_the_listener_is_down_every_answer_is_read_and_it_comes_back(
     with counted(booking_app) as statements:
         starts(client.get(slots_path(service, day)))
     assert statements == []
+
+
+def _bodies_read(statements) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT SERVICES.")]
+
+
+def test_a_booking_keeps_its_service_until_a_service_or_staff_change_is_heard(
+    booking_app, make_service, next_weekday, booking_body, other_host, make_token
+):
+    """The service with its staff is read once, not once per booking (bookings write
+    appointments and feed_versions, not services); a change to the service from another host,
+    or through this process, is used by the very next booking that hears of it."""
+    service = make_service(duration_minutes=30, buffer_after_minutes=0)
+    day = next_weekday(2)
+    client = booking_app.test_client()
+    testing.caught_up(booking_app)
+    free = [_parse(s) for s in starts(client.get(slots_path(service, day)))]
+
+    def book(start, email):
+        body = booking_body(service.id, start)
+        body["client"]["email"] = email
+        with counted(booking_app) as statements:
+            answer = client.post("/api/v1/appointments", json=body)
+        assert answer.status_code == 201, answer.get_json()
+        return answer.get_json()["appointment"], statements
+
+    book(free[0], "first@example.org")
+    second, statements = book(free[2], "second@example.org")
+    assert _bodies_read(statements) == []  # kept across the first booking's commit
+    assert second["end"] == _iso(free[2] + timedelta(minutes=30))
+
+    with other_host.begin() as connection:  # another host lengthens the service
+        connection.execute(
+            sa.text("UPDATE services SET duration_minutes = 60 WHERE id = :id"), {"id": service.id}
+        )
+    testing.caught_up(booking_app)
+    third, statements = book(free[4], "third@example.org")
+    assert _bodies_read(statements)
+    assert third["end"] == _iso(free[4] + timedelta(minutes=60))
+
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    renamed = client.patch(
+        f"/api/v1/services/{service.id}", json={"name": "Renamed intake"}, headers=admin
+    )
+    assert renamed.status_code == 200, renamed.get_json()
+    fourth, _ = book(free[8], "fourth@example.org")  # no wait: this process's own commit
+    assert fourth["service_name"] == "Renamed intake"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
