@@ -75,7 +75,8 @@ def create_suite_app():
     return create_suite({"RATELIMIT_ENABLED": False}, migrate=False)
 
 
-# The statements of a booking (catalog.get_service, appointments._check_daily_cap,
+# The statements of a booking (catalog.get_service, once per process as the booking app
+# keeps it while no service or staff change is heard; appointments._check_daily_cap,
 # availability.load_calendars / lock_staff / load_taken, the INSERTs of appointments.book,
 # feeds.bump_version, appointments.record and outbox.add_booked), as plain SQL.
 _SERVICE = """
@@ -157,6 +158,7 @@ def create_booking_sql_app() -> Flask:
     app = Flask("booking-sql")
     conninfo = libpq_url(os.environ["FRONTDESK_BENCH_BOOKING_SQL_URL"])
     connections: dict[int, psycopg.Connection] = {}  # one per worker process (sync workers)
+    services: dict[int, list[tuple]] = {}  # rows of _SERVICE by service id, read once
 
     def connection() -> psycopg.Connection:
         conn = connections.get(os.getpid())
@@ -176,7 +178,12 @@ def create_booking_sql_app() -> Flask:
         now = datetime.now(UTC)
         conn = connection()
         with conn.transaction(), conn.cursor() as cur:
-            staff = cur.execute(_SERVICE, (body["service_id"],)).fetchall()
+            # Kept per process, as the booking app keeps a service while no change is heard.
+            staff = services.get(body["service_id"])
+            if staff is None:
+                staff = services[body["service_id"]] = cur.execute(
+                    _SERVICE, (body["service_id"],)
+                ).fetchall()
             service_id, duration = staff[0][0], timedelta(minutes=staff[0][1])
             end = start + duration
             ids = [row[8] for row in staff if row[11]]

@@ -227,10 +227,13 @@ def init_pages(app: Flask) -> Limiter:
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
-        language = request.args.get("lang")
-        if language in LANGUAGES:
-            response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax")
-        if response.mimetype == "text/html":
+        req = request._get_current_object()  # once through the proxy
+        # The query is parsed only when it may hold ?lang= (every answer passes here).
+        if "lang=" in req.environ.get("QUERY_STRING", ""):
+            language = req.args.get("lang")
+            if language in LANGUAGES:
+                response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax")
+        if response.headers.get("Content-Type", "").startswith("text/html"):
             set_missing_headers(response, PAGE_HEADERS)
         return response
 

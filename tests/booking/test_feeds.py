@@ -162,6 +162,10 @@ def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
     assert first.headers["ETag"] == second.headers["ETag"]
     assert first.headers["Last-Modified"] == second.headers["Last-Modified"]
     assert first.headers["Cache-Control"] == "private, max-age=300"
+    assert first.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert first.headers["Content-Disposition"] == 'inline; filename="frontdesk.ics"'
+    assert first.headers["Referrer-Policy"] == "no-referrer"
+    assert "Content-Security-Policy" not in first.headers  # a calendar, not a page
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     testing.caught_up(booking_app)
     assert client.get(path, headers={"If-None-Match": etag}).status_code == 304  # remembered
@@ -171,6 +175,9 @@ def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert by_etag.status_code == 304 and by_etag.data == b""
     assert by_etag.headers["ETag"] == etag
+    assert by_etag.headers["Cache-Control"] == "private, max-age=300"
+    assert by_etag.headers["Referrer-Policy"] == "no-referrer"
+    assert "Content-Security-Policy" not in by_etag.headers
     # The validator query, no appointment loaded; on PostgreSQL not even that: the booking
     # process listens for changes and has heard of none since it last asked (shared.changes).
     listening = booking_app.extensions["frontdesk_memo"].watcher is not None
