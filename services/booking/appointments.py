@@ -173,14 +173,15 @@ _BY_IDEMPOTENCY_KEY = sa.select(Appointment).where(
     Appointment.idempotency_key == sa.bindparam("key")
 )
 # Built once (a booking's statements are cheaper to run than to build); see _check_daily_cap.
+_APPOINTMENT_ROWS = Appointment.__table__.c  # a plain Core statement: less Python
 _MADE_SINCE = (
-    sa.select(Appointment.created_at)
+    sa.select(_APPOINTMENT_ROWS.created_at)
     .where(
-        Appointment.created_at > sa.bindparam("since", type_=UTCDateTime()),
-        sa.func.lower(Appointment.client_email) == sa.bindparam("email"),
-        Appointment.follow_up_of_id.is_(None),
+        _APPOINTMENT_ROWS.created_at > sa.bindparam("since", type_=UTCDateTime()),
+        sa.func.lower(_APPOINTMENT_ROWS.client_email) == sa.bindparam("email"),
+        _APPOINTMENT_ROWS.follow_up_of_id.is_(None),
     )
-    .order_by(Appointment.created_at)
+    .order_by(_APPOINTMENT_ROWS.created_at)
 )
 
 
