@@ -109,6 +109,16 @@ def store_token(
         session.flush()
 
 
+@functools.cache
+def _lookup(model: type) -> sa.Select:
+    """The live token by hash, as (id, role, staff_id): built once per model (every request
+    with a token runs it), on the table's columns (plain rows, no ORM loading)."""
+    tokens = model.__table__.c
+    return sa.select(tokens.id, tokens.role, tokens.staff_id).where(
+        tokens.token_hash == sa.bindparam("hash"), tokens.revoked_at.is_(None)
+    )
+
+
 def authenticate(*, session: Session, model: type, header: str | None) -> Principal:
     """Resolve an Authorization header to a Principal, or raise 401."""
     if not header:
@@ -120,11 +130,7 @@ def authenticate(*, session: Session, model: type, header: str | None) -> Princi
         raise Unauthorized(
             "Send an API token as 'Authorization: Bearer <token>'.", code="token_missing"
         )
-    row = session.scalar(
-        sa.select(model).where(
-            model.token_hash == hash_token(token.strip()), model.revoked_at.is_(None)
-        )
-    )
+    row = session.execute(_lookup(model), {"hash": hash_token(token.strip())}).first()
     if row is None:
         raise Unauthorized("The API token is unknown or revoked.", code="token_invalid")
     return Principal(role=row.role, token_id=row.id, staff_id=row.staff_id)
