@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from services.booking import availability, feeds, outbox
 from services.booking.errors import (
@@ -37,7 +37,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.db import UTCDateTime, utcnow
+from shared.db import UTCDateTime, insert_loaded, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
 
@@ -102,24 +102,15 @@ def _flush_or_taken(session: Session) -> None:
         session.flush()
 
 
-_INSERT_APPOINTMENT = sa.insert(Appointment.__table__).returning(Appointment.__table__.c.id)
-
-
 def _insert_appointment(
     session: Session, values: dict[str, Any], *, service: Service, staff: Staff
 ) -> Appointment:
-    """INSERT a new appointment in one statement and attach it to the session as loaded.
-
-    A booking's hot path: the ORM's unit of work for one new row cost more Python than the
-    statement. Every column is given, so nothing is read back; the feed versions are moved
-    here, as the flush hook would have (services.booking.feeds).
-    """
+    """INSERT a new appointment in one statement (shared.db.insert_loaded: a booking's hot
+    path) and move the feed versions, as the flush hook would have (services.booking.feeds)."""
     with _taken_on_overlap():
-        appointment_id = session.execute(_INSERT_APPOINTMENT, values).scalar_one()
-    appointment = Appointment(id=appointment_id, **values)
-    appointment.service, appointment.staff, appointment.consents = service, staff, []
-    make_transient_to_detached(appointment)
-    session.add(appointment)
+        appointment = insert_loaded(
+            session, Appointment, values, service=service, staff=staff, consents=[]
+        )
     feeds.note_changed(session, staff.id, feed=True)
     return appointment
 

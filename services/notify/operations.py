@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.notify.errors import EndpointNotFound, MessageNotFound
 from services.notify.models import CLAIMABLE, Attempt, Message, WebhookEndpoint
-from shared.db import utcnow
+from shared.db import insert_loaded, utcnow
 from shared.errors import ValidationFailed
 from shared.idempotency import check_replay
 
@@ -50,30 +50,36 @@ def create_message(
     if fields["channel"] == "webhook":
         upsert_endpoint(session=session, url=fields["to"], secret=fields.get("webhook_secret"))
     send_at = fields.get("send_at") or utcnow()
-    message = Message(
-        channel=fields["channel"],
-        recipient=fields["to"],
-        template=fields.get("template"),
-        locale=fields.get("locale") or "en",
-        data=fields.get("data") or {},
-        subject=fields.get("subject"),
-        text=fields.get("text"),
-        html=fields.get("html"),
-        attachments=fields.get("attachments") or [],
-        event=fields.get("event"),
-        payload=fields.get("payload"),
-        group=fields.get("group"),
-        status="scheduled",
-        send_at=send_at,
-        next_attempt_at=send_at,
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint if idempotency_key is not None else None,
-        message_id=new_message_id(channel=fields["channel"], mail_from=mail_from),
-        attempts=[],  # known to be empty: the answer needs no query for it
-    )
-    session.add(message)
+    values = {
+        "channel": fields["channel"],
+        "recipient": fields["to"],
+        "template": fields.get("template"),
+        "locale": fields.get("locale") or "en",
+        "data": fields.get("data") or {},
+        "subject": fields.get("subject"),
+        "text": fields.get("text"),
+        "html": fields.get("html"),
+        "attachments": fields.get("attachments") or [],
+        "event": fields.get("event"),
+        "payload": fields.get("payload"),
+        "group": fields.get("group"),
+        "status": "scheduled",
+        "send_at": send_at,
+        "next_attempt_at": send_at,
+        "attempt_count": 0,
+        "lease_until": None,
+        "leased_by": None,
+        "idempotency_key": idempotency_key,
+        "fingerprint": fingerprint if idempotency_key is not None else None,
+        "message_id": new_message_id(channel=fields["channel"], mail_from=mail_from),
+        "created_at": utcnow(),
+        "sent_at": None,
+        "last_error": None,
+    }
     try:
-        session.flush()
+        # One INSERT, no unit of work (accepting is notify's hot path); no attempts yet, so
+        # the answer needs no query for them.
+        message = insert_loaded(session, Message, values, attempts=[])
     except IntegrityError:
         # The key was used before (a replay, or another request won the race). Nothing else
         # written in this transaction is kept for a replay, so roll it back and answer with the
