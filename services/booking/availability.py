@@ -630,7 +630,9 @@ def find_slots(
 
     def load_plan() -> SearchPlan:
         with read_session() as session:
-            service = catalog.get_service(session=session, service_id=service_id, public=True)
+            service = catalog.get_service(
+                session=session, service_id=service_id, public=True, memo=memo
+            )
             loaded.append(service)
             return plan_search(session, service, bookable_staff(service, staff_id))
 
@@ -649,7 +651,9 @@ def find_slots(
             service = (
                 loaded[0]
                 if loaded
-                else catalog.get_service(session=session, service_id=service_id, public=True)
+                else catalog.get_service(
+                    session=session, service_id=service_id, public=True, memo=memo
+                )
             )
             staff = bookable_staff(service, staff_id)
             found = _compute_slots(session, service, staff, start_date, end_date, tz, None)

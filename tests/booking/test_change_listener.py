@@ -178,6 +178,9 @@ def test_a_booking_keeps_its_service_until_a_service_or_staff_change_is_heard(
     second, statements = book(free[2], "second@example.org")
     assert _bodies_read(statements) == []  # kept across the first booking's commit
     assert second["end"] == _iso(free[2] + timedelta(minutes=30))
+    with counted(booking_app) as statements:  # the slots, computed again, use it too
+        assert _iso(free[2]) not in starts(client.get(slots_path(service, day)))
+    assert statements and _bodies_read(statements) == []
 
     with other_host.begin() as connection:  # another host lengthens the service
         connection.execute(
