@@ -73,8 +73,8 @@ T = TypeVar("T")
 
 
 @functools.cache
-def _insert_returning_id(table: sa.Table) -> sa.Insert:
-    return sa.insert(table).returning(table.c.id)
+def _insert(table: sa.Table) -> sa.Insert:
+    return sa.insert(table)
 
 
 def insert_loaded(session: Session, model: type[T], values: dict[str, Any], **related: Any) -> T:
@@ -90,7 +90,8 @@ def insert_loaded(session: Session, model: type[T], values: dict[str, Any], **re
     missing = {column.name for column in table.columns} - {"id", *values}
     if missing:
         raise ValueError(f"insert_loaded needs every column; missing {sorted(missing)}")
-    row_id = session.execute(_insert_returning_id(table), values).scalar_one()
+    # The id comes back with the INSERT (RETURNING on PostgreSQL, the row id on SQLite).
+    row_id = session.execute(_insert(table), values).inserted_primary_key[0]
     instance = model(id=row_id, **values)
     for name, value in related.items():
         setattr(instance, name, value)
