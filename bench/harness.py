@@ -117,8 +117,10 @@ def gunicorn(
     threads: int = 1,
     health: str = "/health",
     timeout: float = 60,
+    tree: Path = ROOT,
 ) -> Iterator[Server]:
-    """Run `gunicorn target` (module:app) on a free port until the block ends."""
+    """Run `gunicorn target` (module:app) on a free port until the block ends (from the
+    checkout at `tree`: another one for bench.versus)."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")[1])
     command = [
@@ -139,8 +141,13 @@ def gunicorn(
     handle = log.open("w")
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
-        env={**os.environ, "FRONTDESK_LOG_LEVEL": "WARNING", **(env or {})},
+        cwd=tree,
+        env={
+            **os.environ,
+            "FRONTDESK_LOG_LEVEL": "WARNING",
+            **({"PYTHONPATH": str(tree)} if tree != ROOT else {}),
+            **(env or {}),
+        },
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
