@@ -22,9 +22,11 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -132,15 +134,25 @@ def _fill(app, service_id: int, staff_ids: list[int], count: int, first_day: dat
             session.execute(sa.insert(Appointment), rows[chunk : chunk + 5000])
 
 
-def measure_slot_search(appointments: int, repeats: int) -> tuple[float, int, int, float, int]:
-    """(median ms per 30-day search computed, SQL statements per search, slots found, median ms
-    per search answered from the slot cache, SQL statements then).
+@dataclass
+class _Calendar:
+    """One size's database, app and counters for measure_slot_searches."""
 
-    The computed figures clear the app's slot cache before each search: they are what the
-    first search after a change costs, which is what must stay flat as the calendar grows."""
+    app: Any
+    path: str
+    statements: list[str] = field(default_factory=list)
+    timings: list[float] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    warm_timings: list[float] = field(default_factory=list)
+    warm_counts: list[int] = field(default_factory=list)
+    found: int = 0
+
+
+def _calendar(appointments: int) -> _Calendar:
+    """A migrated database with `appointments` around the searched month, and its app."""
     from shared import db
 
-    url = fresh_pg_database("bench_booking_slots")
+    url = fresh_pg_database(f"bench_booking_slots_{appointments}")
     app, service_id, staff_ids = _setup(
         url, rules_every_day=True, zone="UTC", horizon_days=3650, buffer=0
     )
@@ -152,43 +164,64 @@ def measure_slot_search(appointments: int, repeats: int) -> tuple[float, int, in
     first_day = start - timedelta(days=max(0, days_booked - SEARCH_DAYS) // 2)
     if appointments:
         _fill(app, service_id, staff_ids, appointments, first_day)
-    engine = db.get_db(app).engine
-    statements: list[str] = []
-    sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    client = app.test_client()
     path = (
         f"/api/v1/services/{service_id}/slots?start={start}"
         f"&end={start + timedelta(days=SEARCH_DAYS - 1)}&tz=America/Toronto"
     )
-    cache = app.extensions["frontdesk_slot_cache"]
+    calendar = _Calendar(app, path)
+    engine = db.get_db(app).engine
+    sa.event.listen(engine, "before_cursor_execute", lambda *a: calendar.statements.append(a[2]))
     memo = app.extensions["frontdesk_memo"]
     if memo.watcher is not None:  # listening before the clock starts, as a warm worker is
         memo.watcher.wait_listening()
-    timings, counts, found = [], [], 0
-    warm_timings, warm_counts = [], []
+    return calendar
+
+
+def measure_slot_searches(
+    sizes: Sequence[int], repeats: int
+) -> dict[int, tuple[float, int, int, float, int]]:
+    """By size: (median ms per 30-day search computed, SQL statements per search, slots found,
+    median ms per search answered from the slot cache, SQL statements then).
+
+    The computed figures clear the app's slot cache before each search: they are what the
+    first search after a change costs, which is what must stay flat as the calendar grows.
+    Every size's database is made first, then the searches run in turns over the sizes, so a
+    slow spell of the machine falls on all of them alike."""
+    from shared import db
+
+    calendars = {size: _calendar(size) for size in sizes}
     for _ in range(repeats):
-        # Computed, then from the cache twice (the second shows a search served again and again).
-        for warm in (False, True, True):
-            if not warm:
-                cache.clear()
-                memo.clear()
-            statements.clear()
-            began = time.perf_counter()
-            response = client.get(path)
-            (warm_timings if warm else timings).append((time.perf_counter() - began) * 1000)
-            assert response.status_code == 200, response.get_data(as_text=True)
-            (warm_counts if warm else counts).append(len(statements))
-            found = len(response.get_json()["slots"])
-    if memo.watcher is not None:  # before the next size drops this database
-        memo.watcher.stop()
-    engine.dispose()
-    return (
-        statistics.median(timings),
-        max(counts),
-        found,
-        statistics.median(warm_timings),
-        max(warm_counts),
-    )
+        for calendar in calendars.values():
+            client = calendar.app.test_client()
+            cache = calendar.app.extensions["frontdesk_slot_cache"]
+            memo = calendar.app.extensions["frontdesk_memo"]
+            # Computed, then from the cache twice (the second: a search served again and again).
+            for warm in (False, True, True):
+                if not warm:
+                    cache.clear()
+                    memo.clear()
+                calendar.statements.clear()
+                began = time.perf_counter()
+                response = client.get(calendar.path)
+                took = (time.perf_counter() - began) * 1000
+                assert response.status_code == 200, response.get_data(as_text=True)
+                (calendar.warm_timings if warm else calendar.timings).append(took)
+                (calendar.warm_counts if warm else calendar.counts).append(len(calendar.statements))
+                calendar.found = len(response.get_json()["slots"])
+    results = {}
+    for size, calendar in calendars.items():
+        memo = calendar.app.extensions["frontdesk_memo"]
+        if memo.watcher is not None:  # before a later run drops this database
+            memo.watcher.stop()
+        db.get_db(calendar.app).engine.dispose()
+        results[size] = (
+            statistics.median(calendar.timings),
+            max(calendar.counts),
+            calendar.found,
+            statistics.median(calendar.warm_timings),
+            max(calendar.warm_counts),
+        )
+    return results
 
 
 BOOKING_LUA = """
@@ -345,8 +378,8 @@ def run(quick: bool) -> list[dict]:
     repeats = 5 if quick else 15
     sizes = (0, 1_000, 10_000) if quick else (0, 1_000, 100_000)
     searches, warm = {}, {}
-    for size in sizes:
-        ms, queries, found, warm_ms, warm_queries = measure_slot_search(size, repeats)
+    for size, measured in measure_slot_searches(sizes, repeats).items():
+        ms, queries, found, warm_ms, warm_queries = measured
         searches[size] = (ms, queries)
         warm[size] = (warm_ms, warm_queries)
         print(
