@@ -15,9 +15,10 @@ A notification names the table written (its payload; a trigger per table), and s
 commit of this process (from its statements), so an answer that depends on a few tables can
 be kept by the generation of those tables alone (`generation(tables)`): a service with its
 staff outlives the bookings, which write other tables. A change whose tables are unknown (an
-empty payload, a statement not understood, a reconnection) moves every table's generation. While the listener is
-not connected (SQLite, behind a pooler in transaction mode, before it connects, after it
-drops) `generation()` is None and every lookup goes to the database as before.
+empty payload, a statement not understood, a reconnection) moves every table's generation.
+While the listener is not connected (SQLite, behind a pooler in transaction mode, before it
+connects, after it drops) `generation()` is None and every lookup goes to the database as
+before.
 
 What another host committed is heard as soon as PostgreSQL delivers the notification
 (milliseconds); what this process committed is known at once (a commit hook).
@@ -42,6 +43,7 @@ T = TypeVar("T")
 APPLICATION_NAME = "frontdesk-listener"  # in pg_stat_activity
 KEEPALIVE = 10.0  # seconds between the listener's liveness checks when nothing is heard
 _WRITES = ("insert", "update", "delete", "truncate", "merge")
+_MARKER = "catch-up:"  # the payload prefix of catch_up's markers (no table has a colon)
 
 
 def libpq_url(url: str) -> str:
@@ -112,7 +114,7 @@ class ChangeWatcher:
 
         if not self.wait_listening(timeout):
             return False
-        payload = f"catch-up:{os.getpid()}:{time.monotonic_ns()}"
+        payload = f"{_MARKER}{os.getpid()}:{time.monotonic_ns()}"
         marker = self._awaited[payload] = threading.Event()
         with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=5) as conn:
             conn.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
@@ -158,9 +160,10 @@ class ChangeWatcher:
                     delay = 0.5
                     while not self._stopped:
                         for notify in conn.notifies(timeout=KEEPALIVE):
-                            marker = self._awaited.pop(notify.payload, None)
-                            if marker is not None:
-                                marker.set()
+                            if notify.payload.startswith(_MARKER):  # catch_up's, no change
+                                marker = self._awaited.pop(notify.payload, None)
+                                if marker is not None:
+                                    marker.set()
                             elif notify.payload:
                                 self.touch((notify.payload,))
                             else:
