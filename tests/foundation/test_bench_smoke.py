@@ -117,3 +117,47 @@ def test_the_floor_of_a_booking_does_a_bookings_work(monkeypatch, pipelined):
     from shared import db
 
     db.get_db(app).engine.dispose()
+
+
+def test_each_wrk_thread_of_the_booking_load_sends_its_own_bookings(monkeypatch):
+    """bench.booking's wrk script: each thread seeds its own random starts and emails. With one
+    seed for both (the second), the threads sent the same bookings in step, and the floor
+    endpoints queued on one staff row's lock: every email came twice."""
+    import http.server
+    import threading
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.booking import BOOKING_LUA
+    from bench.harness import wrk
+
+    emails: list[str] = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as a server under wrk
+
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            emails.append(body["client"]["email"])
+            self.send_response(201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        script = BOOKING_LUA % {"base": 1_800_000_000, "days": 700, "service": 1}
+        load = wrk(
+            f"http://127.0.0.1:{server.server_address[1]}/api/v1/appointments",
+            seconds=1,
+            connections=2,
+            threads=2,
+            script=script,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert load.errors == 0 and len(emails) >= 20
+    assert len(set(emails)) == len(emails)
