@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test test-pg lint format e2e bench clean system
+.PHONY: serve test test-pg lint format e2e bench bench-smoke clean system
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ e2e: system $(STAMP) node_modules/axe-core/axe.min.js
 
 bench: system $(STAMP)
 	$(BIN)/python -m bench
+
+bench-smoke: system $(STAMP)
+	$(BIN)/python -m bench --quick --json var/bench-quick.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

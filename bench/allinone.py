@@ -57,7 +57,7 @@ def _prepare(folder: Path) -> tuple[dict[str, str], int, str]:
 
 
 def run(quick: bool) -> list[dict]:
-    seconds = 3 if quick else 8
+    seconds = 1 if quick else 8
     folder = Path(tempfile.mkdtemp(prefix="bench-allinone-"))
     env, service_id, slug = _prepare(folder)
     first = datetime.now(UTC).date() + timedelta(days=1)

@@ -124,7 +124,7 @@ def page_bytes(base: str) -> int:
 
 def run(quick: bool = False) -> list[dict]:
     """Measure the booking page against the hello baseline in the same run."""
-    seconds = 3 if quick else 10
+    seconds = 1 if quick else 10
     samples = 20 if quick else 100
     url = fresh_pg_database("frontdesk_bench_pages")
     _seed(url, appointments_per_staff=60 if quick else 150)
