@@ -6,9 +6,11 @@ import base64
 import hashlib
 import io
 import json
+import re
 import struct
 import zlib
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pypdf
 import pytest
@@ -326,3 +328,96 @@ def test_record_and_withdrawal_are_in_the_clients_language(
     assert "Grabación de la sesión e intercambio de" in text
     assert "Registro de auditoría" in text and "Respuestas" in text
     assert "Consentimiento retirado" in text and "Cambié de opinión" in text
+
+
+def _withdraw(session, request, settings, origin):
+    requests.withdraw(
+        session=session,
+        request=request,
+        withdrawn_by="the client",
+        reason="Changed my mind",
+        settings=settings,
+        origin=origin,
+    )
+
+
+# --- the PDF/A file structure of a withdrawn record (issue 20, point 14) ----------------------
+
+
+def _font_programs_by_name(pdf: bytes) -> dict[str, set[str]]:
+    """Every embedded font's name -> the SHA-256s of the font programs carrying that name."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    found: dict[str, set[str]] = {}
+    for number in range(1, int(reader.trailer["/Size"])):
+        obj = reader.get_object(number)  # None for a free entry
+        if (
+            isinstance(obj, pypdf.generic.DictionaryObject)
+            and obj.get("/Type") == "/FontDescriptor"
+        ):
+            program = next(
+                (obj[key] for key in ("/FontFile", "/FontFile2", "/FontFile3") if key in obj), None
+            )
+            if program is not None:
+                data = program.get_object().get_data()
+                found.setdefault(str(obj["/FontName"]).lstrip("/"), set()).add(
+                    hashlib.sha256(data).hexdigest()
+                )
+    return found
+
+
+def test_withdrawal_update_gives_each_new_font_subset_its_own_tag(
+    signed, session, settings, origin
+):
+    before = _font_programs_by_name(signed.record.pdf)
+    _withdraw(session, signed.request, settings, origin)
+    after = _font_programs_by_name(signed.request.record.pdf)
+    assert len(after) > len(before)  # the withdrawal page brought subsets of its own
+    reused = {name: programs for name, programs in after.items() if len(programs) > 1}
+    assert reused == {}, "one subset tag names two different font subsets (ISO 32000-1 9.6.4)"
+    for name in after:
+        assert re.fullmatch(r"[A-Z]{6}\+.+", name), name
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """pypdf reads Info dates with their offset and XMP dates as naive UTC: compare in UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _info_and_xmp(pdf: bytes) -> tuple[dict, dict]:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    info, xmp = reader.metadata, reader.xmp_metadata
+    as_info = {
+        "producer": info.producer,
+        "creator": info.creator,
+        "title": info.title,
+        "author": info.author,
+        "subject": info.subject,
+        "keywords": info.get("/Keywords"),
+        "created": _utc(info.creation_date),
+        "modified": _utc(info.modification_date),
+    }
+    as_xmp = {
+        "producer": xmp.pdf_producer,
+        "creator": xmp.xmp_creator_tool,
+        "title": (xmp.dc_title or {}).get("x-default"),
+        "author": ", ".join(xmp.dc_creator) if xmp.dc_creator else None,
+        "subject": (xmp.dc_description or {}).get("x-default"),
+        "keywords": xmp.pdf_keywords,
+        "created": _utc(xmp.xmp_create_date),
+        "modified": _utc(xmp.xmp_modify_date),
+    }
+    return as_info, as_xmp
+
+
+def test_info_dictionary_and_xmp_agree_after_signing_and_after_withdrawal(
+    signed, session, settings, origin
+):
+    info, xmp = _info_and_xmp(signed.record.pdf)
+    assert info == xmp
+    assert info["producer"] and info["modified"] is not None
+    _withdraw(session, signed.request, settings, origin)
+    info, xmp = _info_and_xmp(signed.request.record.pdf)
+    assert info == xmp
+    assert info["modified"] is not None
