@@ -209,13 +209,13 @@ class ConsentRequestSchema(ma.Schema):
         )
     )
     evidence_sha256 = ma.fields.Function(
-        lambda r: r.record and r.record.evidence_sha256, metadata=_EVIDENCE_SHA256
+        lambda r: r.record and r.record.evidence_sha256, allow_none=True, metadata=_EVIDENCE_SHA256
     )
     pdf_sha256 = ma.fields.Function(
-        lambda r: r.record and r.record.current_file_sha256, metadata=_PDF_SHA256
+        lambda r: r.record and r.record.current_file_sha256, allow_none=True, metadata=_PDF_SHA256
     )
     document_sha256 = ma.fields.Function(
-        lambda r: r.record and r.record.evidence_sha256, metadata=_DOCUMENT_SHA256
+        lambda r: r.record and r.record.evidence_sha256, allow_none=True, metadata=_DOCUMENT_SHA256
     )
 
 
@@ -452,7 +452,9 @@ class VerificationSchema(ma.Schema):
     )
     evidence_sha256 = ma.fields.String(allow_none=True, metadata=_EVIDENCE_SHA256)
     pdf_sha256 = ma.fields.String(allow_none=True, metadata=_PDF_SHA256)
-    document_sha256 = ma.fields.Function(lambda v: v.evidence_sha256, metadata=_DOCUMENT_SHA256)
+    document_sha256 = ma.fields.Function(
+        lambda v: v.evidence_sha256, allow_none=True, metadata=_DOCUMENT_SHA256
+    )
     signatures = ma.fields.List(ma.fields.Nested(SignatureCheckSchema))
 
 
