@@ -143,7 +143,7 @@ def _revision(record: ConsentRecord, pdf: bytes) -> tuple[bool, str | None]:
     """Whether the file is the record as it stands now; if not, what it is."""
     if pdf == record.pdf:
         return True, None
-    if record.pdf.startswith(pdf):
+    if record.pdf.startswith(pdf) and pdf.rstrip().endswith(b"%%EOF"):
         return False, (
             f"this file is an earlier revision of record {record.id}: the record has since "
             "changed (a withdrawal was added); ask for the current file"

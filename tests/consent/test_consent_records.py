@@ -366,6 +366,9 @@ def test_verify_says_an_earlier_revision_of_a_withdrawn_record_is_not_in_force(
     current = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
     assert current.authentic is True and current.in_force is False
     assert current.current_revision is True and current.revision_note is None
+    cut = signed.record.pdf[: len(first_revision) + 200]  # a broken copy is no revision
+    broken = verification.verify_pdf(session=session, pdf=cut, org=settings.signer())
+    assert broken.current_revision is False and "not a revision" in broken.revision_note
 
 
 def test_verify_says_a_consent_past_its_validity_is_not_in_force(signed, session, settings):
