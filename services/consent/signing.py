@@ -16,6 +16,7 @@ import io
 import os
 import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,14 +246,14 @@ def _dates_in_step(writer: IncrementalPdfFileWriter) -> bool:
     return info.last_modified == meta_from_xmp(metadata.xmp).last_modified
 
 
-def _run(pdf_signer: signers.PdfSigner, pdf: bytes, tsa_url: str | None) -> bytes:
+def _run(make_signer: Callable[[], signers.PdfSigner], pdf: bytes, tsa_url: str | None) -> bytes:
     try:
         # pyHanko reads the clock once for Info /ModDate and once for xmp:ModifyDate; on the
-        # rare signing that straddles a second the two differ, and signing again aligns them.
+        # rare signing that straddles a second the two differ, and signing afresh aligns them.
         for _attempt in range(3):
             writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
             _metadata_in_step(writer)
-            signed = pdf_signer.sign_pdf(writer).getvalue()
+            signed = make_signer().sign_pdf(writer).getvalue()
             if _dates_in_step(writer):
                 break
         return signed
@@ -269,8 +270,11 @@ def sign_record(
 ) -> bytes:
     """Sign a finished PDF with an invisible organization signature covering the whole file."""
     meta = _meta(RECORD_FIELD, reason, org_name)
-    pdf_signer = signers.PdfSigner(meta, org.signer, timestamper=_timestamper(tsa_url))
-    return _run(pdf_signer, pdf, tsa_url)
+    return _run(
+        lambda: signers.PdfSigner(meta, org.signer, timestamper=_timestamper(tsa_url)),
+        pdf,
+        tsa_url,
+    )
 
 
 def _subset_tag(program: bytes) -> str:
@@ -356,12 +360,16 @@ def sign_update(
     approval signature, so the first signature stays valid.
     """
     meta = _meta(WITHDRAWAL_FIELD, reason, org_name)
-    style = StaticStampStyle(background=_ImportedPdfBytes(appearance_pdf), border_width=0)
-    pdf_signer = signers.PdfSigner(
-        meta,
-        org.signer,
-        timestamper=_timestamper(tsa_url),
-        stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(WITHDRAWAL_FIELD, on_page=-1, box=box),
-    )
-    return _run(pdf_signer, pdf, tsa_url)
+
+    def make_signer() -> signers.PdfSigner:
+        # A new stamp each time: its content keeps references into the writer it drew for.
+        style = StaticStampStyle(background=_ImportedPdfBytes(appearance_pdf), border_width=0)
+        return signers.PdfSigner(
+            meta,
+            org.signer,
+            timestamper=_timestamper(tsa_url),
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec(WITHDRAWAL_FIELD, on_page=-1, box=box),
+        )
+
+    return _run(make_signer, pdf, tsa_url)
