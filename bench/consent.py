@@ -93,7 +93,7 @@ def _sample_html(app) -> str:
     with db.get_db(app).transaction() as session:
         record = session.scalar(sa.select(ConsentRecord).order_by(ConsentRecord.id.desc()).limit(1))
         return records.record_html(
-            record, record.request, record.document_sha256, app.config["ORG_NAME"]
+            record, record.request, record.evidence_sha256, app.config["ORG_NAME"]
         )
 
 

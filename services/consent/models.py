@@ -149,8 +149,9 @@ class ConsentRecord(Base):
     # What the client answered: checkboxes, fields, typed name, signer, evidence of the signature.
     answers: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     pdf: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    # SHA-256 of the evidence document (evidence.json, attached to the PDF and printed on it).
-    document_sha256: Mapped[str] = mapped_column(sa.String(64))
+    # SHA-256 of the evidence document (evidence.json, attached to the PDF and printed on it);
+    # the column keeps its first name, "document_sha256".
+    evidence_sha256: Mapped[str] = mapped_column("document_sha256", sa.String(64))
     # SHA-256 of the PDF as first signed, and of the current file (a withdrawal changes it).
     signed_file_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
     current_file_sha256: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -159,8 +159,9 @@ def _request_view(found: ConsentRequest) -> dict[str, Any]:
             "valid_until": _iso(record.valid_until),
             "withdrawn_at": _iso(record.withdrawn_at),
             "withdrawal_reason": record.withdrawal_reason,
-            "document_sha256": record.document_sha256,
+            "evidence_sha256": record.evidence_sha256,
             "signed_file_sha256": record.signed_file_sha256,
+            "current_file_sha256": record.current_file_sha256,
             "answers": answers,
         }
     return view

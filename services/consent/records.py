@@ -2,7 +2,7 @@
 
 The record holds the form as signed, the answers, the signature (typed name, drawn image),
 and an audit page. The evidence (everything on the record, as canonical JSON) is attached to
-the PDF as evidence.json and its SHA-256 is printed as the document hash. Signing is last.
+the PDF as evidence.json and its SHA-256 is printed as the evidence hash. Signing is last.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def build_evidence(record: ConsentRecord, request: ConsentRequest, org_name: str
 
 
 def canonical_json(data: dict[str, Any]) -> bytes:
-    """Sorted, compact, UTF-8 JSON: the form whose SHA-256 is the document hash."""
+    """Sorted, compact, UTF-8 JSON: the form whose SHA-256 is the evidence hash."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -239,7 +239,7 @@ def _local(moment: datetime, zone: str) -> str:
 
 
 def record_html(
-    record: ConsentRecord, request: ConsentRequest, document_sha256: str, org_name: str
+    record: ConsentRecord, request: ConsentRequest, evidence_sha256: str, org_name: str
 ) -> str:
     """The record's HTML: form as signed, answers, signature and the audit page."""
     version = request.version
@@ -255,7 +255,7 @@ def record_html(
         template_id=version.template_id,
         version_number=version.number,
         content_sha256=version.content_sha256,
-        document_sha256=document_sha256,
+        evidence_sha256=evidence_sha256,
         checkboxes=[
             {**box, "ticked": bool(answers["checkboxes"].get(box["key"]))}
             for box in form.checkboxes
@@ -301,7 +301,7 @@ def issue_record(
         request=request,
         answers=answers,
         pdf=b"",
-        document_sha256="",
+        evidence_sha256="",
         signed_file_sha256="",
         current_file_sha256="",
         signed_at=now,
@@ -310,8 +310,8 @@ def issue_record(
     session.add(record)
     session.flush()
     evidence = canonical_json(build_evidence(record, request, settings.org_name))
-    record.document_sha256 = _sha256(evidence)
-    html = record_html(record, request, record.document_sha256, settings.org_name)
+    record.evidence_sha256 = _sha256(evidence)
+    html = record_html(record, request, record.evidence_sha256, settings.org_name)
     try:
         unsigned = render_pdf(
             html, attachments=[("evidence.json", evidence, "Consent evidence (JSON)")]

@@ -20,6 +20,23 @@ _ID = validate.Range(1, MAX_ID)
 MAX_FORM_ITEMS = 100
 SIGNATURE_IMAGE_CHARS = 600_000
 
+_EVIDENCE_SHA256 = {
+    "type": "string",
+    "description": "SHA-256 of the record's evidence document (evidence.json: attached to the "
+    "PDF and printed on it). Not the hash of the PDF: see pdf_sha256.",
+}
+_PDF_SHA256 = {
+    "type": "string",
+    "description": "SHA-256 of the record's PDF as it stands now (after a withdrawal, the file "
+    "with the withdrawal added).",
+}
+_DOCUMENT_SHA256 = {
+    "type": "string",
+    "deprecated": True,
+    "description": "Deprecated: the same value as evidence_sha256, under its former name (it "
+    "never was the hash of the PDF).",
+}
+
 
 class CheckboxSpecSchema(ma.Schema):
     key = ma.fields.String(required=True, validate=_KEY)
@@ -191,7 +208,15 @@ class ConsentRequestSchema(ma.Schema):
             and r.record.withdrawn_at.isoformat().replace("+00:00", "Z")
         )
     )
-    document_sha256 = ma.fields.Function(lambda r: r.record and r.record.document_sha256)
+    evidence_sha256 = ma.fields.Function(
+        lambda r: r.record and r.record.evidence_sha256, allow_none=True, metadata=_EVIDENCE_SHA256
+    )
+    pdf_sha256 = ma.fields.Function(
+        lambda r: r.record and r.record.current_file_sha256, allow_none=True, metadata=_PDF_SHA256
+    )
+    document_sha256 = ma.fields.Function(
+        lambda r: r.record and r.record.evidence_sha256, allow_none=True, metadata=_DOCUMENT_SHA256
+    )
 
 
 class RequestStatusSchema(ma.Schema):
@@ -296,7 +321,13 @@ class SignedSchema(ma.Schema):
     request_id = ma.fields.Integer(attribute="request.id")
     status = ma.fields.String(attribute="request.status")
     record_id = ma.fields.Integer(attribute="record.id")
-    document_sha256 = ma.fields.String(attribute="record.document_sha256")
+    evidence_sha256 = ma.fields.String(
+        attribute="record.evidence_sha256", metadata=_EVIDENCE_SHA256
+    )
+    pdf_sha256 = ma.fields.String(attribute="record.current_file_sha256", metadata=_PDF_SHA256)
+    document_sha256 = ma.fields.Function(
+        lambda r: r.record.evidence_sha256, metadata=_DOCUMENT_SHA256
+    )
     download_url = ma.fields.String()
     download_expires_at = UTCDateTime()
 
@@ -338,16 +369,93 @@ class RootArgsSchema(ma.Schema):
     format = ma.fields.String(load_default="pem", validate=validate.OneOf(("pem", "der")))
 
 
-class VerificationSchema(ma.Schema):
-    """The verdict on an uploaded PDF."""
+def _says(description: str) -> dict[str, str]:
+    return {"description": description}
 
-    valid = ma.fields.Boolean()
-    reason = ma.fields.String(allow_none=True)
+
+class SignatureCheckSchema(ma.Schema):
+    """One signature of an uploaded PDF."""
+
+    field = ma.fields.String(metadata=_says("The signature field's name."))
+    valid = ma.fields.Boolean(
+        metadata=_says(
+            "The signature holds: intact, cryptographically valid and trusted (all three)."
+        )
+    )
+    intact = ma.fields.Boolean(
+        metadata=_says("The bytes it signed are unchanged (their digest is the one signed).")
+    )
+    cryptographically_valid = ma.fields.Boolean(
+        metadata=_says(
+            "The signature value matches the signed digest under the signer's key; alone it "
+            "says nothing about the file (pyHanko's `valid`)."
+        )
+    )
+    trusted = ma.fields.Boolean(
+        metadata=_says("The signer's certificate chains to this instance's root.")
+    )
+    covers_whole_file = ma.fields.Boolean(
+        metadata=_says("Nothing was added to the file after this signature.")
+    )
+    modifications_allowed = ma.fields.Boolean(
+        metadata=_says("What was added after this signature is allowed (a new signature field).")
+    )
+    signed_at = ma.fields.String(allow_none=True, metadata=_says("The signer's reported time."))
+    signer = ma.fields.String(metadata=_says("The signing certificate's subject."))
+    problem = ma.fields.String(
+        allow_none=True, metadata=_says("Why the signature could not be checked.")
+    )
+
+
+class VerificationSchema(ma.Schema):
+    """The verdict on an uploaded PDF: whether the file is authentic, and whether the consent
+    it records is in force (a genuine file can record a consent since withdrawn)."""
+
+    authentic = ma.fields.Boolean(
+        metadata=_says(
+            "The file is what this instance signed: every signature valid, nothing changed "
+            "after the last one. Says nothing about whether the consent still holds: see in_force."
+        )
+    )
+    valid = ma.fields.Boolean(
+        metadata={
+            "deprecated": True,
+            "description": "Deprecated: the same value as authentic, under its former name.",
+        }
+    )
+    reason = ma.fields.String(allow_none=True, metadata=_says("Why the file is not authentic."))
     record_id = ma.fields.Integer(allow_none=True)
     request_id = ma.fields.Integer(allow_none=True)
-    status = ma.fields.String(allow_none=True)
-    document_sha256 = ma.fields.String(allow_none=True)
-    signatures = ma.fields.List(ma.fields.Dict())
+    status = ma.fields.String(allow_none=True, metadata=_says("The consent request's status."))
+    in_force = ma.fields.Boolean(
+        allow_none=True,
+        metadata=_says(
+            "The consent the record attests still holds: signed, not withdrawn, within its "
+            "validity. Null when the file is not a record of this instance."
+        ),
+    )
+    in_force_reason = ma.fields.String(
+        allow_none=True, metadata=_says("Why the consent is not in force (withdrawn, expired).")
+    )
+    withdrawn_at = UTCDateTime(allow_none=True)
+    valid_until = UTCDateTime(allow_none=True)
+    current_revision = ma.fields.Boolean(
+        allow_none=True,
+        metadata=_says(
+            "The file is the record as it stands now. False for an earlier revision (the "
+            "record has since changed, e.g. a withdrawal was added) or a file this instance "
+            "did not issue."
+        ),
+    )
+    revision_note = ma.fields.String(
+        allow_none=True, metadata=_says("What the file is when it is not the current revision.")
+    )
+    evidence_sha256 = ma.fields.String(allow_none=True, metadata=_EVIDENCE_SHA256)
+    pdf_sha256 = ma.fields.String(allow_none=True, metadata=_PDF_SHA256)
+    document_sha256 = ma.fields.Function(
+        lambda v: v.evidence_sha256, allow_none=True, metadata=_DOCUMENT_SHA256
+    )
+    signatures = ma.fields.List(ma.fields.Nested(SignatureCheckSchema))
 
 
 def client_fields(data: dict[str, Any]) -> dict[str, Any]:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import hashlib
 import io
 import os
 import stat
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +27,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
-from pyhanko.pdf_utils import content, layout
+from pyhanko.pdf_utils import content, generic, layout
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.info import view_from_info_dict
+from pyhanko.pdf_utils.metadata.model import VENDOR
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream, meta_from_xmp
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.fields import SigSeedSubFilter
@@ -215,9 +220,43 @@ def _meta(field_name: str, reason: str, org_name: str) -> signers.PdfSignatureMe
     )
 
 
-def _run(pdf_signer: signers.PdfSigner, pdf: bytes, tsa_url: str | None) -> bytes:
+def _metadata_in_step(writer: IncrementalPdfFileWriter) -> None:
+    """Make the Info dictionary say what pyHanko will write into the XMP (PDF/A keeps them equal).
+
+    pyHanko sets XMP pdf:Producer to its own name but appends that name to Info /Producer, and
+    refreshes xmp:ModifyDate always but Info /ModDate only when present.
+    """
+    if "/Metadata" not in writer.root or "/Info" not in writer.trailer:
+        return
+    info = writer.trailer["/Info"]
+    if "/ModDate" in info and "/Producer" in info and info["/Producer"] == VENDOR:
+        return
+    info["/Producer"] = generic.TextStringObject(VENDOR)
+    info.setdefault("/ModDate", generic.TextStringObject(""))  # pyHanko sets it when signing
+    writer.mark_update(writer.trailer.raw_get("/Info"))
+
+
+def _dates_in_step(writer: IncrementalPdfFileWriter) -> bool:
+    if "/Metadata" not in writer.root or "/Info" not in writer.trailer:
+        return True
+    metadata = writer.root["/Metadata"]
+    if not isinstance(metadata, MetadataStream):
+        return True
+    info = view_from_info_dict(writer.trailer["/Info"], strict=False)
+    return info.last_modified == meta_from_xmp(metadata.xmp).last_modified
+
+
+def _run(make_signer: Callable[[], signers.PdfSigner], pdf: bytes, tsa_url: str | None) -> bytes:
     try:
-        return pdf_signer.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf))).getvalue()
+        # pyHanko reads the clock once for Info /ModDate and once for xmp:ModifyDate; on the
+        # rare signing that straddles a second the two differ, and signing afresh aligns them.
+        for _attempt in range(3):
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+            _metadata_in_step(writer)
+            signed = make_signer().sign_pdf(writer).getvalue()
+            if _dates_in_step(writer):
+                break
+        return signed
     except Exception as exc:
         # A failing timestamp service fails the signing loudly: no silent fallback to B-B.
         where = "the timestamp service" if tsa_url else "the signer"
@@ -231,8 +270,60 @@ def sign_record(
 ) -> bytes:
     """Sign a finished PDF with an invisible organization signature covering the whole file."""
     meta = _meta(RECORD_FIELD, reason, org_name)
-    pdf_signer = signers.PdfSigner(meta, org.signer, timestamper=_timestamper(tsa_url))
-    return _run(pdf_signer, pdf, tsa_url)
+    return _run(
+        lambda: signers.PdfSigner(meta, org.signer, timestamper=_timestamper(tsa_url)),
+        pdf,
+        tsa_url,
+    )
+
+
+def _subset_tag(program: bytes) -> str:
+    """Six capital letters derived from a font subset's program: another subset, another tag."""
+    return "".join(chr(ord("A") + byte % 26) for byte in hashlib.sha256(program).digest()[:6])
+
+
+def _retag(name: generic.NameObject, tag: str) -> generic.NameObject:
+    base = str(name)[1:]
+    if len(base) > 7 and base[6] == "+" and base[:6].isalpha() and base[:6].isupper():
+        return generic.NameObject(f"/{tag}+{base[7:]}")
+    return name
+
+
+def _retag_font_subsets(resources: generic.DictionaryObject, seen: set | None = None) -> None:
+    """Give every embedded font subset under these resources a tag derived from its glyphs.
+
+    WeasyPrint derives a subset's tag from the font alone, so the withdrawal page's subset of
+    DejaVu Sans would carry the first revision's tag with other glyphs; ISO 32000-1 9.6.4 wants
+    a distinct tag for each subset in the file.
+    """
+    seen = set() if seen is None else seen
+    if id(resources) in seen:
+        return
+    seen.add(id(resources))
+    # pyHanko's .get() leaves indirect references unresolved: get_object() follows them.
+    fonts = resources.get("/Font", generic.DictionaryObject()).get_object()
+    for font in (ref.get_object() for ref in fonts.values()):
+        descendants = font.get("/DescendantFonts", generic.ArrayObject()).get_object()
+        parts = [font, *(ref.get_object() for ref in descendants)]
+        descriptors = [part["/FontDescriptor"] for part in parts if "/FontDescriptor" in part]
+        programs = [
+            d[key].data
+            for d in descriptors
+            for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            if key in d
+        ]
+        if not programs:
+            continue
+        tag = _subset_tag(b"".join(programs))
+        for part in parts:
+            if "/BaseFont" in part:
+                part["/BaseFont"] = _retag(part["/BaseFont"], tag)
+        for descriptor in descriptors:
+            descriptor["/FontName"] = _retag(descriptor["/FontName"], tag)
+    xobjects = resources.get("/XObject", generic.DictionaryObject()).get_object()
+    for xobject in (ref.get_object() for ref in xobjects.values()):
+        if "/Resources" in xobject:
+            _retag_font_subsets(xobject["/Resources"], seen)
 
 
 class _ImportedPdfBytes(content.PdfContent):
@@ -245,6 +336,7 @@ class _ImportedPdfBytes(content.PdfContent):
     def render(self) -> bytes:
         writer = self._ensure_writer
         xobject = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(self.data)), page_ix=0)
+        _retag_font_subsets(xobject.get_object()["/Resources"])
         name = "/Import" + uuid.uuid4().hex
         self.resources.xobject[name] = xobject
         x1, y1, x2, y2 = xobject.get_object()["/BBox"]
@@ -268,12 +360,16 @@ def sign_update(
     approval signature, so the first signature stays valid.
     """
     meta = _meta(WITHDRAWAL_FIELD, reason, org_name)
-    style = StaticStampStyle(background=_ImportedPdfBytes(appearance_pdf), border_width=0)
-    pdf_signer = signers.PdfSigner(
-        meta,
-        org.signer,
-        timestamper=_timestamper(tsa_url),
-        stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(WITHDRAWAL_FIELD, on_page=-1, box=box),
-    )
-    return _run(pdf_signer, pdf, tsa_url)
+
+    def make_signer() -> signers.PdfSigner:
+        # A new stamp each time: its content keeps references into the writer it drew for.
+        style = StaticStampStyle(background=_ImportedPdfBytes(appearance_pdf), border_width=0)
+        return signers.PdfSigner(
+            meta,
+            org.signer,
+            timestamper=_timestamper(tsa_url),
+            stamp_style=style,
+            new_field_spec=fields.SigFieldSpec(WITHDRAWAL_FIELD, on_page=-1, box=box),
+        )
+
+    return _run(make_signer, pdf, tsa_url)

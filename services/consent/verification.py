@@ -1,7 +1,9 @@
 """Verify an uploaded PDF: which record it is, whether every signature is intact, whether the
-last one covers the whole file, and whether the signer chains to this instance's root.
+last one covers the whole file, and whether the signer chains to this instance's root; then
+whether the consent it records is still in force, and whether the file is the record's current
+revision or an earlier one (a withdrawal adds a revision).
 
-Any file at all gets an answer; a damaged or foreign file is "invalid" with the reason.
+Any file at all gets an answer; a damaged or foreign file is "not authentic" with the reason.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import hashlib
 import io
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,21 +25,34 @@ from sqlalchemy.orm import Session
 
 from services.consent.models import ConsentRecord
 from services.consent.signing import OrgSigner
+from shared.db import utcnow
 
 log = logging.getLogger("frontdesk.consent.verification")
 
 
 @dataclass
 class Verification:
-    """The verdict on a PDF."""
+    """The verdict on a PDF: `authentic` is about the file, `in_force` about the consent."""
 
-    valid: bool
+    authentic: bool
     reason: str | None = None
     record_id: int | None = None
     request_id: int | None = None
     status: str | None = None
-    document_sha256: str | None = None
+    in_force: bool | None = None
+    in_force_reason: str | None = None
+    withdrawn_at: datetime | None = None
+    valid_until: datetime | None = None
+    current_revision: bool | None = None
+    revision_note: str | None = None
+    evidence_sha256: str | None = None
+    pdf_sha256: str | None = None
     signatures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        """The former name of `authentic` (kept for API clients)."""
+        return self.authentic
 
 
 def _find_record(
@@ -55,22 +71,30 @@ def _find_record(
     )
 
 
+def _unchecked(field_name: str, exc: Exception) -> dict[str, Any]:
+    return {
+        "field": field_name,
+        "valid": False,
+        "intact": False,
+        "cryptographically_valid": False,
+        "trusted": False,
+        "covers_whole_file": False,
+        "problem": f"the signature cannot be checked ({type(exc).__name__})",
+    }
+
+
 def _check_signature(embedded, context: ValidationContext) -> dict[str, Any]:
     try:
         status = validate_pdf_signature(embedded, signer_validation_context=context)
     except (SignatureValidationError, ValueError, KeyError, TypeError) as exc:
-        return {
-            "field": embedded.field_name,
-            "intact": False,
-            "valid": False,
-            "trusted": False,
-            "covers_whole_file": False,
-            "problem": f"the signature cannot be checked ({type(exc).__name__})",
-        }
+        return _unchecked(embedded.field_name, exc)
     return {
         "field": embedded.field_name,
+        # pyHanko's own `valid` only says the signature value matches the signed digest, even
+        # when the file no longer matches that digest: ours is the whole verdict.
+        "valid": bool(status.intact and status.valid and status.trusted),
         "intact": bool(status.intact),
-        "valid": bool(status.valid),
+        "cryptographically_valid": bool(status.valid),
         "trusted": bool(status.trusted),
         "covers_whole_file": status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
         "modifications_allowed": bool(status.docmdp_ok),
@@ -88,7 +112,7 @@ def _reason(signatures: list[dict[str, Any]]) -> str | None:
             return signature["problem"]
         if not signature["intact"]:
             return f"signature {signature['field']} does not match the file: it was changed after signing"
-        if not signature["valid"]:
+        if not signature["cryptographically_valid"]:
             return f"signature {signature['field']} is not cryptographically valid"
         if not signature["trusted"]:
             return f"signature {signature['field']} does not chain to this instance's root"
@@ -97,6 +121,34 @@ def _reason(signatures: list[dict[str, Any]]) -> str | None:
     if not signatures[-1]["covers_whole_file"]:
         return "the last signature does not cover the whole file: something was added after it"
     return None
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _in_force(record: ConsentRecord) -> tuple[bool, str | None]:
+    """Whether the consent a record attests still holds, and why not."""
+    if record.withdrawn_at is not None or record.request.status == "withdrawn":
+        when = f" on {_utc(record.withdrawn_at)}" if record.withdrawn_at else ""
+        return False, f"the consent was withdrawn{when}"
+    if record.valid_until is not None and record.valid_until <= utcnow():
+        return False, f"the consent expired on {_utc(record.valid_until)} (end of its validity)"
+    if record.request.status != "signed":
+        return False, f"the consent request is {record.request.status}"
+    return True, None
+
+
+def _revision(record: ConsentRecord, pdf: bytes) -> tuple[bool, str | None]:
+    """Whether the file is the record as it stands now; if not, what it is."""
+    if pdf == record.pdf:
+        return True, None
+    if record.pdf.startswith(pdf) and pdf.rstrip().endswith(b"%%EOF"):
+        return False, (
+            f"this file is an earlier revision of record {record.id}: the record has since "
+            "changed (a withdrawal was added); ask for the current file"
+        )
+    return False, f"this file is not a revision of record {record.id} issued by this instance"
 
 
 def verify_pdf(*, session: Session, pdf: bytes, org: OrgSigner) -> Verification:
@@ -116,14 +168,7 @@ def verify_pdf(*, session: Session, pdf: bytes, org: OrgSigner) -> Verification:
         try:
             checked = _check_signature(signature, context)
         except Exception as exc:  # a damaged signature dictionary
-            checked = {
-                "field": getattr(signature, "field_name", f"#{index + 1}"),
-                "intact": False,
-                "valid": False,
-                "trusted": False,
-                "covers_whole_file": False,
-                "problem": f"the signature cannot be checked ({type(exc).__name__})",
-            }
+            checked = _unchecked(getattr(signature, "field_name", f"#{index + 1}"), exc)
         signatures.append(checked)
         if index == 0:
             try:
@@ -133,12 +178,23 @@ def verify_pdf(*, session: Session, pdf: bytes, org: OrgSigner) -> Verification:
                 first_revision = None
     record = _find_record(session, pdf, first_revision)
     reason = _reason(signatures)
+    if record is None:
+        return Verification(authentic=reason is None, reason=reason, signatures=signatures)
+    in_force, in_force_reason = _in_force(record)
+    current_revision, revision_note = _revision(record, pdf)
     return Verification(
-        valid=reason is None,
+        authentic=reason is None,
         reason=reason,
-        record_id=record.id if record else None,
-        request_id=record.request_id if record else None,
-        status=record.request.status if record else None,
-        document_sha256=record.document_sha256 if record else None,
+        record_id=record.id,
+        request_id=record.request_id,
+        status=record.request.status,
+        in_force=in_force,
+        in_force_reason=in_force_reason,
+        withdrawn_at=record.withdrawn_at,
+        valid_until=record.valid_until,
+        current_revision=current_revision,
+        revision_note=revision_note,
+        evidence_sha256=record.evidence_sha256,
+        pdf_sha256=record.current_file_sha256,
         signatures=signatures,
     )

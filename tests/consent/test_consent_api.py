@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -530,6 +531,49 @@ def test_verify_accepts_the_withdrawn_record_with_both_signatures(client, servic
     # The copy the client downloaded before withdrawing still verifies and is identified.
     before = client.post("/api/v1/verify", data=original, content_type="application/pdf").get_json()
     assert before["valid"] is True and before["request_id"] == created["id"]
+
+
+def test_verify_says_a_downloaded_copy_of_a_since_withdrawn_record_is_not_in_force(
+    client, service, signed_pdf
+):
+    created, original = signed_pdf
+    client.post(f"/api/v1/requests/{created['id']}/withdraw", json={}, headers=service)
+    current = client.get(f"/api/v1/requests/{created['id']}/record.pdf", headers=service).data
+    verdict = client.post("/api/v1/verify", data=original, content_type="application/pdf")
+    body = verdict.get_json()
+    assert body["authentic"] is True and body["valid"] is True
+    assert body["in_force"] is False and "withdrawn" in body["in_force_reason"]
+    assert body["withdrawn_at"].endswith("Z")
+    assert body["current_revision"] is False and "earlier revision" in body["revision_note"]
+    assert body["pdf_sha256"] == hashlib.sha256(current).hexdigest()
+    assert body["evidence_sha256"] == body["document_sha256"]
+    assert [s["valid"] for s in body["signatures"]] == [True]
+
+
+def test_signing_and_request_answers_name_the_evidence_hash_and_give_the_pdf_hash(
+    client, service, ask
+):
+    created = ask()
+    signed = client.post(f"/api/v1/sign/{token_of(created)}", json=GOOD_SIGNATURE).get_json()
+    pdf = client.get(f"/api/v1/requests/{created['id']}/record.pdf", headers=service).data
+    shown = client.get(f"/api/v1/requests/{created['id']}", headers=service).get_json()
+    for body in (signed, shown):
+        assert body["pdf_sha256"] == hashlib.sha256(pdf).hexdigest()
+        assert body["evidence_sha256"] == body["document_sha256"] != body["pdf_sha256"]
+
+
+def test_openapi_documents_the_verdict_and_marks_the_old_names_deprecated(client):
+    spec = client.get("/openapi.json").get_json()
+    schemas = spec["components"]["schemas"]
+    verdict = schemas["Verification"]["properties"]
+    for name in ("authentic", "in_force", "in_force_reason", "current_revision", "pdf_sha256"):
+        assert verdict[name].get("description"), name
+    assert verdict["valid"]["deprecated"] is True
+    assert verdict["document_sha256"]["deprecated"] is True
+    assert "evidence.json" in verdict["evidence_sha256"]["description"]
+    signature = schemas["SignatureCheck"]["properties"]
+    assert "intact" in signature["valid"]["description"]
+    assert schemas["Signed"]["properties"]["document_sha256"]["deprecated"] is True
 
 
 def test_verify_rejects_other_body_types(client):

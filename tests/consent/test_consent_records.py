@@ -6,9 +6,11 @@ import base64
 import hashlib
 import io
 import json
+import re
 import struct
 import zlib
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
@@ -88,7 +90,7 @@ def test_record_text_has_name_template_hash_and_events(signed, tmp_path):
     compact = "".join(text.split())
     assert "Ana López" in text
     assert version.content_sha256 in compact
-    assert signed.record.document_sha256 in compact
+    assert signed.record.evidence_sha256 in compact
     for kind in ("created", "disclosure_accepted", "signed"):
         assert kind in text
     assert "she/her" in text
@@ -100,7 +102,7 @@ def test_record_is_pdf_a_3b_with_evidence_attached_and_tagged(signed):
     assert "evidence.json" in reader.attachments
     evidence_bytes = reader.attachments["evidence.json"][0]
     evidence = json.loads(evidence_bytes)
-    assert hashlib.sha256(evidence_bytes).hexdigest() == signed.record.document_sha256
+    assert hashlib.sha256(evidence_bytes).hexdigest() == signed.record.evidence_sha256
     assert evidence["record_id"] == signed.record.id
     assert evidence["template"]["content_sha256"] == signed.request.version.content_sha256
     assert [e["kind"] for e in evidence["events"]] == ["created", "disclosure_accepted", "signed"]
@@ -326,3 +328,165 @@ def test_record_and_withdrawal_are_in_the_clients_language(
     assert "Grabación de la sesión e intercambio de" in text
     assert "Registro de auditoría" in text and "Respuestas" in text
     assert "Consentimiento retirado" in text and "Cambié de opinión" in text
+
+
+# --- what /verify says about a file (issue 20, points 12 and 13) ------------------------------
+
+
+def _withdraw(session, request, settings, origin):
+    requests.withdraw(
+        session=session,
+        request=request,
+        withdrawn_by="the client",
+        reason="Changed my mind",
+        settings=settings,
+        origin=origin,
+    )
+
+
+def test_verify_says_a_fresh_record_is_in_force_and_current(signed, session, settings):
+    verdict = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
+    assert verdict.authentic is True and verdict.valid is True
+    assert verdict.in_force is True and verdict.in_force_reason is None
+    assert verdict.current_revision is True and verdict.revision_note is None
+
+
+def test_verify_says_an_earlier_revision_of_a_withdrawn_record_is_not_in_force(
+    signed, session, settings, origin
+):
+    first_revision = signed.record.pdf
+    _withdraw(session, signed.request, settings, origin)
+    verdict = verification.verify_pdf(session=session, pdf=first_revision, org=settings.signer())
+    assert verdict.authentic is True  # the file is still what this instance signed...
+    assert verdict.in_force is False  # ...but the consent it records was withdrawn
+    assert "withdrawn" in verdict.in_force_reason
+    assert verdict.withdrawn_at == signed.record.withdrawn_at
+    assert verdict.current_revision is False
+    assert "earlier revision" in verdict.revision_note
+    current = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
+    assert current.authentic is True and current.in_force is False
+    assert current.current_revision is True and current.revision_note is None
+    cut = signed.record.pdf[: len(first_revision) + 200]  # a broken copy is no revision
+    broken = verification.verify_pdf(session=session, pdf=cut, org=settings.signer())
+    assert broken.current_revision is False and "not a revision" in broken.revision_note
+
+
+def test_verify_says_a_consent_past_its_validity_is_not_in_force(signed, session, settings):
+    signed.record.signed_at -= timedelta(days=30)
+    signed.record.valid_until = signed.record.signed_at + timedelta(days=1)
+    session.flush()
+    verdict = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
+    assert verdict.authentic is True and verdict.in_force is False
+    assert "expired" in verdict.in_force_reason
+    assert verdict.valid_until == signed.record.valid_until
+
+
+def test_a_file_that_is_not_a_record_has_no_in_force_answer(session, settings):
+    verdict = verification.verify_pdf(session=session, pdf=b"%PDF-1.7\n", org=settings.signer())
+    assert verdict.authentic is False
+    assert verdict.in_force is None and verdict.current_revision is None
+
+
+def test_signature_valid_means_intact_and_valid_and_trusted_not_pyhankos_narrow_valid(
+    signed, session, settings
+):
+    tampered = bytearray(signed.record.pdf)
+    tampered[tampered.index(b"/Type /Page") + 2] ^= 0x01
+    verdict = verification.verify_pdf(session=session, pdf=bytes(tampered), org=settings.signer())
+    [signature] = verdict.signatures
+    assert signature["intact"] is False
+    assert signature["valid"] is False  # pyHanko's own `valid` is True here
+    assert signature["cryptographically_valid"] is True
+    good = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
+    assert good.signatures[0]["valid"] is True
+
+
+def test_verify_names_the_evidence_hash_and_gives_the_pdf_hash(signed, session, settings):
+    reader = pypdf.PdfReader(io.BytesIO(signed.record.pdf))
+    evidence = reader.attachments["evidence.json"][0]
+    verdict = verification.verify_pdf(session=session, pdf=signed.record.pdf, org=settings.signer())
+    assert verdict.evidence_sha256 == hashlib.sha256(evidence).hexdigest()
+    assert verdict.pdf_sha256 == hashlib.sha256(signed.record.pdf).hexdigest()
+    assert signed.record.evidence_sha256 == verdict.evidence_sha256
+
+
+# --- the PDF/A file structure of a withdrawn record (issue 20, point 14) ----------------------
+
+
+def _font_programs_by_name(pdf: bytes) -> dict[str, set[str]]:
+    """Every embedded font's name -> the SHA-256s of the font programs carrying that name."""
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    found: dict[str, set[str]] = {}
+    for number in range(1, int(reader.trailer["/Size"])):
+        obj = reader.get_object(number)  # None for a free entry
+        if (
+            isinstance(obj, pypdf.generic.DictionaryObject)
+            and obj.get("/Type") == "/FontDescriptor"
+        ):
+            program = next(
+                (obj[key] for key in ("/FontFile", "/FontFile2", "/FontFile3") if key in obj), None
+            )
+            if program is not None:
+                data = program.get_object().get_data()
+                found.setdefault(str(obj["/FontName"]).lstrip("/"), set()).add(
+                    hashlib.sha256(data).hexdigest()
+                )
+    return found
+
+
+def test_withdrawal_update_gives_each_new_font_subset_its_own_tag(
+    signed, session, settings, origin
+):
+    before = _font_programs_by_name(signed.record.pdf)
+    _withdraw(session, signed.request, settings, origin)
+    after = _font_programs_by_name(signed.request.record.pdf)
+    assert len(after) > len(before)  # the withdrawal page brought subsets of its own
+    reused = {name: programs for name, programs in after.items() if len(programs) > 1}
+    assert reused == {}, "one subset tag names two different font subsets (ISO 32000-1 9.6.4)"
+    for name in after:
+        assert re.fullmatch(r"[A-Z]{6}\+.+", name), name
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """pypdf reads Info dates with their offset and XMP dates as naive UTC: compare in UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _info_and_xmp(pdf: bytes) -> tuple[dict, dict]:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    info, xmp = reader.metadata, reader.xmp_metadata
+    as_info = {
+        "producer": info.producer,
+        "creator": info.creator,
+        "title": info.title,
+        "author": info.author,
+        "subject": info.subject,
+        "keywords": info.get("/Keywords"),
+        "created": _utc(info.creation_date),
+        "modified": _utc(info.modification_date),
+    }
+    as_xmp = {
+        "producer": xmp.pdf_producer,
+        "creator": xmp.xmp_creator_tool,
+        "title": (xmp.dc_title or {}).get("x-default"),
+        "author": ", ".join(xmp.dc_creator) if xmp.dc_creator else None,
+        "subject": (xmp.dc_description or {}).get("x-default"),
+        "keywords": xmp.pdf_keywords,
+        "created": _utc(xmp.xmp_create_date),
+        "modified": _utc(xmp.xmp_modify_date),
+    }
+    return as_info, as_xmp
+
+
+def test_info_dictionary_and_xmp_agree_after_signing_and_after_withdrawal(
+    signed, session, settings, origin
+):
+    info, xmp = _info_and_xmp(signed.record.pdf)
+    assert info == xmp
+    assert info["producer"] and info["modified"] is not None
+    _withdraw(session, signed.request, settings, origin)
+    info, xmp = _info_and_xmp(signed.request.record.pdf)
+    assert info == xmp
+    assert info["modified"] is not None
