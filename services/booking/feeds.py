@@ -35,6 +35,7 @@ from werkzeug.http import parse_etags
 
 from services.booking import ical
 from services.booking.models import (
+    MAX_HORIZON_DAYS,
     Appointment,
     AvailabilityException,
     AvailabilityRule,
@@ -50,7 +51,9 @@ from shared.db import Database, utcnow
 from shared.errors import NotFound
 
 PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
-FUTURE_DAYS = 400  # beyond every service's booking horizon
+# Every appointment was booked at most MAX_HORIZON_DAYS ahead of a moment no earlier than the
+# window's anchor day, so none can be beyond this (however services' horizons change later).
+FUTURE_DAYS = MAX_HORIZON_DAYS + 1
 CANCELLED_VISIBLE_DAYS = 30  # a cancellation stays (STATUS:CANCELLED) so clients drop the event
 MAX_FEED_BYTES = 1_000_000  # Google Calendar drops subscribed feeds over about 1 MB
 HEADER_SLACK = 4096  # VTIMEZONEs grow with the span of the dates they cover
