@@ -62,7 +62,7 @@ REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignor
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # changed_at of a feed whose appointments never changed
-FORMAT = "1"  # part of every ETag: bump when the feed's layout changes
+FORMAT = "2"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
 
 
