@@ -273,11 +273,20 @@ def wrap_calendar(
     return calendar
 
 
-def invite(appointment: Appointment, *, state: EventState | None = None) -> tuple[str, str]:
-    """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state."""
+def invite(
+    appointment: Appointment, *, state: EventState | None = None, sent_by: str | None = None
+) -> tuple[str, str]:
+    """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state.
+
+    `sent_by` is the address the email comes from: when it is not the organizer's (the staff
+    member's), ORGANIZER names it as SENT-BY, so mail clients see who sent the invitation on
+    the organizer's behalf instead of warning that the sender does not match (RFC 6047 3).
+    """
     state = state or EventState.of(appointment)
     method = "CANCEL" if state.cancelled else "REQUEST"
     event = appointment_event(appointment, state=state, locale=appointment.client_language)
+    if sent_by and sent_by.casefold() != appointment.staff.email.casefold():
+        event["ORGANIZER"].params["SENT-BY"] = f"mailto:{sent_by}"
     attendee = vCalAddress(f"mailto:{appointment.client_email}")
     attendee.params["cn"] = vText(appointment.client_name)
     attendee.params["role"] = vText("REQ-PARTICIPANT")
