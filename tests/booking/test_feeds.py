@@ -13,6 +13,7 @@ from icalendar import Calendar
 from werkzeug.http import http_date, parse_date
 
 from services.booking import appointments, feeds, ical
+from services.booking import rate_limits as booking_limits
 from services.booking.appointments import Actor
 from services.booking.models import Appointment, FeedVersion, Staff
 from shared import db as shared_db
@@ -391,6 +392,27 @@ def test_publish_calendars_name_no_attendee_while_the_invite_does(
     (event,) = vobject.readOne(invite).vevent_list
     assert method == "REQUEST"
     assert [a.value for a in event.contents["attendee"]] == ["mailto:ana@example.org"]
+
+
+def test_retry_after_is_sent_only_when_the_feed_is_refused(booking_app, week, staff_feed):
+    staff, booked = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    fresh = client.get(path)
+    assert fresh.status_code == 200 and "Retry-After" not in fresh.headers
+    current = client.get(path, headers={"If-None-Match": fresh.headers["ETag"]})
+    assert current.status_code == 304 and "Retry-After" not in current.headers
+    # The same holds on every rate-limited route, e.g. the public slot search.
+    day = booked[0].start.date().isoformat()
+    slots = client.get(
+        f"/api/v1/services/{booked[0].service_id}/slots", query_string={"start": day, "end": day}
+    )
+    assert slots.status_code == 200 and "Retry-After" not in slots.headers
+    for _ in range(int(booking_limits.FEED_PER_TOKEN.rate.split("/")[0])):
+        client.get(path)
+    refused = client.get(path)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
 
 
 def make_feed_token(app, staff_id: int) -> str:
