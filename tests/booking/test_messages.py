@@ -205,6 +205,20 @@ def test_invites_name_their_sender_as_the_organizers_sent_by(
         assert organizer.params["SENT-BY"] == [f"mailto:{sender}"]
 
 
+def test_booking_emails_show_a_resource_without_a_link_and_never_none(
+    booking_app, notify_app, smtp, make_service, next_weekday, at, booking_body
+):
+    service = make_service()  # its one resource has a title and text but no URL
+    book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    outbox.dispatch_pending(booking_app)
+    deliver(notify_app)
+    [mail] = [m for m in smtp.wait_for(2) if m["To"] == "ana@example.org"]
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "None" not in text and "None" not in html and 'href=""' not in html
+    assert "Bring your documents (ID, PR card)" in text
+
+
 def intents_all(booking_app) -> list[OutboxIntent]:
     from shared.db import get_db
 
