@@ -220,6 +220,7 @@ def measure_raw_smtplib(count: int, host: str, port: int, sink: CountingSink) ->
             message = build_email(
                 message_id=f"<raw-{n}@bench.invalid>",
                 mail_from="Frontdesk <no-reply@bench.invalid>",
+                reply_to=None,
                 to=body["to"],
                 subject=rendered.subject,
                 text=rendered.text,

@@ -45,7 +45,14 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "console://",
         "smtp://user:pass@host:587?starttls=1, smtps://..., console:// or file://PATH.",
     ),
-    "MAIL_FROM": ("Frontdesk <no-reply@localhost>", "From address of outgoing email."),
+    "MAIL_FROM": (
+        "Frontdesk <no-reply@localhost>",
+        "From address of outgoing email (and the SENT-BY of invitations' organizer).",
+    ),
+    "REPLY_TO": (
+        None,
+        "Reply-To of every email, a mailbox someone reads; emails ask for replies only when set.",
+    ),
     "SMS_URL": ("console://", "twilio://SID:TOKEN@host/FROM, console:// or file://PATH."),
     "BILLING_EMAIL": (None, "Address that receives a billing notice when a session is completed."),
     "BILLING_WEBHOOK_URL": (None, "Webhook that receives a signed billing notice on completion."),

@@ -239,6 +239,16 @@ def init_pages(app: Flask) -> Limiter:
 
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+
+    @app.after_request
+    def _retry_after_only_when_refused(response: Response) -> Response:
+        # The limiter (headers_enabled) puts Retry-After on every answer of a limited route,
+        # but it means "come back later" only on a 429 or 503, and calendar apps polling a
+        # feed may obey it on a 200 or 304. Registered before the limiter: it runs after it.
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     # One limiter per app, also used by the API's limits (shared.rate_limits); keys carry the
     # service's name so services sharing one storage (redis) never count each other's hits.
     limiter = Limiter(

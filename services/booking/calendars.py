@@ -33,7 +33,7 @@ from icalendar import Calendar
 from sqlalchemy.orm import Session
 
 from services.booking import feeds
-from services.booking.models import BusyBlock, ExternalCalendar, Staff
+from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar, Staff
 from shared import outbound
 from shared.db import get_db, utcnow
 from shared.errors import NotFound, ValidationFailed
@@ -47,7 +47,9 @@ CONNECT_TIMEOUT, READ_TIMEOUT, TOTAL_SECONDS = 5.0, 15.0, 30.0
 MAX_ICS_BYTES = 5 * 1024 * 1024
 MAX_REDIRECTS = 3
 BUSY_PAST = timedelta(days=1)
-BUSY_DAYS = 370  # how far ahead recurrences are expanded
+# How far ahead recurrences are expanded: past the longest booking horizon, by a slot of up
+# to a day and its buffers, and by the time an unchanged calendar keeps its last expansion.
+BUSY_AHEAD = timedelta(days=MAX_HORIZON_DAYS + 2)
 MAX_BLOCKS = 10_000
 MAX_CALENDARS_PER_STAFF = 10
 IDLE_SECONDS = 5.0
@@ -296,7 +298,9 @@ def busy_intervals(body: bytes, *, zone: ZoneInfo, start: datetime, end: datetim
         raise FetchFailed(f"Not a readable iCalendar file ({type(exc).__name__}).") from exc
     merged = _merge(i for i in intervals if i[1] > i[0])
     if len(merged) > MAX_BLOCKS:
-        raise FetchFailed(f"The calendar has more than {MAX_BLOCKS} busy times in the next year.")
+        raise FetchFailed(
+            f"The calendar has more than {MAX_BLOCKS} busy times in the next {BUSY_AHEAD.days} days."
+        )
     return merged
 
 
@@ -335,7 +339,7 @@ def _claim(app: Flask, now: datetime, limit: int) -> list[_Claim]:
 def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
     """Fetch one claimed calendar and store its busy blocks or its error; True when it worked."""
     stale = claim.expanded_at is None or now - claim.expanded_at > REEXPAND_AFTER
-    start, end = now - BUSY_PAST, now + timedelta(days=BUSY_DAYS)
+    start, end = now - BUSY_PAST, now + BUSY_AHEAD
     error, intervals, fetched = None, None, None
     try:
         fetched = fetch(

@@ -35,6 +35,7 @@ from werkzeug.http import parse_etags
 
 from services.booking import ical
 from services.booking.models import (
+    MAX_HORIZON_DAYS,
     Appointment,
     AvailabilityException,
     AvailabilityRule,
@@ -50,7 +51,9 @@ from shared.db import Database, utcnow
 from shared.errors import NotFound
 
 PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
-FUTURE_DAYS = 400  # beyond every service's booking horizon
+# Every appointment was booked at most MAX_HORIZON_DAYS ahead of a moment no earlier than the
+# window's anchor day, so none can be beyond this (however services' horizons change later).
+FUTURE_DAYS = MAX_HORIZON_DAYS + 1
 CANCELLED_VISIBLE_DAYS = 30  # a cancellation stays (STATUS:CANCELLED) so clients drop the event
 MAX_FEED_BYTES = 1_000_000  # Google Calendar drops subscribed feeds over about 1 MB
 HEADER_SLACK = 4096  # VTIMEZONEs grow with the span of the dates they cover
@@ -59,7 +62,7 @@ REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignor
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # changed_at of a feed whose appointments never changed
-FORMAT = "1"  # part of every ETag: bump when the feed's layout changes
+FORMAT = "2"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
 
 

@@ -145,8 +145,10 @@ def appointment_event(
 ) -> Event:
     """One appointment as a VEVENT (in zone `tz`, default the client's; texts in `locale`).
 
-    Without `client_details` the event names no client (no ATTENDEE, no callback number);
-    `notes` are extra DESCRIPTION lines (a feed's client initials and accommodations).
+    Without `client_details` the callback number is not spelled out; `notes` are extra
+    DESCRIPTION lines (a feed's client initials and accommodations). The event has no
+    ATTENDEE: RFC 5546 forbids it in METHOD:PUBLISH (feeds, add-to-calendar files); `invite`
+    adds the client as the attendee of a scheduling message.
     """
     gettext = translator(locale)
     state = state or EventState.of(appointment)
@@ -169,13 +171,6 @@ def appointment_event(
     organizer = vCalAddress(f"mailto:{appointment.staff.email}")
     organizer.params["cn"] = vText(appointment.staff.name)
     event.add("organizer", organizer)
-    if client_details:
-        attendee = vCalAddress(f"mailto:{appointment.client_email}")
-        attendee.params["cn"] = vText(appointment.client_name)
-        attendee.params["role"] = vText("REQ-PARTICIPANT")
-        attendee.params["partstat"] = vText("ACCEPTED")
-        attendee.params["rsvp"] = vText("FALSE")
-        event.add("attendee", attendee)
 
     description = [f"{gettext(MODE_LABELS[appointment.mode])}: {appointment.service.name}."]
     if appointment.mode == "video" and appointment.video_url:
@@ -278,11 +273,26 @@ def wrap_calendar(
     return calendar
 
 
-def invite(appointment: Appointment, *, state: EventState | None = None) -> tuple[str, str]:
-    """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state."""
+def invite(
+    appointment: Appointment, *, state: EventState | None = None, sent_by: str | None = None
+) -> tuple[str, str]:
+    """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state.
+
+    `sent_by` is the address the email comes from: when it is not the organizer's (the staff
+    member's), ORGANIZER names it as SENT-BY, so mail clients see who sent the invitation on
+    the organizer's behalf instead of warning that the sender does not match (RFC 6047 3).
+    """
     state = state or EventState.of(appointment)
     method = "CANCEL" if state.cancelled else "REQUEST"
     event = appointment_event(appointment, state=state, locale=appointment.client_language)
+    if sent_by and sent_by.casefold() != appointment.staff.email.casefold():
+        event["ORGANIZER"].params["SENT-BY"] = f"mailto:{sent_by}"
+    attendee = vCalAddress(f"mailto:{appointment.client_email}")
+    attendee.params["cn"] = vText(appointment.client_name)
+    attendee.params["role"] = vText("REQ-PARTICIPANT")
+    attendee.params["partstat"] = vText("ACCEPTED")
+    attendee.params["rsvp"] = vText("FALSE")
+    event.add("attendee", attendee)
     calendar = wrap_calendar([event], method=method)
     calendar.validate()
     return method, calendar.to_ical().decode()

@@ -22,6 +22,10 @@ ACTIVE_STATUSES = ("confirmed",)
 STATUSES = ("confirmed", "cancelled", "completed", "no_show")
 OUTCOMES = ("resolved", "follow_up_needed", "referred", "other")
 CONSENT_STATUSES = ("pending", "signed", "declined", "expired", "withdrawn")
+# The furthest ahead any service may take bookings. Staff feeds and the busy time read from
+# staff members' own calendars reach past it, so a booking at any service's horizon is in the
+# feed and is checked against the staff member's calendar.
+MAX_HORIZON_DAYS = 730
 
 
 class Staff(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ class Settings:
     org_name: str
     public_url: str
     secret: str
+    sender: str | None = None  # the address email is sent from (FRONTDESK_MAIL_FROM)
     billing_email: str | None = None
     billing_webhook_url: str | None = None
     billing_webhook_secret: str | None = None
@@ -32,6 +34,7 @@ class Settings:
             org_name=config["ORG_NAME"],
             public_url=config["PUBLIC_URL"].rstrip("/"),
             secret=config["SECRET_KEY"],
+            sender=parseaddr(config["MAIL_FROM"])[1] or None,
             billing_email=config.get("BILLING_EMAIL"),
             billing_webhook_url=config.get("BILLING_WEBHOOK_URL"),
             billing_webhook_secret=config.get("BILLING_WEBHOOK_SECRET"),
@@ -128,7 +131,7 @@ def client_email(
     state = state_from(payload, appointment)
     data = template_data(settings, appointment, state, timezone=appointment.client_time_zone)
     data.update(payload.get("extra") or {})
-    method, calendar = ical.invite(appointment, state=state)
+    method, calendar = ical.invite(appointment, state=state, sent_by=settings.sender)
     return {
         "channel": "email",
         "to": appointment.client_email,

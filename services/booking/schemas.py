@@ -5,7 +5,13 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
-from services.booking.models import CONSENT_STATUSES, MODES, OUTCOMES, STATUSES
+from services.booking.models import (
+    CONSENT_STATUSES,
+    MAX_HORIZON_DAYS,
+    MODES,
+    OUTCOMES,
+    STATUSES,
+)
 from shared.fields import PhoneNumber, TimeZone, UTCDateTime
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
@@ -102,7 +108,7 @@ class ServiceCreateSchema(ma.Schema):
     buffer_before_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     buffer_after_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     min_notice_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 60 * 24 * 60))
-    horizon_days = fields.Integer(load_default=60, validate=validate.Range(1, 730))
+    horizon_days = fields.Integer(load_default=60, validate=validate.Range(1, MAX_HORIZON_DAYS))
     slot_step_minutes = fields.Integer(load_default=15, validate=validate.Range(5, 24 * 60))
     capacity = fields.Integer(load_default=1, validate=validate.Range(1, 500))
     reminder_offsets_minutes = fields.List(

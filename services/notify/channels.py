@@ -99,6 +99,7 @@ def build_email(
     *,
     message_id: str,
     mail_from: str,
+    reply_to: str | None,
     to: str,
     subject: str,
     text: str | None,
@@ -115,6 +116,8 @@ def build_email(
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(datetime.now().astimezone())
     message["From"] = mail_from
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["To"] = to
     message["Subject"] = subject
     message["Auto-Submitted"] = "auto-generated"

@@ -108,12 +108,18 @@ class Rendered:
     sms: str
 
 
+def _shown(value: Any) -> Any:
+    """What `{{ value }}` prints: nothing for a missing optional field, never "None"."""
+    return "" if value is None else value
+
+
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
@@ -156,9 +162,12 @@ def _formatter(locale: str, zone_name: str):
     return when, when_short
 
 
-def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
+def render(
+    *, template: str, locale: str, data: dict[str, Any], can_reply: bool = False
+) -> Rendered:
     """Render every part of a template (subject, text, HTML, SMS) for one message.
 
+    `can_reply`: replies reach someone (FRONTDESK_REPLY_TO is set), so the text may ask for one.
     Raises jinja2 errors (and KeyError/ValueError on bad data); the worker turns them into a
     failed message.
     """
@@ -177,6 +186,7 @@ def render(*, template: str, locale: str, data: dict[str, Any]) -> Rendered:
         "appointment_start": None,
         "event": None,
         **data,
+        "can_reply": can_reply,
     }
     # Nested data gets its optional keys filled so templates can test them plainly.
     context["backup"] = {"callback_number": None, "dial_in": None, **(data.get("backup") or {})}

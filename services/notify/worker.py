@@ -170,8 +170,14 @@ def _send(
     endpoint: WebhookEndpoint | None,
 ) -> None:
     """Send one message on its channel (templates are rendered here, at send time)."""
+    reply_to = app.config["REPLY_TO"]
     rendered = (
-        rendering.render(template=message.template, locale=message.locale, data=message.data)
+        rendering.render(
+            template=message.template,
+            locale=message.locale,
+            data=message.data,
+            can_reply=bool(reply_to),
+        )
         if message.template
         else None
     )
@@ -179,6 +185,7 @@ def _send(
         email = channels.build_email(
             message_id=message.message_id,
             mail_from=app.config["MAIL_FROM"],
+            reply_to=reply_to,
             to=message.recipient,
             subject=rendered.subject if rendered else message.subject or "",
             text=rendered.text if rendered else message.text,

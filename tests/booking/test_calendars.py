@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from icalendar import Calendar
 
-from services.booking import availability, calendars
-from services.booking.models import BusyBlock, ExternalCalendar
+from services.booking import availability, calendars, feeds
+from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar
 from shared import db as shared_db
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -428,3 +429,65 @@ def test_a_failing_calendar_shows_on_the_staff_record(
     admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
     listed = client.get("/api/v1/staff", headers=admin).get_json()
     assert [s["calendar_problems"] for s in listed] == [record["calendar_problems"]]
+
+
+def one_event_ics(day: date, first_hour: int, last_hour: int) -> bytes:
+    """A calendar with one busy event on `day`, Toronto time."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Test//Staff calendar//EN",
+        "BEGIN:VEVENT",
+        "UID:far-away-training@example.org",
+        "DTSTAMP:20260101T000000Z",
+        f"DTSTART;TZID=America/Toronto:{stamp(day, first_hour)}",
+        f"DTEND;TZID=America/Toronto:{stamp(day, last_hour)}",
+        "SUMMARY:Training",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def test_booking_at_the_longest_horizon_is_refused_in_busy_time_and_reaches_the_staff_feed(
+    booking_app, session, make_service, booking_body, calendar_server, private_allowed
+):
+    service = make_service(
+        horizon_days=MAX_HORIZON_DAYS, min_notice_minutes=0, buffer_after_minutes=0
+    )
+    staff = service.staff[0]
+    now = datetime.now(UTC)
+    edge = (now + timedelta(days=MAX_HORIZON_DAYS - 1)).astimezone(TORONTO).date()
+    edge -= timedelta(days=max(0, edge.weekday() - 4))  # the last working day in the horizon
+    calendar_server.body = one_event_ics(edge, 10, 12)
+    calendar = add_calendar(session, staff, calendar_server.url, now)
+    assert refresh_due(booking_app, session, now) == 1
+    assert blocks_of(booking_app, calendar.id) == [(local(edge, 10), local(edge, 12))]
+
+    starts = {
+        slot.start
+        for slot in availability.search_slots(
+            session=session,
+            service=service,
+            start_date=edge,
+            end_date=edge,
+            tz="America/Toronto",
+            now=now,
+        )
+    }
+    assert local(edge, 11) not in starts and local(edge, 14) in starts
+    session.commit()  # SQLite: the API's transactions wait for no test transaction
+    client = booking_app.test_client()
+    refused = client.post("/api/v1/appointments", json=booking_body(service.id, local(edge, 11)))
+    assert refused.status_code == 422, refused.get_json()
+    assert refused.get_json()["code"] == "outside_availability"
+    booked = client.post("/api/v1/appointments", json=booking_body(service.id, local(edge, 14)))
+    assert booked.status_code == 201, booked.get_json()
+
+    token = feeds.issue_token(session=session, staff=staff)
+    session.commit()
+    feed = client.get(f"/feeds/{token}.ics")
+    assert feed.status_code == 200
+    uids = {str(event["UID"]) for event in Calendar.from_ical(feed.data).walk("VEVENT")}
+    assert booked.get_json()["appointment"]["uid"] in uids

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 from icalendar import Calendar
 from werkzeug.http import http_date, parse_date
 
-from services.booking import appointments, feeds
+from services.booking import appointments, feeds, ical
+from services.booking import rate_limits as booking_limits
 from services.booking.appointments import Actor
-from services.booking.models import Appointment, FeedVersion
+from services.booking.models import Appointment, FeedVersion, Staff
 from shared import db as shared_db
 from shared import testing
 
@@ -146,7 +147,7 @@ def test_feed_shows_initials_and_needs_but_no_client_details_by_default(
     assert "Ana Souza" in str(event["SUMMARY"])
     assert "ana@example.org" in description and "+14165550123" in description
     assert "First visit" in description and "ramp" in description
-    assert str(event["ATTENDEE"]) == "mailto:ana@example.org"
+    assert "ATTENDEE" not in event  # METHOD:PUBLISH (RFC 5546 3.2.1): the name is enough
 
 
 def test_unchanged_feed_is_byte_identical_and_revalidates_with_one_query(
@@ -358,6 +359,66 @@ def test_client_add_to_calendar_file_is_publish_with_the_invites_uid(
     parsed = vobject.readOne(response.data.decode())
     assert parsed.vevent.uid.value == booked["appointment"]["uid"]
     assert parsed.vevent.dtstart.value == datetime.fromisoformat(booked["appointment"]["start"])
+
+
+def test_publish_calendars_name_no_attendee_while_the_invite_does(
+    booking_app, booking_body, make_service, next_weekday, at
+):
+    service = make_service()
+    client = booking_app.test_client()
+    booked = client.post(
+        "/api/v1/appointments", json=booking_body(service.id, at(next_weekday(1), 10))
+    ).get_json()
+    response = client.get(f"/manage/{booked['manage_token']}/event.ics")
+    parsed = vobject.readOne(response.data.decode())
+    assert parsed.method.value == "PUBLISH"
+    assert "attendee" not in parsed.vevent.contents
+    assert parsed.vevent.organizer.value == "mailto:amira@maple.example"
+    # The client's own file still spells out their backup plan.
+    assert "+14165550123" in parsed.vevent.description.value
+
+    booking_app.config["FEED_FULL_DETAILS"] = True
+    try:
+        token = make_feed_token(booking_app, booked["appointment"]["staff_id"])
+        feed = vobject.readOne(client.get(f"/feeds/{token}.ics").data.decode())
+    finally:
+        booking_app.config["FEED_FULL_DETAILS"] = False
+    assert feed.method.value == "PUBLISH"
+    assert [e for e in feed.vevent_list if "attendee" in e.contents] == []
+
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointment = session.get(Appointment, booked["appointment"]["id"])
+        method, invite = ical.invite(appointment)
+    (event,) = vobject.readOne(invite).vevent_list
+    assert method == "REQUEST"
+    assert [a.value for a in event.contents["attendee"]] == ["mailto:ana@example.org"]
+
+
+def test_retry_after_is_sent_only_when_the_feed_is_refused(booking_app, week, staff_feed):
+    staff, booked = week
+    path = staff_feed(staff)
+    client = booking_app.test_client()
+    fresh = client.get(path)
+    assert fresh.status_code == 200 and "Retry-After" not in fresh.headers
+    current = client.get(path, headers={"If-None-Match": fresh.headers["ETag"]})
+    assert current.status_code == 304 and "Retry-After" not in current.headers
+    # The same holds on every rate-limited route, e.g. the public slot search.
+    day = booked[0].start.date().isoformat()
+    slots = client.get(
+        f"/api/v1/services/{booked[0].service_id}/slots", query_string={"start": day, "end": day}
+    )
+    assert slots.status_code == 200 and "Retry-After" not in slots.headers
+    for _ in range(int(booking_limits.FEED_PER_TOKEN.rate.split("/")[0])):
+        client.get(path)
+    refused = client.get(path)
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def make_feed_token(app, staff_id: int) -> str:
+    """A staff member's feed token, made by the operation."""
+    with shared_db.get_db(app).transaction() as session:
+        return feeds.issue_token(session=session, staff=session.get(Staff, staff_id))
 
 
 def test_any_change_to_an_appointment_moves_the_feed_even_without_a_history_entry(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import parseaddr
 
 import pytest
 import sqlalchemy as sa
+import vobject
 from icalendar import Calendar
 
 from services.booking import outbox
@@ -179,6 +181,42 @@ def test_reschedule_and_cancel_send_invites_with_same_uid_and_growing_sequence(
     statuses = {m["status"] for m in notify_messages(notify_app, make_token, group=group)}
     assert statuses == {"cancelled"}
     assert [i.status for i in intents_all(booking_app)] == ["sent"] * len(intents_all(booking_app))
+
+
+def test_invites_name_their_sender_as_the_organizers_sent_by(
+    booking_app, notify_app, smtp, make_service, next_weekday, at, booking_body
+):
+    service = make_service()
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    cancel = f"/api/v1/manage/{body['manage_token']}/cancel"
+    outbox.dispatch_pending(booking_app)
+    assert booking_app.test_client().post(cancel, json={"reason": "sick"}).status_code == 200
+    outbox.dispatch_pending(booking_app)
+    deliver(notify_app)
+    mails = [m for m in smtp.wait_for(4) if m["To"] == "ana@example.org"]
+    assert len(mails) == 2
+    for mail in mails:
+        sender = parseaddr(str(mail["From"]))[1]
+        assert sender and sender != "amira@maple.example"
+        [inline] = [p for p in mail.walk() if p.get_content_type() == "text/calendar"]
+        # Read by a parser the code does not use.
+        organizer = vobject.readOne(inline.get_content()).vevent.organizer
+        assert organizer.value == "mailto:amira@maple.example"
+        assert organizer.params["SENT-BY"] == [f"mailto:{sender}"]
+
+
+def test_booking_emails_show_a_resource_without_a_link_and_never_none(
+    booking_app, notify_app, smtp, make_service, next_weekday, at, booking_body
+):
+    service = make_service()  # its one resource has a title and text but no URL
+    book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    outbox.dispatch_pending(booking_app)
+    deliver(notify_app)
+    [mail] = [m for m in smtp.wait_for(2) if m["To"] == "ana@example.org"]
+    text = mail.get_body(("plain",)).get_content()
+    html = mail.get_body(("html",)).get_content()
+    assert "None" not in text and "None" not in html and 'href=""' not in html
+    assert "Bring your documents (ID, PR card)" in text
 
 
 def intents_all(booking_app) -> list[OutboxIntent]:

@@ -166,3 +166,23 @@ def test_console_outbox_prints_a_summary_without_the_address(post_message, notif
     assert "[notify console] email <" in printed
     assert "ana@example.org" not in printed
     assert "a***@e***" in printed
+
+
+@pytest.mark.parametrize("reply_to", [None, "Harbour Clinic <office@harbour.example>"])
+def test_cancellation_asks_for_a_reply_only_with_a_reply_to_address(
+    smtp, notify_app, post_message, notify_client, make_booking_data, reply_to
+):
+    previous = notify_app.config["REPLY_TO"]
+    notify_app.config["REPLY_TO"] = reply_to
+    try:
+        post_message(template="booking_cancelled", data=make_booking_data())
+        post_message(template="booking_confirmation", data=make_booking_data())
+        assert worker.deliver_due(notify_client.application) == 2
+    finally:
+        notify_app.config["REPLY_TO"] = previous
+    mails = smtp.wait_for(2)
+    assert [mail["Reply-To"] for mail in mails] == [reply_to, reply_to]
+    [cancelled] = [mail for mail in mails if mail["Subject"].startswith("Cancelled")]
+    for part in ("plain", "html"):
+        body = cancelled.get_body((part,)).get_content()
+        assert ("reply to this email" in body) is (reply_to is not None)

@@ -81,3 +81,58 @@ def test_missing_locale_file_falls_back_to_english(make_template_data, tmp_path,
         rendering._environment.cache_clear()
     assert rendered.subject.startswith("À signer")
     assert rendered.text.startswith("Hello Ana Lima")
+
+
+def _with_optional_fields_empty(template: str, data: dict, mode: str) -> dict:
+    """`data` with every field a template may go without set to null, nested ones too."""
+    emptied = {
+        key: (value if key in rendering.REQUIRED_DATA[template] else None)
+        for key, value in data.items()
+    }
+    for key in ("location", "video_url", "manage_url", "reason", "expires_at", "client_email"):
+        emptied.setdefault(key, None)
+    if "mode" in rendering.REQUIRED_DATA[template]:
+        emptied["mode"] = mode
+        if mode == "video":  # the API refuses a video session without its link
+            emptied["video_url"] = data["video_url"]
+        emptied["backup"] = {"callback_number": None, "dial_in": None}
+        emptied["accommodations"] = {"captions": False, "interpreter_language": None, "other": None}
+        emptied["resources"] = [
+            {"title": "Before your intake", "url": None, "text": "ID, PR card"},
+            {"title": "Bring a friend", "url": None, "text": None},
+        ]
+    return emptied
+
+
+@pytest.mark.parametrize("mode", rendering.MODES)
+@pytest.mark.parametrize("locale", rendering.LOCALES)
+@pytest.mark.parametrize("template", rendering.TEMPLATES)
+def test_no_template_shows_none_or_an_empty_link_for_a_missing_optional_field(
+    template, locale, mode, make_template_data
+):
+    data = _with_optional_fields_empty(template, make_template_data(template), mode)
+    rendered = rendering.render(template=template, locale=locale, data=data)
+    for part in (rendered.subject, rendered.text, rendered.html, rendered.sms):
+        assert "None" not in part
+    assert 'href=""' not in rendered.html
+    if template in ("booking_confirmation", "booking_reminder", "booking_rescheduled"):
+        assert "Before your intake" in rendered.text and "ID, PR card" in rendered.text
+
+
+REPLY_WORDS = ("reply to this email", "répondre à ce courriel", "répondez à ce courriel")
+REPLY_WORDS += ("responder a este correo", "responda a este correo")
+
+
+@pytest.mark.parametrize("locale", rendering.LOCALES)
+@pytest.mark.parametrize("template", rendering.TEMPLATES)
+def test_templates_ask_for_a_reply_only_when_replies_reach_someone(
+    template, locale, make_template_data
+):
+    data = make_template_data(template)
+    silent = rendering.render(template=template, locale=locale, data=data)
+    for part in (silent.text, silent.html):
+        assert not [words for words in REPLY_WORDS if words in part.lower()]
+    if template in ("booking_cancelled", "consent_request", "consent_withdrawn"):
+        replying = rendering.render(template=template, locale=locale, data=data, can_reply=True)
+        for part in (replying.text, replying.html):
+            assert [words for words in REPLY_WORDS if words in part.lower()]
