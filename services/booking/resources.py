@@ -325,9 +325,9 @@ class AppointmentCollection(MethodView):
 @appointments_blp.route("/appointments/<id:appointment_id>")
 class AppointmentItem(MethodView):
     @appointments_blp.response(200, schemas.AppointmentSchema)
-    @require("admin", "staff")
+    @require("admin", "staff", "service")
     def get(self, appointment_id):
-        """One appointment (staff: only their own)."""
+        """One appointment (staff: only their own; consent asks whose it is)."""
         return _own_appointment(appointment_id)
 
     @appointments_blp.arguments(schemas.AppointmentUpdateSchema)

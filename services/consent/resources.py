@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter
 
 from services.consent import (
     audit,
+    clients,
     forms,
     privacy,
     records,
@@ -22,6 +23,7 @@ from services.consent import (
     signing,
     verification,
 )
+from services.consent.errors import AppointmentNotFound
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
@@ -83,6 +85,16 @@ def _staff_scope() -> int | None:
     """The staff id a staff token is limited to; None for admin and service tokens."""
     principal = current_principal()
     return principal.staff_id if principal.role == "staff" else None
+
+
+def _check_appointment(appointment_id: int | None) -> None:
+    """A staff token ties consent only to its own staff member's appointments: another's
+    answers the same 404 as one that does not exist, so ids cannot be probed."""
+    staff_id = _staff_scope()
+    if appointment_id is None or staff_id is None:
+        return
+    if clients.appointment_staff_id(current_app, appointment_id) != staff_id:
+        raise AppointmentNotFound(f"There is no appointment {appointment_id}.")
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -197,6 +209,7 @@ class Requests(MethodView):
     @require(*STAFF_ROLES)
     def post(self, data):
         """Ask a client for consent; the signing link goes out by email through notify."""
+        _check_appointment(data.get("appointment_id"))
         session = db.session()
         key = key_from_request()
         idempotency = (key, fingerprint(data)) if key else None
@@ -320,6 +333,7 @@ class VerbalConsent(MethodView):
     @require("admin", "staff")
     def post(self, data):
         """Attest a consent given verbally: a signed record marked verbal."""
+        _check_appointment(data.get("appointment_id"))
         session = db.session()
         template = forms.get_template(session=session, template_id=data["template_id"])
         staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")
