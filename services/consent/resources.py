@@ -185,9 +185,11 @@ class VersionByNumber(MethodView):
 
 
 def _created_view(created: requests.Created) -> dict:
-    """The request as RequestCreatedSchema dumps it; signing_url only when there is one."""
+    """The request as RequestCreatedSchema dumps it; signing_url only when there is one and
+    the caller is not staff: whoever holds the link signs as the client, so staff get
+    /requests/{id}/resend instead (booking's service token passes it on to the client)."""
     view = schemas.ConsentRequestSchema().dump(created.request) | {"reused": created.reused}
-    if created.signing_url:
+    if created.signing_url and _staff_scope() is None:
         view["signing_url"] = created.signing_url
     return view
 
@@ -240,6 +242,28 @@ class RequestById(MethodView):
         """One consent request and its status."""
         return requests.get_request(
             session=db.session(), request_id=request_id, staff_id=_staff_scope()
+        )
+
+
+@requests_blp.route("/requests/<int:request_id>/resend")
+class RequestResend(MethodView):
+    @requests_blp.response(202, schemas.ConsentRequestSchema)
+    @requests_blp.alt_response(409, response="CONFLICT")
+    @requests_blp.alt_response(410, response="GONE")
+    @require(*STAFF_ROLES)
+    def post(self, request_id):
+        """Email the client their signing link again (the link itself never goes to staff)."""
+        session = db.session()
+        found = requests.get_request(
+            session=session, request_id=request_id, staff_id=_staff_scope()
+        )
+        principal = current_principal()
+        return requests.resend_link(
+            session=session,
+            request=found,
+            settings=_settings(),
+            origin=_origin(),
+            asked_by={"by": principal.role, "staff_id": principal.staff_id},
         )
 
 

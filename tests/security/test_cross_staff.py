@@ -121,10 +121,11 @@ def rows(apps, service, book_api, make_token):
             "calendar_id": calendar.id,
             "b": b.id,
         }
-    # A asks a client for consent with A's own token, and the client signs it.
+    # A client is asked for consent on A's behalf (as booking asks, with the link that only
+    # the client gets), and signs it.
     consent = apps["consent"].test_client()
     admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
-    a_token = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=a.id)}"}
+    service_token = {"Authorization": f"Bearer {make_token('consent', 'service')}"}
     template = consent.post("/api/v1/templates", json=FORM, headers=admin)
     assert template.status_code == 201, template.get_json()
     created = consent.post(
@@ -135,8 +136,9 @@ def rows(apps, service, book_api, make_token):
             "client_email": "client.of.a@example.org",
             "timezone": "America/Toronto",
             "send": False,
+            "staff_id": a.id,
         },
-        headers=a_token,
+        headers=service_token,
     )
     assert created.status_code == 201, created.get_json()
     signing = created.get_json()["signing_url"].rsplit("/", 1)[1]
