@@ -22,7 +22,7 @@ from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.idempotency import fingerprint, key_from_request
+from shared.idempotency import caller_key, fingerprint
 
 catalog_blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="Staff, services and availability"
@@ -297,7 +297,7 @@ class AppointmentCollection(MethodView):
     def post(self, data):
         """Book an appointment (no token needed; Idempotency-Key honoured)."""
         session = db.session()
-        key = key_from_request()
+        key = caller_key()
         service = catalog.get_service(
             session=session,
             service_id=data["service_id"],

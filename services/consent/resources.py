@@ -28,7 +28,7 @@ from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.errors import ValidationFailed
-from shared.idempotency import fingerprint, key_from_request
+from shared.idempotency import caller_key, fingerprint
 
 STAFF_ROLES = ("admin", "staff", "service")
 LINK_PATTERN = r"fd[a-z]_[A-Za-z0-9_-]{20,100}"
@@ -213,7 +213,7 @@ class Requests(MethodView):
         """Ask a client for consent; the signing link goes out by email through notify."""
         _check_appointment(data.get("appointment_id"))
         session = db.session()
-        key = key_from_request()
+        key = caller_key()
         idempotency = (key, fingerprint(data)) if key else None
         template = forms.get_template(session=session, template_id=data["template_id"])
         staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")

@@ -177,6 +177,25 @@ def test_same_idempotency_key_replays_the_same_request_and_link(client, service,
     assert other.status_code == 409 and other.get_json()["code"] == "idempotency_key_reused"
 
 
+def test_another_callers_idempotency_key_never_replays_their_request(
+    client, make_token, template_id
+):
+    """Staff member 8 sending staff member 7's key and body gets a request of their own, not
+    7's (nor a 409 that tells the key was used)."""
+    body = {"template_id": template_id, "client_name": "A", "client_email": "a@example.org"}
+    answers, tokens = {}, {}
+    for staff_id in (7, 8):
+        tokens[staff_id] = {
+            "Authorization": f"Bearer {make_token('consent', 'staff', staff_id=staff_id)}"
+        }
+        headers = {**tokens[staff_id], "Idempotency-Key": "ask-a-once"}
+        answers[staff_id] = client.post("/api/v1/requests", json=body, headers=headers)
+    assert answers[7].status_code == answers[8].status_code == 201
+    assert answers[7].get_json()["id"] != answers[8].get_json()["id"]
+    own = client.get(f"/api/v1/requests/{answers[8].get_json()['id']}", headers=tokens[8])
+    assert own.status_code == 200
+
+
 def test_requests_listed_by_appointment(client, service, ask):
     first = ask(appointment_id=7)
     ask(appointment_id=8, client_email="bo@example.org")
