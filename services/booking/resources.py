@@ -406,7 +406,7 @@ class AppointmentNoShow(MethodView):
 @appointments_blp.route("/appointments/<id:appointment_id>/follow-up")
 class AppointmentFollowUp(MethodView):
     @appointments_blp.arguments(schemas.FollowUpSchema)
-    @appointments_blp.response(201, schemas.BookedSchema)
+    @appointments_blp.response(201, schemas.FollowUpBookedSchema)
     @require("admin", "staff")
     def post(self, data, appointment_id):
         """Book the next session for the same client, linked to this one."""
@@ -426,7 +426,7 @@ class AppointmentFollowUp(MethodView):
             secret=_secret(),
             actor=_actor(),
         )
-        return _booked_body(booked)
+        return {"appointment": booked.appointment}
 
 
 @appointments_blp.route("/appointments/<id:appointment_id>/history")

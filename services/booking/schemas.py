@@ -404,6 +404,13 @@ class BookedSchema(ma.Schema):
     manage_url = fields.String()
 
 
+class FollowUpBookedSchema(ma.Schema):
+    """A follow-up staff booked: the appointment only. Its manage link lets the holder act as
+    the client, so it goes to the client alone, in their confirmation."""
+
+    appointment = fields.Nested(AppointmentSchema)
+
+
 class ManagedAppointmentSchema(ma.Schema):
     """What the client sees through their manage link (no staff notes or outcome)."""
 
