@@ -17,6 +17,7 @@ from flask import request
 
 from shared.auth import current_principal
 from shared.errors import Conflict, ValidationFailed
+from shared.rate_limits import client_address
 
 MAX_KEY_LENGTH = 200
 
@@ -56,10 +57,11 @@ def check_replay(stored_fingerprint: str, new_fingerprint: str) -> None:
 
 def _caller() -> str:
     """Who is calling: every service token is the suite itself (one caller, so a rotated token
-    still replays its outbox's keys), another token is itself, anyone else their address."""
+    still replays its outbox's keys), another token is itself, anyone else their address as
+    the rate limits count it (an IPv6 client's /64: its temporary addresses change)."""
     principal = current_principal()
     if principal is None:
-        return f"address:{request.remote_addr}"
+        return f"address:{client_address()}"
     if principal.role == "service":
         return "service"
     return f"token:{principal.token_id}"
