@@ -1,6 +1,11 @@
 """Idempotency keys, Stripe-style: the same key with the same body replays the first result;
 the same key with a different body is a 409. Each service stores the key and fingerprint on
-the row the request created (a message, an appointment), under a unique constraint."""
+the row the request created (a message, an appointment), under a unique constraint.
+
+A key belongs to its caller, as at Stripe (keys are per account): `caller_key` scopes it to
+the API token, or for anonymous calls to the client's address, so another caller replaying
+someone's key starts a request of their own and never receives the first one's answer (a
+booking's manage token, a consent request)."""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from typing import Any
 
 from flask import request
 
+from shared.auth import current_principal
 from shared.errors import Conflict, ValidationFailed
+from shared.rate_limits import client_address
 
 MAX_KEY_LENGTH = 200
 
@@ -46,3 +53,26 @@ def check_replay(stored_fingerprint: str, new_fingerprint: str) -> None:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used with a different request body."
         )
+
+
+def _caller() -> str:
+    """Who is calling: every service token is the suite itself (one caller, so a rotated token
+    still replays its outbox's keys), another token is itself, anyone else their address as
+    the rate limits count it (an IPv6 client's /64: its temporary addresses change)."""
+    principal = current_principal()
+    if principal is None:
+        return f"address:{client_address()}"
+    if principal.role == "service":
+        return "service"
+    return f"token:{principal.token_id}"
+
+
+def scoped(key: str) -> str:
+    """The key as stored: a digest of the caller and their key (no address kept in the row)."""
+    return hashlib.sha256(f"{_caller()}\n{key}".encode()).hexdigest()
+
+
+def caller_key() -> str | None:
+    """The request's Idempotency-Key, scoped to its caller (see `scoped`)."""
+    key = key_from_request()
+    return scoped(key) if key is not None else None

@@ -160,8 +160,9 @@ def staff_notice(
     if payload.get("form_title"):
         data["form_title"] = payload["form_title"]
     # The client's manage link would let staff act as the client: staff get the appointment's
-    # API address instead (it needs their own token).
+    # API address instead (it needs their own token). Signing links likewise stay the client's.
     data["manage_url"] = f"{settings.public_url}/booking/api/v1/appointments/{appointment.id}"
+    data["consent_links"] = []
     language = next((lang for lang in staff.languages or [] if locale_for(lang) == lang), "en")
     return {
         "channel": "email",

@@ -49,7 +49,7 @@ from services.booking.models import Appointment, Service
 from shared import db
 from shared.db import utcnow
 from shared.fields import is_time_zone, to_e164
-from shared.idempotency import fingerprint
+from shared.idempotency import fingerprint, scoped
 from shared.pages import LANGUAGES, N_
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
@@ -590,7 +590,7 @@ def book(slug: str):
             accommodations=details.accommodations,
             client_notes=details.notes,
             secret=current_app.config["SECRET_KEY"],
-            idempotency_key=f"page:{key}" if key else None,
+            idempotency_key=scoped(f"page:{key}") if key else None,
             fingerprint=fingerprint(
                 [iso(start), mode, details.client, details.backup, details.accommodations]
             ),

@@ -22,7 +22,7 @@ from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.idempotency import fingerprint, key_from_request
+from shared.idempotency import caller_key, fingerprint
 
 catalog_blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="Staff, services and availability"
@@ -297,7 +297,7 @@ class AppointmentCollection(MethodView):
     def post(self, data):
         """Book an appointment (no token needed; Idempotency-Key honoured)."""
         session = db.session()
-        key = key_from_request()
+        key = caller_key()
         service = catalog.get_service(
             session=session,
             service_id=data["service_id"],
@@ -325,9 +325,9 @@ class AppointmentCollection(MethodView):
 @appointments_blp.route("/appointments/<id:appointment_id>")
 class AppointmentItem(MethodView):
     @appointments_blp.response(200, schemas.AppointmentSchema)
-    @require("admin", "staff")
+    @require("admin", "staff", "service")
     def get(self, appointment_id):
-        """One appointment (staff: only their own)."""
+        """One appointment (staff: only their own; consent asks whose it is)."""
         return _own_appointment(appointment_id)
 
     @appointments_blp.arguments(schemas.AppointmentUpdateSchema)
@@ -406,7 +406,7 @@ class AppointmentNoShow(MethodView):
 @appointments_blp.route("/appointments/<id:appointment_id>/follow-up")
 class AppointmentFollowUp(MethodView):
     @appointments_blp.arguments(schemas.FollowUpSchema)
-    @appointments_blp.response(201, schemas.BookedSchema)
+    @appointments_blp.response(201, schemas.FollowUpBookedSchema)
     @require("admin", "staff")
     def post(self, data, appointment_id):
         """Book the next session for the same client, linked to this one."""
@@ -426,7 +426,7 @@ class AppointmentFollowUp(MethodView):
             secret=_secret(),
             actor=_actor(),
         )
-        return _booked_body(booked)
+        return {"appointment": booked.appointment}
 
 
 @appointments_blp.route("/appointments/<id:appointment_id>/history")

@@ -342,6 +342,8 @@ class ConsentPutSchema(ma.Schema):
 
 
 class ConsentSchema(ma.Schema):
+    """A consent entry as the client sees it through their manage link, with their signing link."""
+
     request_id = fields.Integer()
     template_id = fields.Integer()
     form_title = fields.String()
@@ -351,7 +353,9 @@ class ConsentSchema(ma.Schema):
 
 
 class ConsentOutSchema(ma.Schema):
-    """The contract's consent list entry."""
+    """The contract's consent list entry, and what staff and admins see: never the client's
+    signing link (whoever holds it signs as the client); consent's
+    POST /requests/{request_id}/resend emails it to the client again."""
 
     request_id = fields.Integer()
     template_id = fields.Integer()
@@ -393,7 +397,7 @@ class AppointmentSchema(ma.Schema):
     sequence = fields.Integer()
     follow_up_of_id = fields.Integer(allow_none=True)
     consent_status = fields.String()
-    consents = fields.List(fields.Nested(ConsentSchema))
+    consents = fields.List(fields.Nested(ConsentOutSchema))
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
 
@@ -404,6 +408,13 @@ class BookedSchema(ma.Schema):
     appointment = fields.Nested(AppointmentSchema)
     manage_token = fields.String()
     manage_url = fields.String()
+
+
+class FollowUpBookedSchema(ma.Schema):
+    """A follow-up staff booked: the appointment only. Its manage link lets the holder act as
+    the client, so it goes to the client alone, in their confirmation."""
+
+    appointment = fields.Nested(AppointmentSchema)
 
 
 class ManagedAppointmentSchema(ma.Schema):

@@ -25,6 +25,13 @@ class RequestNotFound(NotFound):
     title = "No such consent request"
 
 
+class AppointmentNotFound(NotFound):
+    """Booking's own code for an appointment that is not there (or not the caller's)."""
+
+    code = "appointment_not_found"
+    title = "No such appointment"
+
+
 class RecordNotFound(NotFound):
     code = "record_not_found"
     title = "No signed record for this request"

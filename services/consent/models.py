@@ -22,6 +22,7 @@ REQUEST_STATUSES = ("pending", "signed", "declined", "expired", "withdrawn")
 EVENT_KINDS = (
     "created",
     "sent",
+    "link_resent",
     "viewed",
     "disclosure_accepted",
     "signed",

@@ -189,25 +189,7 @@ def create_request(
     url = signing_url(settings, token)
     title = forms.localize(request.version, request.locale).title
     if send:
-        outbox.enqueue_notify(
-            session=session,
-            request=request,
-            message={
-                "channel": "email",
-                "to": request.client_email,
-                "template": "consent_request",
-                "locale": request.locale,
-                "data": {
-                    "client_name": request.client_name,
-                    "form_title": title,
-                    "signing_url": url,
-                    "expires_at": _iso(request.expires_at),
-                    "org_name": settings.org_name,
-                    "timezone": request.timezone,
-                },
-            },
-            event_on_delivery="sent",
-        )
+        _send_link(session=session, request=request, url=url, settings=settings)
     if appointment_id is not None:
         outbox.enqueue_booking_status(
             session=session, request=request, appointment_id=appointment_id
@@ -234,6 +216,55 @@ def create_request(
                 },
             )
     return Created(request, url, reused=False)
+
+
+def _send_link(
+    *, session: Session, request: ConsentRequest, url: str, settings: records.RecordSettings
+) -> None:
+    """Queue the email that gives the client their signing link (audited as sent once out)."""
+    outbox.enqueue_notify(
+        session=session,
+        request=request,
+        message={
+            "channel": "email",
+            "to": request.client_email,
+            "template": "consent_request",
+            "locale": request.locale,
+            "data": {
+                "client_name": request.client_name,
+                "form_title": forms.localize(request.version, request.locale).title,
+                "signing_url": url,
+                "expires_at": _iso(request.expires_at),
+                "org_name": settings.org_name,
+                "timezone": request.timezone,
+            },
+        },
+        event_on_delivery="sent",
+    )
+
+
+def resend_link(
+    *,
+    session: Session,
+    request: ConsentRequest,
+    settings: records.RecordSettings,
+    origin: Origin | None = None,
+    asked_by: dict[str, Any] | None = None,
+) -> ConsentRequest:
+    """Email the client the same signing link again, while it can still be used (409/410 not).
+
+    This is what staff get instead of the link: whoever holds the link signs as the client.
+    """
+    _check_usable(request, allow_signed=False)
+    token = _signing_token(settings.secret_key, request.token_salt)
+    record_event(
+        session=session, request=request, kind="link_resent", origin=origin, details=asked_by
+    )
+    _send_link(
+        session=session, request=request, url=signing_url(settings, token), settings=settings
+    )
+    session.flush()
+    return request
 
 
 def _iso(moment: datetime) -> str:
@@ -295,6 +326,12 @@ def request_for_token(
     request = session.scalar(query)
     if request is None:
         raise SigningLinkUnknown("This signing link is not valid. Check the link in your email.")
+    _check_usable(request, allow_signed=allow_signed)
+    return request
+
+
+def _check_usable(request: ConsentRequest, *, allow_signed: bool) -> None:
+    """Raise 410 when the request's link has expired or was used up, 409 when signed."""
     if request.status == "expired" or (
         request.status == "pending" and request.expires_at <= utcnow()
     ):
@@ -303,7 +340,6 @@ def request_for_token(
         raise SigningLinkUsed(f"This consent was {request.status}; the link cannot be used again.")
     if request.status == "signed" and not allow_signed:
         raise AlreadySigned("This consent was already signed.")
-    return request
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from werkzeug.routing import BaseConverter
 
 from services.consent import (
     audit,
+    clients,
     forms,
     privacy,
     records,
@@ -22,11 +23,12 @@ from services.consent import (
     signing,
     verification,
 )
+from services.consent.errors import AppointmentNotFound
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require
 from shared.errors import ValidationFailed
-from shared.idempotency import fingerprint, key_from_request
+from shared.idempotency import caller_key, fingerprint
 
 STAFF_ROLES = ("admin", "staff", "service")
 LINK_PATTERN = r"fd[a-z]_[A-Za-z0-9_-]{20,100}"
@@ -83,6 +85,16 @@ def _staff_scope() -> int | None:
     """The staff id a staff token is limited to; None for admin and service tokens."""
     principal = current_principal()
     return principal.staff_id if principal.role == "staff" else None
+
+
+def _check_appointment(appointment_id: int | None) -> None:
+    """A staff token ties consent only to its own staff member's appointments: another's
+    answers the same 404 as one that does not exist, so ids cannot be probed."""
+    staff_id = _staff_scope()
+    if appointment_id is None or staff_id is None:
+        return
+    if clients.appointment_staff_id(current_app, appointment_id) != staff_id:
+        raise AppointmentNotFound(f"There is no appointment {appointment_id}.")
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -173,9 +185,11 @@ class VersionByNumber(MethodView):
 
 
 def _created_view(created: requests.Created) -> dict:
-    """The request as RequestCreatedSchema dumps it; signing_url only when there is one."""
+    """The request as RequestCreatedSchema dumps it; signing_url only when there is one and
+    the caller is not staff: whoever holds the link signs as the client, so staff get
+    /requests/{id}/resend instead (booking's service token passes it on to the client)."""
     view = schemas.ConsentRequestSchema().dump(created.request) | {"reused": created.reused}
-    if created.signing_url:
+    if created.signing_url and _staff_scope() is None:
         view["signing_url"] = created.signing_url
     return view
 
@@ -197,8 +211,9 @@ class Requests(MethodView):
     @require(*STAFF_ROLES)
     def post(self, data):
         """Ask a client for consent; the signing link goes out by email through notify."""
+        _check_appointment(data.get("appointment_id"))
         session = db.session()
-        key = key_from_request()
+        key = caller_key()
         idempotency = (key, fingerprint(data)) if key else None
         template = forms.get_template(session=session, template_id=data["template_id"])
         staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")
@@ -227,6 +242,28 @@ class RequestById(MethodView):
         """One consent request and its status."""
         return requests.get_request(
             session=db.session(), request_id=request_id, staff_id=_staff_scope()
+        )
+
+
+@requests_blp.route("/requests/<int:request_id>/resend")
+class RequestResend(MethodView):
+    @requests_blp.response(202, schemas.ConsentRequestSchema)
+    @requests_blp.alt_response(409, response="CONFLICT")
+    @requests_blp.alt_response(410, response="GONE")
+    @require(*STAFF_ROLES)
+    def post(self, request_id):
+        """Email the client their signing link again (the link itself never goes to staff)."""
+        session = db.session()
+        found = requests.get_request(
+            session=session, request_id=request_id, staff_id=_staff_scope()
+        )
+        principal = current_principal()
+        return requests.resend_link(
+            session=session,
+            request=found,
+            settings=_settings(),
+            origin=_origin(),
+            asked_by={"by": principal.role, "staff_id": principal.staff_id},
         )
 
 
@@ -320,6 +357,7 @@ class VerbalConsent(MethodView):
     @require("admin", "staff")
     def post(self, data):
         """Attest a consent given verbally: a signed record marked verbal."""
+        _check_appointment(data.get("appointment_id"))
         session = db.session()
         template = forms.get_template(session=session, template_id=data["template_id"])
         staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")

@@ -39,6 +39,9 @@ class Messages(MethodView):
         message, created = operations.create_message(
             session=db.session(),
             fields=fields,
+            # Not scoped to the caller (shared.idempotency.caller_key): only the suite and its
+            # admins post here, a replay shows no content, and privacy export finds a client's
+            # messages by the keys booking sent them with.
             idempotency_key=key_from_request(),
             fingerprint=fingerprint(request.get_json(silent=True)),
             mail_from=current_app.config["MAIL_FROM"],

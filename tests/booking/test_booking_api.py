@@ -208,6 +208,44 @@ def test_same_idempotency_key_replays_the_booking(
     assert other.get_json()["code"] == "idempotency_key_reused"
 
 
+def test_another_callers_idempotency_key_never_replays_their_manage_token(
+    booking_app, make_service, next_weekday, at, booking_body, session
+):
+    """A key belongs to its caller (here: the client's address): the same key and body from
+    another address is a new request (the slot is taken: 409), never the first booking."""
+    service = make_service()
+    body = booking_body(service.id, at(next_weekday(1), 10))
+    client = booking_app.test_client()
+    headers = {"Idempotency-Key": "book-once-123"}
+    first = client.post(
+        "/api/v1/appointments",
+        json=body,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    stranger = client.post(
+        "/api/v1/appointments",
+        json=body,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+    )
+    again = client.post(
+        "/api/v1/appointments",
+        json=body,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+
+    assert first.status_code == 201
+    assert stranger.status_code == 409 and stranger.get_json()["code"] == "slot_taken"
+    assert first.get_json()["manage_token"] not in stranger.get_data(as_text=True)
+    assert again.status_code == 200
+    assert again.get_json()["manage_token"] == first.get_json()["manage_token"]
+    assert count(session, Appointment) == 1
+    stored = session.scalar(sa.select(Appointment.idempotency_key))
+    assert "book-once-123" not in stored and "198.51.100.7" not in stored
+
+
 def test_least_booked_staff_member_gets_the_booking(
     booking_app, make_staff, make_service, next_weekday, at, booking_body
 ):

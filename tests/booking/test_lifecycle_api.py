@@ -129,6 +129,24 @@ def test_staff_completes_with_outcome_and_books_a_follow_up(
     assert again.get_json()["code"] == "invalid_status"
 
 
+def test_staff_booking_a_follow_up_never_get_the_clients_manage_link(
+    booking_app, booked, make_token, next_weekday, at
+):
+    """The manage link lets its holder act as the client: the follow-up's goes to the client
+    in their confirmation, and staff get the appointment alone."""
+    _, body = booked
+    appointment = body["appointment"]
+    staff = auth(make_token("booking", "staff", staff_id=appointment["staff_id"]))
+    follow = booking_app.test_client().post(
+        f"/api/v1/appointments/{appointment['id']}/follow-up",
+        json={"start": iso(at(next_weekday(1, weeks_ahead=2), 10))},
+        headers=staff,
+    )
+    assert follow.status_code == 201, follow.get_json()
+    assert set(follow.get_json()) == {"appointment"}
+    assert "fdm_" not in follow.get_data(as_text=True)
+
+
 def test_no_show_and_history_record_who_did_what(booking_app, booked, make_token):
     _, body = booked
     appointment_id = body["appointment"]["id"]

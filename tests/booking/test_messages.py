@@ -13,7 +13,8 @@ from icalendar import Calendar
 from services.booking import outbox
 from services.booking.models import OutboxIntent
 from services.notify import worker as notify_worker
-from shared.db import utcnow
+from services.notify.models import Message
+from shared.db import get_db, utcnow
 from shared.http import ServiceClient
 
 CONSENT_FORM = {
@@ -323,10 +324,50 @@ def test_required_consent_is_requested_and_its_link_is_in_the_confirmation(
     assert appointment["consent_status"] == "pending"
     [consent] = appointment["consents"]
     assert consent["template_id"] == template_id
-    assert "/consent/sign/" in consent["signing_url"]
+    assert "signing_url" not in consent  # the link is the client's: their mail, their page
+    manage = booking_app.test_client().get(f"/api/v1/manage/{body['manage_token']}").get_json()
+    [own] = manage["consents"]
+    assert "/consent/sign/" in own["signing_url"]
     deliver(notify_app)
     client_mail = next(m for m in smtp.wait_for(2) if m["To"] == "ana@example.org")
-    assert consent["signing_url"] in client_mail.get_body(("plain",)).get_content()
+    assert own["signing_url"] in client_mail.get_body(("plain",)).get_content()
+
+
+def test_staff_and_admins_reading_appointments_never_get_the_clients_signing_link(
+    booking_app, consent_app, notify_app, make_service, make_token, next_weekday, at, booking_body
+):
+    """Whoever holds the signing link signs as the client: the appointment as staff and admins
+    read it (one, or in a list) and the staff member's notices name the consent, never its link."""
+    template_id = create_consent_form(consent_app, make_token)
+    service = make_service(required_consent_template_ids=[template_id])
+    body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
+    outbox.dispatch_pending(booking_app)
+    appointment = body["appointment"]
+    client = booking_app.test_client()
+    for role, staff_id in (("staff", appointment["staff_id"]), ("admin", None)):
+        headers = {"Authorization": f"Bearer {make_token('booking', role, staff_id=staff_id)}"}
+        one = client.get(f"/api/v1/appointments/{appointment['id']}", headers=headers)
+        listed = client.get("/api/v1/appointments", headers=headers)
+        [consent] = one.get_json()["consents"]
+        assert consent["status"] == "pending" and consent["request_id"]
+        for response in (one, listed):
+            assert response.status_code == 200
+            assert "/consent/sign/" not in response.get_data(as_text=True), role
+    moved = client.post(
+        f"/api/v1/appointments/{appointment['id']}/reschedule",
+        json={"start": at(next_weekday(1), 11).isoformat()},
+        headers={"Authorization": f"Bearer {make_token('booking', 'admin')}"},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    outbox.dispatch_pending(booking_app)
+    with get_db(notify_app).transaction() as session:
+        notices = session.scalars(
+            sa.select(Message.data)
+            .where(Message.template == "booking_staff_notice")
+            .order_by(Message.id)
+        ).all()
+    assert [data["event"] for data in notices] == ["booked", "rescheduled"]
+    assert all(data["consent_links"] == [] for data in notices)
 
 
 def test_absent_consent_service_delays_consent_but_not_the_booking(

@@ -266,6 +266,23 @@ def test_double_submit_shows_the_same_booking(client, booking_app, service, day)
     assert first.headers["Location"] == second.headers["Location"]
 
 
+def test_a_replayed_form_from_another_address_never_shows_the_first_booking(
+    client, booking_app, service, day
+):
+    """The form's request key is its sender's: the same form from another address is a new
+    request (the time is taken), never a redirect to the first client's manage link."""
+    data = details(open_details(client, service, day))
+    first = client.post(
+        f"/{service.slug}", data=data, headers=HTML, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
+    replayed = client.post(
+        f"/{service.slug}", data=data, headers=HTML, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+    )
+    assert first.status_code == 303
+    assert replayed.status_code != 303 and "Location" not in replayed.headers
+    assert token_of(first.headers["Location"]) not in text(replayed)
+
+
 def test_phone_mode_needs_a_number_to_call(client, service, day):
     picker = text(client.get(f"/{service.slug}?mode=phone&tz={TZ}&day={day}", headers=HTML))
     form = text(

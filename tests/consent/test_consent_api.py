@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from consent_builders import form_content
 from consent_validators import pdfsig, pdftotext
 
-from services.consent.models import ConsentRequest, DownloadLink
+from services.consent import requests
+from services.consent.models import ConsentRequest, DownloadLink, OutboxItem
 from shared import db as shared_db
 
 GOOD_SIGNATURE = {
@@ -177,6 +178,25 @@ def test_same_idempotency_key_replays_the_same_request_and_link(client, service,
     assert other.status_code == 409 and other.get_json()["code"] == "idempotency_key_reused"
 
 
+def test_another_callers_idempotency_key_never_replays_their_request(
+    client, make_token, template_id
+):
+    """Staff member 8 sending staff member 7's key and body gets a request of their own, not
+    7's (nor a 409 that tells the key was used)."""
+    body = {"template_id": template_id, "client_name": "A", "client_email": "a@example.org"}
+    answers, tokens = {}, {}
+    for staff_id in (7, 8):
+        tokens[staff_id] = {
+            "Authorization": f"Bearer {make_token('consent', 'staff', staff_id=staff_id)}"
+        }
+        headers = {**tokens[staff_id], "Idempotency-Key": "ask-a-once"}
+        answers[staff_id] = client.post("/api/v1/requests", json=body, headers=headers)
+    assert answers[7].status_code == answers[8].status_code == 201
+    assert answers[7].get_json()["id"] != answers[8].get_json()["id"]
+    own = client.get(f"/api/v1/requests/{answers[8].get_json()['id']}", headers=tokens[8])
+    assert own.status_code == 200
+
+
 def test_requests_listed_by_appointment(client, service, ask):
     first = ask(appointment_id=7)
     ask(appointment_id=8, client_email="bo@example.org")
@@ -200,6 +220,66 @@ def test_staff_see_only_their_own_requests(client, make_token, template_id):
     assert client.get(f"/api/v1/requests/{created['id']}", headers=mine).status_code == 200
     assert client.get(f"/api/v1/requests/{created['id']}", headers=theirs).status_code == 404
     assert client.get("/api/v1/requests", headers=theirs).get_json() == []
+
+
+def test_staff_creating_a_request_never_get_the_clients_signing_link(
+    client, make_token, template_id
+):
+    """The signing link is the client's (whoever holds it signs as the client): a staff token's
+    create and its replay answer without it; the service (booking, which mails it) gets it."""
+    staff = {
+        "Authorization": f"Bearer {make_token('consent', 'staff', staff_id=7)}",
+        "Idempotency-Key": "staff-7-ask-1",
+    }
+    body = {"template_id": template_id, "client_name": "A", "client_email": "a@example.org"}
+    for expected in (201, 200):
+        response = client.post("/api/v1/requests", json=body | {"send": False}, headers=staff)
+        assert response.status_code == expected, response.get_json()
+        assert "signing_url" not in response.get_json()
+        assert "/consent/sign/" not in response.get_data(as_text=True)
+
+
+def test_staff_have_the_signing_link_sent_to_the_client_again(
+    client, consent_app, make_token, template_id
+):
+    """Instead of the link, staff get "resend": the client is emailed the same link again."""
+    staff = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=7)}"}
+    body = {"template_id": template_id, "client_name": "A", "client_email": "a@example.org"}
+    created = client.post("/api/v1/requests", json=body | {"send": False}, headers=staff)
+    request_id = created.get_json()["id"]
+
+    resent = client.post(f"/api/v1/requests/{request_id}/resend", headers=staff)
+
+    assert resent.status_code == 202, resent.get_json()
+    assert resent.get_json()["id"] == request_id and "signing_url" not in resent.get_json()
+    with shared_db.get_db(consent_app).transaction() as session:
+        [item] = session.scalars(sa.select(OutboxItem).where(OutboxItem.request_id == request_id))
+        salt = session.get(ConsentRequest, request_id).token_salt
+        assert item.target == "notify" and item.body["to"] == "a@example.org"
+        assert item.body["template"] == "consent_request"
+        link = item.body["data"]["signing_url"]
+    assert link.endswith("/consent/sign/" + requests._signing_token("test-secret", salt))
+    events = client.get(f"/api/v1/requests/{request_id}/events", headers=staff).get_json()
+    assert [e["kind"] for e in events["events"]] == ["created", "link_resent"]
+    assert client.get(f"/api/v1/sign/{link.rsplit('/', 1)[1]}").status_code == 200
+
+
+def test_resending_a_link_that_cannot_be_used_is_refused(client, consent_app, service, ask):
+    signed = ask()
+    assert client.post(f"/api/v1/sign/{token_of(signed)}", json=GOOD_SIGNATURE).status_code == 200
+    expired = ask(client_email="bo@example.org")
+    with shared_db.get_db(consent_app).transaction() as session:
+        session.execute(
+            sa.update(ConsentRequest)
+            .where(ConsentRequest.id == expired["id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
+        )
+    for request_id, status, code in (
+        (signed["id"], 409, "already_signed"),
+        (expired["id"], 410, "signing_link_expired"),
+    ):
+        response = client.post(f"/api/v1/requests/{request_id}/resend", headers=service)
+        assert response.status_code == status and response.get_json()["code"] == code
 
 
 def test_bad_request_fields_are_422(client, service, template_id):

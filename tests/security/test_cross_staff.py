@@ -1,6 +1,7 @@
 """Staff tokens of another staff member, generated from the OpenAPI documents: every operation a
 staff token may call is tried by staff member B on staff member A's rows (appointment, rules,
-exceptions, busy blocks, calendars, feed, consent requests). B gets the same 404 as for a row
+exceptions, busy blocks, calendars, feed, consent requests), and every consent operation taking
+an appointment_id in its body is tried with A's appointment. B gets the same 404 as for a row
 that does not exist, never a byte of A's data, and changes nothing; A, on the same GETs, is
 answered. A new staff route without a row to aim it at fails the test until one is named here."""
 
@@ -15,6 +16,7 @@ from abuse_builders import FORM, SIGNATURE
 
 from services.booking import catalog
 from services.booking.models import ExternalCalendar
+from services.consent import outbox as consent_outbox
 from shared import db as shared_db
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -49,13 +51,31 @@ BODIES = {
 BLOCKS_RANGE = "?start={}&end={}".format(
     *(moment.isoformat().replace("+00:00", "Z") for moment in (SOON, SOON + timedelta(days=9)))
 )
+
+# Consent operations whose body names an appointment: valid bodies given A's rows.
+APPOINTMENT_BOUND = {
+    ("post", "/api/v1/requests"): lambda ids: {
+        "template_id": ids["template_id"],
+        "client_name": "Client Of-A",
+        "client_email": "client.of.a@example.org",
+        "appointment_id": ids["appointment_id"],
+        "send": False,
+    },
+    ("post", "/api/v1/verbal"): lambda ids: {
+        "template_id": ids["template_id"],
+        "client_name": "Client Of-A",
+        "client_email": "client.of.a@example.org",
+        "appointment_id": ids["appointment_id"],
+        "explained": "Recording, read out loud.",
+        "explained_by": "Bo Other",
+        "explained_at": datetime.now(UTC).isoformat(),
+    },
+}
 # Operations a staff token may call that name no one's rows: what they list is checked below.
 UNSCOPED = {
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/requests"),
-    ("post", "/api/v1/requests"),
-    ("post", "/api/v1/verbal"),
     ("get", "/api/v1/templates"),
     ("get", "/api/v1/templates/{template_id}"),
     ("get", "/api/v1/templates/{template_id}/versions"),
@@ -101,10 +121,11 @@ def rows(apps, service, book_api, make_token):
             "calendar_id": calendar.id,
             "b": b.id,
         }
-    # A asks a client for consent with A's own token, and the client signs it.
+    # A client is asked for consent on A's behalf (as booking asks, with the link that only
+    # the client gets), and signs it.
     consent = apps["consent"].test_client()
     admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
-    a_token = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=a.id)}"}
+    service_token = {"Authorization": f"Bearer {make_token('consent', 'service')}"}
     template = consent.post("/api/v1/templates", json=FORM, headers=admin)
     assert template.status_code == 201, template.get_json()
     created = consent.post(
@@ -115,14 +136,16 @@ def rows(apps, service, book_api, make_token):
             "client_email": "client.of.a@example.org",
             "timezone": "America/Toronto",
             "send": False,
+            "staff_id": a.id,
         },
-        headers=a_token,
+        headers=service_token,
     )
     assert created.status_code == 201, created.get_json()
     signing = created.get_json()["signing_url"].rsplit("/", 1)[1]
     signed = consent.post(f"/api/v1/sign/{signing}", json=SIGNATURE)
     assert signed.status_code == 200, signed.get_json()
     ids["request_id"] = created.get_json()["id"]
+    ids["template_id"] = template.get_json()["id"]
     return ids
 
 
@@ -164,6 +187,17 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     for method, path in staff_operations(app):
         if (method, path) in UNSCOPED:
             continue
+        if (method, path) in APPOINTMENT_BOUND:
+            body = APPOINTMENT_BOUND[method, path](rows)
+            response = getattr(client, method)(path, headers=stranger, json=body)
+            assert response.status_code == 404, (method, path, response.get_json())
+            unknown = getattr(client, method)(
+                path, headers=stranger, json=body | {"appointment_id": 999999}
+            )
+            assert unknown.status_code == 404, (method, path, unknown.get_json())
+            assert response.get_json()["code"] == unknown.get_json()["code"], (method, path)
+            tried += 1
+            continue
         names = re.findall(r"\{([^}]+)\}", path)
         missing = [name for name in names if name not in rows]
         assert names and not missing, f"{method.upper()} {path}: name A's row for {missing or path}"
@@ -183,7 +217,8 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
         if method == "get":
             assert getattr(client, method)(url, headers=owner).status_code == 200, (method, path)
         tried += 1
-    assert tried >= (15 if service_name == "booking" else 4)
+    assert tried >= (15 if service_name == "booking" else 6)
+    consent_outbox.dispatch_pending(apps["consent"])  # whatever consent would tell booking
     assert _snapshot(apps, make_token, rows) == before  # B changed nothing of A's
 
     # The lists a staff token may read hold only the caller's own rows.
@@ -194,11 +229,55 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
 
 
+def _body_fields(spec: dict, operation: dict) -> set[str]:
+    """The JSON body's property names of an operation (empty without a body)."""
+    schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    schema = schema.get("schema", {})
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return set(schema.get("properties", {}))
+
+
 def test_lists_and_unscoped_operations_are_named(apps):
-    """Every staff operation is either aimed at A's rows above or named as unscoped."""
+    """Every staff operation is either aimed at A's rows above or named as unscoped, and every
+    one whose body takes an appointment_id is tried with A's appointment."""
     for name in ("booking", "consent"):
+        spec = apps[name].test_client().get("/openapi.json").get_json()
         for method, path in staff_operations(apps[name]):
+            if "appointment_id" in _body_fields(spec, spec["paths"][path][method]):
+                assert (method, path) in APPOINTMENT_BOUND, (name, method, path)
             scoped = bool(re.search(r"\{[^}]+\}", path)) and (method, path) not in UNSCOPED
-            assert scoped or (method, path) in UNSCOPED, (name, method, path)
+            bound = (method, path) in APPOINTMENT_BOUND
+            assert scoped or bound or (method, path) in UNSCOPED, (name, method, path)
             if scoped and method in ("put", "patch"):
                 assert (method, path) in BODIES, (name, method, path)
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [("post", "/api/v1/verbal"), ("post", "/api/v1/requests")],
+    ids=["verbal consent", "consent request"],
+)
+def test_staff_cannot_tie_consent_to_another_staff_members_appointment(
+    apps, make_token, rows, operation
+):
+    """B's verbal consent or request for A's appointment is refused like a missing appointment;
+    nothing is recorded, and booking's consent status of A's appointment does not move."""
+    consent = apps["consent"].test_client()
+    stranger = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=rows['b'])}"}
+    owner = {"Authorization": f"Bearer {make_token('consent', 'staff', staff_id=rows['staff_id'])}"}
+    body = APPOINTMENT_BOUND[operation](rows)
+    before = _snapshot(apps, make_token, rows)["appointment"]
+
+    refused = consent.post(operation[1], json=body, headers=stranger)
+    missing = consent.post(operation[1], json=body | {"appointment_id": 999999}, headers=stranger)
+    consent_outbox.dispatch_pending(apps["consent"])
+
+    assert refused.status_code == missing.status_code == 404
+    assert refused.get_json()["code"] == missing.get_json()["code"] == "appointment_not_found"
+    assert consent.get("/api/v1/requests", headers=stranger).get_json() == []
+    after = _snapshot(apps, make_token, rows)["appointment"]
+    assert after["consent_status"] == before["consent_status"]
+    assert after["consents"] == before["consents"]
+    # A, whose appointment it is, is answered (200: the client's signed consent is reused).
+    assert consent.post(operation[1], json=body, headers=owner).status_code in (200, 201)
