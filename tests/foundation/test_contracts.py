@@ -14,7 +14,7 @@ ROW = re.compile(r"^\| ([^|]+) \| ([^|]+) \| (GET|POST|PUT|DELETE|PATCH) \| `([^
 # The modules that call another service: every "/api/v1/..." literal in them is a call.
 CALLERS = {
     "booking": ["services/booking/outbox.py", "services/booking/notices.py"],
-    "consent": ["services/consent/outbox.py"],
+    "consent": ["services/consent/outbox.py", "services/consent/clients.py"],
     "frontdesk": ["frontdesk/privacy.py", "frontdesk/check.py"],
 }
 
