@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from services.booking.models import CONSENT_STATUSES, MODES, OUTCOMES, STATUSES
-from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import Day, PhoneNumber, TimeZone, UTCDateTime
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
@@ -189,7 +189,7 @@ class RulesSchema(ma.Schema):
 
 
 class ExceptionCreateSchema(ma.Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("off", "extra")))
     start_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
     end_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
@@ -234,8 +234,8 @@ class RangeArgsSchema(ma.Schema):
 
 
 class SlotQueryArgsSchema(ma.Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
     tz = TimeZone(load_default="UTC")
     staff = fields.Integer(load_default=None, validate=ID_RANGE)
 
