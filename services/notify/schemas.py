@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from flask import current_app
 
 from services.notify import rendering
 from services.notify.models import CHANNELS, STATUSES
+from shared import outbound
 from shared.db import utcnow
 from shared.fields import UTCDateTime, to_e164
 
@@ -91,18 +91,7 @@ def _webhook_url_error(url: str) -> str | None:
         return "Not an http(s) URL."
     if len(url) > 2048:
         return "URL too long."
-    if current_app.config["ALLOW_PRIVATE_WEBHOOKS"]:
-        return None
-    host = parts.hostname
-    if host == "localhost" or host.endswith(".localhost"):
-        return "Loopback and private addresses are not allowed."
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "Loopback and private addresses are not allowed."
-    return None
+    return outbound.refusal(url, allow_private=current_app.config["ALLOW_PRIVATE_WEBHOOKS"])
 
 
 def _secret_error(secret: str) -> str | None:
