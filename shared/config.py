@@ -46,6 +46,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "smtp://user:pass@host:587?starttls=1, smtps://..., console:// or file://PATH.",
     ),
     "MAIL_FROM": ("Frontdesk <no-reply@localhost>", "From address of outgoing email."),
+    "SMTP_UTF8": (
+        False,
+        "The SMTP relay supports SMTPUTF8: accept addresses with non-ASCII characters before the @.",
+    ),
     "SMS_URL": ("console://", "twilio://SID:TOKEN@host/FROM, console:// or file://PATH."),
     "BILLING_EMAIL": (None, "Address that receives a billing notice when a session is completed."),
     "BILLING_WEBHOOK_URL": (None, "Webhook that receives a signed billing notice on completion."),

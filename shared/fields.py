@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import marshmallow as ma
 import phonenumbers
+from flask import current_app, has_app_context
+
+from shared.email_addresses import email_problem
 
 
 def to_e164(value: str, region: str | None = None) -> str:
@@ -33,6 +36,18 @@ class PhoneNumber(ma.fields.String):
             return to_e164(text)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from exc
+
+
+class EmailAddress(ma.fields.Email):
+    """An email address mail can be sent to: no invisible characters, no IP-literal domain,
+    and an ASCII local part unless the relay speaks SMTPUTF8 (FRONTDESK_SMTP_UTF8)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        address = super()._deserialize(value, attr, data, **kwargs)
+        smtputf8 = has_app_context() and bool(current_app.config.get("SMTP_UTF8"))
+        if problem := email_problem(address, smtputf8=smtputf8):
+            raise ma.ValidationError(problem)
+        return address
 
 
 _ZONES: frozenset[str] | None = None

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from services.booking.models import CONSENT_STATUSES, MODES, OUTCOMES, STATUSES
-from shared.fields import Day, PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import Day, EmailAddress, PhoneNumber, TimeZone, UTCDateTime
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
@@ -23,7 +23,7 @@ MAX_LIST_ITEMS = 50
 
 class StaffCreateSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     time_zone = TimeZone(required=True)
     languages = fields.List(
         fields.String(validate=LANGUAGE),
@@ -262,7 +262,7 @@ class SlotListSchema(ma.Schema):
 
 class ClientSchema(ma.Schema):
     name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     phone = PhoneNumber(allow_none=True, load_default=None)
     language = fields.String(load_default="en", validate=LANGUAGE)
     time_zone = TimeZone(allow_none=True, load_default=None)

@@ -9,7 +9,7 @@ from marshmallow import validate, validates_schema
 
 from services.consent import forms
 from services.consent.models import MAX_ID
-from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import EmailAddress, PhoneNumber, TimeZone, UTCDateTime
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
 _LOCALE = validate.OneOf(forms.LOCALES)
@@ -133,7 +133,7 @@ class ConsentRequestCreateSchema(ma.Schema):
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
     client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
@@ -310,7 +310,7 @@ class VerbalSchema(ma.Schema):
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
     client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     timezone = TimeZone(load_default="UTC")

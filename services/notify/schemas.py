@@ -16,6 +16,7 @@ from services.notify import rendering
 from services.notify.models import CHANNELS, STATUSES
 from shared import outbound
 from shared.db import utcnow
+from shared.email_addresses import email_problem
 from shared.fields import UTCDateTime, to_e164
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
@@ -74,7 +75,7 @@ def _recipient_error(channel: str, to: str) -> str | None:
             ma.validate.Email()(to)
         except ma.ValidationError:
             return "Not a valid email address."
-        return None
+        return email_problem(to, smtputf8=current_app.config["SMTP_UTF8"])
     if channel == "sms":
         try:
             to_e164(to)
