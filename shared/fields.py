@@ -12,6 +12,7 @@ import phonenumbers
 from flask import current_app, has_app_context
 
 from shared.email_addresses import email_problem
+from shared.plain_text import one_line_problem
 
 
 def to_e164(value: str, region: str | None = None) -> str:
@@ -25,6 +26,16 @@ def to_e164(value: str, region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError("This phone number is not valid; check the digits and the country code.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class OneLine(ma.fields.String):
+    """One line of text (names, titles, a typed signature): see one_line_problem."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if problem := one_line_problem(text):
+            raise ma.ValidationError(problem)
+        return text
 
 
 class PhoneNumber(ma.fields.String):

@@ -53,6 +53,7 @@ from shared.email_addresses import NON_ASCII_LOCAL_PART, email_problem
 from shared.fields import is_time_zone, to_e164
 from shared.idempotency import fingerprint
 from shared.pages import LANGUAGES, N_
+from shared.plain_text import one_line_problem
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 
@@ -423,6 +424,11 @@ def read_details(form, *, mode: str, tz: str, dial_in_offered: bool) -> Details:
     for name, limit in LIMITS.items():
         if len(values.get(name, "")) > limit:
             errors[name] = _("Please keep this under %(limit)d characters.", limit=limit)
+    for name in ("name", "interpreter_language"):
+        if one_line_problem(values[name]):
+            errors.setdefault(
+                name, _("Please use one line of plain text, without special characters.")
+            )
     if not values["name"]:
         errors.setdefault("name", _("Please enter your name."))
     if not values["email"]:

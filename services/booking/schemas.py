@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
 from services.booking.models import CONSENT_STATUSES, MODES, OUTCOMES, STATUSES
-from shared.fields import Day, EmailAddress, PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import Day, EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
@@ -22,7 +22,7 @@ MAX_LIST_ITEMS = 50
 
 
 class StaffCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
     email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     time_zone = TimeZone(required=True)
     languages = fields.List(
@@ -78,7 +78,7 @@ class PublicStaffSchema(ma.Schema):
 
 
 class ResourceLinkSchema(ma.Schema):
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = OneLine(required=True, validate=validate.Length(1, 200))
     url = fields.URL(
         allow_none=True,
         load_default=None,
@@ -89,7 +89,7 @@ class ResourceLinkSchema(ma.Schema):
 
 
 class ServiceCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
     slug = fields.String(required=True, validate=[validate.Length(1, 100), SLUG])
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
     duration_minutes = fields.Integer(required=True, validate=validate.Range(5, 24 * 60))
@@ -98,7 +98,7 @@ class ServiceCreateSchema(ma.Schema):
         load_default=lambda: ["video"],
         validate=validate.Length(min=1, max=len(MODES)),
     )
-    location = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    location = OneLine(allow_none=True, load_default=None, validate=validate.Length(max=500))
     buffer_before_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     buffer_after_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     min_notice_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 60 * 24 * 60))
@@ -213,7 +213,7 @@ class ExceptionSchema(ExceptionCreateSchema):
 class BusyBlockCreateSchema(ma.Schema):
     start = UTCDateTime(required=True)
     end = UTCDateTime(required=True)
-    source = fields.String(load_default="manual", validate=validate.Length(1, 200))
+    source = OneLine(load_default="manual", validate=validate.Length(1, 200))
 
     @validates_schema
     def _end_after_start(self, data, **kwargs):
@@ -261,7 +261,7 @@ class SlotListSchema(ma.Schema):
 
 
 class ClientSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
     email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     phone = PhoneNumber(allow_none=True, load_default=None)
     language = fields.String(load_default="en", validate=LANGUAGE)
@@ -275,7 +275,7 @@ class BackupSchema(ma.Schema):
 
 class AccommodationsSchema(ma.Schema):
     captions = fields.Boolean(load_default=False)
-    interpreter_language = fields.String(
+    interpreter_language = OneLine(
         allow_none=True, load_default=None, validate=validate.Length(max=64)
     )
     other = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
@@ -285,7 +285,7 @@ class AccommodationsPatchSchema(ma.Schema):
     """Accommodations in a PATCH: only the given fields change."""
 
     captions = fields.Boolean()
-    interpreter_language = fields.String(allow_none=True, validate=validate.Length(max=64))
+    interpreter_language = OneLine(allow_none=True, validate=validate.Length(max=64))
     other = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -331,7 +331,7 @@ class AppointmentUpdateSchema(ma.Schema):
 
 class ConsentPutSchema(ma.Schema):
     template_id = fields.Integer(required=True, validate=ID_RANGE)
-    form_title = fields.String(required=True, validate=validate.Length(max=300))
+    form_title = OneLine(required=True, validate=validate.Length(max=300))
     status = fields.String(required=True, validate=validate.OneOf(CONSENT_STATUSES))
 
 

@@ -17,7 +17,7 @@ from services.notify.models import CHANNELS, STATUSES
 from shared import outbound
 from shared.db import utcnow
 from shared.email_addresses import email_problem
-from shared.fields import UTCDateTime, to_e164
+from shared.fields import OneLine, UTCDateTime, to_e164
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 MAX_ATTACHMENTS = 3
@@ -121,7 +121,7 @@ class MessageCreateSchema(ma.Schema):
         load_default=dict,
         validate=ma.validate.Length(max=100),
     )
-    subject = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500))
+    subject = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=500))
     text = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100_000))
     html = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500_000))
     attachments = ma.fields.List(
@@ -130,9 +130,9 @@ class MessageCreateSchema(ma.Schema):
         validate=ma.validate.Length(max=MAX_ATTACHMENTS),
     )
     send_at = UTCDateTime(allow_none=True)
-    group = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    group = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
-    event = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    event = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     payload = ma.fields.Raw(allow_none=True)
 
     @ma.validates_schema
