@@ -155,7 +155,7 @@ def _required_roles(app: Flask) -> tuple[str, ...] | None:
         # Flask answers OPTIONS itself: a route that needs a token for every method needs
         # one for OPTIONS too, so the hooks that follow always have a principal.
         needed = [
-            getattr(getattr(view_class, m.lower()), "_required_roles", None)
+            getattr(getattr(view_class, m.lower(), None), "_required_roles", None)
             for m in view_class.methods or ()
         ]
         if needed and all(needed):

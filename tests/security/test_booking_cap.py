@@ -314,3 +314,32 @@ def test_a_cancelled_seat_can_be_taken_again_by_the_same_client(
         session=session, appointment=first.appointment, actor=appointments.CLIENT, reason=None
     )
     book(session, booking_app, group, 10, start=start)
+
+
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("émile@example.org", "with accents or non-Latin letters before the @"),
+        ("ana@[127.0.0.1]", "Please enter an email address like name@example.com."),
+    ],
+)
+def test_booking_page_refuses_undeliverable_addresses_and_keeps_the_form(
+    booking_app, service, email, message
+):
+    client = booking_app.test_client()
+    start = iso(at(next_monday(), 15))
+    page = client.get(
+        f"/intake?mode=video&tz=America/Toronto&day={next_monday()}&start={start}",
+        headers={"Accept": "text/html"},
+    )
+    html = page.get_data(as_text=True)
+    form = {
+        name: _hidden(html, name)
+        for name in ("csrf_token", "request_key", "mode", "tz", "start", "around")
+    }
+    form.update(name="Émile Roy", email=email, phone="416 555 0123", backup="callback")
+    refused = client.post("/intake", data=form, headers={"Accept": "text/html"})
+    assert refused.status_code == 422
+    shown = unescape(refused.get_data(as_text=True))
+    assert message in shown
+    assert 'value="Émile Roy"' in shown
