@@ -183,6 +183,7 @@ _SEAT_HELD = (
         _APPOINTMENT_ROWS.service_id == sa.bindparam("service_id"),
         _APPOINTMENT_ROWS.start == sa.bindparam("start", type_=UTCDateTime()),
         _APPOINTMENT_ROWS.status != "cancelled",
+        _APPOINTMENT_ROWS.id != sa.bindparam("moving_id"),
     )
     .limit(1)
 )
@@ -192,6 +193,23 @@ def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment |
     if key is None:
         return None
     return session.scalar(_BY_IDEMPOTENCY_KEY, {"key": key})
+
+
+def _check_one_seat(
+    session: Session, *, service: Service, email_key: str, start: datetime, moving_id: int = 0
+) -> None:
+    """Raise AlreadyBooked when the client holds a seat of this group session already.
+
+    Runs under the staff lock the caller took, so two requests cannot both pass.
+    """
+    if service.capacity == 1:  # the slot itself is taken then
+        return
+    held = {"email": email_key, "service_id": service.id, "start": start, "moving_id": moving_id}
+    if session.scalar(_SEAT_HELD, held) is not None:
+        raise AlreadyBooked(
+            "This email address already has a place at this time; one place per person.",
+            errors={"client.email": ["Already booked for this session."]},
+        )
 
 
 def _check_daily_cap(session: Session, *, email_key: str, cap: int, now: datetime) -> None:
@@ -263,14 +281,7 @@ def book(
         raise
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
-    # One seat of a group session per client; checked under the staff lock claim_staff_at
-    # took, so two requests cannot both pass.
-    held = {"email": email_key, "service_id": service.id, "start": start}
-    if service.capacity > 1 and session.scalar(_SEAT_HELD, held) is not None:
-        raise AlreadyBooked(
-            "This email address already has a place at this time; one place per person.",
-            errors={"client.email": ["Already booked for this session."]},
-        )
+    _check_one_seat(session, service=service, email_key=email_key, start=start)
     uid = f"{uuid.uuid4()}@frontdesk"
     token = manage_token_for(uid, secret)
     accommodations = accommodations or {}
@@ -419,6 +430,13 @@ def reschedule(
         start=start,
         now=now,
         ignore_appointment_id=appointment.id,
+    )
+    _check_one_seat(
+        session,
+        service=service,
+        email_key=appointment.client_email_key,
+        start=start,
+        moving_id=appointment.id,
     )
     previous = appointment.start
     appointment.start = start

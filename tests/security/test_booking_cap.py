@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from abuse_builders import address, at, booking_body, iso, next_monday
 
 from services.booking import appointments, catalog
-from services.booking.errors import TooManyBookings
+from services.booking.errors import AlreadyBooked, TooManyBookings
 from services.booking.models import Appointment
 from shared import db as shared_db
 
@@ -343,3 +343,25 @@ def test_booking_page_refuses_undeliverable_addresses_and_keeps_the_form(
     shown = unescape(refused.get_data(as_text=True))
     assert message in shown
     assert 'value="Émile Roy"' in shown
+
+
+def test_a_client_cannot_move_into_a_group_session_they_already_hold_a_seat_of(
+    session, booking_app, group
+):
+    ten = book(session, booking_app, group, 10, start=at(next_monday(), 10))
+    noon = book(
+        session, booking_app, group, 12, start=at(next_monday(), 12), email="Ana+x@example.org"
+    )
+    with pytest.raises(AlreadyBooked):
+        appointments.reschedule(
+            session=session,
+            appointment=noon.appointment,
+            start=ten.appointment.start,
+            actor=appointments.CLIENT,
+        )
+    appointments.reschedule(  # to its own time again, or any other: fine
+        session=session,
+        appointment=noon.appointment,
+        start=at(next_monday(), 14),
+        actor=appointments.CLIENT,
+    )
