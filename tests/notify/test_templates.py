@@ -81,3 +81,17 @@ def test_missing_locale_file_falls_back_to_english(make_template_data, tmp_path,
         rendering._environment.cache_clear()
     assert rendered.subject.startswith("À signer")
     assert rendered.text.startswith("Hello Ana Lima")
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_names_and_free_text_in_html_emails_are_isolated(locale, make_booking_data):
+    """A right-to-left override in a name or a note stays inside its <bdi>: it cannot
+    reorder the sentence around it in the email."""
+    data = make_booking_data(
+        client_name="\u202eanA",
+        accommodations={"captions": False, "interpreter_language": None, "other": "ramp \u202e"},
+    )
+    rendered = rendering.render(template="booking_confirmation", locale=locale, data=data)
+    assert "<bdi>\u202eanA</bdi>" in rendered.html
+    assert "<bdi>ramp \u202e</bdi>" in rendered.html
+    assert "<bdi>Dr. Chloé Martin</bdi>" in rendered.html
