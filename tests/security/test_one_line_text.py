@@ -4,6 +4,8 @@ free text is isolated where it is shown, so nothing displays in another order th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from abuse_builders import SIGNATURE, at, booking_body, next_monday
@@ -120,8 +122,6 @@ def test_the_signing_page_refuses_a_typed_name_with_an_override_and_keeps_the_in
     client = consent_app.test_client()
     page = client.get(f"/sign/{token}", headers={"Accept": "text/html"})
     assert page.status_code == 200
-    import re
-
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     response = client.post(
         f"/sign/{token}",
@@ -174,3 +174,34 @@ def test_pages_show_names_and_free_text_in_bdi(booking_app, book_api):
     html = page.get_data(as_text=True)
     assert "<bdi>Ana Souza</bdi>" in html
     assert "<bdi>Amira Haddad</bdi>" in html
+
+
+def test_the_booking_page_refuses_a_name_with_a_line_break_and_keeps_the_form(booking_app, service):
+    from html import unescape
+
+    from abuse_builders import iso
+
+    client = booking_app.test_client()
+    start = iso(at(next_monday(), 15))
+    page = client.get(
+        f"/intake?mode=video&tz=America/Toronto&day={next_monday()}&start={start}",
+        headers={"Accept": "text/html"},
+    )
+    html = page.get_data(as_text=True)
+    form = {}
+    for name in ("csrf_token", "request_key", "mode", "tz", "start", "around"):
+        found = re.search(rf'type="hidden" name="{name}" value="([^"]*)"', html)
+        form[name] = unescape(found.group(1)) if found else ""
+    form.update(
+        name="Ana\u202e Souza",
+        email="ana@example.org",
+        phone="416 555 0123",
+        backup="callback",
+        interpreter_language="Dari\r\nBcc: x",
+    )
+    refused = client.post("/intake", data=form, headers={"Accept": "text/html"})
+    assert refused.status_code == 422
+    shown = refused.get_data(as_text=True)
+    # Two fields, each named in the summary and beside its input.
+    assert shown.count("Please use one line of plain text, without special characters.") == 4
+    assert 'value="ana@example.org"' in shown
