@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import auth, db, logs, metrics
 from shared.config import load_config
-from shared.errors import ValidationFailed, register_error_handlers
+from shared.errors import BadRequest, ValidationFailed, register_error_handlers
 from shared.http import ServiceClient
 
 
@@ -51,6 +52,7 @@ def configure(
     auth.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
+    refuse_deep_json(app)
     refuse_nul_characters(app)
 
 
@@ -99,6 +101,45 @@ def set_missing_headers(response: Response, defaults: Mapping[str, str]) -> None
     for key, value in defaults.items():
         if key.lower() not in present:
             response.headers.add(key, value)
+
+
+# Deeper than any body the API takes, far shallower than the parser's recursion limit.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text (brackets inside strings ignored)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
+        if bracket.group() in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def refuse_deep_json(app: Flask) -> None:
+    """A 400 for a JSON body nested deeper than MAX_JSON_DEPTH, before anything parses it.
+
+    Python's json parser recurses once per level: 100k nested brackets raise RecursionError
+    (a 500) in whichever code reads the body first, so the depth is checked once, here.
+    """
+
+    @app.before_request
+    def _refuse_deep_json():
+        req = request._get_current_object()  # once through the proxy
+        if req.method in ("GET", "HEAD", "OPTIONS") or not req.is_json:
+            return
+        body = req.get_data(cache=True)
+        if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:  # the usual body: no scan
+            return
+        if json_depth(body) > MAX_JSON_DEPTH:
+            raise BadRequest(
+                f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.", code="json_too_deep"
+            )
 
 
 def _has_nul(value: Any) -> bool:

@@ -148,9 +148,20 @@ def _required_roles(app: Flask) -> tuple[str, ...] | None:
     if view is None:
         return None
     view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        view = getattr(view_class, req.method.lower(), None)
-    return getattr(view, "_required_roles", None)
+    if view_class is None:
+        return getattr(view, "_required_roles", None)
+    handler = getattr(view_class, req.method.lower(), None)
+    if handler is None and req.method == "OPTIONS":
+        # Flask answers OPTIONS itself: a route that needs a token for every method needs
+        # one for OPTIONS too, so the hooks that follow always have a principal.
+        needed = [
+            getattr(getattr(view_class, m.lower(), None), "_required_roles", None)
+            for m in view_class.methods or ()
+        ]
+        if needed and all(needed):
+            return tuple(sorted({role for roles in needed for role in roles}))
+        return None
+    return getattr(handler, "_required_roles", None)
 
 
 def authorize(roles: tuple[str, ...]) -> Principal:

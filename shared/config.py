@@ -53,6 +53,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         None,
         "Reply-To of every email, a mailbox someone reads; emails ask for replies only when set.",
     ),
+    "SMTP_UTF8": (
+        False,
+        "The SMTP relay supports SMTPUTF8: accept addresses with non-ASCII characters before the @.",
+    ),
     "SMS_URL": ("console://", "twilio://SID:TOKEN@host/FROM, console:// or file://PATH."),
     "BILLING_EMAIL": (None, "Address that receives a billing notice when a session is completed."),
     "BILLING_WEBHOOK_URL": (None, "Webhook that receives a signed billing notice on completion."),

@@ -1,13 +1,18 @@
-"""Marshmallow fields every service validates the same way: phone numbers, time zones, UTC times."""
+"""Marshmallow fields every service validates the same way: phone numbers, time zones, UTC times,
+calendar days."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import marshmallow as ma
 import phonenumbers
+from flask import current_app, has_app_context
+
+from shared.email_addresses import email_problem
+from shared.plain_text import one_line_problem
 
 
 def to_e164(value: str, region: str | None = None) -> str:
@@ -23,6 +28,16 @@ def to_e164(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+class OneLine(ma.fields.String):
+    """One line of text (names, titles, a typed signature): see one_line_problem."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if problem := one_line_problem(text):
+            raise ma.ValidationError(problem)
+        return text
+
+
 class PhoneNumber(ma.fields.String):
     """A phone number, validated with libphonenumber and returned as E.164."""
 
@@ -32,6 +47,18 @@ class PhoneNumber(ma.fields.String):
             return to_e164(text)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from exc
+
+
+class EmailAddress(ma.fields.Email):
+    """An email address mail can be sent to: no invisible characters, no IP-literal domain,
+    and an ASCII local part unless the relay speaks SMTPUTF8 (FRONTDESK_SMTP_UTF8)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        address = super()._deserialize(value, attr, data, **kwargs)
+        smtputf8 = has_app_context() and bool(current_app.config.get("SMTP_UTF8"))
+        if problem := email_problem(address, smtputf8=smtputf8):
+            raise ma.ValidationError(problem)
+        return address
 
 
 _ZONES: frozenset[str] | None = None
@@ -61,14 +88,28 @@ class TimeZone(ma.fields.String):
         return text
 
 
+# Dates and times a caller may give: wide enough for any record, narrow enough that adding a
+# horizon, a duration or a zone offset never leaves Python's years 1..9999 (OverflowError).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+_OUT_OF_RANGE = f"Give a date between the years {FIRST_YEAR} and {LAST_YEAR}."
+
+
+def _check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ma.ValidationError(_OUT_OF_RANGE)
+
+
 class UTCDateTime(ma.fields.AwareDateTime):
-    """An ISO 8601 date-time with an offset, returned in UTC; output always in UTC ('Z')."""
+    """An ISO 8601 date-time with an offset (years FIRST_YEAR..LAST_YEAR), returned in UTC;
+    output always in UTC ('Z')."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        _check_year(moment.year)  # before astimezone, which overflows at 0001-01-01+01:00
+        return moment.astimezone(UTC)
 
     def _serialize(
         self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any
@@ -76,3 +117,12 @@ class UTCDateTime(ma.fields.AwareDateTime):
         if value is None:
             return None
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Day(ma.fields.Date):
+    """An ISO 8601 calendar day, years FIRST_YEAR..LAST_YEAR."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        _check_year(day.year)
+        return day

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from services.booking import availability, feeds, outbox
 from services.booking.errors import (
+    AlreadyBooked,
     AppointmentNotFound,
     BackupPlanRequired,
     InvalidTransition,
@@ -38,6 +39,7 @@ from services.booking.models import (
     Staff,
 )
 from shared.db import UTCDateTime, insert_loaded, utcnow
+from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
 
@@ -169,10 +171,21 @@ _MADE_SINCE = (
     sa.select(_APPOINTMENT_ROWS.created_at)
     .where(
         _APPOINTMENT_ROWS.created_at > sa.bindparam("since", type_=UTCDateTime()),
-        sa.func.lower(_APPOINTMENT_ROWS.client_email) == sa.bindparam("email"),
+        _APPOINTMENT_ROWS.client_email_key == sa.bindparam("email"),
         _APPOINTMENT_ROWS.follow_up_of_id.is_(None),
     )
     .order_by(_APPOINTMENT_ROWS.created_at)
+)
+_SEAT_HELD = (
+    sa.select(_APPOINTMENT_ROWS.id)
+    .where(
+        _APPOINTMENT_ROWS.client_email_key == sa.bindparam("email"),
+        _APPOINTMENT_ROWS.service_id == sa.bindparam("service_id"),
+        _APPOINTMENT_ROWS.start == sa.bindparam("start", type_=UTCDateTime()),
+        _APPOINTMENT_ROWS.status != "cancelled",
+        _APPOINTMENT_ROWS.id != sa.bindparam("moving_id"),
+    )
+    .limit(1)
 )
 
 
@@ -182,14 +195,31 @@ def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment |
     return session.scalar(_BY_IDEMPOTENCY_KEY, {"key": key})
 
 
-def _check_daily_cap(session: Session, *, email: str, cap: int, now: datetime) -> None:
-    """Raise TooManyBookings when `email` already made `cap` bookings in the last 24 hours.
+def _check_one_seat(
+    session: Session, *, service: Service, email_key: str, start: datetime, moving_id: int = 0
+) -> None:
+    """Raise AlreadyBooked when the client holds a seat of this group session already.
+
+    Runs under the staff lock the caller took, so two requests cannot both pass.
+    """
+    if service.capacity == 1:  # the slot itself is taken then
+        return
+    held = {"email": email_key, "service_id": service.id, "start": start, "moving_id": moving_id}
+    if session.scalar(_SEAT_HELD, held) is not None:
+        raise AlreadyBooked(
+            "This email address already has a place at this time; one place per person.",
+            errors={"client.email": ["Already booked for this session."]},
+        )
+
+
+def _check_daily_cap(session: Session, *, email_key: str, cap: int, now: datetime) -> None:
+    """Raise TooManyBookings when a mailbox already made `cap` bookings in the last 24 hours.
 
     Every booking made in the window counts, cancelled ones too (each sent a confirmation);
-    the address is compared without case, so Ana@ and ana@ are one client.
+    addresses are compared by mailbox key, so Ana@, ana+1@ and "ana"@ are one client.
     """
     since = now - BOOKING_CAP_WINDOW
-    made = session.scalars(_MADE_SINCE, {"since": since, "email": email.lower()}).all()
+    made = session.scalars(_MADE_SINCE, {"since": since, "email": email_key}).all()
     if len(made) >= cap:
         free_again = made[len(made) - cap] + BOOKING_CAP_WINDOW
         retry_after = max(1, int((free_again - now).total_seconds()) + 1)
@@ -233,8 +263,9 @@ def book(
 
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
+    email_key = mailbox_key(client["email"])
     if daily_cap and actor == CLIENT:
-        _check_daily_cap(session, email=client["email"], cap=daily_cap, now=now)
+        _check_daily_cap(session, email_key=email_key, cap=daily_cap, now=now)
     candidates = availability.bookable_staff(service, staff_id)
     if staff_id is not None and not candidates:
         raise NotFound("This staff member does not offer this service.", code="staff_not_found")
@@ -250,6 +281,7 @@ def book(
         raise
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
+    _check_one_seat(session, service=service, email_key=email_key, start=start)
     uid = f"{uuid.uuid4()}@frontdesk"
     token = manage_token_for(uid, secret)
     accommodations = accommodations or {}
@@ -268,6 +300,7 @@ def book(
         "video_url": _video_url(staff, uid) if mode == "video" else None,
         "client_name": client["name"],
         "client_email": client["email"],
+        "client_email_key": email_key,
         "client_phone": client.get("phone"),
         "client_language": client.get("language") or "en",
         "client_time_zone": client.get("time_zone") or staff.time_zone,
@@ -397,6 +430,13 @@ def reschedule(
         start=start,
         now=now,
         ignore_appointment_id=appointment.id,
+    )
+    _check_one_seat(
+        session,
+        service=service,
+        email_key=appointment.client_email_key,
+        start=start,
+        moving_id=appointment.id,
     )
     previous = appointment.start
     appointment.start = start

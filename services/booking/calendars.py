@@ -14,7 +14,6 @@ nothing here logs it.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 import time as clock
@@ -96,15 +95,7 @@ def url_problem(url: str, *, allow_private: bool, public_url: str) -> str | None
     own_feeds = public_url.rstrip("/") + "/booking/feeds/"
     if url.startswith(own_feeds):
         return "This is a Frontdesk feed itself; add your other calendars here."
-    if allow_private:
-        return None
-    if host == "localhost" or host.endswith(".localhost"):
-        return "Loopback and private addresses are not allowed."
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    return None if outbound.is_public(host) else "Loopback and private addresses are not allowed."
+    return outbound.refusal(url, allow_private=allow_private)
 
 
 def normalize_url(url: str) -> str:
@@ -183,10 +174,8 @@ def _pin(url: str, allow_private: bool) -> outbound.Target:
     """The request target, pinned to a vetted public address of the host (unless allowed)."""
     try:
         return outbound.pin(url, allow_private=allow_private)
-    except outbound.Unresolvable as exc:
-        raise FetchFailed("The calendar's host name does not resolve.") from exc
-    except outbound.RefusedAddress as exc:
-        raise FetchFailed("The calendar's host is a loopback or private address.") from exc
+    except (outbound.Unresolvable, outbound.RefusedAddress) as exc:
+        raise FetchFailed(outbound.REFUSED) from exc
 
 
 def fetch(
@@ -205,8 +194,8 @@ def fetch(
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
             for _hop in range(MAX_REDIRECTS + 1):
-                if problem := url_problem(url, allow_private=allow_private, public_url=""):
-                    raise FetchFailed(f"Redirected to an address that is refused: {problem}")
+                if url_problem(url, allow_private=allow_private, public_url=""):
+                    raise FetchFailed(outbound.REFUSED)
                 target = _pin(url, allow_private)
                 with client.stream(
                     "GET",

@@ -9,6 +9,10 @@ class SlotTaken(Conflict):
     code, title = "slot_taken", "This time was just taken"
 
 
+class AlreadyBooked(Conflict):
+    code, title = "already_booked", "Already booked for this session"
+
+
 class OutsideAvailability(ValidationFailed):
     code, title = "outside_availability", "This time is not offered"
 

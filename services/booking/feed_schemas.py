@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from shared.fields import UTCDateTime
+from shared.fields import OneLine, UTCDateTime
 
 
 class FeedTokenSchema(ma.Schema):
@@ -26,7 +26,7 @@ class CalendarCreateSchema(ma.Schema):
             "description": "The calendar's secret ICS address (https://, http://, webcal://)"
         },
     )
-    name = fields.String(load_default="", validate=validate.Length(max=200))
+    name = OneLine(load_default="", validate=validate.Length(max=200))
 
 
 class CalendarSchema(ma.Schema):

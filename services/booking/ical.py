@@ -21,6 +21,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, 
 
 from services.booking.models import Appointment
 from shared.pages import po_translations
+from shared.plain_text import one_line
 
 try:  # icalendar 7: where content lines are folded
     from icalendar.parser import content_line as _content_line
@@ -159,17 +160,21 @@ def appointment_event(
     event.add("sequence", state.sequence)
     event.add("dtstart", state.start.astimezone(zone))
     event.add("dtend", state.end.astimezone(zone))
+    # Names go through one_line: one stored before one-line fields refused CR/LF would end
+    # the content line (icalendar raises) and take the whole feed or invitation down.
     event.add(
         "summary",
-        summary
-        or gettext("%(service)s with %(staff)s")
-        % {"service": appointment.service.name, "staff": appointment.staff.name},
+        one_line(
+            summary
+            or gettext("%(service)s with %(staff)s")
+            % {"service": appointment.service.name, "staff": appointment.staff.name}
+        ),
     )
     event.add("status", "CANCELLED" if state.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
 
     organizer = vCalAddress(f"mailto:{appointment.staff.email}")
-    organizer.params["cn"] = vText(appointment.staff.name)
+    organizer.params["cn"] = vText(one_line(appointment.staff.name))
     event.add("organizer", organizer)
 
     description = [f"{gettext(MODE_LABELS[appointment.mode])}: {appointment.service.name}."]
@@ -252,8 +257,8 @@ def wrap_calendar(
     if method:
         calendar.add("method", method)
     if name:
-        calendar.add("name", name)
-        calendar.add("x-wr-calname", name)
+        calendar.add("name", one_line(name))
+        calendar.add("x-wr-calname", one_line(name))
     if refresh:
         calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", vDuration(refresh))
@@ -288,7 +293,7 @@ def invite(
     if sent_by and sent_by.casefold() != appointment.staff.email.casefold():
         event["ORGANIZER"].params["SENT-BY"] = f"mailto:{sent_by}"
     attendee = vCalAddress(f"mailto:{appointment.client_email}")
-    attendee.params["cn"] = vText(appointment.client_name)
+    attendee.params["cn"] = vText(one_line(appointment.client_name))
     attendee.params["role"] = vText("REQ-PARTICIPANT")
     attendee.params["partstat"] = vText("ACCEPTED")
     attendee.params["rsvp"] = vText("FALSE")

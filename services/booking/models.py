@@ -180,7 +180,9 @@ class Appointment(Base):
     mode: Mapped[str] = mapped_column(sa.String(16))
     video_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     client_name: Mapped[str] = mapped_column(sa.String(200))
-    client_email: Mapped[str] = mapped_column(sa.String(320))
+    client_email: Mapped[str] = mapped_column(sa.String(320))  # as typed: where mail goes
+    # shared.email_addresses.mailbox_key of it: what per-client limits compare.
+    client_email_key: Mapped[str] = mapped_column(sa.String(320), server_default="")
     client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
     client_language: Mapped[str] = mapped_column(sa.String(16), default="en")
     client_time_zone: Mapped[str] = mapped_column(sa.String(64))
@@ -227,6 +229,8 @@ class Appointment(Base):
         sa.Index(
             "ix_appointments_client_email_lower", sa.text("lower(client_email)"), "created_at"
         ),
+        # The daily cap and the one-seat-per-group-session rule go by the mailbox key.
+        sa.Index("ix_appointments_client_email_key", "client_email_key", "created_at"),
     )
 
     @property

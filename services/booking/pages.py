@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from services.booking import appointments, availability, catalog, ical
 from services.booking.appointments import CLIENT
 from services.booking.errors import (
+    AlreadyBooked,
     BackupPlanRequired,
     ModeNotOffered,
     OutsideAvailability,
@@ -48,9 +49,11 @@ from services.booking.errors import (
 from services.booking.models import Appointment, Service
 from shared import db
 from shared.db import utcnow
+from shared.email_addresses import NON_ASCII_LOCAL_PART, email_problem
 from shared.fields import is_time_zone, to_e164
 from shared.idempotency import fingerprint, scoped
 from shared.pages import LANGUAGES, N_
+from shared.plain_text import one_line_problem
 
 blueprint = Blueprint("pages", __name__, template_folder="templates")
 
@@ -421,12 +424,26 @@ def read_details(form, *, mode: str, tz: str, dial_in_offered: bool) -> Details:
     for name, limit in LIMITS.items():
         if len(values.get(name, "")) > limit:
             errors[name] = _("Please keep this under %(limit)d characters.", limit=limit)
+    for name in ("name", "interpreter_language"):
+        if one_line_problem(values[name]):
+            errors.setdefault(
+                name, _("Please use one line of plain text, without special characters.")
+            )
     if not values["name"]:
         errors.setdefault("name", _("Please enter your name."))
     if not values["email"]:
         errors.setdefault("email", _("Please enter your email address."))
     elif not EMAIL.match(values["email"]):
         errors.setdefault("email", _("Please enter an email address like name@example.com."))
+    elif problem := email_problem(values["email"], smtputf8=current_app.config["SMTP_UTF8"]):
+        if problem == NON_ASCII_LOCAL_PART:
+            message = _(
+                "We cannot send email to an address with accents or non-Latin letters "
+                "before the @. Please give another address."
+            )
+        else:
+            message = _("Please enter an email address like name@example.com.")
+        errors.setdefault("email", message)
     phone = callback = None
     if values["phone"]:
         try:
@@ -603,6 +620,10 @@ def book(slug: str):
             "Please call us to book more, or try again tomorrow."
         )
         return _service_page(service, args, status=429, details=details, errors=details.errors)
+    except AlreadyBooked:
+        session.rollback()
+        details.errors["email"] = _("This email address already has a place at this time.")
+        return _service_page(service, args, status=409, details=details, errors=details.errors)
     except (ModeNotOffered, BackupPlanRequired):
         # No staff member free then can hold this mode with this backup plan (no dial-in).
         session.rollback()

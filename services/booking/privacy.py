@@ -204,6 +204,7 @@ def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> No
             event.details = kept
     appointment.client_name = ERASED
     appointment.client_email = ERASED
+    appointment.client_email_key = ERASED
     appointment.client_phone = None
     appointment.client_time_zone = appointment.staff.time_zone
     appointment.backup_callback_number = None

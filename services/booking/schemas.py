@@ -12,7 +12,7 @@ from services.booking.models import (
     OUTCOMES,
     STATUSES,
 )
-from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import Day, EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
@@ -28,8 +28,8 @@ MAX_LIST_ITEMS = 50
 
 
 class StaffCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
+    email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     time_zone = TimeZone(required=True)
     languages = fields.List(
         fields.String(validate=LANGUAGE),
@@ -84,7 +84,7 @@ class PublicStaffSchema(ma.Schema):
 
 
 class ResourceLinkSchema(ma.Schema):
-    title = fields.String(required=True, validate=validate.Length(1, 200))
+    title = OneLine(required=True, validate=validate.Length(1, 200))
     url = fields.URL(
         allow_none=True,
         load_default=None,
@@ -95,7 +95,7 @@ class ResourceLinkSchema(ma.Schema):
 
 
 class ServiceCreateSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
     slug = fields.String(required=True, validate=[validate.Length(1, 100), SLUG])
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
     duration_minutes = fields.Integer(required=True, validate=validate.Range(5, 24 * 60))
@@ -104,7 +104,7 @@ class ServiceCreateSchema(ma.Schema):
         load_default=lambda: ["video"],
         validate=validate.Length(min=1, max=len(MODES)),
     )
-    location = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    location = OneLine(allow_none=True, load_default=None, validate=validate.Length(max=500))
     buffer_before_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     buffer_after_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 240))
     min_notice_minutes = fields.Integer(load_default=0, validate=validate.Range(0, 60 * 24 * 60))
@@ -195,7 +195,7 @@ class RulesSchema(ma.Schema):
 
 
 class ExceptionCreateSchema(ma.Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("off", "extra")))
     start_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
     end_time = fields.Time(allow_none=True, load_default=None, format="%H:%M")
@@ -219,7 +219,7 @@ class ExceptionSchema(ExceptionCreateSchema):
 class BusyBlockCreateSchema(ma.Schema):
     start = UTCDateTime(required=True)
     end = UTCDateTime(required=True)
-    source = fields.String(load_default="manual", validate=validate.Length(1, 200))
+    source = OneLine(load_default="manual", validate=validate.Length(1, 200))
 
     @validates_schema
     def _end_after_start(self, data, **kwargs):
@@ -240,8 +240,8 @@ class RangeArgsSchema(ma.Schema):
 
 
 class SlotQueryArgsSchema(ma.Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
     tz = TimeZone(load_default="UTC")
     staff = fields.Integer(load_default=None, validate=ID_RANGE)
 
@@ -267,8 +267,8 @@ class SlotListSchema(ma.Schema):
 
 
 class ClientSchema(ma.Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    email = fields.Email(required=True, validate=validate.Length(max=EMAIL_MAX))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
+    email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
     phone = PhoneNumber(allow_none=True, load_default=None)
     language = fields.String(load_default="en", validate=LANGUAGE)
     time_zone = TimeZone(allow_none=True, load_default=None)
@@ -281,7 +281,7 @@ class BackupSchema(ma.Schema):
 
 class AccommodationsSchema(ma.Schema):
     captions = fields.Boolean(load_default=False)
-    interpreter_language = fields.String(
+    interpreter_language = OneLine(
         allow_none=True, load_default=None, validate=validate.Length(max=64)
     )
     other = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
@@ -291,7 +291,7 @@ class AccommodationsPatchSchema(ma.Schema):
     """Accommodations in a PATCH: only the given fields change."""
 
     captions = fields.Boolean()
-    interpreter_language = fields.String(allow_none=True, validate=validate.Length(max=64))
+    interpreter_language = OneLine(allow_none=True, validate=validate.Length(max=64))
     other = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
@@ -337,7 +337,7 @@ class AppointmentUpdateSchema(ma.Schema):
 
 class ConsentPutSchema(ma.Schema):
     template_id = fields.Integer(required=True, validate=ID_RANGE)
-    form_title = fields.String(required=True, validate=validate.Length(max=300))
+    form_title = OneLine(required=True, validate=validate.Length(max=300))
     status = fields.String(required=True, validate=validate.OneOf(CONSENT_STATUSES))
 
 

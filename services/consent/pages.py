@@ -32,6 +32,7 @@ from shared.pages import (
     render_error_page,
     select_language,
 )
+from shared.plain_text import one_line_problem
 
 # Signing, declining, withdrawing and asking for a copy, per address; generous enough for a
 # family or a clinic signing on one connection, tight enough to stop guessing and flooding.
@@ -46,6 +47,7 @@ blueprint = Blueprint("consent_pages", __name__, template_folder="templates")
 MESSAGES = {
     "typed_name": N_("Type your full name to sign."),
     "typed_name_long": N_("Your name can have at most 200 characters."),
+    "typed_name_chars": N_("Type your name on one line, without special characters."),
     "disclosure_accepted": N_(
         "Tick this box to sign online. If you prefer paper, ask us for a paper form."
     ),
@@ -197,10 +199,14 @@ class Answers:
             errors["typed_name"] = MESSAGES["typed_name"]
         elif len(self.typed_name) > NAME_MAX:
             errors["typed_name"] = MESSAGES["typed_name_long"]
+        elif one_line_problem(self.typed_name):
+            errors["typed_name"] = MESSAGES["typed_name_chars"]
         if self.signer == "proxy" and not self.proxy_relationship:
             errors["proxy_relationship"] = MESSAGES["proxy_relationship"]
         elif len(self.proxy_relationship) > RELATIONSHIP_MAX:
             errors["proxy_relationship"] = MESSAGES["proxy_relationship_long"]
+        elif one_line_problem(self.proxy_relationship):
+            errors["proxy_relationship"] = MESSAGES["typed_name_chars"]
         if len(self.signature_image) > SIGNATURE_MAX:
             errors["signature_image"] = MESSAGES["signature_image"]
         return errors

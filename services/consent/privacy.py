@@ -436,7 +436,9 @@ def _refuse_restricted_records() -> None:
             session.get(ConsentRequest, value) if isinstance(value, int) and value < 2**31 else None
         )
         principal = current_principal()
-        if found is None or (principal.role == "staff" and found.staff_id != principal.staff_id):
+        if found is None or principal is None:
+            return  # nothing is handed out without a token (the route itself asks for one)
+        if principal.role == "staff" and found.staff_id != principal.staff_id:
             return
         request_id = found.id
     if request_id is not None and is_restricted(session=session, request_id=request_id):

@@ -38,6 +38,7 @@ from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, D
 from services.consent.record_labels import labels_for
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
+from shared.plain_text import isolate
 
 MAX_SIGNATURE_BYTES = 200 * 1024
 MAX_SIGNATURE_PIXELS = 4000
@@ -50,6 +51,9 @@ _templates = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+# What people typed goes between FSI and PDI: a right-to-left override in a name cannot
+# reorder the words around it on the legal record.
+_templates.filters["isolate"] = isolate
 
 
 @dataclass(frozen=True)

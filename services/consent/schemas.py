@@ -9,7 +9,7 @@ from marshmallow import validate, validates_schema
 
 from services.consent import forms
 from services.consent.models import MAX_ID
-from shared.fields import PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
 _LOCALE = validate.OneOf(forms.LOCALES)
@@ -49,7 +49,7 @@ class FieldSpecSchema(ma.Schema):
 
 
 class LocaleTextSchema(ma.Schema):
-    title = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    title = OneLine(required=True, validate=validate.Length(1, 200))
     body = ma.fields.String(required=True, validate=validate.Length(1, 50_000))
     checkboxes = ma.fields.Dict(
         keys=ma.fields.String(),
@@ -103,11 +103,11 @@ class VersionContentSchema(ma.Schema):
 
 
 class TemplateCreateSchema(VersionContentSchema):
-    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
 
 
 class TemplateUpdateSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    name = OneLine(required=True, validate=validate.Length(1, 200))
 
 
 class TemplateListArgsSchema(ma.Schema):
@@ -149,8 +149,8 @@ class ConsentRequestCreateSchema(ma.Schema):
     """POST /requests, as in CONTRACTS.md (booking -> consent), plus optional extras."""
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
-    client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_name = OneLine(required=True, validate=validate.Length(1, 200))
+    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
     client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
@@ -292,7 +292,7 @@ class SignFormArgsSchema(ma.Schema):
 class SignatureSchema(ma.Schema):
     """POST /sign/{token}: a typed name is a full signature; the drawing is optional."""
 
-    typed_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    typed_name = OneLine(required=True, validate=validate.Length(1, 200))
     signature_image = ma.fields.String(
         load_default=None,
         allow_none=True,
@@ -311,7 +311,7 @@ class SignatureSchema(ma.Schema):
         validate=validate.Length(max=MAX_FORM_ITEMS),
     )
     disclosure_accepted = ma.fields.Boolean(required=True)
-    proxy_relationship = ma.fields.String(
+    proxy_relationship = OneLine(
         load_default=None, allow_none=True, validate=validate.Length(1, 100)
     )
     timezone = TimeZone(load_default=None, allow_none=True)
@@ -340,17 +340,17 @@ class VerbalSchema(ma.Schema):
     """POST /verbal: staff attest a consent given out loud."""
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
-    client_name = ma.fields.String(required=True, validate=validate.Length(1, 200))
-    client_email = ma.fields.Email(required=True, validate=validate.Length(max=320))
+    client_name = OneLine(required=True, validate=validate.Length(1, 200))
+    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
     client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     timezone = TimeZone(load_default="UTC")
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     staff_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     explained = ma.fields.String(required=True, validate=validate.Length(1, 5000))
-    explained_by = ma.fields.String(required=True, validate=validate.Length(1, 200))
+    explained_by = OneLine(required=True, validate=validate.Length(1, 200))
     explained_at = UTCDateTime(required=True)
-    witness = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    witness = OneLine(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     checkboxes = ma.fields.Dict(
         keys=ma.fields.String(), values=ma.fields.Boolean(), load_default=None, allow_none=True
     )

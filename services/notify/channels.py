@@ -342,9 +342,9 @@ def _pin(url: str, allow_private: bool) -> outbound.Target:
     try:
         return outbound.pin(url, allow_private=allow_private)
     except outbound.Unresolvable as exc:
-        raise TransientError("cannot resolve the webhook host") from exc
+        raise TransientError(outbound.REFUSED) from exc  # DNS may be back on the next try
     except outbound.RefusedAddress as exc:
-        raise PermanentError("the webhook host resolves to a private address") from exc
+        raise PermanentError(outbound.REFUSED) from exc
 
 
 def send_webhook(

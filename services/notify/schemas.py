@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import ipaddress
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,8 +14,10 @@ from flask import current_app
 
 from services.notify import rendering
 from services.notify.models import CHANNELS, STATUSES
+from shared import outbound
 from shared.db import utcnow
-from shared.fields import UTCDateTime, to_e164
+from shared.email_addresses import email_problem
+from shared.fields import OneLine, UTCDateTime, to_e164
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 MAX_ATTACHMENTS = 3
@@ -74,7 +75,7 @@ def _recipient_error(channel: str, to: str) -> str | None:
             ma.validate.Email()(to)
         except ma.ValidationError:
             return "Not a valid email address."
-        return None
+        return email_problem(to, smtputf8=current_app.config["SMTP_UTF8"])
     if channel == "sms":
         try:
             to_e164(to)
@@ -91,18 +92,7 @@ def _webhook_url_error(url: str) -> str | None:
         return "Not an http(s) URL."
     if len(url) > 2048:
         return "URL too long."
-    if current_app.config["ALLOW_PRIVATE_WEBHOOKS"]:
-        return None
-    host = parts.hostname
-    if host == "localhost" or host.endswith(".localhost"):
-        return "Loopback and private addresses are not allowed."
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "Loopback and private addresses are not allowed."
-    return None
+    return outbound.refusal(url, allow_private=current_app.config["ALLOW_PRIVATE_WEBHOOKS"])
 
 
 def _secret_error(secret: str) -> str | None:
@@ -131,7 +121,7 @@ class MessageCreateSchema(ma.Schema):
         load_default=dict,
         validate=ma.validate.Length(max=100),
     )
-    subject = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500))
+    subject = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=500))
     text = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100_000))
     html = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=500_000))
     attachments = ma.fields.List(
@@ -140,9 +130,9 @@ class MessageCreateSchema(ma.Schema):
         validate=ma.validate.Length(max=MAX_ATTACHMENTS),
     )
     send_at = UTCDateTime(allow_none=True)
-    group = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    group = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
-    event = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=200))
+    event = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     payload = ma.fields.Raw(allow_none=True)
 
     @ma.validates_schema

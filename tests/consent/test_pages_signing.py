@@ -198,7 +198,7 @@ def test_guardian_signs_with_their_relationship(client, make_link, stored):
         ),
     )
     assert response.status_code == 200
-    assert "Rosa López (mother)" in response.get_data(as_text=True)
+    assert "<bdi>Rosa López</bdi> (<bdi>mother</bdi>)" in response.get_data(as_text=True)
     assert stored(token).answers["signer"] == {
         "typed_name": "Rosa López",
         "proxy": True,

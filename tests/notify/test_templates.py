@@ -136,3 +136,17 @@ def test_templates_ask_for_a_reply_only_when_replies_reach_someone(
         replying = rendering.render(template=template, locale=locale, data=data, can_reply=True)
         for part in (replying.text, replying.html):
             assert [words for words in REPLY_WORDS if words in part.lower()]
+
+
+@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+def test_names_and_free_text_in_html_emails_are_isolated(locale, make_booking_data):
+    """A right-to-left override in a name or a note stays inside its <bdi>: it cannot
+    reorder the sentence around it in the email."""
+    data = make_booking_data(
+        client_name="\u202eanA",
+        accommodations={"captions": False, "interpreter_language": None, "other": "ramp \u202e"},
+    )
+    rendered = rendering.render(template="booking_confirmation", locale=locale, data=data)
+    assert "<bdi>\u202eanA</bdi>" in rendered.html
+    assert "<bdi>ramp \u202e</bdi>" in rendered.html
+    assert "<bdi>Dr. Chloé Martin</bdi>" in rendered.html
