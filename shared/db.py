@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 
@@ -98,6 +99,13 @@ def insert_loaded(session: Session, model: type[T], values: dict[str, Any], **re
     make_transient_to_detached(instance)
     session.add(instance)
     return instance
+
+
+def dialect_insert(session: Session) -> Callable[[sa.Table], Any]:
+    """The `insert()` of the session's database dialect, for INSERT ... ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def _prepare_sqlite(engine: Engine) -> None:

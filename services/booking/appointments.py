@@ -37,7 +37,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.db import UTCDateTime, insert_loaded, utcnow
+from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
 
@@ -548,18 +548,31 @@ def set_consent(
     them from the data they were created with, and they say whether a form is still unsigned.
     """
     overall = appointment.consent_status
-    consent = next((c for c in appointment.consents if c.request_id == request_id), None)
-    if consent is None:
-        consent = AppointmentConsent(request_id=request_id, template_id=template_id)
-        appointment.consents.append(consent)
-    changed = consent.status != status or consent.id is None
-    consent.template_id = template_id
-    consent.form_title = form_title
-    consent.status = status
-    if signing_url:
-        consent.signing_url = signing_url
-    consent.updated_at = utcnow()
-    session.flush()
+    table = AppointmentConsent.__table__
+    now = utcnow()
+    key = {"appointment_id": appointment.id, "request_id": request_id}
+    fields = {"template_id": template_id, "form_title": form_title, "status": status}
+    # Insert, or find the row to update: consent's PUT and this service's own outbox may
+    # record the same request at once, and a check-then-insert lost that race with a 500.
+    insert = dialect_insert(session)(table).values(
+        **key, **fields, signing_url=signing_url, updated_at=now
+    )
+    created = session.execute(
+        insert.on_conflict_do_nothing(
+            index_elements=[table.c.appointment_id, table.c.request_id]
+        ).returning(table.c.id)
+    ).scalar()
+    changed = created is not None
+    if not changed:
+        where = (table.c.appointment_id == appointment.id) & (table.c.request_id == request_id)
+        previous = session.scalar(sa.select(table.c.status).where(where).with_for_update())
+        changed = previous != status
+        if signing_url:
+            fields["signing_url"] = signing_url
+        session.execute(sa.update(table).where(where).values(**fields, updated_at=now))
+    for consent in appointment.consents:
+        session.expire(consent)
+    session.expire(appointment, ["consents"])
     if changed:
         record(session, appointment, actor, "consent", request_id=request_id, status=status)
         if status == "withdrawn":
