@@ -26,6 +26,7 @@ from services.booking.errors import (
     InvalidTransition,
     ManageLinkNotFound,
     ModeNotOffered,
+    NotStartedYet,
     SlotTaken,
     TooManyBookings,
 )
@@ -354,6 +355,13 @@ def _require_confirmed(appointment: Appointment, action: str) -> None:
         raise InvalidTransition(f"A {appointment.status} appointment cannot be {action}.")
 
 
+def _require_started(appointment: Appointment, action: str, now: datetime) -> None:
+    # Done or missed only once it began: marked earlier, its manage link would stop working
+    # and the client, never told, would still expect the session.
+    if appointment.start > now:
+        raise NotStartedYet(f"An appointment can be {action} once it has started.")
+
+
 def cancel(
     *,
     session: Session,
@@ -423,13 +431,15 @@ def complete(
     notes: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Mark a session done with its outcome and notes; billing is notified."""
+    """Mark a session done with its outcome and notes, once it has started; billing is notified."""
+    now = now or utcnow()
     _require_confirmed(appointment, "completed")
+    _require_started(appointment, "completed", now)
     appointment.status = "completed"
     appointment.outcome = outcome
     if notes is not None:
         appointment.staff_notes = notes
-    appointment.updated_at = now or utcnow()
+    appointment.updated_at = now
     appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "completed", outcome=outcome)
@@ -441,10 +451,12 @@ def complete(
 def mark_no_show(
     *, session: Session, appointment: Appointment, actor: Actor, now: datetime | None = None
 ) -> Appointment:
-    """Mark that the client did not come."""
+    """Mark that the client did not come, once the appointment has started."""
+    now = now or utcnow()
     _require_confirmed(appointment, "marked as no-show")
+    _require_started(appointment, "marked as no-show", now)
     appointment.status = "no_show"
-    appointment.updated_at = now or utcnow()
+    appointment.updated_at = now
     appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "no_show")
