@@ -350,6 +350,14 @@ def get_by_manage_token(*, session: Session, token: str) -> Appointment:
     return appointment
 
 
+def cancelled_by_manage_token(*, session: Session, token: str) -> Appointment | None:
+    """The cancelled appointment a manage token belongs to, if any (its page says so)."""
+    appointment = session.scalar(
+        sa.select(Appointment).where(Appointment.manage_token_hash == hash_manage_token(token))
+    )
+    return appointment if appointment is not None and appointment.status == "cancelled" else None
+
+
 def _require_confirmed(appointment: Appointment, action: str) -> None:
     if appointment.status != "confirmed":
         raise InvalidTransition(f"A {appointment.status} appointment cannot be {action}.")
@@ -370,14 +378,17 @@ def cancel(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Cancel a confirmed appointment: CANCEL invite, reminders withdrawn, manage link revoked."""
+    """Cancel a confirmed appointment: CANCEL invite, reminders withdrawn, manage link closed.
+
+    The link's hash is kept: get_by_manage_token refuses it like an unknown one, and the
+    manage page tells the client the appointment was cancelled (cancelled_by_manage_token).
+    """
     now = now or utcnow()
     _require_confirmed(appointment, "cancelled")
     appointment.status = "cancelled"
     appointment.cancel_reason = reason
     appointment.sequence += 1
     appointment.updated_at = now
-    appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "cancelled", reason=reason)
     outbox.add_cancelled(session, appointment, reason=reason)
