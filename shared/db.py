@@ -216,7 +216,7 @@ def reclaim_after_commit(session: Session) -> None:
     holds the earlier versions of the pages and the database file their old content until a
     checkpoint: a TRUNCATE checkpoint after the commit copies the new pages into the file and
     empties the WAL. On PostgreSQL the old row versions stay in the table's files until VACUUM
-    (autovacuum) reclaims them (deploy/README.md).
+    (autovacuum) reclaims them (README: "Erased data and the database files").
     """
     bind = session.get_bind()
     engine = getattr(bind, "engine", bind)

@@ -247,7 +247,7 @@ def sqlite_file_bytes(app) -> bytes:
 
 @pytest.mark.skipif(
     ON_POSTGRESQL,
-    reason="SQLite files; on PostgreSQL VACUUM reclaims dead rows (deploy/README.md)",
+    reason="SQLite files; on PostgreSQL VACUUM reclaims dead rows (README)",
 )
 def test_erased_client_is_in_neither_the_sqlite_files_nor_their_wal(story, apps, privacy_clients):
     before = {name: sqlite_file_bytes(apps[name]) for name in ("booking", "notify")}
