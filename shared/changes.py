@@ -227,13 +227,19 @@ def _hook_commits(engine: sa.Engine, watchers: list[ChangeWatcher]) -> None:
 
     @sa.event.listens_for(engine, "commit")
     def _note_commit(connection) -> None:
+        if connection.invalidated:
+            return
         wrote = connection.info.pop(_WROTE, None)
         if wrote:
             connection.info.setdefault(_COMMITTED, set()).update(wrote)
 
     @sa.event.listens_for(engine, "rollback")
     def _forget_write(connection) -> None:
-        connection.info.pop(_WROTE, None)
+        # A connection the database dropped has no info to reach (asking raises
+        # PendingRollbackError in place of the real error, a 500 instead of the 503); its
+        # pool record clears the info when it reconnects.
+        if not connection.invalidated:
+            connection.info.pop(_WROTE, None)
 
     @sa.event.listens_for(engine, "checkin")
     def _touch(_dbapi_connection, record) -> None:

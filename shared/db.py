@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,8 +17,11 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+
+log = logging.getLogger("frontdesk.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -100,6 +104,13 @@ def insert_loaded(session: Session, model: type[T], values: dict[str, Any], **re
     return instance
 
 
+def dialect_insert(session: Session) -> Callable[[sa.Table], Any]:
+    """The `insert()` of the session's database dialect, for INSERT ... ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     """Make SQLite safe for concurrent writers: WAL, a busy timeout, BEGIN IMMEDIATE.
 
@@ -115,6 +126,9 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Freed space is overwritten with zeros: an erased client's data must not stay
+        # readable in free pages and cells (see reclaim_after_commit for the WAL).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -193,6 +207,34 @@ def _quiet_rollback(session: Session) -> None:
         session.rollback()
     except sa.exc.DBAPIError:
         session.invalidate()
+
+
+def reclaim_after_commit(session: Session) -> None:
+    """Once `session` commits, leave what it erased in no database file.
+
+    On SQLite, secure_delete (every connection) zeroes what a write frees, but the WAL still
+    holds the earlier versions of the pages and the database file their old content until a
+    checkpoint: a TRUNCATE checkpoint after the commit copies the new pages into the file and
+    empties the WAL. On PostgreSQL the old row versions stay in the table's files until VACUUM
+    (autovacuum) reclaims them (README: "Erased data and the database files").
+    """
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name == "sqlite":
+        event.listen(session, "after_commit", lambda _s: _checkpoint(engine), once=True)
+
+
+def _checkpoint(engine: Engine) -> None:
+    """Checkpoint a SQLite WAL into the database file and truncate it (outside a transaction)."""
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        busy, _, _ = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    if busy:  # readers kept it past the busy timeout: the next checkpoint finishes the job
+        log.warning("WAL checkpoint after an erasure did not complete")
 
 
 def init_app(app: Flask) -> Database:

@@ -89,6 +89,10 @@ class ServiceUnavailable(FrontdeskError):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
+# What a database that went away (restart, dropped connection, unwritable file) raises.
+DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
 # Stable codes for the HTTP errors Werkzeug raises on its own.
 _HTTP_CODES = {
     400: "bad_request",
@@ -214,6 +218,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        # An error after the view (the request's commit, in an after_request hook) reaches
+        # here as a 500 wrapping it: a database that went away is still the designed 503.
+        if isinstance(getattr(exc, "original_exception", None), DATABASE_UNAVAILABLE):
+            return _database_unavailable(exc.original_exception)
         status = exc.code or 500
         html = _maybe_html(status, _HTTP_CODES.get(status, "http_error"), exc.description or "")
         return html or render_http_exception(exc)
@@ -222,9 +230,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sqlalchemy.exc.InterfaceError)
     def _database_unavailable(exc: Exception):
         # A dropped connection or an unwritable database: the request did not happen (its
-        # transaction is rolled back); the pool pre-pings, so a retry gets a fresh connection.
+        # transaction is rolled back); the pool then recycles its older connections, so a
+        # retry gets a fresh one.
         log.warning("database unavailable", extra={"error": type(exc.__cause__ or exc).__name__})
-        return _maybe_html(503, "database_unavailable", "") or problem(
+        page = _maybe_html(503, "database_unavailable", "")
+        if page is not None:
+            page.headers["Retry-After"] = "1"
+            return page
+        return problem(
             503,
             code="database_unavailable",
             title="Database unavailable",

@@ -27,6 +27,7 @@ from services.booking.errors import (
     InvalidTransition,
     ManageLinkNotFound,
     ModeNotOffered,
+    NotStartedYet,
     SlotTaken,
     TooManyBookings,
 )
@@ -38,7 +39,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.db import UTCDateTime, insert_loaded, utcnow
+from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
@@ -382,9 +383,24 @@ def get_by_manage_token(*, session: Session, token: str) -> Appointment:
     return appointment
 
 
+def cancelled_by_manage_token(*, session: Session, token: str) -> Appointment | None:
+    """The cancelled appointment a manage token belongs to, if any (its page says so)."""
+    appointment = session.scalar(
+        sa.select(Appointment).where(Appointment.manage_token_hash == hash_manage_token(token))
+    )
+    return appointment if appointment is not None and appointment.status == "cancelled" else None
+
+
 def _require_confirmed(appointment: Appointment, action: str) -> None:
     if appointment.status != "confirmed":
         raise InvalidTransition(f"A {appointment.status} appointment cannot be {action}.")
+
+
+def _require_started(appointment: Appointment, action: str, now: datetime) -> None:
+    # Done or missed only once it began: marked earlier, its manage link would stop working
+    # and the client, never told, would still expect the session.
+    if appointment.start > now:
+        raise NotStartedYet(f"An appointment can be {action} once it has started.")
 
 
 def cancel(
@@ -395,14 +411,17 @@ def cancel(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Cancel a confirmed appointment: CANCEL invite, reminders withdrawn, manage link revoked."""
+    """Cancel a confirmed appointment: CANCEL invite, reminders withdrawn, manage link closed.
+
+    The link's hash is kept: get_by_manage_token refuses it like an unknown one, and the
+    manage page tells the client the appointment was cancelled (cancelled_by_manage_token).
+    """
     now = now or utcnow()
     _require_confirmed(appointment, "cancelled")
     appointment.status = "cancelled"
     appointment.cancel_reason = reason
     appointment.sequence += 1
     appointment.updated_at = now
-    appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "cancelled", reason=reason)
     outbox.add_cancelled(session, appointment, reason=reason)
@@ -463,13 +482,15 @@ def complete(
     notes: str | None = None,
     now: datetime | None = None,
 ) -> Appointment:
-    """Mark a session done with its outcome and notes; billing is notified."""
+    """Mark a session done with its outcome and notes, once it has started; billing is notified."""
+    now = now or utcnow()
     _require_confirmed(appointment, "completed")
+    _require_started(appointment, "completed", now)
     appointment.status = "completed"
     appointment.outcome = outcome
     if notes is not None:
         appointment.staff_notes = notes
-    appointment.updated_at = now or utcnow()
+    appointment.updated_at = now
     appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "completed", outcome=outcome)
@@ -481,10 +502,12 @@ def complete(
 def mark_no_show(
     *, session: Session, appointment: Appointment, actor: Actor, now: datetime | None = None
 ) -> Appointment:
-    """Mark that the client did not come."""
+    """Mark that the client did not come, once the appointment has started."""
+    now = now or utcnow()
     _require_confirmed(appointment, "marked as no-show")
+    _require_started(appointment, "marked as no-show", now)
     appointment.status = "no_show"
-    appointment.updated_at = now or utcnow()
+    appointment.updated_at = now
     appointment.manage_token_hash = None
     session.flush()
     record(session, appointment, actor, "no_show")
@@ -588,18 +611,31 @@ def set_consent(
     them from the data they were created with, and they say whether a form is still unsigned.
     """
     overall = appointment.consent_status
-    consent = next((c for c in appointment.consents if c.request_id == request_id), None)
-    if consent is None:
-        consent = AppointmentConsent(request_id=request_id, template_id=template_id)
-        appointment.consents.append(consent)
-    changed = consent.status != status or consent.id is None
-    consent.template_id = template_id
-    consent.form_title = form_title
-    consent.status = status
-    if signing_url:
-        consent.signing_url = signing_url
-    consent.updated_at = utcnow()
-    session.flush()
+    table = AppointmentConsent.__table__
+    now = utcnow()
+    key = {"appointment_id": appointment.id, "request_id": request_id}
+    fields = {"template_id": template_id, "form_title": form_title, "status": status}
+    # Insert, or find the row to update: consent's PUT and this service's own outbox may
+    # record the same request at once, and a check-then-insert lost that race with a 500.
+    insert = dialect_insert(session)(table).values(
+        **key, **fields, signing_url=signing_url, updated_at=now
+    )
+    created = session.execute(
+        insert.on_conflict_do_nothing(
+            index_elements=[table.c.appointment_id, table.c.request_id]
+        ).returning(table.c.id)
+    ).scalar()
+    changed = created is not None
+    if not changed:
+        where = (table.c.appointment_id == appointment.id) & (table.c.request_id == request_id)
+        previous = session.scalar(sa.select(table.c.status).where(where).with_for_update())
+        changed = previous != status
+        if signing_url:
+            fields["signing_url"] = signing_url
+        session.execute(sa.update(table).where(where).values(**fields, updated_at=now))
+    for consent in appointment.consents:
+        session.expire(consent)
+    session.expire(appointment, ["consents"])
     if changed:
         record(session, appointment, actor, "consent", request_id=request_id, status=status)
         if status == "withdrawn":

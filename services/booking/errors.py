@@ -33,6 +33,10 @@ class InvalidTransition(Conflict):
     code, title = "invalid_status", "The appointment cannot change that way now"
 
 
+class NotStartedYet(Conflict):
+    code, title = "appointment_not_started", "The appointment has not started yet"
+
+
 class SlugTaken(Conflict):
     code, title = "slug_taken", "Another service already uses this slug"
 

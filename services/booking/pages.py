@@ -24,6 +24,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    abort,
     current_app,
     g,
     redirect,
@@ -41,6 +42,7 @@ from services.booking.appointments import CLIENT
 from services.booking.errors import (
     AlreadyBooked,
     BackupPlanRequired,
+    ManageLinkNotFound,
     ModeNotOffered,
     OutsideAvailability,
     SlotTaken,
@@ -644,7 +646,16 @@ def book(slug: str):
 
 
 def _appointment(token: str) -> Appointment:
-    return appointments.get_by_manage_token(session=db.session(), token=token)
+    """The appointment of a manage link; for a cancelled one, the page that says so (410)."""
+    session = db.session()
+    try:
+        return appointments.get_by_manage_token(session=session, token=token)
+    except ManageLinkNotFound:
+        cancelled = appointments.cancelled_by_manage_token(session=session, token=token)
+        if cancelled is None:
+            raise
+        page = render_template("booking/manage_cancelled.html", service=cancelled.service)
+        abort(Response(page, status=410, mimetype="text/html"))
 
 
 def readable_phone(number: str | None) -> str | None:
@@ -732,7 +743,7 @@ def manage(token: str):
 @blueprint.get("/manage/<manage_token:token>/event.ics")
 def event_ics(token: str):
     """The appointment as a calendar file to add (METHOD:PUBLISH, the invite's UID)."""
-    appointment = _appointment(token)
+    appointment = appointments.get_by_manage_token(session=db.session(), token=token)
     event = ical.appointment_event(appointment, locale=appointment.client_language)
     calendar = ical.wrap_calendar([event], method="PUBLISH")
     return Response(

@@ -44,7 +44,7 @@ from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from shared import db
 from shared.api import Blueprint
 from shared.auth import current_principal, require
-from shared.db import utcnow
+from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import (
     ERASED,
     ROLES,
@@ -237,6 +237,7 @@ def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any
     )
     for appointment in found:
         anonymize(session=session, appointment=appointment, actor=actor)
+    reclaim_after_commit(session)
     log.info(
         "client erased", extra={"appointment_ids": [a.id for a in found], "actor": actor.label}
     )
@@ -274,6 +275,7 @@ def apply_retention(
 ) -> dict[str, int]:
     """Anonymize appointments that ended more than RETENTION_APPOINTMENT_DAYS ago; empty the
     outbox payloads settled more than RETENTION_MESSAGE_DAYS ago."""
+    reclaim_after_commit(session)
     now = now or utcnow()
     counts = {
         "appointments_anonymized": 0,

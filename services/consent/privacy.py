@@ -53,7 +53,7 @@ from services.consent.models import (
 from shared import db
 from shared.api import Blueprint
 from shared.auth import current_principal, hash_token, require
-from shared.db import utcnow
+from shared.db import reclaim_after_commit, utcnow
 from shared.errors import Gone
 from shared.privacy import (
     ROLES,
@@ -284,6 +284,7 @@ def erase_client(*, session: Session, email: str, actor: str, config: Any) -> di
             days=record_retention_days(config),
         )
     _delete_requests(session, unsigned_ids)
+    reclaim_after_commit(session)
     log.info(
         "client erased",
         extra={
@@ -371,6 +372,7 @@ def apply_retention(
     *, session: Session, config: Any, now: datetime | None = None
 ) -> dict[str, int]:
     """Delete records and unsigned requests past their retention periods; empty old calls."""
+    reclaim_after_commit(session)
     now = now or utcnow()
     counts = {"records_deleted": 0, "requests_deleted": 0}
     counts["outbox_bodies_dropped"] = _drop_sent_bodies(

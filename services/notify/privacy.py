@@ -38,7 +38,7 @@ from services.notify.models import Attempt, Message
 from shared import db
 from shared.api import Blueprint
 from shared.auth import require
-from shared.db import utcnow
+from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import (
     ERASED,
     ROLES,
@@ -190,6 +190,7 @@ def erase_client(
     for message in about_client:
         cancelled += strip(session=session, message=message, recipient=None)
     session.flush()
+    reclaim_after_commit(session)
     log.info(
         "client erased",
         extra={"message_ids": [m.id for m in to_client + about_client], "cancelled": cancelled},
@@ -210,6 +211,7 @@ def apply_retention(
     *, session: Session, config: Any, now: datetime | None = None
 ) -> dict[str, int]:
     """Reduce final messages created more than RETENTION_MESSAGE_DAYS ago to their metadata."""
+    reclaim_after_commit(session)
     days = config["RETENTION_MESSAGE_DAYS"]
     if days <= 0:
         return {"messages_reduced": 0}

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from services.booking import appointments, catalog
+from services.booking.models import Appointment
 from shared import db as shared_db
 from shared import testing
 
@@ -116,6 +117,25 @@ def book(session, booking_app):
         return booked
 
     return make
+
+
+def move_to_started(session: Session, appointment_id: int) -> None:
+    """Move an appointment (and its blocked time) so that it began an hour ago."""
+    appointment = session.get(Appointment, appointment_id)
+    shift = appointment.start - (datetime.now(UTC) - timedelta(hours=1))
+    for name in ("start", "end", "blocked_start", "blocked_end"):
+        setattr(appointment, name, getattr(appointment, name) - shift)
+
+
+@pytest.fixture
+def started(booking_app):
+    """started(appointment_id): the appointment began an hour ago (staff may complete it)."""
+
+    def move(appointment_id: int) -> None:
+        with shared_db.get_db(booking_app).transaction() as session:
+            move_to_started(session, appointment_id)
+
+    return move
 
 
 def _booking_body(service_id: int, start: datetime, **overrides: Any) -> dict[str, Any]:

@@ -100,3 +100,58 @@ def test_five_staff_take_five_concurrent_bookings_of_one_start(
     staff_ids = session.scalars(sa.select(Appointment.staff_id)).all()
     session.rollback()
     assert sorted(staff_ids) == sorted(s.id for s in staff)
+
+
+def test_concurrent_puts_of_one_consent_request_answer_200_and_record_it_once(
+    booking_app, session, make_service, make_token, next_weekday, at, booking_body, monkeypatch
+):
+    """consent's status PUT and booking's own outbox recording the same request used to race
+    (check, then insert): the loser's INSERT hit the unique constraint, a 500."""
+    from services.booking.models import AppointmentConsent, AppointmentEvent
+
+    monkeypatch.setitem(booking_app.config, "PROPAGATE_EXCEPTIONS", False)
+    service = make_service(required_consent_template_ids=[7])
+    response = booking_app.test_client().post(
+        "/api/v1/appointments", json=booking_body(service.id, at(next_weekday(1), 10))
+    )
+    appointment_id = response.get_json()["appointment"]["id"]
+    headers = {"Authorization": f"Bearer {make_token('booking', 'service')}"}
+    put = {"template_id": 7, "form_title": "Session recording", "status": "pending"}
+    rounds, writers = range(100, 120), 4
+    statuses: list[int] = []
+    for request_id in rounds:
+        barrier = threading.Barrier(writers)
+
+        def writer(request_id: int = request_id, barrier=barrier) -> None:
+            client = booking_app.test_client()
+            barrier.wait()
+            answer = client.put(
+                f"/api/v1/appointments/{appointment_id}/consents/{request_id}",
+                json=put,
+                headers=headers,
+            )
+            statuses.append(answer.status_code)
+
+        threads = [threading.Thread(target=writer) for _ in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert Counter(statuses) == Counter({200: len(rounds) * writers})
+    rows = session.scalars(
+        sa.select(AppointmentConsent.request_id).where(
+            AppointmentConsent.appointment_id == appointment_id
+        )
+    ).all()
+    assert sorted(rows) == list(rounds)
+    recorded = Counter(
+        event.details["request_id"]
+        for event in session.scalars(
+            sa.select(AppointmentEvent).where(
+                AppointmentEvent.appointment_id == appointment_id,
+                AppointmentEvent.action == "consent",
+            )
+        )
+    )
+    assert recorded == Counter(dict.fromkeys(rounds, 1))  # each request's status recorded once
+    session.rollback()

@@ -95,11 +95,31 @@ def test_reschedule_to_a_taken_time_is_409_and_changes_nothing(
     assert outside.get_json()["code"] == "outside_availability"
 
 
-def test_staff_completes_with_outcome_and_books_a_follow_up(
-    booking_app, booked, make_token, next_weekday, at
+def test_staff_cannot_complete_or_mark_no_show_an_appointment_that_has_not_started(
+    booking_app, booked, make_token
 ):
     _, body = booked
     appointment = body["appointment"]
+    staff = auth(make_token("booking", "staff", staff_id=appointment["staff_id"]))
+    client = booking_app.test_client()
+    for action, payload in (("complete", {"outcome": "resolved"}), ("no-show", None)):
+        refused = client.post(
+            f"/api/v1/appointments/{appointment['id']}/{action}", json=payload, headers=staff
+        )
+        assert refused.status_code == 409, refused.get_json()
+        assert refused.mimetype == "application/problem+json"
+        assert refused.get_json()["code"] == "appointment_not_started"
+    again = client.get(f"/api/v1/appointments/{appointment['id']}", headers=staff).get_json()
+    assert again["status"] == "confirmed"
+    assert client.get(f"/api/v1/manage/{body['manage_token']}").status_code == 200
+
+
+def test_staff_completes_with_outcome_and_books_a_follow_up(
+    booking_app, booked, make_token, next_weekday, at, started
+):
+    _, body = booked
+    appointment = body["appointment"]
+    started(appointment["id"])
     staff = auth(make_token("booking", "staff", staff_id=appointment["staff_id"]))
     client = booking_app.test_client()
     done = client.post(
@@ -147,9 +167,10 @@ def test_staff_booking_a_follow_up_never_get_the_clients_manage_link(
     assert "fdm_" not in follow.get_data(as_text=True)
 
 
-def test_no_show_and_history_record_who_did_what(booking_app, booked, make_token):
+def test_no_show_and_history_record_who_did_what(booking_app, booked, make_token, started):
     _, body = booked
     appointment_id = body["appointment"]["id"]
+    started(appointment_id)
     staff_id = body["appointment"]["staff_id"]
     staff = auth(make_token("booking", "staff", staff_id=staff_id))
     client = booking_app.test_client()

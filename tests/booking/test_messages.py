@@ -255,11 +255,12 @@ def test_notify_outage_delays_messages_and_nothing_is_sent_twice(
 
 
 def test_completion_sends_billing_email_and_signed_webhook(
-    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body
+    booking_app, notify_app, make_service, make_token, next_weekday, at, booking_body, started
 ):
     service = make_service()
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     appointment = body["appointment"]
+    started(appointment["id"])
     settings = {
         "BILLING_EMAIL": "billing@maple.example",
         "BILLING_WEBHOOK_URL": "https://billing.example.org/hook",

@@ -178,7 +178,7 @@ def test_booking_with_javascript_off_end_to_end(client, booking_app, service, da
     )
     cancelled = load(booking_app, appointment_id)
     assert cancelled.status == "cancelled" and cancelled.cancel_reason == "I found a job"
-    assert client.get(f"/manage/{token}", headers=HTML).status_code == 404
+    assert client.get(f"/manage/{token}", headers=HTML).status_code == 410
 
 
 def test_step_one_without_a_mode_asks_for_one(client, service):
@@ -350,9 +350,15 @@ def test_unknown_and_revoked_manage_links_get_the_same_friendly_404(
     client, booking_app, service, day, at, book
 ):
     booked = book(service, at(day, 11))
-    with shared_db.get_db(booking_app).transaction() as session:
+    with shared_db.get_db(booking_app).transaction() as session:  # completed: link revoked
         appointment = session.get(Appointment, booked.appointment.id)
-        appointments.cancel(session=session, appointment=appointment, actor=appointments.CLIENT)
+        appointments.complete(
+            session=session,
+            appointment=appointment,
+            actor=appointments.CLIENT,
+            outcome="resolved",
+            now=appointment.end,
+        )
     unknown = client.get("/manage/fdm_" + "0" * 48, headers=HTML)
     revoked = client.get(f"/manage/{booked.manage_token}", headers=HTML)
     malformed = client.get("/manage/not-a-token", headers=HTML)
@@ -364,6 +370,35 @@ def test_unknown_and_revoked_manage_links_get_the_same_friendly_404(
         "manage_link_not_found", ""
     )
     assert client.get(f"/manage/{booked.manage_token}/cancel", headers=HTML).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "again"),
+    [
+        ("en", "This appointment was cancelled", "Book again"),
+        ("fr", "Ce rendez-vous a été annulé", "Réserver à nouveau"),
+        ("es", "Esta cita fue cancelada", "Reservar de nuevo"),
+    ],
+)
+def test_manage_link_of_a_cancelled_appointment_says_so_and_offers_to_book_again(
+    client, booking_app, service, day, at, book, lang, title, again
+):
+    booked = book(service, at(day, 11))
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointment = session.get(Appointment, booked.appointment.id)
+        appointments.cancel(session=session, appointment=appointment, actor=appointments.CLIENT)
+    token = booked.manage_token
+    for path in (f"/manage/{token}", f"/manage/{token}/cancel", f"/manage/{token}/reschedule"):
+        response = client.get(f"{path}?lang={lang}", headers=HTML)
+        assert response.status_code == 410, path
+        html = unescape(text(response))
+        assert title in html and again in html
+        assert f'id="book-again" href="/{service.slug}"' in html
+        assert "manage_link_not_found" not in html and "410" not in html  # no error code
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    # The API and the calendar file still answer like an unknown link.
+    assert client.get(f"/api/v1/manage/{token}").status_code == 404
+    assert client.get(f"/manage/{token}/event.ics").status_code == 404
 
 
 def test_event_file_is_publish_with_the_invite_uid(client, service, day, at, book):

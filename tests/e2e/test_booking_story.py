@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import icalendar
 import pytest
+import sqlalchemy as sa
 from e2e_harness import BIN, post_forms, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -237,7 +238,21 @@ def test_client_books_gets_the_invite_reschedules_and_billing_hears_of_completio
     feed_token = feed_url.rsplit("/", 1)[1].removesuffix(".ics")
     assert feed_token not in (stack.nginx_dir / "access.log").read_text()
 
-    # Staff (here an admin) complete the session with notes; billing gets a signed webhook.
+    # The session takes place (it is moved to have begun an hour ago), then staff (here an
+    # admin) complete it with notes; billing gets a signed webhook.
+    took_place = sa.create_engine(stack.database_urls["booking"], poolclass=sa.pool.NullPool)
+    with took_place.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE appointments SET start = now() - interval '1 hour',"
+                ' "end" = "end" - (start - (now() - interval \'1 hour\')),'
+                " blocked_start = blocked_start - (start - (now() - interval '1 hour')),"
+                " blocked_end = blocked_end - (start - (now() - interval '1 hour'))"
+                " WHERE id = :id"
+            ),
+            {"id": appointment_id},
+        )
+    took_place.dispose()
     before = len(stack.webhooks.requests())
     done = admin.post(
         f"/booking/api/v1/appointments/{appointment_id}/complete",

@@ -18,7 +18,7 @@ from privacy_story import ANA, EMAIL, NAME, OMAR, OTHER_EMAIL, OTHER_NAME, OTHER
 
 from frontdesk.privacy import SERVICES
 from services.booking import catalog, outbox
-from services.booking.models import AppointmentConsent
+from services.booking.models import Appointment, AppointmentConsent
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
 from shared.app import service_client
@@ -172,6 +172,11 @@ def story(apps, make_token, billing) -> Story:
     assert link.status_code == 201, link.get_json()
     story.download_url = link.get_json()["url"]
     booking_admin = {"Authorization": f"Bearer {admin['booking']}"}
+    with shared_db.get_db(apps["booking"]).transaction() as session:  # it took place
+        appointment = session.get(Appointment, first)
+        shift = appointment.start - (datetime.now(UTC) - timedelta(hours=1))
+        for name in ("start", "end", "blocked_start", "blocked_end"):
+            setattr(appointment, name, getattr(appointment, name) - shift)
     done = booking.post(
         f"/api/v1/appointments/{first}/complete",
         json={"outcome": "resolved", "notes": "Talked about her housing"},

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from services.notify.models import Message
 from shared import db as shared_db
 from shared.http import ServiceCallFailed, ServiceClient
 
+ON_POSTGRESQL = os.environ.get("FRONTDESK_TEST_DATABASE_URL", "").startswith("postgresql")
 PERSONAL = (EMAIL, NAME, PHONE, "Portuguese", "Please call me before", "her housing")
 # Kept as legal evidence of the signed consent, restricted: the record and its audit trail.
 EVIDENCE_TABLES = {"consent_records", "audit_events"}
@@ -230,3 +233,27 @@ def test_erasure_interrupted_by_notify_being_down_can_simply_be_retried(
     result = erase_client(clients=privacy_clients, email=EMAIL)
     assert result["services"]["notify"]["erased"]["messages_to_client"] >= 2
     assert result["services"]["booking"]["erased"]["appointments_anonymized"] == 2
+
+
+def sqlite_file_bytes(app) -> bytes:
+    """The raw bytes of a service's SQLite database file and its WAL."""
+    path = Path(sa.make_url(shared_db.get_db(app).url).database)
+    return b"".join(
+        candidate.read_bytes()
+        for candidate in (path, path.with_name(path.name + "-wal"))
+        if candidate.exists()
+    )
+
+
+@pytest.mark.skipif(
+    ON_POSTGRESQL,
+    reason="SQLite files; on PostgreSQL VACUUM reclaims dead rows (README)",
+)
+def test_erased_client_is_in_neither_the_sqlite_files_nor_their_wal(story, apps, privacy_clients):
+    before = {name: sqlite_file_bytes(apps[name]) for name in ("booking", "notify")}
+    assert all(EMAIL.encode() in raw for raw in before.values())
+    erase_client(clients=privacy_clients, email=EMAIL)
+    for name in ("booking", "notify"):
+        raw = sqlite_file_bytes(apps[name])
+        found = [value for value in (EMAIL, NAME, PHONE) if value.encode() in raw]
+        assert found == [], f"{name}: {found} still readable in the files"

@@ -57,16 +57,20 @@ def raw_logs():
 def test_cancelled_appointments_manage_token_is_the_same_404_as_an_unknown_one(
     booking_app, book_api, raw_logs
 ):
+    """Apart from the manage page, which tells its client the appointment was cancelled."""
     token = book_api(10)["manage_token"]
     client = booking_app.test_client()
     cancelled = client.post(f"/api/v1/manage/{token}/cancel", json={})
     assert cancelled.status_code == 200
-    for path in ("/api/v1/manage/{}", "/manage/{}", "/manage/{}/event.ics"):
+    for path in ("/api/v1/manage/{}", "/manage/{}/event.ics"):
         for headers in ({}, HTML):
             revoked = client.get(path.format(token), headers=headers)
             unknown = client.get(path.format(UNKNOWN_MANAGE), headers=headers)
             same_404(revoked, unknown)
             assert token not in revoked.get_data(as_text=True)
+    page = client.get(f"/manage/{token}", headers=HTML)
+    assert page.status_code == 410 and "This appointment was cancelled" in page.text
+    assert token not in page.get_data(as_text=True)
     for action in ("cancel", "reschedule"):
         revoked = client.post(f"/api/v1/manage/{token}/{action}", json={"start": None})
         unknown = client.post(f"/api/v1/manage/{UNKNOWN_MANAGE}/{action}", json={"start": None})
