@@ -499,12 +499,13 @@ def test_a_rebuild_after_one_change_builds_that_event_alone_and_the_same_bytes(
     assert body(events) == body() and len(built) == 2 * len(booked)
 
 
+@pytest.mark.parametrize("team", [False, True], ids=["staff_feed", "team_feed"])
 def test_a_rebuild_after_one_change_loads_that_appointment_alone_whatever_the_feed_size(
-    session, make_service, book, next_weekday, at
+    session, make_service, book, next_weekday, at, team
 ):
-    """The events kept from the last build are found by their rows' plain values: a rebuild
-    after one change makes one appointment object (not one per event), so its cost follows what
-    changed, not how big the feed has grown."""
+    """The events kept from the last build are found by their rows' states (column values, or
+    the row's hash on PostgreSQL): a rebuild after one change makes one appointment object (not
+    one per event), so its cost follows what changed, not how big the feed has grown."""
     service = make_service(horizon_days=90)
     staff = service.staff[0]
     booked = [
@@ -513,7 +514,7 @@ def test_a_rebuild_after_one_change_loads_that_appointment_alone_whatever_the_fe
         for day in range(5)
         for hour in (9, 11, 13, 15)
     ]
-    token = feeds.issue_token(session=session, staff=staff)
+    token = feeds.issue_token(session=session, staff=None if team else staff)
     session.commit()
     settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
     loaded = []
@@ -523,7 +524,7 @@ def test_a_rebuild_after_one_change_loads_that_appointment_alone_whatever_the_fe
         feed = feeds.find_feed(
             session=session,
             token=token,
-            team=False,
+            team=team,
             settings=settings,
             today=datetime.now(UTC).date(),
         )
