@@ -540,11 +540,11 @@ def _values(session: Session, model: type, ids: set[int]) -> dict[int, sa.Row]:
 
 
 # What an appointment's event key is made of besides its service and staff member: every
-# column. PostgreSQL hashes the whole row itself (64 bits, from each column's own hash: a
-# quarter of what md5 of its text costs there), so finding a feed's unchanged events reads one
-# number an appointment instead of its columns; with the id beside it, a stale entry would
-# take two versions of one appointment with the same hash. (Every column type needs a hash
-# function there: a JSON column on appointments would have to be jsonb.)
+# column. PostgreSQL (14 and later) hashes the whole row itself (64 bits from each column's own
+# hash, a quarter of what md5 of its text costs there), so finding a feed's unchanged events
+# reads one number an appointment instead of its columns; with the id beside it, a stale entry
+# would take two versions of one appointment with the same hash. (Every column type needs a
+# hash function there: a JSON column on appointments would have to be jsonb.)
 _ROW_HASH = sa.func.hash_record_extended(sa.literal_column(Appointment.__tablename__), 0)
 _PG_STATES = sa.select(
     Appointment.id, Appointment.service_id, Appointment.staff_id, _ROW_HASH
