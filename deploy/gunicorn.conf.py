@@ -24,8 +24,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(2 * multiprocessing.cpu_coun
 worker_class = "sync"
 timeout = 30  # a worker silent for longer is killed and replaced
 graceful_timeout = 25  # finish in-flight requests on SIGTERM/HUP (systemd waits 35 s)
-max_requests = 2000  # recycle workers now and then, staggered by the jitter
-max_requests_jitter = 200
+# Recycle workers now and then (a slow leak cannot grow for ever). Each worker draws its limit
+# from max_requests to max_requests + jitter when it starts; workers started together share
+# the load evenly, so with a small jitter they all recycle at once (a tenth of a life apart at
+# 200, and the latency spike with them). A jitter as large as max_requests spreads them over a
+# whole life, and every replacement draws again, so they stay spread.
+max_requests = 2000
+max_requests_jitter = 2000
 limit_request_line = 8190
 control_socket_disable = True  # gunicorn 27 would otherwise open a socket under ~/.gunicorn/
 

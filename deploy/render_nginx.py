@@ -7,7 +7,8 @@
     python3 deploy/render_nginx.py > /etc/nginx/conf.d/frontdesk.conf && nginx -t
 
 Only `${NGINX_*}` placeholders are replaced; nginx's own `$variables` are left alone. Unlike a
-bare `envsubst`, a variable without a value (and without a default below) is an error.
+bare `envsubst`, a variable without a value (and without a default below) is an error, and each
+upstream `server` line gets `max_fails=3 fail_timeout=5s` unless it sets its own (SERVER_DEFAULTS).
 
 `python3 deploy/render_nginx.py --standalone DIR` writes DIR/frontdesk.conf and a main
 DIR/nginx.conf that runs in the foreground without root (pid, logs and temp files in DIR):
@@ -28,12 +29,35 @@ DEFAULTS = {
     "NGINX_LISTEN": "80",
     "NGINX_ACCESS_LOG": "/var/log/nginx/frontdesk.access.log",
 }
+# What each `server` line of an upstream gets unless it says otherwise. nginx's own default
+# (max_fails=1 fail_timeout=10s) takes a whole instance out for 10 s after one failed request,
+# and one gunicorn worker killed mid-request is exactly one failed request while the instance's
+# other workers serve on. A dead instance still fails every request at once (connection
+# refused, retried on the next server), so three failures in 5 s take it out as fast.
+SERVER_DEFAULTS = {"max_fails": "3", "fail_timeout": "5s"}
+SERVER_LISTS = ("NGINX_BOOKING_SERVERS", "NGINX_CONSENT_SERVERS")
+SERVER = re.compile(r"\bserver\s+([^;]+);")
+
+
+def with_server_defaults(servers: str) -> str:
+    """`server ...;` lines with SERVER_DEFAULTS added where a line does not set them."""
+
+    def complete(match: re.Match) -> str:
+        params = match.group(1).split()
+        given = {param.split("=", 1)[0] for param in params}
+        params += [f"{key}={value}" for key, value in SERVER_DEFAULTS.items() if key not in given]
+        return f"server {' '.join(params)};"
+
+    return SERVER.sub(complete, servers)
 
 
 def render(values: Mapping[str, str], template: str | None = None) -> str:
     """The template with every `${NGINX_*}` replaced from `values` (or DEFAULTS)."""
     text = TEMPLATE.read_text() if template is None else template
     merged = {**DEFAULTS, **{k: v for k, v in values.items() if v}}
+    for name in SERVER_LISTS:
+        if name in merged:
+            merged[name] = with_server_defaults(merged[name])
     missing = sorted({name for name in PLACEHOLDER.findall(text) if name not in merged})
     if missing:
         raise KeyError(f"set {', '.join(missing)} to render {TEMPLATE.name}")

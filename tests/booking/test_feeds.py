@@ -558,3 +558,58 @@ def test_a_rebuild_after_one_change_builds_that_event_alone_and_the_same_bytes(
     session.commit()
     built.clear()
     assert body(events) == body() and len(built) == 2 * len(booked)
+
+
+@pytest.mark.parametrize("team", [False, True], ids=["staff_feed", "team_feed"])
+def test_a_rebuild_after_one_change_loads_that_appointment_alone_whatever_the_feed_size(
+    session, make_service, book, next_weekday, at, team
+):
+    """The events kept from the last build are found by their rows' states (column values, or
+    the row's hash on PostgreSQL): a rebuild after one change makes one appointment object (not
+    one per event), so its cost follows what changed, not how big the feed has grown."""
+    service = make_service(horizon_days=90)
+    staff = service.staff[0]
+    booked = [
+        book(service, at(next_weekday(day, weeks_ahead=weeks), hour)).appointment
+        for weeks in (1, 2)
+        for day in range(5)
+        for hour in (9, 11, 13, 15)
+    ]
+    token = feeds.issue_token(session=session, staff=None if team else staff)
+    session.commit()
+    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    loaded = []
+
+    def body(events=None):
+        session.expunge_all()  # a new request: no appointment already in the session
+        feed = feeds.find_feed(
+            session=session,
+            token=token,
+            team=team,
+            settings=settings,
+            today=datetime.now(UTC).date(),
+        )
+        return feeds.build_feed(session=session, feed=feed, settings=settings, events=events)
+
+    def note_load(target, _context):
+        loaded.append(target.id)
+
+    events = feeds.EventCache()
+    sa.event.listen(Appointment, "load", note_load)
+    try:
+        first = body(events)
+        assert sorted(loaded) == sorted(a.id for a in booked)
+        loaded.clear()
+        assert body(events) == first and loaded == []  # nothing changed: no appointment loaded
+
+        changed = session.get(Appointment, booked[17].id)
+        changed.client_notes = "Bring the lease"
+        changed.accommodation_captions = True
+        session.commit()
+        loaded.clear()
+        after = body(events)
+        assert loaded == [changed.id]
+    finally:
+        sa.event.remove(Appointment, "load", note_load)
+    assert after != first and after == body()  # the same bytes as a build from scratch
+    assert "captions" in str(events_by_uid(after)[changed.uid]["DESCRIPTION"])

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import random
 import re
 import runpy
 import shlex
+import socket
 import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -102,7 +109,7 @@ def test_nginx_render_script_prints_the_config(tmp_path):
         timeout=30,
     )
     assert result.returncode == 0, result.stderr
-    assert "server 127.0.0.1:8011;" in result.stdout
+    assert "server 127.0.0.1:8011 max_fails=3 fail_timeout=5s;" in result.stdout
     failed = subprocess.run(
         ["python3", str(DEPLOY / "render_nginx.py")],
         env={"PATH": "/usr/bin:/bin"},
@@ -118,6 +125,91 @@ def test_nginx_upstreams_have_more_than_one_server_each():
     for name in ("frontdesk_booking", "frontdesk_consent"):
         block = re.search(rf"upstream {name} \{{(.*?)\}}", site, re.S).group(1)
         assert block.count("server ") == 2
+
+
+@contextlib.contextmanager
+def instance(name: str, dies_on: str | None = None):
+    """A stand-in app instance on a free port: GET answers its name; GET `dies_on` drops the
+    connection unanswered, as a gunicorn worker killed mid-request does. Yields (port, deaths)."""
+    deaths = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == dies_on:
+                deaths.append(self.path)
+                self.close_connection = True
+                return
+            body = name.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], deaths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_nginx(folder: Path, values: dict[str, str]):
+    """The rendered configuration served by a real nginx in the foreground; yields its URL."""
+    main_conf = load_render_nginx().write_standalone(folder, values)
+    process = subprocess.Popen(
+        ["nginx", "-p", str(folder), "-c", str(main_conf), "-e", str(folder / "err.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    host, port = values["NGINX_LISTEN"].rsplit(":", 1)
+    try:
+        for _ in range(200):
+            assert process.poll() is None, (folder / "error.log").read_text()
+            with contextlib.suppress(OSError), socket.create_connection((host, int(port)), 1):
+                break
+            time.sleep(0.05)
+        yield f"http://{host}:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_one_dead_worker_does_not_take_its_instance_out_of_nginx(tmp_path):
+    """A worker killed mid-request fails one request of its instance (nginx retries it on the
+    other instance); the instance's other workers keep serving, so nginx must keep sending it
+    requests rather than mark it down for fail_timeout (with max_fails=1, ten seconds)."""
+    with instance("a", dies_on="/slow") as (port_a, deaths), instance("b") as (port_b, _):
+        values = {
+            **nginx_values(free_port()),
+            "NGINX_BOOKING_SERVERS": f"server 127.0.0.1:{port_a}; server 127.0.0.1:{port_b};",
+        }
+        with running_nginx(tmp_path, values) as url, httpx.Client(base_url=url) as client:
+            headers = {"Host": "booking.example.org"}
+            while not deaths:  # round robin: within two requests one reaches instance a
+                answer = client.get("/booking/slow", headers=headers)
+                assert answer.status_code == 200 and answer.text == "b"  # retried on b
+            answered_by = [client.get("/booking/who", headers=headers).text for _ in range(6)]
+    assert answered_by.count("a") >= 2, answered_by
+
+
+def test_nginx_server_lines_keep_the_failure_settings_they_set():
+    complete = load_render_nginx().with_server_defaults
+    assert complete("server 10.0.0.1:8001; server 10.0.0.2:8001 max_fails=0 weight=2;") == (
+        "server 10.0.0.1:8001 max_fails=3 fail_timeout=5s; "
+        "server 10.0.0.2:8001 max_fails=0 weight=2 fail_timeout=5s;"
+    )
 
 
 def test_nginx_sends_the_forwarded_headers_proxyfix_reads():
@@ -157,6 +249,37 @@ def test_gunicorn_workers_follow_cpu_count_capped_and_overridable(monkeypatch, t
     assert gunicorn_settings(monkeypatch, tmp_path, WEB_CONCURRENCY="3")["workers"] == 3
     assert settings["control_socket_disable"] is True
     assert settings["timeout"] > 0 and settings["graceful_timeout"] > 0
+
+
+def test_gunicorn_workers_started_together_recycle_spread_over_most_of_a_worker_life(
+    monkeypatch, tmp_path
+):
+    """Workers started together (a deploy, a restart) each draw when they recycle, and share
+    the load about evenly, so they recycle when their draws come up. A jitter of a tenth of
+    max_requests put all of them within a tenth of a life (outside testing: ~40 s, with the
+    latency spike); spread over most of a life, one worker restarts at a time."""
+    from gunicorn.config import Config
+    from gunicorn.workers.sync import SyncWorker
+
+    settings = gunicorn_settings(monkeypatch, tmp_path)
+    config = Config()
+    for key in ("max_requests", "max_requests_jitter"):
+        config.set(key, settings[key])
+    state = random.getstate()
+    random.seed(26)  # gunicorn draws from the module's generator
+    try:
+        spreads = []
+        for _ in range(50):  # fifty restarts of nine workers
+            workers = [SyncWorker(0, 0, [], None, 30, config, None) for _ in range(9)]
+            limits = [worker.max_requests for worker in workers]
+            for worker in workers:
+                worker.tmp.close()
+            spreads.append((max(limits) - min(limits)) / min(limits))
+    finally:
+        random.setstate(state)
+    spreads.sort()
+    assert spreads[len(spreads) // 2] >= 0.4, spreads  # the first to the last recycle, median
+    assert settings["max_requests"] >= 1000  # recycling stays rare
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -366,7 +489,11 @@ def test_compose_nginx_renders_the_template_for_booking_and_consent(compose):
     assert target == "/etc/nginx/templates/default.conf.template"
     placeholders = set(re.findall(r"\$\{(NGINX_\w+)\}", (DEPLOY / "nginx.conf").read_text()))
     assert placeholders <= set(nginx["environment"])
-    assert nginx["environment"]["NGINX_BOOKING_SERVERS"] == "server booking:8000;"
-    assert nginx["environment"]["NGINX_CONSENT_SERVERS"] == "server consent:8000;"
+    assert nginx["environment"]["NGINX_BOOKING_SERVERS"] == (
+        "server booking:8000 max_fails=3 fail_timeout=5s;"
+    )
+    assert nginx["environment"]["NGINX_CONSENT_SERVERS"] == (
+        "server consent:8000 max_fails=3 fail_timeout=5s;"
+    )
     assert set(nginx["depends_on"]) == {"booking", "consent"}
     assert "notify" not in json.dumps(nginx)
