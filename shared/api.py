@@ -1,4 +1,5 @@
-"""The flask-smorest Api factory every service uses: OpenAPI 3.1, docs at /docs, spec at /openapi.json.
+"""The flask-smorest Api factory every service uses: OpenAPI 3.1, spec at /openapi.json, docs at
+/docs and /redoc (shared.api_docs).
 
 Errors are rendered by shared.errors (one problem+json shape), so the Api's own handler is
 replaced and the documented default error schema is the problem schema.
@@ -14,6 +15,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response, resolve_schema_instance
 
+from shared.api_docs import register_api_docs
 from shared.errors import PROBLEM_JSON, UnsupportedMediaType
 
 
@@ -73,14 +75,8 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
-    app.config.setdefault(
-        "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
-    )
-    app.config.setdefault("OPENAPI_REDOC_PATH", "/redoc")
-    app.config.setdefault(
-        "OPENAPI_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
-    )
+    # flask-smorest serves the spec; the docs pages are ours (shared.api_docs), with their
+    # scripts served by the app itself instead of its CDN defaults.
     api = FrontdeskApi(
         app,
         spec_kwargs={
@@ -91,6 +87,7 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
     )
+    register_api_docs(app, title=title, spec_endpoint="api-docs.openapi_json")
 
     @app.before_request
     def _require_json_body():
