@@ -87,6 +87,8 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
     )
+    # Links are URIs (JSON Schema's format, which generators know; apispec says "url").
+    api.register_field(ma.fields.URL, "string", "uri")
     register_api_docs(app, title=title, spec_endpoint="api-docs.openapi_json")
 
     @app.before_request
