@@ -64,6 +64,26 @@ class Blueprint(flask_smorest.Blueprint):
         return super().arguments(resolve_schema_instance(schema), **kwargs)
 
 
+# A time of day as the API takes it, by the Time field's format: 09:00, or ISO (09:00:00 too).
+TIME_PATTERNS = {
+    "%H:%M": r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    None: r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "iso": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+}
+
+
+def constraints_apispec_leaves_out(self, field: ma.fields.Field, **_kwargs) -> dict:
+    """OpenAPI keywords for checks apispec does not document: a time's form, and what a
+    mapping's keys must be (JSON Schema's propertyNames), so generated data passes them."""
+    if isinstance(field, ma.fields.Time) and field.format in TIME_PATTERNS:
+        return {"pattern": TIME_PATTERNS[field.format], "examples": ["09:00"]}
+    if isinstance(field, ma.fields.Dict) and field.key_field is not None:
+        names = self.field2property(field.key_field)
+        if set(names) - {"type"}:
+            return {"propertyNames": names}
+    return {}
+
+
 # Body types the API accepts; a route that takes something else lists it in `accepts`.
 _JSON_TYPES = {"application/json", "application/merge-patch+json"}
 
@@ -89,6 +109,7 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     )
     # Links are URIs (JSON Schema's format, which generators know; apispec says "url").
     api.register_field(ma.fields.URL, "string", "uri")
+    api.ma_plugin.converter.add_attribute_function(constraints_apispec_leaves_out)
     register_api_docs(app, title=title, spec_endpoint="api-docs.openapi_json")
 
     @app.before_request

@@ -53,6 +53,7 @@ class VersionContentSchema(ma.Schema):
         keys=ma.fields.String(validate=_LOCALE),
         values=ma.fields.Nested(LocaleTextSchema),
         required=True,
+        metadata={"required": [forms.DEFAULT_LOCALE]},
     )
     checkboxes = ma.fields.List(
         ma.fields.Nested(CheckboxSpecSchema),

@@ -1,6 +1,7 @@
 """The OpenAPI documents say what the API enforces, so generated clients and fuzzers send data
-the API takes: phone numbers as E.164 (format `e164`), time zones as the IANA names, start times
-in the future; and the main operations carry examples that the API accepts."""
+the API takes: phone numbers as E.164 (format `e164`), time zones as the IANA names, times of
+day, links, the keys of mappings, start times in the future; and the main operations carry
+examples that the API accepts."""
 
 from __future__ import annotations
 
@@ -50,6 +51,20 @@ def test_phone_numbers_and_time_zones_are_documented_as_the_api_checks_them(apps
     assert "America/Toronto" in consent["ConsentRequestCreate"]["properties"]["timezone"]["enum"]
     start = booking["AppointmentCreate"]["properties"]["start"]
     assert start["format"] == "date-time" and "future" in start["description"]
+
+
+def test_times_of_day_links_and_mapping_keys_are_documented_as_the_api_checks_them(apps):
+    booking = spec(apps, "booking")["components"]["schemas"]
+    consent = spec(apps, "consent")["components"]["schemas"]
+    assert (
+        booking["Rule"]["properties"]["start_time"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )
+    assert booking["StaffCreate"]["properties"]["video_link_template"]["format"] == "uri"
+    locales = consent["TemplateCreate"]["properties"]["locales"]
+    assert locales["propertyNames"]["enum"] == ["en", "fr", "es"]
+    assert locales["required"] == ["en"]
+    boxes = consent["Signature"]["properties"]["checkboxes"]["propertyNames"]
+    assert (boxes["minLength"], boxes["maxLength"]) == (1, 40)
 
 
 def test_main_operations_carry_examples_the_api_accepts(apps):
