@@ -299,7 +299,7 @@ class AppointmentCollection(MethodView):
     @appointments_blp.arguments(
         schemas.AppointmentCreateSchema, example=api_examples.BOOK_APPOINTMENT
     )
-    @appointments_blp.response(201, schemas.BookedSchema)
+    @appointments_blp.response(201, schemas.BookedSchema, example=api_examples.BOOKED)
     @appointments_blp.alt_response(
         200, schema=schemas.BookedSchema, description="A replay of an earlier Idempotency-Key"
     )

@@ -21,3 +21,21 @@ SIGN = {
     "disclosure_accepted": True,
     "timezone": "America/Toronto",
 }
+
+REQUEST_CREATED = {
+    "id": 17,
+    "status": "pending",
+    "template_id": 2,
+    "template_version": 1,
+    "form_title": "Session recording and information sharing",
+    "signing_url": "https://frontdesk.example.org/consent/sign/fdc_Xq3v8mN2pL5tR9wK1yB6cD4fG7hJ0sA2eU8iO3k5Zqw",
+    "appointment_id": 42,
+    "expires_at": "2030-03-11T14:00:00Z",
+    "reused": False,
+    "client_name": "Ana López",
+    "client_email": "ana.lopez@example.org",
+    "locale": "es",
+    "timezone": "America/Toronto",
+    "verbal": False,
+    "signed_at": None,
+}

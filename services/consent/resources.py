@@ -193,7 +193,9 @@ class Requests(MethodView):
     @requests_blp.arguments(
         schemas.ConsentRequestCreateSchema, example=api_examples.REQUEST_CONSENT
     )
-    @requests_blp.response(201, schemas.ConsentRequestCreatedSchema)
+    @requests_blp.response(
+        201, schemas.ConsentRequestCreatedSchema, example=api_examples.REQUEST_CREATED
+    )
     @requests_blp.alt_response(
         200, schema=schemas.ConsentRequestCreatedSchema, description="Reused"
     )

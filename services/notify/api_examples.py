@@ -34,3 +34,18 @@ SEND_MESSAGE = {
         },
     },
 }
+
+MESSAGE = {
+    "id": 311,
+    "channel": "email",
+    "to": "ana.lopez@example.org",
+    "template": None,
+    "locale": "en",
+    "group": "appointment-42",
+    "status": "scheduled",
+    "send_at": "2030-03-01T16:20:00Z",
+    "created_at": "2030-03-01T16:20:00Z",
+    "sent_at": None,
+    "attempts": [],
+    "last_error": None,
+}

@@ -32,7 +32,7 @@ blp = Blueprint(
 class Messages(MethodView):
     # An instance: not built again per message.
     @blp.arguments(MessageCreateSchema(), examples=api_examples.SEND_MESSAGE)
-    @blp.response(201, MessageSchema)
+    @blp.response(201, MessageSchema, example=api_examples.MESSAGE)
     @blp.alt_response(200, schema=MessageSchema, description="Replay of an Idempotency-Key")
     @require("service", "admin")
     def post(self, fields: dict[str, Any]):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 
+import jsonschema_rs
 import phonenumbers
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -90,6 +91,19 @@ def test_main_operations_carry_examples_the_api_accepts(apps):
     with apps["notify"].app_context():
         for example in send.values():
             notify_schemas.MessageCreateSchema().load(example["value"])
+
+
+def test_answer_examples_of_main_operations_match_their_documented_schemas(apps):
+    for service, method, path, status in (
+        ("booking", "post", "/api/v1/appointments", "201"),
+        ("booking", "get", "/api/v1/services/{service_id}/slots", "200"),
+        ("consent", "post", "/api/v1/requests", "201"),
+        ("notify", "post", "/api/v1/messages", "201"),
+    ):
+        document = spec(apps, service)
+        answer = document["paths"][path][method]["responses"][status]["content"]["application/json"]
+        root = {**answer["schema"], "components": document["components"]}
+        jsonschema_rs.Draft202012Validator(root).validate(answer["example"])
 
 
 def answers(operation, headers) -> collections.Counter[int]:
