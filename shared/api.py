@@ -1,4 +1,5 @@
-"""The flask-smorest Api factory every service uses: OpenAPI 3.1, docs at /docs, spec at /openapi.json.
+"""The flask-smorest Api factory every service uses: OpenAPI 3.1, spec at /openapi.json, docs at
+/docs and /redoc (shared.api_docs).
 
 Errors are rendered by shared.errors (one problem+json shape), so the Api's own handler is
 replaced and the documented default error schema is the problem schema.
@@ -14,6 +15,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response, resolve_schema_instance
 
+from shared.api_docs import register_api_docs
 from shared.errors import PROBLEM_JSON, UnsupportedMediaType
 
 
@@ -62,6 +64,26 @@ class Blueprint(flask_smorest.Blueprint):
         return super().arguments(resolve_schema_instance(schema), **kwargs)
 
 
+# A time of day as the API takes it, by the Time field's format: 09:00, or ISO (09:00:00 too).
+TIME_PATTERNS = {
+    "%H:%M": r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+    None: r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+    "iso": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$",
+}
+
+
+def constraints_apispec_leaves_out(self, field: ma.fields.Field, **_kwargs) -> dict:
+    """OpenAPI keywords for checks apispec does not document: a time's form, and what a
+    mapping's keys must be (JSON Schema's propertyNames), so generated data passes them."""
+    if isinstance(field, ma.fields.Time) and field.format in TIME_PATTERNS:
+        return {"pattern": TIME_PATTERNS[field.format], "examples": ["09:00"]}
+    if isinstance(field, ma.fields.Dict) and field.key_field is not None:
+        names = self.field2property(field.key_field)
+        if set(names) - {"type"}:
+            return {"propertyNames": names}
+    return {}
+
+
 # Body types the API accepts; a route that takes something else lists it in `accepts`.
 _JSON_TYPES = {"application/json", "application/merge-patch+json"}
 
@@ -73,14 +95,8 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    app.config.setdefault("OPENAPI_SWAGGER_UI_PATH", "/docs")
-    app.config.setdefault(
-        "OPENAPI_SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
-    )
-    app.config.setdefault("OPENAPI_REDOC_PATH", "/redoc")
-    app.config.setdefault(
-        "OPENAPI_REDOC_URL", "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
-    )
+    # flask-smorest serves the spec; the docs pages are ours (shared.api_docs), with their
+    # scripts served by the app itself instead of its CDN defaults.
     api = FrontdeskApi(
         app,
         spec_kwargs={
@@ -91,6 +107,10 @@ def create_api(app: Flask, *, title: str, description: str) -> FrontdeskApi:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "API token"}
     )
+    # Links are URIs (JSON Schema's format, which generators know; apispec says "url").
+    api.register_field(ma.fields.URL, "string", "uri")
+    api.ma_plugin.converter.add_attribute_function(constraints_apispec_leaves_out)
+    register_api_docs(app, title=title, spec_endpoint="api-docs.openapi_json")
 
     @app.before_request
     def _require_json_body():

@@ -3,6 +3,7 @@ calendar days."""
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -38,8 +39,24 @@ class OneLine(ma.fields.String):
         return text
 
 
+# What the OpenAPI document says of a phone number, so generated clients and fuzzers send one
+# the API takes: E.164 (spaces are accepted too, and the number must exist in its country's
+# numbering plan, which no pattern can say; the `e164` format names that rule).
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+PHONE_DOCS = {
+    "format": "e164",
+    "pattern": E164_PATTERN,
+    "examples": ["+14165550100"],
+    "description": "A phone number in E.164 form (+, country code, number), valid in its country.",
+}
+
+
 class PhoneNumber(ma.fields.String):
     """A phone number, validated with libphonenumber and returned as E.164."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**PHONE_DOCS, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -64,6 +81,12 @@ class EmailAddress(ma.fields.Email):
 _ZONES: frozenset[str] | None = None
 
 
+@functools.cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA time zone names this machine knows, sorted."""
+    return tuple(sorted(available_timezones()))
+
+
 def is_time_zone(name: str) -> bool:
     """True for an IANA time zone name this machine knows."""
     global _ZONES
@@ -79,7 +102,14 @@ def is_time_zone(name: str) -> bool:
 
 
 class TimeZone(ma.fields.String):
-    """An IANA time zone name such as America/Toronto."""
+    """An IANA time zone name such as America/Toronto (the OpenAPI document lists them all)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        names: list[str | None] = list(time_zone_names())
+        if self.allow_none:
+            names.append(None)
+        self.metadata = {"enum": names, "examples": ["America/Toronto"], **self.metadata}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)

@@ -14,7 +14,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 from flask.views import MethodView
 
-from services.booking import appointments, availability, catalog, feed_resources, privacy, schemas
+from services.booking import (
+    api_examples,
+    appointments,
+    availability,
+    catalog,
+    feed_resources,
+    privacy,
+    schemas,
+)
 from services.booking.appointments import CLIENT, Actor
 from services.booking.models import Appointment, Staff
 from shared import db
@@ -219,7 +227,7 @@ class ServiceItem(MethodView):
 class Slots(MethodView):
     # An instance, not the class: webargs would build a schema per request (a hot path).
     @slots_blp.arguments(schemas.SlotQueryArgsSchema(), location="query")
-    @slots_blp.response(200, schemas.SlotListSchema)
+    @slots_blp.response(200, schemas.SlotListSchema, example=api_examples.SLOTS)
     @slots_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args, service_id):
         """Bookable slots on the dates start..end, shown in `tz` (no token needed)."""
@@ -288,8 +296,10 @@ class AppointmentCollection(MethodView):
             args["staff_id"] = principal.staff_id
         return appointments.list_appointments(session=db.session(), **args)
 
-    @appointments_blp.arguments(schemas.AppointmentCreateSchema)
-    @appointments_blp.response(201, schemas.BookedSchema)
+    @appointments_blp.arguments(
+        schemas.AppointmentCreateSchema, example=api_examples.BOOK_APPOINTMENT
+    )
+    @appointments_blp.response(201, schemas.BookedSchema, example=api_examples.BOOKED)
     @appointments_blp.alt_response(
         200, schema=schemas.BookedSchema, description="A replay of an earlier Idempotency-Key"
     )

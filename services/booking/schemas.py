@@ -25,6 +25,10 @@ EMAIL_MAX = 320  # RFC 5321's longest address, and the columns' size
 # Lists a client or an admin may send: enough for any real use, not enough to hurt.
 MAX_LANGUAGES = 30
 MAX_LIST_ITEMS = 50
+# What the OpenAPI document says of a new start time (no JSON Schema keyword can say it).
+FUTURE_SLOT = {
+    "description": "In the future: the start of a free slot (GET /services/{service_id}/slots)."
+}
 
 
 class StaffCreateSchema(ma.Schema):
@@ -297,7 +301,7 @@ class AccommodationsPatchSchema(ma.Schema):
 
 class AppointmentCreateSchema(ma.Schema):
     service_id = fields.Integer(required=True, validate=ID_RANGE)
-    start = UTCDateTime(required=True)
+    start = UTCDateTime(required=True, metadata=FUTURE_SLOT)
     staff_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE)
     mode = fields.String(required=True, validate=validate.OneOf(MODES))
     client = fields.Nested(ClientSchema, required=True)
@@ -309,7 +313,7 @@ class AppointmentCreateSchema(ma.Schema):
 
 
 class RescheduleSchema(ma.Schema):
-    start = UTCDateTime(required=True)
+    start = UTCDateTime(required=True, metadata=FUTURE_SLOT)
 
 
 class CancelSchema(ma.Schema):
@@ -322,7 +326,7 @@ class CompleteSchema(ma.Schema):
 
 
 class FollowUpSchema(ma.Schema):
-    start = UTCDateTime(required=True)
+    start = UTCDateTime(required=True, metadata=FUTURE_SLOT)
     service_id = fields.Integer(allow_none=True, load_default=None, validate=ID_RANGE)
     mode = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(MODES))
 

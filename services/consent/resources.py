@@ -13,6 +13,7 @@ from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
 from services.consent import (
+    api_examples,
     audit,
     clients,
     forms,
@@ -203,8 +204,12 @@ class Requests(MethodView):
         """List consent requests (newest first), e.g. ?appointment_id=42."""
         return requests.list_requests(session=db.session(), staff_id=_staff_scope(), **args)
 
-    @requests_blp.arguments(schemas.ConsentRequestCreateSchema)
-    @requests_blp.response(201, schemas.ConsentRequestCreatedSchema)
+    @requests_blp.arguments(
+        schemas.ConsentRequestCreateSchema, example=api_examples.REQUEST_CONSENT
+    )
+    @requests_blp.response(
+        201, schemas.ConsentRequestCreatedSchema, example=api_examples.REQUEST_CREATED
+    )
     @requests_blp.alt_response(
         200, schema=schemas.ConsentRequestCreatedSchema, description="Reused"
     )
@@ -393,7 +398,7 @@ class SigningLink(MethodView):
             session=db.session(), token=token, origin=_origin(), locale=args["locale"]
         )
 
-    @signing_blp.arguments(schemas.SignatureSchema)
+    @signing_blp.arguments(schemas.SignatureSchema, example=api_examples.SIGN)
     @signing_blp.response(200, schemas.SignedSchema)
     @signing_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @signing_blp.alt_response(410, response="GONE")

@@ -70,6 +70,7 @@ class VersionContentSchema(ma.Schema):
         keys=ma.fields.String(validate=_LOCALE),
         values=ma.fields.Nested(LocaleTextSchema),
         required=True,
+        metadata={"required": [forms.DEFAULT_LOCALE]},
     )
     checkboxes = ma.fields.List(
         ma.fields.Nested(CheckboxSpecSchema),
@@ -155,7 +156,9 @@ class ConsentRequestCreateSchema(ma.Schema):
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     timezone = TimeZone(load_default="UTC")
-    expires_at = UTCDateTime(load_default=None, allow_none=True)
+    expires_at = UTCDateTime(
+        load_default=None, allow_none=True, metadata={"description": "In the future, when given."}
+    )
     send = ma.fields.Boolean(load_default=True)
     # Extras: the appointment's start (schedules a reminder 24 h before) and the staff member.
     appointment_start = UTCDateTime(load_default=None, allow_none=True)

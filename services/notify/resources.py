@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, request
 from flask.views import MethodView
 
-from services.notify import operations, privacy
+from services.notify import api_examples, operations, privacy
 from services.notify.schemas import (
     CancelResultSchema,
     MessageCreateSchema,
@@ -30,8 +30,9 @@ blp = Blueprint(
 
 @blp.route("/messages")
 class Messages(MethodView):
-    @blp.arguments(MessageCreateSchema())  # an instance: not built again per message
-    @blp.response(201, MessageSchema)
+    # An instance: not built again per message.
+    @blp.arguments(MessageCreateSchema(), examples=api_examples.SEND_MESSAGE)
+    @blp.response(201, MessageSchema, example=api_examples.MESSAGE)
     @blp.alt_response(200, schema=MessageSchema, description="Replay of an Idempotency-Key")
     @require("service", "admin")
     def post(self, fields: dict[str, Any]):

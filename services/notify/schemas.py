@@ -129,7 +129,10 @@ class MessageCreateSchema(ma.Schema):
         load_default=list,
         validate=ma.validate.Length(max=MAX_ATTACHMENTS),
     )
-    send_at = UTCDateTime(allow_none=True)
+    send_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Now or later (a minute late at most); omit it to send now."},
+    )
     group = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     event = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))

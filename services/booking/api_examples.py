@@ -1,0 +1,70 @@
+"""Examples the OpenAPI document shows for booking's main operations (request and answer)."""
+
+from __future__ import annotations
+
+BOOK_APPOINTMENT = {
+    "service_id": 3,
+    "start": "2030-03-12T14:00:00Z",
+    "mode": "video",
+    "client": {
+        "name": "Ana López",
+        "email": "ana.lopez@example.org",
+        "phone": "+14165550123",
+        "language": "es",
+        "time_zone": "America/Toronto",
+    },
+    "backup": {"callback_number": "+14165550123", "use_dial_in": False},
+    "accommodations": {"captions": True, "interpreter_language": "es", "other": None},
+    "client_notes": "First visit.",
+}
+
+SLOTS = {
+    "service_id": 3,
+    "tz": "America/Toronto",
+    "slots": [
+        {
+            "start": "2030-03-12T14:00:00Z",
+            "end": "2030-03-12T14:30:00Z",
+            "start_local": "2030-03-12T10:00:00-04:00",
+            "end_local": "2030-03-12T10:30:00-04:00",
+            "staff_ids": [7],
+            "seats_left": 1,
+        }
+    ],
+}
+
+BOOKED = {
+    "appointment": {
+        "id": 42,
+        "uid": "3f9c1e7a-5b2d-4c8e-9a61-0d4b7e2f8c15@frontdesk",
+        "service_id": 3,
+        "service_name": "Settlement intake",
+        "staff_id": 7,
+        "staff_name": "Amira Haddad",
+        "start": "2030-03-12T14:00:00Z",
+        "end": "2030-03-12T14:30:00Z",
+        "status": "confirmed",
+        "mode": "video",
+        "video_url": "https://meet.example.org/amira",
+        "location": None,
+        "client_name": "Ana López",
+        "client_email": "ana.lopez@example.org",
+        "client_phone": "+14165550123",
+        "client_language": "es",
+        "client_time_zone": "America/Toronto",
+        "backup": {"callback_number": "+14165550123", "dial_in": None, "use_dial_in": False},
+        "accommodations": {"captions": True, "interpreter_language": "es", "other": None},
+        "client_notes": "First visit.",
+        "outcome": None,
+        "staff_notes": None,
+        "cancel_reason": None,
+        "sequence": 0,
+        "follow_up_of_id": None,
+        "consent_status": "pending",
+        "consents": [],
+        "created_at": "2030-03-01T16:20:00Z",
+        "updated_at": "2030-03-01T16:20:00Z",
+    },
+    "manage_token": "fdm_" + "0123456789abcdef" * 3,
+    "manage_url": "https://frontdesk.example.org/booking/manage/fdm_" + "0123456789abcdef" * 3,
+}

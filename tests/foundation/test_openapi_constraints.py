@@ -1,0 +1,139 @@
+"""The OpenAPI documents say what the API enforces, so generated clients and fuzzers send data
+the API takes: phone numbers as E.164 (format `e164`), time zones as the IANA names, times of
+day, links, the keys of mappings, start times in the future; and the main operations carry
+examples that the API accepts."""
+
+from __future__ import annotations
+
+import collections
+
+import jsonschema_rs
+import phonenumbers
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from services.booking import schemas as booking_schemas
+from services.consent import schemas as consent_schemas
+from services.notify import schemas as notify_schemas
+
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+
+# What a fuzzer that knows the `e164` format sends: real numbers of several countries.
+E164_NUMBERS = st.sampled_from(
+    [
+        phonenumbers.format_number(
+            phonenumbers.example_number(region), phonenumbers.PhoneNumberFormat.E164
+        )
+        for region in ("CA", "US", "GB", "FR", "MX", "IN", "NG", "JP")
+    ]
+)
+
+
+def spec(apps, service: str) -> dict:
+    return apps[service].test_client().get("/openapi.json").get_json()
+
+
+def test_phone_numbers_and_time_zones_are_documented_as_the_api_checks_them(apps):
+    booking = spec(apps, "booking")["components"]["schemas"]
+    consent = spec(apps, "consent")["components"]["schemas"]
+    for phone in (
+        booking["StaffCreate"]["properties"]["dial_in"],
+        booking["Client"]["properties"]["phone"],
+        consent["ConsentRequestCreate"]["properties"]["client_phone"],
+    ):
+        assert phone["pattern"] == E164_PATTERN and phone["format"] == "e164"
+        assert phone["examples"] == ["+14165550100"]
+    staff_zone = booking["StaffCreate"]["properties"]["time_zone"]
+    assert "America/Toronto" in staff_zone["enum"] and "Mars/Olympus" not in staff_zone["enum"]
+    client_zone = booking["Client"]["properties"]["time_zone"]
+    assert None in client_zone["enum"]  # nullable, as the field allows
+    assert "America/Toronto" in consent["ConsentRequestCreate"]["properties"]["timezone"]["enum"]
+    start = booking["AppointmentCreate"]["properties"]["start"]
+    assert start["format"] == "date-time" and "future" in start["description"]
+
+
+def test_times_of_day_links_and_mapping_keys_are_documented_as_the_api_checks_them(apps):
+    booking = spec(apps, "booking")["components"]["schemas"]
+    consent = spec(apps, "consent")["components"]["schemas"]
+    assert (
+        booking["Rule"]["properties"]["start_time"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )
+    assert booking["StaffCreate"]["properties"]["video_link_template"]["format"] == "uri"
+    locales = consent["TemplateCreate"]["properties"]["locales"]
+    assert locales["propertyNames"]["enum"] == ["en", "fr", "es"]
+    assert locales["required"] == ["en"]
+    boxes = consent["Signature"]["properties"]["checkboxes"]["propertyNames"]
+    assert (boxes["minLength"], boxes["maxLength"]) == (1, 40)
+
+
+def test_main_operations_carry_examples_the_api_accepts(apps):
+    from services.booking import api_examples as booking_examples
+    from services.consent import api_examples as consent_examples
+    from services.notify import api_examples as notify_examples
+
+    booking = spec(apps, "booking")["paths"]
+    consent = spec(apps, "consent")["paths"]
+    notify = spec(apps, "notify")["paths"]
+    body = "application/json"
+    book = booking["/api/v1/appointments"]["post"]["requestBody"]["content"][body]["example"]
+    booking_schemas.AppointmentCreateSchema().load(book)
+    slots = booking["/api/v1/services/{service_id}/slots"]["get"]["responses"]["200"]
+    assert slots["content"][body]["example"] == booking_examples.SLOTS
+    ask = consent["/api/v1/requests"]["post"]["requestBody"]["content"][body]["example"]
+    consent_schemas.ConsentRequestCreateSchema().load(ask)
+    sign = consent["/api/v1/sign/{token}"]["post"]["requestBody"]["content"][body]["example"]
+    consent_schemas.SignatureSchema().load(sign)
+    assert (ask, sign) == (consent_examples.REQUEST_CONSENT, consent_examples.SIGN)
+    send = notify["/api/v1/messages"]["post"]["requestBody"]["content"][body]["examples"]
+    assert set(send) == {"email", "sms", "webhook"} == set(notify_examples.SEND_MESSAGE)
+    with apps["notify"].app_context():
+        for example in send.values():
+            notify_schemas.MessageCreateSchema().load(example["value"])
+
+
+def test_answer_examples_of_main_operations_match_their_documented_schemas(apps):
+    for service, method, path, status in (
+        ("booking", "post", "/api/v1/appointments", "201"),
+        ("booking", "get", "/api/v1/services/{service_id}/slots", "200"),
+        ("consent", "post", "/api/v1/requests", "201"),
+        ("notify", "post", "/api/v1/messages", "201"),
+    ):
+        document = spec(apps, service)
+        answer = document["paths"][path][method]["responses"][status]["content"]["application/json"]
+        root = {**answer["schema"], "components": document["components"]}
+        jsonschema_rs.Draft202012Validator(root).validate(answer["example"])
+
+
+def answers(operation, headers) -> collections.Counter[int]:
+    """The statuses of 25 positive cases generated for one operation."""
+    statuses: collections.Counter[int] = collections.Counter()
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        derandomize=True,
+        database=None,
+    )
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def run(case):
+        statuses[case.call(headers=headers).status_code] += 1
+
+    run()
+    return statuses
+
+
+def test_data_generated_from_the_spec_is_mostly_accepted(apps, make_token):
+    """Schemathesis, knowing the `e164` format, generates staff members and privacy look-ups
+    from the booking document: most are taken (time zones and phones were refused before)."""
+    schemathesis.openapi.format("e164", E164_NUMBERS)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", apps["booking"])
+    headers = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    for method, path, accepted in (
+        ("POST", "/api/v1/staff", 201),
+        ("POST", "/api/v1/privacy/clients/export", 200),
+    ):
+        statuses = answers(schema[path][method], headers)
+        assert statuses[accepted] >= 0.8 * sum(statuses.values()), (path, statuses)
