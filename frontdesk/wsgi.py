@@ -27,7 +27,7 @@ def __getattr__(name: str) -> Flask:
 
 
 class JsonAccessLogger(Logger):
-    """gunicorn's logger with one JSON object per request; token-like path segments redacted.
+    """gunicorn's logger with one JSON object per request; tokens redacted wherever they are.
 
     The query string is left out: links may carry tokens there too.
     """
@@ -49,7 +49,8 @@ class JsonAccessLogger(Logger):
             "request_id": _header(resp.headers, "x-request-id"),
             "user_agent": environ.get("HTTP_USER_AGENT"),
         }
-        self.access_log.info(json.dumps(entry))
+        # And the whole line: a client may put a token in any header it sends.
+        self.access_log.info(redact(json.dumps(entry)))
 
 
 def _header(headers, name: str) -> str | None:
