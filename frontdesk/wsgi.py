@@ -11,16 +11,25 @@ import json
 from datetime import UTC, datetime
 
 from flask import Flask
+from gunicorn.errors import AppImportError
 from gunicorn.glogging import Logger
 
 from frontdesk.suite import SERVICES
+from shared.config import ConfigError, load_config, require_strong_secret_key
 from shared.logs import redact
 
 
 def __getattr__(name: str) -> Flask:
-    """Build `booking`, `consent` or `notify` from the environment on first access."""
+    """Build `booking`, `consent` or `notify` from the environment on first access.
+
+    A production app refuses a weak secret key; AppImportError makes gunicorn print why and
+    stop, rather than restart the worker forever."""
     if name not in SERVICES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        require_strong_secret_key(load_config(name)["SECRET_KEY"])
+    except ConfigError as exc:
+        raise AppImportError(str(exc)) from exc
     app = SERVICES[name]()
     globals()[name] = app
     return app
