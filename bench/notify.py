@@ -22,6 +22,7 @@ import argparse
 import contextlib
 import os
 import re
+import secrets
 import signal
 import smtplib
 import statistics
@@ -128,6 +129,7 @@ def notify_setup(smtp_url: str, name: str):
         "FRONTDESK_SMTP_URL": smtp_url,
         "FRONTDESK_LOG_LEVEL": "WARNING",
         "FRONTDESK_INSTANCE_DIR": instance,
+        "FRONTDESK_SECRET_KEY": secrets.token_urlsafe(32),  # `frontdesk worker` refuses a weak one
         "PYTHONPATH": str(ROOT),
     }
     processes = [

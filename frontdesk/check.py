@@ -2,7 +2,7 @@
 
 Checks, for the services asked about: each database answers and is migrated to head; SMTP
 answers EHLO (notify); the signing certificate loads (consent); the other services answer
-/health and accept this service's token; the secret key is not the documented default; the
+/health and accept this service's token; the secret key is not the documented default and has 32+ bytes; the
 rate-limit storage answers (booking and consent); on PostgreSQL, a NOTIFY reaches a LISTEN
 (booking's change listener: a pooler in transaction mode would swallow it).
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from shared import migrations
-from shared.config import SETTINGS, ConfigError, load_config
+from shared.config import ConfigError, load_config, require_strong_secret_key
 
 
 @dataclass(frozen=True)
@@ -139,14 +139,11 @@ def check_change_listener(*, url: str, enabled: bool, timeout: float = 3.0) -> F
 
 
 def check_secret_key(config: Mapping) -> Finding:
-    """The secret key must be set to something of one's own."""
-    if config["SECRET_KEY"] == SETTINGS["SECRET_KEY"][0]:
-        return Finding(
-            "secret key",
-            False,
-            "FRONTDESK_SECRET_KEY is the insecure default; set a long random value "
-            "(e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`).",
-        )
+    """The secret key must be one's own, long enough (the rule the production processes apply)."""
+    try:
+        require_strong_secret_key(config["SECRET_KEY"])
+    except ConfigError as exc:
+        return Finding("secret key", False, str(exc))
     return Finding("secret key", True, "set")
 
 

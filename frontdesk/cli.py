@@ -9,7 +9,7 @@ import threading
 import click
 
 from shared import auth, db, migrations
-from shared.config import load_config
+from shared.config import ConfigError, load_config, require_strong_secret_key
 
 SERVICE_CHOICE = click.Choice(migrations.SERVICES)
 
@@ -137,6 +137,10 @@ def worker(kind: str) -> None:
             f"unknown worker {kind!r}; known: {', '.join(sorted(WORKERS)) or 'none'}"
         )
     service, run = worker_function(kind)
+    try:
+        require_strong_secret_key(load_config(service)["SECRET_KEY"])
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     app = SERVICES[service]()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -11,23 +11,32 @@ import json
 from datetime import UTC, datetime
 
 from flask import Flask
+from gunicorn.errors import AppImportError
 from gunicorn.glogging import Logger
 
 from frontdesk.suite import SERVICES
+from shared.config import ConfigError, load_config, require_strong_secret_key
 from shared.logs import redact
 
 
 def __getattr__(name: str) -> Flask:
-    """Build `booking`, `consent` or `notify` from the environment on first access."""
+    """Build `booking`, `consent` or `notify` from the environment on first access.
+
+    A production app refuses a weak secret key; AppImportError makes gunicorn print why and
+    stop, rather than restart the worker forever."""
     if name not in SERVICES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        require_strong_secret_key(load_config(name)["SECRET_KEY"])
+    except ConfigError as exc:
+        raise AppImportError(str(exc)) from exc
     app = SERVICES[name]()
     globals()[name] = app
     return app
 
 
 class JsonAccessLogger(Logger):
-    """gunicorn's logger with one JSON object per request; token-like path segments redacted.
+    """gunicorn's logger with one JSON object per request; tokens redacted wherever they are.
 
     The query string is left out: links may carry tokens there too.
     """
@@ -49,7 +58,8 @@ class JsonAccessLogger(Logger):
             "request_id": _header(resp.headers, "x-request-id"),
             "user_agent": environ.get("HTTP_USER_AGENT"),
         }
-        self.access_log.info(json.dumps(entry))
+        # And the whole line: a client may put a token in any header it sends.
+        self.access_log.info(redact(json.dumps(entry)))
 
 
 def _header(headers, name: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Callable
 from copy import deepcopy
@@ -180,6 +181,33 @@ def authorize(roles: tuple[str, ...]) -> Principal:
             f"This needs a token with role {' or '.join(roles)}.", code="role_forbidden"
         )
     return principal
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return (mapped or ip).is_loopback
+
+
+def from_loopback(environ: dict) -> bool:
+    """True when the request comes from this host: the socket peer (before any ProxyFix) and
+    every address a proxy forwarded are loopback. Through a proxy on this host, a visitor from
+    elsewhere is not loopback."""
+    peer = environ.get("werkzeug.proxy_fix.orig", environ).get("REMOTE_ADDR") or ""
+    forwarded = [a for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
+    if "HTTP_FORWARDED" in environ or "HTTP_X_REAL_IP" in environ:
+        return False
+    return all(_is_loopback(address) for address in [peer, *forwarded])
+
+
+def require_internal() -> None:
+    """An internal route (metrics, notify's docs): callers on this host, or anyone with an admin
+    or service token (Prometheus on another host sends one). 401/403 otherwise."""
+    if not from_loopback(request.environ):
+        authorize(("admin", "service"))
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 SETTINGS: dict[str, tuple[Any, str]] = {
     "SECRET_KEY": (
         "dev-insecure-change-me",
-        "Secret for CSRF and signed cookies; set it in production.",
+        "Secret for CSRF, signed cookies and links; production processes refuse to start without one of 32+ bytes.",
     ),
     "DATABASE_URL": (
         None,
@@ -113,6 +113,25 @@ def _coerce(value: str, default: Any) -> Any:
 
 class ConfigError(ValueError):
     """A setting that cannot be used as given."""
+
+
+MIN_SECRET_KEY_BYTES = 32
+
+
+def require_strong_secret_key(secret: str) -> None:
+    """Raise ConfigError unless the secret key is fit for production: set, not the documented
+    default, at least 32 bytes. Manage and signing links are derived from it, so a known or
+    guessable key lets anyone forge them. Only `frontdesk serve` and tests may do without."""
+    if not secret or secret == SETTINGS["SECRET_KEY"][0]:
+        problem = "is not set (or empty, or the documented default)"
+    elif len(secret.encode()) < MIN_SECRET_KEY_BYTES:
+        problem = f"is {len(secret.encode())} bytes long; it needs at least {MIN_SECRET_KEY_BYTES}"
+    else:
+        return
+    raise ConfigError(
+        f"FRONTDESK_SECRET_KEY {problem}: links in emails would be forgeable. Set it to a long "
+        "random value, e.g. `python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+    )
 
 
 def read_secret_file(path: str, name: str) -> str:

@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{6,128}$")
+# Every token Frontdesk makes is `fd` + a letter + `_` + urlsafe characters (fda_, fds_, fdm_,
+# fdf_, fdt_, fdc_, fdr_): redacted wherever it stands and whatever follows it (mail apps add
+# `)`, `.`, `>` or `"`; a percent-encoded character may sit inside or after it).
+_FD_TOKEN = re.compile(r"fd[a-z](?:_|%5[Ff])[A-Za-z0-9_%-]*")
 # Anything long and random-looking in a path is a secret (feed, manage, signing, record tokens).
 _TOKEN_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_-]{20,}(?=(\.[a-z]{2,4})?(/|$|\?))")
 _EMAIL = re.compile(r"[^\s@/]+@[^\s@/]+\.[A-Za-z]{2,}")
@@ -27,8 +31,10 @@ _PHONE = re.compile(r"\+\d{7,15}")
 def redact(text: str) -> str:
     """Remove tokens, email addresses and phone numbers from a string meant for logs.
 
-    Each pattern runs only on text holding the character it cannot match without (every
-    request's access line is redacted field by field and whole)."""
+    Each pattern runs only on text holding what it cannot match without (every request's
+    access line is redacted field by field and whole)."""
+    if "fd" in text:
+        text = _FD_TOKEN.sub("[redacted]", text)
     if "/" in text:
         text = _TOKEN_SEGMENT.sub("[redacted]", text)
     if "@" in text:

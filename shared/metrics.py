@@ -9,7 +9,8 @@ Under gunicorn with several worker processes set PROMETHEUS_MULTIPROC_DIR (deplo
 does): request counters and histograms are then kept in files in that folder and summed over
 every worker at scrape, whichever worker answers. Gauges read the database, so every worker
 reports the same value. The folder must belong to one service (one gunicorn master).
-`/metrics` is internal: nginx answers 404 for it.
+`/metrics` is internal: nginx answers 404 for it, and the app itself answers it only to callers
+on this host or with an admin or service token.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.orm import Session
 
-from shared import db
+from shared import auth, db
 
 log = logging.getLogger("frontdesk.metrics")
 
@@ -132,6 +133,10 @@ def init_app(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics():
+        auth.require_internal()  # the all-in-one may be bound beyond loopback, without nginx
+        # On SQLite the token lookup's transaction holds the write lock that the gauges' own
+        # session would wait for: end it (it wrote nothing).
+        db.session().rollback()
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

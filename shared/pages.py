@@ -194,6 +194,7 @@ def render_error_page(status: int, code: str, detail: str) -> Response:
 
 def init_pages(app: Flask) -> Limiter:
     """Give an app the shared layout, static files, i18n, CSRF, headers, error pages and a limiter."""
+    secure = app.config["PUBLIC_URL"].startswith("https://")  # cookies only over TLS then
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(SHARED_DIR / "templates")])
     app.register_blueprint(
         Blueprint(
@@ -232,13 +233,17 @@ def init_pages(app: Flask) -> Limiter:
         if "lang=" in req.environ.get("QUERY_STRING", ""):
             language = req.args.get("lang")
             if language in LANGUAGES:
-                response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax")
+                response.set_cookie(
+                    LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax", secure=secure
+                )
         if response.headers.get("Content-Type", "").startswith("text/html"):
             set_missing_headers(response, PAGE_HEADERS)
         return response
 
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Set, not setdefault: Flask defines these keys (SameSite None, Secure False).
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = secure
 
     @app.after_request
     def _retry_after_only_when_refused(response: Response) -> Response:

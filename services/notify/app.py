@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 
 from services.notify import gauges, models, resources
+from shared import auth
 from shared.api import create_api
 from shared.app import ServiceApp, configure, register_health
 
@@ -19,7 +20,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     register_health(app)
     gauges.register(app)
+    keep_docs_internal(app)
     return app
+
+
+def keep_docs_internal(app: Flask) -> None:
+    """Notify is internal: its docs and OpenAPI document only for this host or a token holder
+    (in production nginx never routes to it; the all-in-one may be bound beyond loopback)."""
+
+    @app.before_request
+    def _internal_docs():
+        if request.blueprint == "api-docs":
+            auth.require_internal()
 
 
 def register_api(app: Flask) -> None:

@@ -270,6 +270,12 @@ def test_default_secret_key_is_reported(environ):
     assert not findings_by_subject(environ, ["booking"])["secret key"].ok
 
 
+def test_short_secret_key_is_reported(environ):
+    environ["FRONTDESK_SECRET_KEY"] = "only-31-bytes-long-secret-value"
+    finding = findings_by_subject(environ, ["booking"])["secret key"]
+    assert not finding.ok and "at least 32" in finding.message
+
+
 def test_secret_file_readable_by_others_is_reported_not_a_traceback(environ, tmp_path):
     secret = tmp_path / "secret-key"
     secret.write_text("from-a-file-but-world-readable")
@@ -284,7 +290,7 @@ def test_secret_file_readable_by_others_is_reported_not_a_traceback(environ, tmp
 
 def test_secret_from_a_private_file_passes(environ, tmp_path):
     secret = tmp_path / "secret-key"
-    secret.write_text("from-a-private-file")
+    secret.write_text("from-a-private-file-and-32-bytes-long")
     secret.chmod(0o600)
     del environ["FRONTDESK_SECRET_KEY"]
     environ["FRONTDESK_SECRET_KEY_FILE"] = str(secret)

@@ -333,6 +333,7 @@ def test_wsgi_module_builds_each_app_on_first_use(monkeypatch, tmp_path):
     import frontdesk.wsgi as wsgi
 
     monkeypatch.setenv("FRONTDESK_NOTIFY_DATABASE_URL", f"sqlite:///{tmp_path / 'n.db'}")
+    monkeypatch.setenv("FRONTDESK_SECRET_KEY", "a-production-secret-key-of-32-bytes")
     monkeypatch.delitem(wsgi.__dict__, "notify", raising=False)
     app = wsgi.notify
     assert app.config["SERVICE_NAME"] == "notify"

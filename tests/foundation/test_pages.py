@@ -18,14 +18,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def page_app(database_urls):
+def page_app(make_page_app):
+    return make_page_app()
+
+
+@pytest.fixture
+def make_page_app(database_urls):
+    """make_page_app(**config) -> a page app with a form at /form and a 404 at /missing."""
+
+    def make(**config):
+        return build_page_app(
+            {"DATABASE_URL": database_urls["booking"], "SECRET_KEY": "x", **config}
+        )
+
+    return make
+
+
+def build_page_app(config):
     app = Flask("pagetest", root_path=str(ROOT / "services" / "booking"))
-    configure(
-        app,
-        "booking",
-        {"DATABASE_URL": database_urls["booking"], "SECRET_KEY": "x"},
-        booking_models.ApiToken,
-    )
+    configure(app, "booking", config, booking_models.ApiToken)
     limiter = init_pages(app)
 
     @app.route("/form", methods=["GET", "POST"])
@@ -55,6 +66,23 @@ def test_language_from_query_is_remembered_in_cookie(page_app):
 def test_language_falls_back_to_accept_language(page_app):
     response = page_app.test_client().get("/form", headers={"Accept-Language": "es-MX,es;q=0.9"})
     assert '<html lang="es"' in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"),
+    [("http://127.0.0.1:8000", False), ("https://frontdesk.example", True)],
+)
+def test_session_cookie_is_samesite_lax_and_secure_when_the_public_url_is_https(
+    make_page_app, public_url, secure
+):
+    client = make_page_app(PUBLIC_URL=public_url).test_client()
+    response = client.get("/form?lang=fr")  # the form's CSRF token lives in the session
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "lang"):
+        attributes = [part.strip().lower() for part in cookies[name].split(";")]
+        assert "samesite=lax" in attributes, cookies[name]
+        assert ("secure" in attributes) is secure, cookies[name]
+    assert "httponly" in [part.strip().lower() for part in cookies["session"].split(";")]
 
 
 def test_pages_carry_strict_security_headers(page_app):

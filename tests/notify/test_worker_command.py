@@ -28,6 +28,7 @@ def test_worker_command_delivers_and_stops_on_sigterm(
             "PYTHONPATH": str(ROOT),
             "FRONTDESK_DATABASE_URL": database_urls["notify"],
             "FRONTDESK_SMTP_URL": sink.url,
+            "FRONTDESK_SECRET_KEY": "a-worker-secret-key-of-32-bytes-or-more",
         },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
