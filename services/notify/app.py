@@ -30,7 +30,7 @@ def keep_docs_internal(app: Flask) -> None:
 
     @app.before_request
     def _internal_docs():
-        if request.blueprint == "api-docs":
+        if request.blueprint in ("api-docs", "api_docs"):  # the spec (flask-smorest), the pages
             auth.require_internal()
 
 
