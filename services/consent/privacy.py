@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
@@ -61,7 +60,6 @@ from shared.privacy import (
     ClientLookupSchema,
     ErasureSchema,
     pseudonym,
-    run_daily,
 )
 
 log = logging.getLogger("frontdesk.consent.privacy")
@@ -389,11 +387,6 @@ def apply_retention(
             if len(ids) < RETENTION_BATCH:
                 break
     return counts
-
-
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-consent`: apply the retention periods once a day."""
-    run_daily(app, stop, apply_retention)
 
 
 # --- API ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from icalendar import Calendar
 
 from services.booking import availability, calendars, feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar
+from services.booking.workers import WORKERS
 from shared import db as shared_db
 
 TORONTO = ZoneInfo("America/Toronto")
@@ -310,7 +311,7 @@ def test_a_worker_round_survives_a_calendar_that_never_answers(booking_app, sess
             session, make_staff(), f"http://127.0.0.1:{port}/x.ics", datetime.now(UTC)
         )
         stop = threading.Event()
-        worker = threading.Thread(target=calendars.run, args=(booking_app, stop))
+        worker = threading.Thread(target=WORKERS["calendars"].run, args=(booking_app, stop))
         worker.start()
         try:
             for _ in range(100):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from services.booking import outbox
 from services.booking.models import OutboxIntent
+from services.booking.workers import WORKERS
 from shared import db as shared_db
 from shared import testing
 from shared.db import utcnow
@@ -78,7 +79,9 @@ def test_every_read_and_write_answers_2xx_or_503_while_the_database_restarts(
     )
     stop, answers, errors = threading.Event(), [], []
     worker_stop = threading.Event()
-    worker = threading.Thread(target=outbox.run, args=(booking_app, worker_stop), daemon=True)
+    worker = threading.Thread(
+        target=WORKERS["booking"].run, args=(booking_app, worker_stop), daemon=True
+    )
 
     def client_loop() -> None:
         client = booking_app.test_client()

@@ -15,7 +15,6 @@ from services.booking.models import OutboxIntent
 from services.notify import worker as notify_worker
 from services.notify.models import Message
 from shared.db import get_db, utcnow
-from shared.http import ServiceClient
 
 CONSENT_FORM = {
     "name": "Session recording and information sharing",
@@ -49,17 +48,17 @@ def down(booking_app):
     """down(service): make booking's client for notify or consent point at a closed port."""
     saved = {}
 
+    clients = booking_app.extensions["clients"]
+
     def make(service: str) -> None:
-        key = f"frontdesk_client_{service}"
-        saved.setdefault(key, booking_app.extensions.get(key))
-        booking_app.extensions[key] = ServiceClient("http://127.0.0.1:9", token="x", retries=0)
+        client = getattr(clients, service)
+        saved.setdefault(service, client)
+        setattr(clients, service, type(client)("http://127.0.0.1:9", token="x", retries=0))
 
     def restore() -> None:
-        for key, client in saved.items():
-            if client is None:
-                booking_app.extensions.pop(key, None)
-            else:
-                booking_app.extensions[key] = client
+        for service, client in saved.items():
+            getattr(clients, service).close()
+            setattr(clients, service, client)
         saved.clear()
 
     make.restore = restore

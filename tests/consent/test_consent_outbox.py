@@ -13,8 +13,9 @@ from consent_builders import form_content
 
 from services.consent import outbox
 from services.consent.models import OutboxItem
+from services.consent.workers import WORKERS
 from shared import db as shared_db
-from shared.http import ServiceClient
+from shared.http import NotifyClient
 
 SIGNATURE = {
     "typed_name": "Ana López",
@@ -75,15 +76,12 @@ def notify_messages(notify_app, make_token):
 @pytest.fixture
 def notify_down(consent_app):
     """Point consent's notify client at a closed port (connection refused, no retries)."""
-    key = "frontdesk_client_notify"
-    saved = consent_app.extensions.pop(key, None)
-    consent_app.extensions[key] = ServiceClient("http://127.0.0.1:9", token="x", retries=0)
-    yield
-    consent_app.extensions[key].close()
-    if saved is None:
-        consent_app.extensions.pop(key)
-    else:
-        consent_app.extensions[key] = saved
+    clients = consent_app.extensions["clients"]
+    saved, down = clients.notify, NotifyClient("http://127.0.0.1:9", token="x", retries=0)
+    clients.notify = down
+    yield saved  # the working client, for a test to bring notify back
+    down.close()
+    clients.notify = saved
 
 
 def outbox_items(consent_app) -> list[OutboxItem]:
@@ -122,7 +120,7 @@ def test_notify_down_keeps_the_send_and_retries_it(
     assert "did not answer" in item.last_error
     assert item.next_attempt_at > datetime.now(UTC)
     assert outbox.dispatch_pending(consent_app) == 0  # not due yet: backoff
-    consent_app.extensions.pop("frontdesk_client_notify").close()  # notify is back
+    consent_app.extensions["clients"].notify = notify_down  # notify is back
     make_due(consent_app)
     assert outbox.dispatch_pending(consent_app) == 1
     assert [m["template"] for m in notify_messages()] == ["consent_request"]
@@ -202,7 +200,7 @@ def test_worker_loop_delivers_and_stops(consent_app, consent, notify_messages):
 
     consent.ask()
     stop = threading.Event()
-    worker = threading.Thread(target=outbox.run, args=(consent_app, stop))
+    worker = threading.Thread(target=WORKERS["consent"].run, args=(consent_app, stop))
     worker.start()
     try:
         for _ in range(100):
@@ -320,4 +318,39 @@ def test_booking_sees_consent_status_change_through_the_outbox(consent_app, cons
 def test_consent_worker_is_registered_for_frontdesk_worker():
     from frontdesk.workers import worker_function
 
-    assert worker_function("consent") == ("consent", outbox.run)
+    assert worker_function("consent") == ("consent", WORKERS["consent"].run)
+
+
+def test_booking_status_update_is_queued_without_a_body_and_sends_the_status_at_delivery(
+    consent_app, consent, appointment
+):
+    created = consent.ask(appointment_id=appointment.id, send=False)
+    (queued,) = [i for i in outbox_items(consent_app) if i.target == "booking"]
+    assert queued.body is None  # nothing stand-in to swap at claim time
+    token = created["signing_url"].rsplit("/", 1)[1]
+    consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE)
+    outbox.dispatch_pending(consent_app)  # the first update, sent late, already says signed
+    _status, consents = appointment.consents()
+    assert [c["status"] for c in consents] == ["signed"]
+
+
+def test_a_message_notify_already_holds_under_the_same_key_counts_as_delivered(
+    consent_app, consent, notify_app, make_token, notify_messages
+):
+    consent.ask()
+    (item,) = outbox_items(consent_app)
+    # An earlier delivery got through with this key, but its answer was lost and the body has
+    # changed since (links are blanked once delivered): notify answers 409 for the reused key.
+    response = notify_app.test_client().post(
+        "/api/v1/messages",
+        json={**item.body, "data": {**item.body["data"], "signing_url": "[delivered]"}},
+        headers={
+            "Authorization": f"Bearer {make_token('notify', 'admin')}",
+            "Idempotency-Key": f"consent-outbox-{item.id}",
+        },
+    )
+    assert response.status_code == 201, response.get_json()
+    assert outbox.dispatch_pending(consent_app) == 1
+    (item,) = outbox_items(consent_app)
+    assert item.delivered_at is not None and item.dead_at is None
+    assert len(notify_messages()) == 1

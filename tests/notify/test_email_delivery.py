@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.notify import worker
+from shared import outbox
 from shared.db import utcnow
 
 
@@ -107,7 +108,7 @@ def test_smtp_down_retries_then_goes_dead(notify_app, post_message, notify_clien
         created = post_message().json
         hours = 0.0
         for _ in range(worker.MAX_ATTEMPTS):
-            hours += worker.RETRY_MAX_SECONDS * 1.25 / 3600 + 1
+            hours += outbox.RETRY_MAX_SECONDS * 1.25 / 3600 + 1
             assert worker.deliver_due(notify_app, now=later(hours)) == 1
     finally:
         notify_app.config["SMTP_URL"] = "console://"

@@ -21,7 +21,7 @@ from services.booking import catalog, outbox
 from services.booking.models import Appointment, AppointmentConsent
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
-from shared.app import service_client
+from shared.http import ServiceClient, client_for
 
 CONSENT_FORM = {
     "name": "Session recording",
@@ -63,7 +63,10 @@ def _at(day: datetime, hour: int) -> datetime:
 @pytest.fixture
 def privacy_clients(apps) -> dict:
     """Clients for the three services through the in-process suite, with the service token."""
-    return {name: service_client(apps["booking"], name) for name in SERVICES}
+    clients = {name: client_for(apps["booking"].config, name, ServiceClient) for name in SERVICES}
+    yield clients
+    for client in clients.values():
+        client.close()
 
 
 @pytest.fixture
