@@ -10,6 +10,7 @@ backoff for its emails, SMS and webhooks.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,8 +18,9 @@ from typing import Literal, TypeVar
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.db import utcnow
 from shared.http import ServiceCallFailed
 
 RETRY_BASE_SECONDS = 5.0  # 5 s, 20 s, 80 s, 5 min, 21 min, 85 min, 5.7 h (x4, with jitter)
@@ -28,7 +30,28 @@ RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 # appointment not committed); 405 a route not deployed yet; 408 and 429 back-pressure.
 RETRY_STATUSES = frozenset({404, 405, 408, 429})
 
-Row = TypeVar("Row")
+Row = TypeVar("Row", bound="OutboxRow")
+
+
+class OutboxRow:
+    """The columns of every outbox row (a mixin of the services' outbox models).
+
+    `status` is pending until the row is sent, skipped (nothing was due any more) or failed for
+    good; `next_attempt_at` is when it may be claimed next (the retry time, or the lease end
+    while a worker holds it); the idempotency key goes with every try, so a repeat is answered
+    with the first result.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(
+        sa.String(100), unique=True, default=lambda: f"outbox-{uuid.uuid4().hex}"
+    )
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
@@ -41,15 +64,9 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
 
 
 def claim(
-    session: Session,
-    model: type[Row],
-    *,
-    due: sa.ColumnElement[bool],
-    now: datetime,
-    limit: int,
-    lease: timedelta,
+    session: Session, model: type[Row], *, now: datetime, limit: int, lease: timedelta
 ) -> list[Row]:
-    """Lease up to `limit` due rows of `model` (oldest first) and count the attempt.
+    """Lease up to `limit` pending rows of `model` that are due (oldest first), count the try.
 
     PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent workers take disjoint rows. SQLite
     ignores the clause, but its BEGIN IMMEDIATE transactions already run one at a time.
@@ -57,7 +74,7 @@ def claim(
     """
     rows = session.scalars(
         sa.select(model)
-        .where(due, model.next_attempt_at <= now)
+        .where(model.status == "pending", model.next_attempt_at <= now)
         .order_by(model.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -106,10 +123,17 @@ def outcome_of(call: Callable[[], httpx.Response]) -> Outcome:
     return Outcome("failed", f"{summary}: {response.text[:300]}", summary, response)
 
 
-def retry_at(
-    outcome: Outcome, *, attempts: int, max_attempts: int, now: datetime
-) -> datetime | None:
-    """When to try a row again after `outcome`, or None when it is settled (sent or given up)."""
-    if outcome.status != "retry" or attempts >= max_attempts:
-        return None
-    return now + backoff(attempts)
+def settle(row: OutboxRow, outcome: Outcome | None, *, now: datetime, max_attempts: int) -> None:
+    """Record one try's outcome on its row (None: skipped, nothing was due any more).
+
+    A retry waits its backoff; after `max_attempts` tries (counted at the claim) it fails.
+    """
+    if outcome is None:
+        row.status, row.last_error = "skipped", None
+    elif outcome.status == "sent":
+        row.status, row.last_error, row.sent_at = "sent", None, now
+    elif outcome.status == "retry" and row.attempts < max_attempts:
+        row.last_error = outcome.error
+        row.next_attempt_at = now + backoff(row.attempts)
+    else:
+        row.status, row.last_error = "failed", outcome.error

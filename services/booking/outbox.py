@@ -307,20 +307,7 @@ def _finish(
     """Record the outcome of one attempt (None: skipped, nothing was due any more)."""
     with database.transaction() as session:
         intent = session.get(OutboxIntent, intent_id)
-        if outcome is None:
-            intent.status, intent.last_error = "skipped", None
-            return
-        intent.last_error = outcome.error
-        if outcome.status == "sent":
-            intent.status, intent.sent_at = "sent", now
-            return
-        retry_at = outbox.retry_at(
-            outcome, attempts=intent.attempts, max_attempts=MAX_ATTEMPTS, now=now
-        )
-        if retry_at is None:
-            intent.status = "failed"
-        else:
-            intent.next_attempt_at = retry_at
+        outbox.settle(intent, outcome, now=now, max_attempts=MAX_ATTEMPTS)
 
 
 def dispatch(

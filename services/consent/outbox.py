@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -96,17 +95,13 @@ def booking_body(request: ConsentRequest) -> dict[str, Any]:
     }
 
 
-def _pending() -> sa.ColumnElement[bool]:
-    return sa.and_(OutboxItem.delivered_at.is_(None), OutboxItem.dead_at.is_(None))
-
-
 def _call(session: Session, clients: Clients, item: OutboxItem) -> Callable[[], httpx.Response]:
     """The call an item stands for, made later outside the transaction."""
     client = getattr(clients, item.target)
     body = item.body
     if item.target == "booking":
         body = booking_body(session.get(ConsentRequest, item.request_id))
-    key = f"consent-outbox-{item.id}" if item.method == "POST" else None
+    key = item.idempotency_key if item.method == "POST" else None
     method, path = item.method, item.path
     return lambda: client.request(method, path, json=body, idempotency_key=key)
 
@@ -120,10 +115,9 @@ def _without_links(body: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _record(session: Session, item: OutboxItem, outcome: outbox.Outcome, now: datetime) -> None:
-    """Record one attempt's outcome on its item (the attempt was counted at the claim)."""
-    if outcome.status == "sent":
-        item.delivered_at = now
-        item.last_error = None
+    """Record one attempt's outcome on its item, and what a delivery or a give-up entails."""
+    outbox.settle(item, outcome, now=now, max_attempts=MAX_ATTEMPTS)
+    if item.status == "sent":
         template = (item.body or {}).get("template")
         item.body = _without_links(item.body)
         if item.event_on_delivery and item.request_id is not None:
@@ -134,13 +128,7 @@ def _record(session: Session, item: OutboxItem, outcome: outbox.Outcome, now: da
                 kind=item.event_on_delivery,
                 details={"via": item.target, "template": template},
             )
-        return
-    item.last_error = (outcome.error or "")[:500]
-    retry_at = outbox.retry_at(outcome, attempts=item.attempts, max_attempts=MAX_ATTEMPTS, now=now)
-    if retry_at is not None:
-        item.next_attempt_at = retry_at
-    else:
-        item.dead_at = now
+    elif item.status == "failed":
         log.error(
             "outbox item gave up",
             extra={"outbox_id": item.id, "target": item.target, "attempts": item.attempts},
@@ -153,7 +141,7 @@ def dispatch(
     """Deliver the due outbox items once; returns how many were delivered."""
     now = utcnow()
     with database.transaction() as session:
-        items = outbox.claim(session, OutboxItem, due=_pending(), now=now, limit=limit, lease=LEASE)
+        items = outbox.claim(session, OutboxItem, now=now, limit=limit, lease=LEASE)
         calls = [(item.id, _call(session, clients, item)) for item in items]
     if not calls:
         return 0

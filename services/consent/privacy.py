@@ -254,8 +254,7 @@ def _restrict(
         sa.delete(OutboxItem)
         .where(
             OutboxItem.request_id == found.id,
-            OutboxItem.delivered_at.is_(None),
-            OutboxItem.dead_at.is_(None),
+            OutboxItem.status == "pending",
         )
         .execution_options(synchronize_session=False)
     )
@@ -357,7 +356,7 @@ def _drop_sent_bodies(session: Session, *, days: int, now: datetime) -> int:
         sa.update(OutboxItem)
         .where(
             OutboxItem.created_at < now - timedelta(days=days),
-            sa.or_(OutboxItem.delivered_at.is_not(None), OutboxItem.dead_at.is_not(None)),
+            OutboxItem.status != "pending",
             OutboxItem.body.is_not(None),
         )
         .values(body=sa.null(), last_error=None)

@@ -116,7 +116,7 @@ def test_notify_down_keeps_the_send_and_retries_it(
     assert created["status"] == "pending"  # the request itself does not fail
     assert outbox.dispatch_pending(consent_app) == 0
     (item,) = outbox_items(consent_app)
-    assert item.attempts == 1 and item.delivered_at is None and item.dead_at is None
+    assert item.attempts == 1 and item.status == "pending"
     assert "did not answer" in item.last_error
     assert item.next_attempt_at > datetime.now(UTC)
     assert outbox.dispatch_pending(consent_app) == 0  # not due yet: backoff
@@ -125,7 +125,7 @@ def test_notify_down_keeps_the_send_and_retries_it(
     assert outbox.dispatch_pending(consent_app) == 1
     assert [m["template"] for m in notify_messages()] == ["consent_request"]
     (item,) = outbox_items(consent_app)
-    assert item.attempts == 2 and item.delivered_at is not None
+    assert item.attempts == 2 and item.status == "sent"
 
 
 def test_signed_consent_emails_a_download_link_never_the_pdf(consent_app, consent, notify_messages):
@@ -163,7 +163,7 @@ def test_reminder_is_scheduled_before_the_appointment_and_cancelled_on_signing(
     assert reminder["status"] == "cancelled"
     cancel = [i for i in outbox_items(consent_app) if i.path.endswith("/cancel")]
     assert cancel[0].path == f"/api/v1/groups/{quote(group, safe=':')}/cancel"
-    assert cancel[0].delivered_at is not None
+    assert cancel[0].status == "sent"
 
 
 def test_no_reminder_when_the_appointment_is_less_than_a_day_away(
@@ -181,7 +181,7 @@ def test_booking_update_for_a_missing_appointment_is_kept_and_retried(consent_ap
     (item,) = outbox_items(consent_app)
     assert item.target == "booking" and item.method == "PUT"
     assert item.path.startswith("/api/v1/appointments/999003/consents/")
-    assert item.attempts == 1 and item.delivered_at is None and item.dead_at is None
+    assert item.attempts == 1 and item.status == "pending"
     assert item.last_error.startswith("HTTP 404")
     assert item.next_attempt_at > datetime.now(UTC)
 
@@ -192,7 +192,7 @@ def test_outbox_gives_up_after_many_attempts(consent_app, consent, notify_down):
         session.execute(sa.update(OutboxItem).values(attempts=outbox.MAX_ATTEMPTS - 1))
     outbox.dispatch_pending(consent_app)
     (item,) = outbox_items(consent_app)
-    assert item.dead_at is not None and item.attempts == outbox.MAX_ATTEMPTS
+    assert item.status == "failed" and item.attempts == outbox.MAX_ATTEMPTS
 
 
 def test_worker_loop_delivers_and_stops(consent_app, consent, notify_messages):
@@ -204,7 +204,7 @@ def test_worker_loop_delivers_and_stops(consent_app, consent, notify_messages):
     worker.start()
     try:
         for _ in range(100):
-            if outbox_items(consent_app)[0].delivered_at is not None:
+            if outbox_items(consent_app)[0].status == "sent":
                 break
             stop.wait(0.05)
     finally:
@@ -312,7 +312,7 @@ def test_booking_sees_consent_status_change_through_the_outbox(consent_app, cons
     status, consents = appointment.consents()
     assert status == "withdrawn" and consents[0]["status"] == "withdrawn"
     booking_items = [i for i in outbox_items(consent_app) if i.target == "booking"]
-    assert all(i.delivered_at is not None for i in booking_items)
+    assert all(i.status == "sent" for i in booking_items)
 
 
 def test_consent_worker_is_registered_for_frontdesk_worker():
@@ -346,11 +346,39 @@ def test_a_message_notify_already_holds_under_the_same_key_counts_as_delivered(
         json={**item.body, "data": {**item.body["data"], "signing_url": "[delivered]"}},
         headers={
             "Authorization": f"Bearer {make_token('notify', 'admin')}",
-            "Idempotency-Key": f"consent-outbox-{item.id}",
+            "Idempotency-Key": item.idempotency_key,
         },
     )
     assert response.status_code == 201, response.get_json()
     assert outbox.dispatch_pending(consent_app) == 1
     (item,) = outbox_items(consent_app)
-    assert item.delivered_at is not None and item.dead_at is None
+    assert item.status == "sent"
     assert len(notify_messages()) == 1
+
+
+def test_outbox_rows_written_before_the_shared_outbox_keep_their_state_and_key(tmp_path):
+    from shared import migrations
+
+    url = f"sqlite:///{tmp_path / 'consent.db'}"
+    migrations.upgrade("consent", url, "513f58873042")
+    engine = sa.create_engine(url)
+    then = datetime(2026, 12, 1, tzinfo=UTC)
+    insert = sa.text(
+        "INSERT INTO outbox_items (target, method, path, attempts, next_attempt_at, "
+        "delivered_at, dead_at, created_at) "
+        "VALUES ('notify', 'POST', '/api/v1/messages', 1, :at, :delivered, :dead, :at)"
+    )
+    with engine.begin() as connection:
+        for delivered, dead in ((then, None), (None, then), (None, None)):
+            connection.execute(insert, {"at": then, "delivered": delivered, "dead": dead})
+    migrations.upgrade("consent", url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT id, status, idempotency_key, sent_at FROM outbox_items ORDER BY id")
+        ).all()
+    engine.dispose()
+    assert [(r.status, r.idempotency_key, r.sent_at is not None) for r in rows] == [
+        ("sent", "consent-outbox-1", True),
+        ("failed", "consent-outbox-2", False),
+        ("pending", "consent-outbox-3", False),  # retried with the key it was first sent with
+    ]
