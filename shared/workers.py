@@ -41,7 +41,7 @@ def context(app: Flask) -> dict[str, Any]:
     """What a step works with, taken from a service's app."""
     return {
         "database": get_db(app),
-        "clients": app.extensions.get("clients"),
+        "clients": app.extensions["clients"],
         "settings": app.config,
     }
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from services.notify import privacy, worker
+from services.notify import outbox, privacy
 from shared.privacy import daily
 from shared.workers import Worker
 
 WORKERS: dict[str, Worker] = {
-    "notify": Worker(step=worker.deliver, idle=worker.IDLE_SECONDS),  # the outbox
+    "notify": Worker(step=outbox.deliver, idle=outbox.IDLE_SECONDS),  # the outbox
     "retention-notify": daily(privacy.apply_retention),
 }

@@ -12,7 +12,7 @@ from icalendar import Calendar
 
 from services.booking import outbox
 from services.booking.models import OutboxIntent
-from services.notify import worker as notify_worker
+from services.notify import outbox as notify_outbox
 from services.notify.models import Message
 from shared.db import get_db, utcnow
 
@@ -69,7 +69,7 @@ def down(booking_app):
 def deliver(notify_app) -> None:
     """Run notify's worker until nothing due is left."""
     for _ in range(20):
-        if not notify_worker.deliver_due(notify_app):
+        if not notify_outbox.deliver_due(notify_app):
             return
 
 

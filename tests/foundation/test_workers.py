@@ -66,6 +66,6 @@ def test_a_worker_runs_one_step_on_its_apps_database_clients_and_settings(apps, 
         return 0
 
     Worker(step=step, idle=60).run(app, stop)
-    (database, clients, settings), expected = seen[0], app.extensions.get("clients")
+    (database, clients, settings), expected = seen[0], app.extensions["clients"]
     assert (clients, settings["SERVICE_NAME"]) == (expected, service)
     assert database is importlib.import_module("shared.db").get_db(app)

@@ -92,11 +92,11 @@ def test_workers_deliver_1000_due_messages_exactly_once(notify_app, sink, worker
 
 WORKER_SCRIPT = """
 import sys, threading
-from services.notify import worker
+from services.notify import outbox
 from services.notify.workers import WORKERS
 from services.notify.app import create_app
-worker.LEASE_SECONDS = 5.0
-worker.BATCH_SIZE = 50
+outbox.LEASE_SECONDS = 5.0
+outbox.BATCH_SIZE = 50
 app = create_app({"DATABASE_URL": sys.argv[1], "SMTP_URL": sys.argv[2], "LOG_LEVEL": "WARNING"})
 WORKERS["notify"].run(app, threading.Event())
 """

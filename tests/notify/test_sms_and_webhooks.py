@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from services.notify import worker
+from services.notify import outbox
 from shared.db import utcnow
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -87,7 +87,7 @@ def twilio(notify_app):
 
 def test_reminder_sms_goes_through_the_twilio_api(twilio, post_message, notify_client):
     created = post_message(channel="sms", to="+1 416 555 0100", template="booking_reminder").json
-    assert worker.deliver_due(notify_client.application) == 1
+    assert outbox.deliver_due(notify_client.application) == 1
     [form] = twilio.requests
     assert form["To"] == "+14165550100"
     assert form["From"] == "+15005550006"
@@ -101,20 +101,20 @@ def test_sms_provider_400_fails_and_503_retries(twilio, post_message, notify_cli
     rejected = post_message(
         channel="sms", to="+14165550100", template=None, data=None, text="A"
     ).json
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     shown = notify_client.call("GET", f"/api/v1/messages/{rejected['id']}").json
     assert shown["status"] == "failed"
     assert "21211" in shown["last_error"]
     deferred = post_message(
         channel="sms", to="+14165550100", template=None, data=None, text="B"
     ).json
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     assert (
         notify_client.call("GET", f"/api/v1/messages/{deferred['id']}").json["status"]
         == "scheduled"
     )
-    assert worker.deliver_due(app, now=utcnow() + timedelta(seconds=100)) == 0  # Retry-After: 120
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=10)) == 1
+    assert outbox.deliver_due(app, now=utcnow() + timedelta(seconds=100)) == 0  # Retry-After: 120
+    assert outbox.deliver_due(app, now=utcnow() + timedelta(minutes=10)) == 1
     assert [f["Body"] for f in twilio.requests] == ["B"]
 
 
@@ -163,11 +163,11 @@ def test_webhook_is_signed_and_keeps_its_id_across_retries(receiver, post_messag
     app = notify_client.application
     created = post_webhook(post_message, receiver).json
     receiver.answers = [(500, {})]
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     assert (
         notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "scheduled"
     )
-    worker.deliver_due(app, now=utcnow() + timedelta(hours=1))
+    outbox.deliver_due(app, now=utcnow() + timedelta(hours=1))
     first, second = receiver.requests
     assert first["verified"] and second["verified"]
     assert first["id"] == second["id"]
@@ -181,12 +181,12 @@ def test_webhook_410_disables_the_endpoint(receiver, post_message, notify_client
     app = notify_client.application
     receiver.answers = [(410, {})]
     gone = post_webhook(post_message, receiver, webhook_secret=SECRET).json
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     shown = notify_client.call("GET", f"/api/v1/messages/{gone['id']}").json
     assert shown["status"] == "failed"
     assert "410" in shown["last_error"]
     after = post_webhook(post_message, receiver, webhook_secret=None).json
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     shown = notify_client.call("GET", f"/api/v1/messages/{after['id']}").json
     assert shown["status"] == "failed"
     assert "disabled" in shown["last_error"]
@@ -201,7 +201,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
     admin = {"Authorization": f"Bearer {make_token('notify', 'admin')}"}
     receiver.answers = [(410, {})]
     post_webhook(post_message, receiver, webhook_secret=SECRET)
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     [endpoint] = client.get("/api/v1/webhook-endpoints", headers=admin).get_json()
     assert endpoint["disabled_at"] is not None and "secret" not in endpoint
     assert SECRET not in client.get("/api/v1/webhook-endpoints", headers=admin).get_data(True)
@@ -209,7 +209,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
     assert enabled.status_code == 200 and enabled.get_json()["disabled_at"] is None
     receiver.answers = [(200, {})]
     again = post_webhook(post_message, receiver, webhook_secret=None).json
-    worker.deliver_due(app)
+    outbox.deliver_due(app)
     assert notify_client.call("GET", f"/api/v1/messages/{again['id']}").json["status"] == "sent"
     assert len(receiver.requests) == 2
     missing = client.post("/api/v1/webhook-endpoints/999999/enable", headers=admin)
@@ -222,7 +222,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
 def test_webhook_other_4xx_is_permanent(receiver, post_message, notify_client):
     receiver.answers = [(400, {})]
     created = post_webhook(post_message, receiver).json
-    worker.deliver_due(notify_client.application)
+    outbox.deliver_due(notify_client.application)
     assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "failed"
 
 
@@ -230,7 +230,7 @@ def test_sms_file_outbox_keeps_one_file_per_message(notify_app, post_message, tm
     notify_app.config["SMS_URL"] = f"file://{tmp_path}"
     try:
         post_message(channel="sms", to="+14165550100", template=None, data=None, text="Hi there")
-        worker.deliver_due(notify_app)
+        outbox.deliver_due(notify_app)
     finally:
         notify_app.config["SMS_URL"] = "console://"
     [path] = list(tmp_path.glob("*.sms.json"))
@@ -245,9 +245,9 @@ def test_webhook_429_waits_for_retry_after(receiver, post_message, notify_client
     app = notify_client.application
     receiver.answers = [(429, {"Retry-After": "3600"})]
     created = post_webhook(post_message, receiver).json
-    worker.deliver_due(app)
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=30)) == 0
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=61)) == 1
+    outbox.deliver_due(app)
+    assert outbox.deliver_due(app, now=utcnow() + timedelta(minutes=30)) == 0
+    assert outbox.deliver_due(app, now=utcnow() + timedelta(minutes=61)) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert [a["ok"] for a in shown["attempts"]] == [False, True]
     assert "429" in shown["attempts"][0]["error"]

@@ -14,8 +14,8 @@ from services.booking import privacy as booking_privacy
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from services.consent import privacy as consent_privacy
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, OutboxItem
+from services.notify import outbox as notify_outbox
 from services.notify import privacy as notify_privacy
-from services.notify import worker as notify_worker
 from services.notify.models import Message
 from shared import db as shared_db
 from shared.db import utcnow
@@ -62,7 +62,7 @@ def test_booking_retention_of_zero_days_keeps_everything(story, booking_app):
 
 
 def test_notify_retention_reduces_only_final_messages_past_the_period(story, notify_app):
-    while notify_worker.deliver_due(notify_app):
+    while notify_outbox.deliver_due(notify_app):
         pass
     with shared_db.get_db(notify_app).transaction() as session:
         messages = session.scalars(sa.select(Message).order_by(Message.id)).all()

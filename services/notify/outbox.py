@@ -1,4 +1,4 @@
-"""The outbox worker: claim due messages under a lease, send them, record every attempt.
+"""Notify's outbox: claim due messages under a lease, send them, record every attempt.
 
 `deliver` is the step of `frontdesk worker notify` (services/notify/workers.py), run as its own
 process or, by `frontdesk serve`, in a thread. Several workers may run at once: on PostgreSQL they claim disjoint rows with
@@ -26,7 +26,7 @@ from shared.db import Database, utcnow
 from shared.outbox import backoff
 from shared.workers import step_on
 
-log = logging.getLogger("frontdesk.notify.worker")
+log = logging.getLogger("frontdesk.notify.outbox")
 
 BATCH_SIZE = 50
 LEASE_SECONDS = 120.0  # longer than a batch can take: 50 sends x 15 s SMTP timeout is the worst
