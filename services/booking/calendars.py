@@ -27,7 +27,6 @@ import httpx
 import recurring_ical_events
 import sqlalchemy as sa
 import x_wr_timezone
-from flask import Flask
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
@@ -36,7 +35,6 @@ from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalenda
 from shared import outbound
 from shared.db import Database, utcnow
 from shared.errors import NotFound, ValidationFailed
-from shared.workers import step_on
 
 log = logging.getLogger("frontdesk.booking.calendars")
 
@@ -376,11 +374,6 @@ def refresh(database: Database, settings: Mapping[str, Any], claim: _Claim, now:
     return True
 
 
-def refresh_due(app: Flask, *, now: datetime | None = None, limit: int = 20) -> int:
-    """`refresh_step` on the app; `now` moves the clock (and the expansion window)."""
-    return step_on(app, refresh_step, now=now, limit=limit)
-
-
 def refresh_step(
     database: Database,
     clients: Any,
@@ -389,7 +382,10 @@ def refresh_step(
     now: datetime | None = None,
     limit: int = 20,
 ) -> int:
-    """The step of `frontdesk worker calendars`: refresh what is due, return how many."""
+    """The step of `frontdesk worker calendars`: refresh what is due, return how many.
+
+    `now` lets tests move the clock (and the expansion window) forward.
+    """
     now = now or utcnow()
     claims = _claim(database, now, limit)
     for claim in claims:

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from services.booking import notices
@@ -27,7 +26,6 @@ from services.booking.clients import Clients
 from services.booking.models import Appointment, OutboxIntent
 from shared import outbox
 from shared.db import Database, utcnow
-from shared.workers import step_on
 
 log = logging.getLogger("frontdesk.booking.outbox")
 
@@ -348,8 +346,3 @@ def dispatch(
         if not settled:
             break
     return done
-
-
-def dispatch_pending(app: Flask, limit: int = 100, *, now: datetime | None = None) -> int:
-    """`dispatch` on the app; `now` moves the clock (past a backoff or the consent wait)."""
-    return step_on(app, dispatch, limit=limit, now=now)

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from services.consent import forms
@@ -26,7 +25,6 @@ from services.consent.models import ConsentRequest, OutboxItem
 from shared import outbox
 from shared.db import Database, utcnow
 from shared.http import MESSAGES_PATH, group_cancel_path
-from shared.workers import step_on
 
 log = logging.getLogger("frontdesk.consent.outbox")
 
@@ -153,8 +151,3 @@ def dispatch(
     delivered = sum(1 for _id, outcome in outcomes if outcome.status == "sent")
     log.info("outbox dispatched", extra={"claimed": len(calls), "delivered": delivered})
     return delivered
-
-
-def dispatch_pending(app: Flask, *, limit: int = BATCH_SIZE) -> int:
-    """`dispatch` on the app."""
-    return step_on(app, dispatch, limit=limit)

@@ -18,13 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Flask
-
 from services.notify import channels, operations, rendering
 from services.notify.models import Message, WebhookEndpoint
 from shared.db import Database, utcnow
 from shared.outbox import backoff
-from shared.workers import step_on
 
 log = logging.getLogger("frontdesk.notify.outbox")
 
@@ -49,11 +46,6 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def deliver_due(app: Flask, limit: int | None = None, *, now: datetime | None = None) -> int:
-    """`deliver` on the app; `now` moves the clock (to a retry time or an expired lease)."""
-    return step_on(app, deliver, limit=limit, now=now)
-
-
 def deliver(
     database: Database,
     clients: Any,
@@ -62,7 +54,10 @@ def deliver(
     limit: int | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Claim and send one batch of due messages; returns how many were claimed."""
+    """Claim and send one batch of due messages; returns how many were claimed.
+
+    `now` lets tests move the clock forward (to reach a retry time or an expired lease).
+    """
     limit = limit or BATCH_SIZE
     worker = worker_name()
     clock = now or utcnow()

@@ -16,6 +16,7 @@ from services.booking import availability, calendars, feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar
 from services.booking.workers import WORKERS
 from shared import db as shared_db
+from shared.workers import step_on
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -151,7 +152,7 @@ def row_of(app, calendar_id: int) -> ExternalCalendar:
 def refresh_due(app, session, now: datetime) -> int:
     """One worker round at `now`, with the test's session out of the way."""
     session.commit()
-    return calendars.refresh_due(app, now=now)
+    return step_on(app, calendars.refresh_step, now=now)
 
 
 def add_calendar(session, staff, url: str, now: datetime) -> ExternalCalendar:

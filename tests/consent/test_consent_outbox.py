@@ -16,6 +16,7 @@ from services.consent.models import OutboxItem
 from services.consent.workers import WORKERS
 from shared import db as shared_db
 from shared.http import NotifyClient
+from shared.workers import step_on
 
 SIGNATURE = {
     "typed_name": "Ana López",
@@ -98,7 +99,7 @@ def test_signing_link_is_sent_through_notify_and_recorded_as_sent(
     consent_app, consent, notify_messages
 ):
     created = consent.ask()
-    assert outbox.dispatch_pending(consent_app) == 1
+    assert step_on(consent_app, outbox.dispatch) == 1
     (message,) = notify_messages()
     assert message["template"] == "consent_request"
     assert message["to"] == "ana@example.org"
@@ -106,7 +107,7 @@ def test_signing_link_is_sent_through_notify_and_recorded_as_sent(
     trail = consent.get(f"/api/v1/requests/{created['id']}/events")
     assert [e["kind"] for e in trail["events"]] == ["created", "sent"]
     assert trail["chain_intact"] is True
-    assert outbox.dispatch_pending(consent_app) == 0  # delivered once
+    assert step_on(consent_app, outbox.dispatch) == 0  # delivered once
 
 
 def test_notify_down_keeps_the_send_and_retries_it(
@@ -114,15 +115,15 @@ def test_notify_down_keeps_the_send_and_retries_it(
 ):
     created = consent.ask()
     assert created["status"] == "pending"  # the request itself does not fail
-    assert outbox.dispatch_pending(consent_app) == 0
+    assert step_on(consent_app, outbox.dispatch) == 0
     (item,) = outbox_items(consent_app)
     assert item.attempts == 1 and item.status == "pending"
     assert "did not answer" in item.last_error
     assert item.next_attempt_at > datetime.now(UTC)
-    assert outbox.dispatch_pending(consent_app) == 0  # not due yet: backoff
+    assert step_on(consent_app, outbox.dispatch) == 0  # not due yet: backoff
     consent_app.extensions["clients"].notify = notify_down  # notify is back
     make_due(consent_app)
-    assert outbox.dispatch_pending(consent_app) == 1
+    assert step_on(consent_app, outbox.dispatch) == 1
     assert [m["template"] for m in notify_messages()] == ["consent_request"]
     (item,) = outbox_items(consent_app)
     assert item.attempts == 2 and item.status == "sent"
@@ -135,7 +136,7 @@ def test_signed_consent_emails_a_download_link_never_the_pdf(consent_app, consen
     (queued,) = outbox_items(consent_app)
     assert queued.body["data"]["download_url"] == signed["download_url"]
     assert "attachments" not in queued.body
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     (message,) = notify_messages()
     assert message["template"] == "consent_signed"
     # Once notify has it, consent keeps no copy of the link.
@@ -148,7 +149,7 @@ def test_reminder_is_scheduled_before_the_appointment_and_cancelled_on_signing(
 ):
     start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
     created = consent.ask(appointment_id=999_001, appointment_start=start.isoformat())
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     group = f"consent:{created['id']}:reminders"
     (reminder,) = notify_messages(group=group)
     assert reminder["template"] == "consent_reminder"
@@ -158,7 +159,7 @@ def test_reminder_is_scheduled_before_the_appointment_and_cancelled_on_signing(
     assert (
         consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE).status_code == 200
     )
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     (reminder,) = notify_messages(group=group)
     assert reminder["status"] == "cancelled"
     cancel = [i for i in outbox_items(consent_app) if i.path.endswith("/cancel")]
@@ -171,13 +172,13 @@ def test_no_reminder_when_the_appointment_is_less_than_a_day_away(
 ):
     start = datetime.now(UTC) + timedelta(hours=5)
     created = consent.ask(appointment_id=999_002, appointment_start=start.isoformat())
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     assert notify_messages(group=f"consent:{created['id']}:reminders") == []
 
 
 def test_booking_update_for_a_missing_appointment_is_kept_and_retried(consent_app, consent):
     consent.ask(appointment_id=999_003, send=False)
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     (item,) = outbox_items(consent_app)
     assert item.target == "booking" and item.method == "PUT"
     assert item.path.startswith("/api/v1/appointments/999003/consents/")
@@ -190,7 +191,7 @@ def test_outbox_gives_up_after_many_attempts(consent_app, consent, notify_down):
     consent.ask()
     with shared_db.get_db(consent_app).transaction() as session:
         session.execute(sa.update(OutboxItem).values(attempts=outbox.MAX_ATTEMPTS - 1))
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     (item,) = outbox_items(consent_app)
     assert item.status == "failed" and item.attempts == outbox.MAX_ATTEMPTS
 
@@ -295,7 +296,7 @@ def appointment(booking_app, make_token):
 
 def test_booking_sees_consent_status_change_through_the_outbox(consent_app, consent, appointment):
     created = consent.ask(appointment_id=appointment.id, send=False)
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     status, consents = appointment.consents()
     assert status == "pending"
     assert [(c["request_id"], c["template_id"], c["status"]) for c in consents] == [
@@ -303,12 +304,12 @@ def test_booking_sees_consent_status_change_through_the_outbox(consent_app, cons
     ]
     token = created["signing_url"].rsplit("/", 1)[1]
     consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE)
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     status, consents = appointment.consents()
     assert consents[0]["status"] == "signed"
     assert consents[0]["form_title"] == "Grabación de la sesión e intercambio de información"
     consent.post(f"/api/v1/requests/{created['id']}/withdraw")
-    outbox.dispatch_pending(consent_app)
+    step_on(consent_app, outbox.dispatch)
     status, consents = appointment.consents()
     assert status == "withdrawn" and consents[0]["status"] == "withdrawn"
     booking_items = [i for i in outbox_items(consent_app) if i.target == "booking"]
@@ -329,7 +330,7 @@ def test_booking_status_update_is_queued_without_a_body_and_sends_the_status_at_
     assert queued.body is None  # nothing stand-in to swap at claim time
     token = created["signing_url"].rsplit("/", 1)[1]
     consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE)
-    outbox.dispatch_pending(consent_app)  # the first update, sent late, already says signed
+    step_on(consent_app, outbox.dispatch)  # the first update, sent late, already says signed
     _status, consents = appointment.consents()
     assert [c["status"] for c in consents] == ["signed"]
 
@@ -350,7 +351,7 @@ def test_a_message_notify_already_holds_under_the_same_key_counts_as_delivered(
         },
     )
     assert response.status_code == 201, response.get_json()
-    assert outbox.dispatch_pending(consent_app) == 1
+    assert step_on(consent_app, outbox.dispatch) == 1
     (item,) = outbox_items(consent_app)
     assert item.status == "sent"
     assert len(notify_messages()) == 1

@@ -22,6 +22,7 @@ from services.booking.models import Appointment, AppointmentConsent
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
 from shared.http import ServiceClient, client_for
+from shared.workers import step_on
 
 CONSENT_FORM = {
     "name": "Session recording",
@@ -82,8 +83,8 @@ def dispatch(apps) -> None:
     """Run booking's outbox (past the consent wait) and consent's until nothing is left."""
     later = datetime.now(UTC) + timedelta(minutes=15)
     for _ in range(10):
-        sent = outbox.dispatch_pending(apps["booking"], now=later)
-        if not sent + consent_outbox.dispatch_pending(apps["consent"]):
+        sent = step_on(apps["booking"], outbox.dispatch, now=later)
+        if not sent + step_on(apps["consent"], consent_outbox.dispatch):
             return
 
 
