@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 from flask import Flask, Response, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
@@ -16,7 +15,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared import auth, db, logs, metrics
 from shared.config import load_config
 from shared.errors import BadRequest, ValidationFailed, register_error_handlers
-from shared.http import ServiceClient
 
 
 class ServiceApp(Flask):
@@ -199,21 +197,3 @@ def register_health(app: Flask) -> None:
             }
             return jsonify(body), 503
         return jsonify({"status": "ok", "service": app.config["SERVICE_NAME"], "database": "ok"})
-
-
-def service_client(app: Flask, service: str) -> ServiceClient:
-    """A client for another service, from FRONTDESK_<SERVICE>_URL and FRONTDESK_SERVICE_TOKEN.
-
-    In the all-in-one suite `IN_PROCESS_WSGI` holds the suite's WSGI app and calls stay in
-    the process; they still go through HTTP semantics, routing, auth and serialization.
-    """
-    key = f"frontdesk_client_{service}"
-    if key not in app.extensions:
-        wsgi = app.config.get("IN_PROCESS_WSGI")
-        app.extensions[key] = ServiceClient(
-            app.config[f"{service.upper()}_URL"],
-            token=app.config["SERVICE_TOKEN"],
-            timeout=app.config["HTTP_TIMEOUT"],
-            transport=httpx.WSGITransport(app=wsgi) if wsgi is not None else None,
-        )
-    return app.extensions[key]

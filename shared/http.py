@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar, get_type_hints
+from urllib.parse import quote
 
 import httpx
 
@@ -89,3 +92,55 @@ class ServiceClient:
             "service call failed", extra={"method": method, "path": path, "error": last_error}
         )
         raise ServiceCallFailed(f"{self._client.base_url} did not answer: {last_error}")
+
+
+Client = TypeVar("Client", bound=ServiceClient)
+Clients = TypeVar("Clients")
+
+
+def client_for(config: Mapping[str, Any], service: str, cls: type[Client]) -> Client:
+    """A `cls` client of another service, from FRONTDESK_<SERVICE>_URL and the service token.
+
+    In the all-in-one suite `IN_PROCESS_WSGI` holds the suite's WSGI app and calls stay in
+    the process; they still go through HTTP semantics, routing, auth and serialization.
+    """
+    wsgi = config.get("IN_PROCESS_WSGI")
+    return cls(
+        config[f"{service.upper()}_URL"],
+        token=config["SERVICE_TOKEN"],
+        timeout=config["HTTP_TIMEOUT"],
+        transport=httpx.WSGITransport(app=wsgi) if wsgi is not None else None,
+    )
+
+
+MESSAGES_PATH = "/api/v1/messages"
+
+
+def group_cancel_path(group: str) -> str:
+    """Notify's cancel path of a group (the name is one URL-encoded path segment)."""
+    return f"/api/v1/groups/{quote(group, safe=':')}/cancel"
+
+
+def create_clients(config: Mapping[str, Any], holder: type[Clients]) -> Clients:
+    """The dataclass `holder` with one client per field: the field's name is the service
+    called, its type the client's class (create_app gives the result to the service)."""
+    types = get_type_hints(holder)
+    return holder(
+        **{
+            field.name: client_for(config, field.name, types[field.name])
+            for field in fields(holder)
+        }
+    )
+
+
+class NotifyClient(ServiceClient):
+    """Notify's API as booking and consent call it (CONTRACTS.md)."""
+
+    def send(self, message: dict[str, Any], key: str) -> httpx.Response:
+        """POST one message; the idempotency key makes a repeat answer with the first one."""
+        return self.request("POST", MESSAGES_PATH, json=message, idempotency_key=key)
+
+    def cancel_group(self, group: str) -> httpx.Response:
+        """Cancel the group's scheduled messages (a repeat cancels nothing more)."""
+        # Cancelling twice cancels nothing more: the key only lets the call be retried in place.
+        return self.request("POST", group_cancel_path(group), idempotency_key=f"cancel-{group}")

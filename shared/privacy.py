@@ -1,5 +1,5 @@
 """What every service's personal-data routes share: the request and result schemas, the
-pseudonym that replaces an erased address, and the daily loop that applies retention.
+pseudonym that replaces an erased address, and the daily worker that applies retention.
 
 Each service decides what it erases and keeps (services/<svc>/privacy.py); this module holds
 only the shapes and the plumbing, so the three answer alike.
@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask
 
-from shared.db import get_db
+from shared.db import Database
 from shared.fields import PhoneNumber
+from shared.workers import Worker
 
 log = logging.getLogger("frontdesk.privacy")
 
@@ -69,18 +68,17 @@ def pseudonym(secret: str, value: str) -> str:
     return f"{ERASED}:{digest.hexdigest()[:32]}"
 
 
-def run_daily(app: Flask, stop: threading.Event, apply: Callable[..., dict[str, Any]]) -> None:
-    """Apply `apply(session=, config=)` now and then once a day until `stop` is set.
+def daily(apply: Callable[..., dict[str, Any]]) -> Worker:
+    """A worker applying `apply(session=, config=)` now and then once a day.
 
     One transaction per pass; a failed pass is logged and tried again the next day.
     """
-    kind = f"retention-{app.config['SERVICE_NAME']}"
-    while True:
-        try:
-            with get_db(app).transaction() as session:
-                counts = apply(session=session, config=app.config)
-            log.info("retention applied", extra={"worker": kind, "counts": counts})
-        except Exception:  # the loop must survive a bad pass and a database blip
-            log.exception("retention failed", extra={"worker": kind})
-        if stop.wait(RETENTION_INTERVAL.total_seconds()):
-            return
+
+    def step(database: Database, clients: Any, settings: Mapping[str, Any]) -> int:
+        kind = f"retention-{settings['SERVICE_NAME']}"
+        with database.transaction() as session:
+            counts = apply(session=session, config=settings)
+        log.info("retention applied", extra={"worker": kind, "counts": counts})
+        return 0  # nothing more to do until tomorrow
+
+    return Worker(step=step, idle=RETENTION_INTERVAL.total_seconds())

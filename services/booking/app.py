@@ -8,11 +8,12 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from services.booking import availability, gauges, models, rate_limits, resources
+from services.booking import availability, clients, gauges, models, rate_limits, resources
 from services.booking.pages import register_pages
 from shared import changes, db
 from shared.api import create_api
 from shared.app import ServiceApp, configure, register_health
+from shared.http import create_clients
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
 
@@ -26,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     rate limits."""
     app = ServiceApp(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
+    app.extensions["clients"] = create_clients(app.config, clients.Clients)
     app.extensions["frontdesk_slot_cache"] = availability.SlotCache(app.config["SLOT_CACHE_SIZE"])
     # The API's JSON of recent answers (~100 KB for a month of a busy service): fewer of them.
     app.extensions["frontdesk_slot_bodies"] = availability.SlotCache(

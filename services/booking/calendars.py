@@ -15,11 +15,11 @@ nothing here logs it.
 from __future__ import annotations
 
 import logging
-import threading
 import time as clock
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -27,14 +27,13 @@ import httpx
 import recurring_ical_events
 import sqlalchemy as sa
 import x_wr_timezone
-from flask import Flask
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
 from services.booking import feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar, Staff
 from shared import outbound
-from shared.db import get_db, utcnow
+from shared.db import Database, utcnow
 from shared.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("frontdesk.booking.calendars")
@@ -305,9 +304,9 @@ class _Claim:
     time_zone: str
 
 
-def _claim(app: Flask, now: datetime, limit: int) -> list[_Claim]:
+def _claim(database: Database, now: datetime, limit: int) -> list[_Claim]:
     """Lease the calendars that are due (other workers skip them until the lease ends)."""
-    with get_db(app).transaction() as session:
+    with database.transaction() as session:
         rows = session.execute(
             sa.select(ExternalCalendar, Staff.time_zone)
             .join(Staff, Staff.id == ExternalCalendar.staff_id)
@@ -325,7 +324,7 @@ def _claim(app: Flask, now: datetime, limit: int) -> list[_Claim]:
     return claims
 
 
-def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
+def refresh(database: Database, settings: Mapping[str, Any], claim: _Claim, now: datetime) -> bool:
     """Fetch one claimed calendar and store its busy blocks or its error; True when it worked."""
     stale = claim.expanded_at is None or now - claim.expanded_at > REEXPAND_AFTER
     start, end = now - BUSY_PAST, now + BUSY_AHEAD
@@ -334,7 +333,7 @@ def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
         fetched = fetch(
             claim.url,
             etag=None if stale else claim.etag,
-            allow_private=app.config["ALLOW_PRIVATE_WEBHOOKS"],
+            allow_private=settings["ALLOW_PRIVATE_WEBHOOKS"],
         )
         if fetched.body is not None:
             intervals = busy_intervals(
@@ -342,7 +341,7 @@ def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
             )
     except FetchFailed as exc:
         error = str(exc)
-    with get_db(app).transaction() as session:
+    with database.transaction() as session:
         calendar = session.get(ExternalCalendar, claim.id)
         if calendar is None:  # deleted while it was being fetched
             return False
@@ -375,26 +374,20 @@ def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
     return True
 
 
-def refresh_due(app: Flask, *, now: datetime | None = None, limit: int = 20) -> int:
-    """Refresh the calendars that are due; return how many were attempted.
+def refresh_step(
+    database: Database,
+    clients: Any,
+    settings: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    limit: int = 20,
+) -> int:
+    """The step of `frontdesk worker calendars`: refresh what is due, return how many.
 
     `now` lets tests move the clock (and the expansion window) forward.
     """
     now = now or utcnow()
-    claims = _claim(app, now, limit)
+    claims = _claim(database, now, limit)
     for claim in claims:
-        refresh(app, claim, now)
+        refresh(database, settings, claim, now)
     return len(claims)
-
-
-def run(app: Flask, stop: threading.Event) -> None:
-    """The loop of `frontdesk worker calendars`: refresh what is due, rest when nothing is."""
-    log.info("calendar fetcher started")
-    while not stop.is_set():
-        try:
-            attempted = refresh_due(app)
-        except Exception:  # the loop must survive a database blip
-            log.exception("calendar refresh round failed")
-            attempted = 0
-        if not attempted:
-            stop.wait(IDLE_SECONDS)

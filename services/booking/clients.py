@@ -1,13 +1,26 @@
-"""Booking's clients for the services it calls: notify (messages) and consent (requests)."""
+"""Booking's typed clients of the services it calls: notify (messages) and consent (requests)."""
 
 from __future__ import annotations
 
-from flask import Flask
+from dataclasses import dataclass
+from typing import Any
 
-from shared.app import service_client
-from shared.http import ServiceClient
+import httpx
+
+from shared.http import NotifyClient, ServiceClient
 
 
-def booking_clients(app: Flask) -> tuple[ServiceClient, ServiceClient]:
-    """(notify, consent) clients of the app, authenticated with the service token."""
-    return service_client(app, "notify"), service_client(app, "consent")
+class ConsentClient(ServiceClient):
+    """Consent's API as booking calls it (CONTRACTS.md)."""
+
+    def create_request(self, body: dict[str, Any], key: str) -> httpx.Response:
+        """POST a consent request for one required form of an appointment."""
+        return self.request("POST", "/api/v1/requests", json=body, idempotency_key=key)
+
+
+@dataclass
+class Clients:
+    """Booking's clients, one per service it calls (tests swap one for a service that is down)."""
+
+    notify: NotifyClient
+    consent: ConsentClient

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.auth import make_token_model
 from shared.db import make_base, utcnow
+from shared.outbox import OutboxRow
 
 Base = make_base()
 
@@ -305,26 +306,16 @@ class AppointmentConsent(Base):
     )
 
 
-class OutboxIntent(Base):
+class OutboxIntent(OutboxRow, Base):
     """A message to send, written in the same transaction as the change that causes it."""
 
     __tablename__ = "booking_outbox"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     appointment_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("appointments.id", ondelete="CASCADE"), nullable=True
     )
     kind: Mapped[str] = mapped_column(sa.String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
-    status: Mapped[str] = mapped_column(
-        sa.String(16), default="pending"
-    )  # pending|sent|failed|skipped
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (sa.Index("ix_booking_outbox_status_id", "status", "id"),)
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import quote
 
 from services.booking import ical
 from services.booking.manage_tokens import manage_token_for
@@ -55,11 +54,6 @@ def locale_for(language: str | None) -> str:
 def reminders_group(appointment: Appointment) -> str:
     """The notify group holding an appointment's reminders."""
     return f"appointment:{appointment.id}:reminders"
-
-
-def group_path(group: str) -> str:
-    """The cancel path of a notify group (the name is one URL-encoded path segment)."""
-    return f"/api/v1/groups/{quote(group, safe=':')}/cancel"
 
 
 def manage_url(settings: Settings, appointment: Appointment) -> str:

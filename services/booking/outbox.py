@@ -2,8 +2,9 @@
 
 An operation adds intents in its own transaction, so a change and its messages commit together.
 The dispatcher claims due intents with a lease (a crashed dispatcher's claims come back when the
-lease ends), calls notify or consent with the intent's idempotency key (a repeat is answered
-with the first result, never sent twice), and retries with backoff while they are down.
+lease ends), calls notify or consent through booking's typed clients with the intent's
+idempotency key (a repeat is answered with the first result, never sent twice), and judges
+and retries each call the way every outbox does (`shared.outbox`).
 Intents of one appointment go out in order, one lane for messages and one for consent requests;
 the client's confirmation waits a little for the consent links so it can carry them.
 """
@@ -11,21 +12,20 @@ the client's confirmation waits a little for the consent links so it can carry t
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from flask import Flask
 from sqlalchemy.orm import Session
 
 from services.booking import notices
-from services.booking.clients import booking_clients
+from services.booking.clients import Clients
 from services.booking.models import Appointment, OutboxIntent
-from shared.db import get_db, utcnow
-from shared.http import ServiceCallFailed
+from shared import outbox
+from shared.db import Database, utcnow
 
 log = logging.getLogger("frontdesk.booking.outbox")
 
@@ -33,11 +33,6 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 25
 CONSENT_WAIT = timedelta(minutes=10)  # how long a confirmation waits for its consent links
 REMINDER_GRACE = timedelta(seconds=30)  # a reminder due longer ago than this is not sent late
-
-
-def backoff(attempts: int) -> timedelta:
-    """Delay before the next attempt: 5 s, 15 s, 45 s ... at most one hour."""
-    return timedelta(seconds=min(5 * 3 ** max(attempts - 1, 0), 3600))
 
 
 # --- writing intents (inside an operation's transaction) ---------------------------------------
@@ -174,25 +169,17 @@ def add_rescheduled(
 # --- dispatching -------------------------------------------------------------------------------
 
 
-class RetryLater(Exception):
-    """The other service is not there (yet): try again after a backoff."""
-
-
-class Rejected(Exception):
-    """The other service refused the request for good."""
-
-    def __init__(self, summary: str, detail: str = "") -> None:
-        super().__init__(f"{summary}: {detail}" if detail else summary)
-        self.summary = summary  # status and code only: what may be logged
-
-
 def _lane(intent: OutboxIntent) -> tuple[int | None, str]:
     return intent.appointment_id, "consent" if intent.kind == "consent.request" else "notify"
 
 
-def _claim(app: Flask, limit: int, now: datetime) -> list[int]:
-    """Lease up to `limit` due intents, keeping each appointment's lanes in order."""
-    with get_db(app).transaction() as session:
+def _claim(database: Database, limit: int, now: datetime) -> list[int]:
+    """Lease up to `limit` due intents, keeping each appointment's lanes in order.
+
+    No SKIP LOCKED here (unlike `shared.outbox.claim`): a lane's first intent locked by another
+    dispatcher must hold back the ones behind it, so dispatchers take turns.
+    """
+    with database.transaction() as session:
         rows = session.scalars(
             sa.select(OutboxIntent)
             .where(OutboxIntent.status == "pending")
@@ -228,160 +215,134 @@ def _claim(app: Flask, limit: int, now: datetime) -> list[int]:
     return claimed
 
 
-def _post(client, path: str, body: dict, key: str) -> httpx.Response:
-    """POST with an idempotency key; a repeat with another body counts as already done."""
-    try:
-        response = client.request("POST", path, json=body, idempotency_key=key, expect=(200, 201))
-    except ServiceCallFailed as exc:
-        raise RetryLater(str(exc)) from exc
-    if response.status_code in (200, 201):
-        return response
-    if response.status_code == 409 and _code(response) == "idempotency_key_reused":
-        return response
-    if response.status_code in (404, 405, 429) and _code(response) in (
-        "not_found",
-        "method_not_allowed",
-        "rate_limited",
-    ):
-        # The route itself is missing (service not deployed yet) or we are throttled.
-        raise RetryLater(f"HTTP {response.status_code} on {path}")
-    raise Rejected(f"HTTP {response.status_code} {_code(response)}", response.text[:500])
+class UnknownIntent(Exception):
+    """An intent of a kind this version does not send (it is marked failed)."""
 
 
-def _code(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("code", ""))
-    except ValueError:
-        return ""
+def _calls(
+    session: Session,
+    clients: Clients,
+    settings: notices.Settings,
+    intent: OutboxIntent,
+    now: datetime,
+) -> list[Callable[[], httpx.Response]] | None:
+    """The calls one intent stands for, built from the appointment as it is now (None: skip it)."""
+    appointment = session.get(Appointment, intent.appointment_id)
+    kind, payload, key = intent.kind, dict(intent.payload), intent.idempotency_key
+    if kind == "notify.cancel_group":
+        return [lambda: clients.notify.cancel_group(payload["group"])]
+    if kind == "consent.request":
+        confirmation_sent = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxIntent)
+            .where(
+                OutboxIntent.appointment_id == appointment.id,
+                OutboxIntent.kind == "notify.client",
+                OutboxIntent.status == "sent",
+            )
+        )
+        body = notices.consent_request(
+            appointment, payload["template_id"], send=bool(confirmation_sent)
+        )
+        return [lambda: clients.consent.create_request(body, key)]
+    if kind == "notify.client":
+        messages = [notices.client_email(settings, appointment, payload)]
+    elif kind == "notify.staff":
+        messages = [notices.staff_notice(settings, appointment, payload)]
+    elif kind == "notify.reminder":
+        send_at = datetime.fromisoformat(payload["send_at"].replace("Z", "+00:00"))
+        if send_at < now - REMINDER_GRACE:
+            return None
+        messages = [notices.reminder(settings, appointment, payload)]
+    elif kind == "notify.billing":
+        messages = [body for _, body in notices.billing_messages(settings, appointment)]
+        if not messages:
+            return None
+    else:
+        raise UnknownIntent(f"unknown intent kind {kind}")
+    keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+    return [lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)]
 
 
-def _perform(app: Flask, intent_id: int, now: datetime) -> str:
-    """Carry out one claimed intent; return its final status (sent or skipped)."""
-    settings = notices.Settings.from_config(app.config)
-    notify, consent = booking_clients(app)
-    db = get_db(app)
-    with db.transaction() as session:
+def _perform(
+    database: Database, clients: Clients, settings: notices.Settings, intent_id: int, now: datetime
+) -> outbox.Outcome | None:
+    """Carry out one claimed intent; its outcome, or None when it is skipped."""
+    with database.transaction() as session:
         intent = session.get(OutboxIntent, intent_id)
-        appointment = session.get(Appointment, intent.appointment_id)
-        kind, payload, key = intent.kind, dict(intent.payload), intent.idempotency_key
-        if kind == "notify.client":
-            calls = [("/api/v1/messages", notices.client_email(settings, appointment, payload))]
-        elif kind == "notify.staff":
-            calls = [("/api/v1/messages", notices.staff_notice(settings, appointment, payload))]
-        elif kind == "notify.reminder":
-            send_at = datetime.fromisoformat(payload["send_at"].replace("Z", "+00:00"))
-            if send_at < now - REMINDER_GRACE:
-                return "skipped"
-            calls = [("/api/v1/messages", notices.reminder(settings, appointment, payload))]
-        elif kind == "notify.cancel_group":
-            calls = [(notices.group_path(payload["group"]), {})]
-        elif kind == "notify.billing":
-            calls = [
-                ("/api/v1/messages", body)
-                for _, body in notices.billing_messages(settings, appointment)
-            ]
-            if not calls:
-                return "skipped"
-        elif kind == "consent.request":
-            confirmation_sent = session.scalar(
-                sa.select(sa.func.count())
-                .select_from(OutboxIntent)
-                .where(
-                    OutboxIntent.appointment_id == appointment.id,
-                    OutboxIntent.kind == "notify.client",
-                    OutboxIntent.status == "sent",
-                )
-            )
-            body = notices.consent_request(
-                appointment, payload["template_id"], send=bool(confirmation_sent)
-            )
-            calls = [("consent:/api/v1/requests", body)]
-        else:
-            raise Rejected(f"unknown intent kind {kind}")
-    responses = []
-    for index, (path, body) in enumerate(calls):
-        call_key = key if len(calls) == 1 else f"{key}-{index}"
-        if path.startswith("consent:"):
-            responses.append(_post(consent, path.removeprefix("consent:"), body, call_key))
-        else:
-            responses.append(_post(notify, path, body, call_key))
-    if kind == "consent.request" and responses[0].status_code in (200, 201):
+        appointment_id, kind = intent.appointment_id, intent.kind
+        template_id = intent.payload.get("template_id")
+        try:
+            calls = _calls(session, clients, settings, intent, now)
+        except UnknownIntent as exc:
+            return outbox.Outcome("failed", str(exc), str(exc))
+    if calls is None:
+        return None
+    for call in calls:
+        outcome = outbox.outcome_of(call)
+        if outcome.status != "sent":
+            return outcome
+    if kind == "consent.request" and outcome.response.status_code in (200, 201):
         from services.booking.appointments import set_consent
 
-        answer = responses[0].json()
-        with db.transaction() as session:
-            appointment = session.get(Appointment, intent.appointment_id)
+        answer = outcome.response.json()
+        with database.transaction() as session:
             set_consent(
                 session=session,
-                appointment=appointment,
+                appointment=session.get(Appointment, appointment_id),
                 request_id=answer["id"],
-                template_id=answer.get("template_id", payload["template_id"]),
+                template_id=answer.get("template_id", template_id),
                 form_title=answer.get("form_title", ""),
                 status=answer.get("status", "pending"),
                 signing_url=answer.get("signing_url"),
             )
-    return "sent"
+    return outcome
 
 
 def _finish(
-    app: Flask, intent_id: int, status: str | None, error: str | None, now: datetime
+    database: Database, intent_id: int, outcome: outbox.Outcome | None, now: datetime
 ) -> None:
-    """Record the outcome of one attempt."""
-    with get_db(app).transaction() as session:
+    """Record the outcome of one attempt (None: skipped, nothing was due any more)."""
+    with database.transaction() as session:
         intent = session.get(OutboxIntent, intent_id)
-        intent.last_error = error
-        if status is not None:
-            intent.status = status
-            intent.sent_at = now if status == "sent" else None
-        elif intent.attempts >= MAX_ATTEMPTS:
-            intent.status = "failed"
-        else:
-            intent.next_attempt_at = now + backoff(intent.attempts)
+        outbox.settle(intent, outcome, now=now, max_attempts=MAX_ATTEMPTS)
 
 
-def dispatch_pending(app: Flask, limit: int = 100, *, now: datetime | None = None) -> int:
+def dispatch(
+    database: Database,
+    clients: Clients,
+    settings: Mapping[str, Any],
+    *,
+    limit: int = 100,
+    now: datetime | None = None,
+) -> int:
     """Send what is due, in order; return how many intents were completed (sent or skipped).
 
     `now` lets tests move the clock forward (past a backoff or the consent wait).
     """
+    message_settings = notices.Settings.from_config(settings)
     done = 0
     while done < limit:
         clock = now or utcnow()
-        claimed = _claim(app, limit - done, clock)
+        claimed = _claim(database, limit - done, clock)
         if not claimed:
             break
         settled = 0  # sent, skipped or failed for good: the lanes behind them can move on
         for intent_id in claimed:
-            try:
-                status = _perform(app, intent_id, clock)
-            except RetryLater as exc:
-                log.info("outbox intent delayed", extra={"intent_id": intent_id, "error": str(exc)})
-                _finish(app, intent_id, None, str(exc), clock)
+            outcome = _perform(database, clients, message_settings, intent_id, clock)
+            _finish(database, intent_id, outcome, clock)
+            if outcome is not None and outcome.status == "retry":
+                log.info("outbox intent delayed", extra={"intent_id": intent_id})
                 continue
-            except Rejected as exc:
+            if outcome is not None and outcome.status == "failed":
                 # The answer's text stays in the row (last_error); the log gets no client data.
                 log.error(
-                    "outbox intent rejected", extra={"intent_id": intent_id, "error": exc.summary}
+                    "outbox intent rejected",
+                    extra={"intent_id": intent_id, "error": outcome.summary},
                 )
-                _finish(app, intent_id, "failed", str(exc), clock)
-                settled += 1
-                continue
-            _finish(app, intent_id, status, None, clock)
-            done += 1
+            else:
+                done += 1
             settled += 1
         if not settled:
             break
     return done
-
-
-def run(app: Flask, stop: threading.Event) -> None:
-    """The dispatcher loop of `frontdesk worker booking`: send, then wait a second when idle."""
-    log.info("booking outbox dispatcher started")
-    while not stop.is_set():
-        try:
-            sent = dispatch_pending(app, 50)
-        except Exception:  # the loop must survive a bad batch and a database blip
-            log.exception("booking outbox dispatch failed")
-            sent = 0
-        if not sent:
-            stop.wait(1.0)

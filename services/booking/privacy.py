@@ -29,12 +29,10 @@ FRONTDESK_RETENTION_MESSAGE_DAYS ago are emptied (they copy times and a cancella
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
@@ -51,7 +49,6 @@ from shared.privacy import (
     ClientExportSchema,
     ClientLookupSchema,
     ErasureSchema,
-    run_daily,
 )
 
 log = logging.getLogger("frontdesk.booking.privacy")
@@ -300,11 +297,6 @@ def apply_retention(
         total += len(due)
         if len(due) < RETENTION_BATCH:
             return counts | {"appointments_anonymized": total}
-
-
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-booking`: apply the retention period once a day."""
-    run_daily(app, stop, apply_retention)
 
 
 # --- API ---------------------------------------------------------------------------------------

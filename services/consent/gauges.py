@@ -20,9 +20,7 @@ def requests_by_status(session: Session) -> dict[str, int]:
 
 def outbox_pending(session: Session) -> int:
     """Calls to notify and booking not yet delivered (nor given up)."""
-    query = sa.select(sa.func.count()).where(
-        OutboxItem.delivered_at.is_(None), OutboxItem.dead_at.is_(None)
-    )
+    query = sa.select(sa.func.count()).where(OutboxItem.status == "pending")
     return session.scalar(query) or 0
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.auth import make_token_model
 from shared.db import make_base, utcnow
+from shared.outbox import OutboxRow
 
 Base = make_base()
 
@@ -176,12 +177,11 @@ class DownloadLink(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class OutboxItem(Base):
+class OutboxItem(OutboxRow, Base):
     """A call to another service (notify, booking) kept until it is delivered."""
 
     __tablename__ = "outbox_items"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     target: Mapped[str] = mapped_column(sa.String(16))  # "notify" | "booking"
     method: Mapped[str] = mapped_column(sa.String(8))
     path: Mapped[str] = mapped_column(sa.String(300))
@@ -192,9 +192,7 @@ class OutboxItem(Base):
     )
     # An audit event to record once delivered (e.g. "sent" for the signing link).
     event_on_delivery: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
-    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    delivered_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    dead_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    last_error: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        sa.Index("ix_outbox_items_status_next_attempt_at", "status", "next_attempt_at"),
+    )

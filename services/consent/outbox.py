@@ -1,39 +1,36 @@
 """Calls to notify and booking, kept as rows until delivered, so a service being down delays
 them and never drops them.
 
-Operations enqueue in the same transaction as the change they announce; `dispatch_pending`
-(run by the `consent` worker, or called directly) claims due rows with a lease, calls the
-other service outside any transaction, and records the outcome. Booking status updates are
-built at delivery time from the request's current state, so a late delivery never sends a
-stale status.
+Operations enqueue in the same transaction as the change they announce; `dispatch` (the
+`consent` worker's step, on `shared.outbox`) claims due rows with a lease, calls the other
+service through consent's typed clients outside any transaction, and records the outcome.
+Booking status updates carry no stored body: it is built at delivery time from the request's
+current state, so a late delivery never sends a stale status.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
-import sqlalchemy as sa
-from flask import Flask
+import httpx
 from sqlalchemy.orm import Session
 
 from services.consent import forms
 from services.consent.audit import record_event
+from services.consent.clients import Clients, consent_status_path
 from services.consent.models import ConsentRequest, OutboxItem
-from shared.app import service_client
-from shared.db import get_db, utcnow
-from shared.http import ServiceCallFailed
+from shared import outbox
+from shared.db import Database, utcnow
+from shared.http import MESSAGES_PATH, group_cancel_path
 
 log = logging.getLogger("frontdesk.consent.outbox")
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 12
-BOOKING_STATUS = "booking_status"
-POLL_SECONDS = 1.0
+BATCH_SIZE = 50
 
 
 def enqueue_notify(
@@ -43,11 +40,11 @@ def enqueue_notify(
     message: dict[str, Any],
     event_on_delivery: str | None = None,
 ) -> OutboxItem:
-    """Queue a POST /api/v1/messages to notify."""
+    """Queue a message to notify."""
     item = OutboxItem(
         target="notify",
         method="POST",
-        path="/api/v1/messages",
+        path=MESSAGES_PATH,
         body=message,
         request_id=request.id,
         event_on_delivery=event_on_delivery,
@@ -62,7 +59,7 @@ def enqueue_cancel_group(*, session: Session, request: ConsentRequest, group: st
     item = OutboxItem(
         target="notify",
         method="POST",
-        path=f"/api/v1/groups/{quote(group, safe=':')}/cancel",
+        path=group_cancel_path(group),
         body=None,
         request_id=request.id,
     )
@@ -74,12 +71,12 @@ def enqueue_cancel_group(*, session: Session, request: ConsentRequest, group: st
 def enqueue_booking_status(
     *, session: Session, request: ConsentRequest, appointment_id: int
 ) -> OutboxItem:
-    """Queue a PUT of the request's status onto a booking appointment."""
+    """Queue a PUT of the request's status onto a booking appointment (body built at delivery)."""
     item = OutboxItem(
         target="booking",
         method="PUT",
-        path=f"/api/v1/appointments/{appointment_id}/consents/{request.id}",
-        body={"kind": BOOKING_STATUS},
+        path=consent_status_path(appointment_id, request.id),
+        body=None,
         request_id=request.id,
     )
     session.add(item)
@@ -96,62 +93,15 @@ def booking_body(request: ConsentRequest) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class _Call:
-    id: int
-    target: str
-    method: str
-    path: str
-    body: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    delivered: bool
-    retry: bool
-    error: str | None = None
-
-
-def _claim(session: Session, limit: int) -> list[_Call]:
-    now = utcnow()
-    items = session.scalars(
-        sa.select(OutboxItem)
-        .where(
-            OutboxItem.delivered_at.is_(None),
-            OutboxItem.dead_at.is_(None),
-            OutboxItem.next_attempt_at <= now,
-        )
-        .order_by(OutboxItem.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    calls = []
-    for item in items:
-        item.next_attempt_at = now + LEASE  # a crashed dispatcher's claim runs out
-        body = item.body
-        if body == {"kind": BOOKING_STATUS}:
-            body = booking_body(session.get(ConsentRequest, item.request_id))
-        calls.append(_Call(item.id, item.target, item.method, item.path, body))
-    return calls
-
-
-def _deliver(app: Flask, call: _Call) -> _Outcome:
-    client = service_client(app, call.target)
-    try:
-        response = client.request(
-            call.method,
-            call.path,
-            json=call.body,
-            idempotency_key=f"consent-outbox-{call.id}" if call.method == "POST" else None,
-            expect=(200, 201),
-        )
-    except ServiceCallFailed as exc:
-        return _Outcome(False, True, str(exc)[:500])
-    if response.status_code in (200, 201):
-        return _Outcome(True, False)
-    error = f"HTTP {response.status_code}: {response.text[:300]}"
-    # 404 may be an appointment (or a route) that is not there yet; 429 is back-pressure.
-    return _Outcome(False, response.status_code in (404, 408, 429), error)
+def _call(session: Session, clients: Clients, item: OutboxItem) -> Callable[[], httpx.Response]:
+    """The call an item stands for, made later outside the transaction."""
+    client = getattr(clients, item.target)
+    body = item.body
+    if item.target == "booking":
+        body = booking_body(session.get(ConsentRequest, item.request_id))
+    key = item.idempotency_key if item.method == "POST" else None
+    method, path = item.method, item.path
+    return lambda: client.request(method, path, json=body, idempotency_key=key)
 
 
 def _without_links(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -162,17 +112,11 @@ def _without_links(body: dict[str, Any] | None) -> dict[str, Any] | None:
     return {**body, "data": data}
 
 
-def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(5 * 2 ** (attempts - 1), 3600))
-
-
-def _record(session: Session, call: _Call, outcome: _Outcome) -> None:
-    item = session.get(OutboxItem, call.id)
-    now = utcnow()
-    item.attempts += 1
-    if outcome.delivered:
-        item.delivered_at = now
-        item.last_error = None
+def _record(session: Session, item: OutboxItem, outcome: outbox.Outcome, now: datetime) -> None:
+    """Record one attempt's outcome on its item, and what a delivery or a give-up entails."""
+    outbox.settle(item, outcome, now=now, max_attempts=MAX_ATTEMPTS)
+    if item.status == "sent":
+        template = (item.body or {}).get("template")
         item.body = _without_links(item.body)
         if item.event_on_delivery and item.request_id is not None:
             request = session.get(ConsentRequest, item.request_id)
@@ -180,48 +124,30 @@ def _record(session: Session, call: _Call, outcome: _Outcome) -> None:
                 session=session,
                 request=request,
                 kind=item.event_on_delivery,
-                details={"via": call.target, "template": (call.body or {}).get("template")},
+                details={"via": item.target, "template": template},
             )
-        return
-    item.last_error = outcome.error
-    if outcome.retry and item.attempts < MAX_ATTEMPTS:
-        item.next_attempt_at = now + _backoff(item.attempts)
-    else:
-        item.dead_at = now
+    elif item.status == "failed":
         log.error(
             "outbox item gave up",
             extra={"outbox_id": item.id, "target": item.target, "attempts": item.attempts},
         )
 
 
-def dispatch_pending(app: Flask, *, limit: int = 50) -> int:
+def dispatch(
+    database: Database, clients: Clients, settings: Mapping[str, Any], *, limit: int = BATCH_SIZE
+) -> int:
     """Deliver the due outbox items once; returns how many were delivered."""
-    database = get_db(app)
+    now = utcnow()
     with database.transaction() as session:
-        calls = _claim(session, limit)
+        items = outbox.claim(session, OutboxItem, now=now, limit=limit, lease=LEASE)
+        calls = [(item.id, _call(session, clients, item)) for item in items]
     if not calls:
         return 0
-    outcomes = [(call, _deliver(app, call)) for call in calls]
+    outcomes = [(item_id, outbox.outcome_of(call)) for item_id, call in calls]
+    now = utcnow()
     with database.transaction() as session:
-        for call, outcome in outcomes:
-            _record(session, call, outcome)
-    delivered = sum(1 for _call, outcome in outcomes if outcome.delivered)
+        for item_id, outcome in outcomes:
+            _record(session, session.get(OutboxItem, item_id), outcome, now)
+    delivered = sum(1 for _id, outcome in outcomes if outcome.status == "sent")
     log.info("outbox dispatched", extra={"claimed": len(calls), "delivered": delivered})
     return delivered
-
-
-def run(app: Flask, stop: threading.Event) -> None:
-    """The consent worker: deliver the outbox and expire overdue requests until `stop` is set."""
-    from services.consent.requests import expire_overdue
-
-    database = get_db(app)
-    while not stop.is_set():
-        try:
-            with database.transaction() as session:
-                expire_overdue(session=session)
-            busy = dispatch_pending(app) > 0
-        except Exception:
-            log.exception("consent worker iteration failed")
-            busy = False
-        if not busy:
-            stop.wait(POLL_SECONDS)

@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import current_app, request
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
@@ -61,7 +60,6 @@ from shared.privacy import (
     ClientLookupSchema,
     ErasureSchema,
     pseudonym,
-    run_daily,
 )
 
 log = logging.getLogger("frontdesk.consent.privacy")
@@ -256,8 +254,7 @@ def _restrict(
         sa.delete(OutboxItem)
         .where(
             OutboxItem.request_id == found.id,
-            OutboxItem.delivered_at.is_(None),
-            OutboxItem.dead_at.is_(None),
+            OutboxItem.status == "pending",
         )
         .execution_options(synchronize_session=False)
     )
@@ -359,7 +356,7 @@ def _drop_sent_bodies(session: Session, *, days: int, now: datetime) -> int:
         sa.update(OutboxItem)
         .where(
             OutboxItem.created_at < now - timedelta(days=days),
-            sa.or_(OutboxItem.delivered_at.is_not(None), OutboxItem.dead_at.is_not(None)),
+            OutboxItem.status != "pending",
             OutboxItem.body.is_not(None),
         )
         .values(body=sa.null(), last_error=None)
@@ -389,11 +386,6 @@ def apply_retention(
             if len(ids) < RETENTION_BATCH:
                 break
     return counts
-
-
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-consent`: apply the retention periods once a day."""
-    run_daily(app, stop, apply_retention)
 
 
 # --- API ---------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ from werkzeug.routing import BaseConverter
 from services.consent import (
     api_examples,
     audit,
-    clients,
     forms,
     privacy,
     records,
@@ -94,7 +93,7 @@ def _check_appointment(appointment_id: int | None) -> None:
     staff_id = _staff_scope()
     if appointment_id is None or staff_id is None:
         return
-    if clients.appointment_staff_id(current_app, appointment_id) != staff_id:
+    if current_app.extensions["clients"].booking.appointment_staff_id(appointment_id) != staff_id:
         raise AppointmentNotFound(f"There is no appointment {appointment_id}.")
 
 

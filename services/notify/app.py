@@ -7,16 +7,18 @@ from typing import Any
 
 from flask import Flask, request
 
-from services.notify import gauges, models, resources
+from services.notify import clients, gauges, models, resources
 from shared import auth
 from shared.api import create_api
 from shared.app import ServiceApp, configure, register_health
+from shared.http import create_clients
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the notify app: configuration, extensions, API blueprints, health."""
     app = ServiceApp(__name__)
     configure(app, "notify", config, token_model=models.ApiToken)
+    app.extensions["clients"] = create_clients(app.config, clients.Clients)
     register_api(app)
     register_health(app)
     gauges.register(app)

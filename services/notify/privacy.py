@@ -24,13 +24,12 @@ the same way, every recipient replaced by its keyed hash (0 keeps them forever).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 from flask.views import MethodView
 from sqlalchemy.orm import Session
 
@@ -46,7 +45,6 @@ from shared.privacy import (
     ClientLookupSchema,
     ErasureSchema,
     pseudonym,
-    run_daily,
 )
 
 log = logging.getLogger("frontdesk.notify.privacy")
@@ -238,11 +236,6 @@ def apply_retention(
         total += len(due)
         if len(due) < RETENTION_BATCH:
             return {"messages_reduced": total}
-
-
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-notify`: apply the retention period once a day."""
-    run_daily(app, stop, apply_retention)
 
 
 # --- API ---------------------------------------------------------------------------------------

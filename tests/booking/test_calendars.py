@@ -14,7 +14,9 @@ from icalendar import Calendar
 
 from services.booking import availability, calendars, feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar
+from services.booking.workers import WORKERS
 from shared import db as shared_db
+from shared.workers import step_on
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -150,7 +152,7 @@ def row_of(app, calendar_id: int) -> ExternalCalendar:
 def refresh_due(app, session, now: datetime) -> int:
     """One worker round at `now`, with the test's session out of the way."""
     session.commit()
-    return calendars.refresh_due(app, now=now)
+    return step_on(app, calendars.refresh_step, now=now)
 
 
 def add_calendar(session, staff, url: str, now: datetime) -> ExternalCalendar:
@@ -310,7 +312,7 @@ def test_a_worker_round_survives_a_calendar_that_never_answers(booking_app, sess
             session, make_staff(), f"http://127.0.0.1:{port}/x.ics", datetime.now(UTC)
         )
         stop = threading.Event()
-        worker = threading.Thread(target=calendars.run, args=(booking_app, stop))
+        worker = threading.Thread(target=WORKERS["calendars"].run, args=(booking_app, stop))
         worker.start()
         try:
             for _ in range(100):

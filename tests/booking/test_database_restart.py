@@ -15,9 +15,11 @@ import sqlalchemy as sa
 
 from services.booking import outbox
 from services.booking.models import OutboxIntent
+from services.booking.workers import WORKERS
 from shared import db as shared_db
 from shared import testing
 from shared.db import utcnow
+from shared.workers import step_on
 
 ON_POSTGRESQL = os.environ.get(testing.TEST_DATABASE_ENV, "").startswith("postgresql")
 pytestmark = pytest.mark.skipif(
@@ -78,7 +80,9 @@ def test_every_read_and_write_answers_2xx_or_503_while_the_database_restarts(
     )
     stop, answers, errors = threading.Event(), [], []
     worker_stop = threading.Event()
-    worker = threading.Thread(target=outbox.run, args=(booking_app, worker_stop), daemon=True)
+    worker = threading.Thread(
+        target=WORKERS["booking"].run, args=(booking_app, worker_stop), daemon=True
+    )
 
     def client_loop() -> None:
         client = booking_app.test_client()
@@ -137,7 +141,7 @@ def test_every_read_and_write_answers_2xx_or_503_while_the_database_restarts(
     worker_stop.set()
     worker.join(timeout=10)
     # Past any backoff or lease the faults left, the confirmation goes out.
-    outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(hours=3))
+    step_on(booking_app, outbox.dispatch, now=utcnow() + timedelta(hours=3))
     with shared_db.get_db(booking_app).transaction() as session:
         confirmation = session.scalars(
             sa.select(OutboxIntent.status).where(OutboxIntent.kind == "notify.client")

@@ -12,10 +12,10 @@ from icalendar import Calendar
 
 from services.booking import outbox
 from services.booking.models import OutboxIntent
-from services.notify import worker as notify_worker
+from services.notify import outbox as notify_outbox
 from services.notify.models import Message
 from shared.db import get_db, utcnow
-from shared.http import ServiceClient
+from shared.workers import step_on
 
 CONSENT_FORM = {
     "name": "Session recording and information sharing",
@@ -49,17 +49,17 @@ def down(booking_app):
     """down(service): make booking's client for notify or consent point at a closed port."""
     saved = {}
 
+    clients = booking_app.extensions["clients"]
+
     def make(service: str) -> None:
-        key = f"frontdesk_client_{service}"
-        saved.setdefault(key, booking_app.extensions.get(key))
-        booking_app.extensions[key] = ServiceClient("http://127.0.0.1:9", token="x", retries=0)
+        client = getattr(clients, service)
+        saved.setdefault(service, client)
+        setattr(clients, service, type(client)("http://127.0.0.1:9", token="x", retries=0))
 
     def restore() -> None:
-        for key, client in saved.items():
-            if client is None:
-                booking_app.extensions.pop(key, None)
-            else:
-                booking_app.extensions[key] = client
+        for service, client in saved.items():
+            getattr(clients, service).close()
+            setattr(clients, service, client)
         saved.clear()
 
     make.restore = restore
@@ -70,7 +70,7 @@ def down(booking_app):
 def deliver(notify_app) -> None:
     """Run notify's worker until nothing due is left."""
     for _ in range(20):
-        if not notify_worker.deliver_due(notify_app):
+        if not step_on(notify_app, notify_outbox.deliver):
             return
 
 
@@ -117,7 +117,7 @@ def test_confirmation_staff_notice_and_reminders_reach_smtp_with_invite(
     service = make_service()
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     appointment = body["appointment"]
-    assert outbox.dispatch_pending(booking_app) == 4  # confirmation, staff notice, 2 reminders
+    assert step_on(booking_app, outbox.dispatch) == 4  # confirmation, staff notice, 2 reminders
     deliver(notify_app)
     messages = smtp.wait_for(2)
     recipients = sorted(m["To"] for m in messages)
@@ -157,19 +157,19 @@ def test_reschedule_and_cancel_send_invites_with_same_uid_and_growing_sequence(
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     appointment, token = body["appointment"], body["manage_token"]
     client = booking_app.test_client()
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     new_start = at(next_weekday(2), 11)
     moved = client.post(
         f"/api/v1/manage/{token}/reschedule",
         json={"start": new_start.isoformat().replace("+00:00", "Z")},
     )
     assert moved.status_code == 200
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     group = f"appointment:{appointment['id']}:reminders"
     statuses = sorted(m["status"] for m in notify_messages(notify_app, make_token, group=group))
     assert statuses == ["cancelled", "cancelled", "scheduled", "scheduled"]
     assert client.post(f"/api/v1/manage/{token}/cancel", json={"reason": "sick"}).status_code == 200
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     deliver(notify_app)
     messages = smtp.wait_for(6)
     calendars = invites(messages, "ana@example.org")
@@ -190,9 +190,9 @@ def test_invites_name_their_sender_as_the_organizers_sent_by(
     service = make_service()
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     cancel = f"/api/v1/manage/{body['manage_token']}/cancel"
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     assert booking_app.test_client().post(cancel, json={"reason": "sick"}).status_code == 200
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     deliver(notify_app)
     mails = [m for m in smtp.wait_for(4) if m["To"] == "ana@example.org"]
     assert len(mails) == 2
@@ -211,7 +211,7 @@ def test_booking_emails_show_a_resource_without_a_link_and_never_none(
 ):
     service = make_service()  # its one resource has a title and text but no URL
     book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     deliver(notify_app)
     [mail] = [m for m in smtp.wait_for(2) if m["To"] == "ana@example.org"]
     text = mail.get_body(("plain",)).get_content()
@@ -233,15 +233,15 @@ def test_notify_outage_delays_messages_and_nothing_is_sent_twice(
     service = make_service(reminder_offsets_minutes=[60])
     book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     down("notify")
-    assert outbox.dispatch_pending(booking_app) == 0
+    assert step_on(booking_app, outbox.dispatch) == 0
     pending = intents_all(booking_app)
     assert {i.status for i in pending} == {"pending"}
     assert pending[0].attempts == 1 and pending[0].last_error
     down.restore()
     # Not before its backoff...
-    assert outbox.dispatch_pending(booking_app) == 0
+    assert step_on(booking_app, outbox.dispatch) == 0
     # ...then everything goes out, once.
-    assert outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=1)) == 3
+    assert step_on(booking_app, outbox.dispatch, now=utcnow() + timedelta(minutes=1)) == 3
     sent = notify_messages(notify_app, make_token)
     assert len(sent) == 3
     # A dispatcher that died after sending but before recording it sends again: notify
@@ -250,7 +250,7 @@ def test_notify_outage_delays_messages_and_nothing_is_sent_twice(
 
     with get_db(booking_app).transaction() as session:
         session.execute(sa.update(OutboxIntent).values(status="pending", attempts=0))
-    assert outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=5)) == 3
+    assert step_on(booking_app, outbox.dispatch, now=utcnow() + timedelta(minutes=5)) == 3
     assert len(notify_messages(notify_app, make_token)) == 3
 
 
@@ -276,7 +276,7 @@ def test_completion_sends_billing_email_and_signed_webhook(
             headers={"Authorization": f"Bearer {token}"},
         )
         assert done.status_code == 200
-        outbox.dispatch_pending(booking_app)
+        step_on(booking_app, outbox.dispatch)
     finally:
         booking_app.config.update(previous)
     billing = [
@@ -315,7 +315,7 @@ def test_required_consent_is_requested_and_its_link_is_in_the_confirmation(
     template_id = create_consent_form(consent_app, make_token)
     service = make_service(required_consent_template_ids=[template_id])
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
     appointment = (
         booking_app.test_client()
@@ -342,7 +342,7 @@ def test_staff_and_admins_reading_appointments_never_get_the_clients_signing_lin
     template_id = create_consent_form(consent_app, make_token)
     service = make_service(required_consent_template_ids=[template_id])
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     appointment = body["appointment"]
     client = booking_app.test_client()
     for role, staff_id in (("staff", appointment["staff_id"]), ("admin", None)):
@@ -360,7 +360,7 @@ def test_staff_and_admins_reading_appointments_never_get_the_clients_signing_lin
         headers={"Authorization": f"Bearer {make_token('booking', 'admin')}"},
     )
     assert moved.status_code == 200, moved.get_json()
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     with get_db(notify_app).transaction() as session:
         notices = session.scalars(
             sa.select(Message.data)
@@ -379,7 +379,7 @@ def test_absent_consent_service_delays_consent_but_not_the_booking(
     down("consent")
     body = book_via_api(booking_app, service, at(next_weekday(1), 10), booking_body)
     assert body["appointment"]["consent_status"] == "pending"
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     by_kind = {i.kind: i for i in intents_all(booking_app)}
     assert by_kind["consent.request"].status == "pending"
     assert by_kind["consent.request"].last_error
@@ -388,14 +388,14 @@ def test_absent_consent_service_delays_consent_but_not_the_booking(
     assert by_kind["notify.client"].status == "pending"
     assert by_kind["notify.staff"].status == "pending"
     # ...then goes without them rather than not at all.
-    outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(minutes=11))
+    step_on(booking_app, outbox.dispatch, now=utcnow() + timedelta(minutes=11))
     by_kind = {i.kind: i for i in intents_all(booking_app)}
     assert by_kind["notify.client"].status == "sent"
     assert by_kind["notify.staff"].status == "sent"
     assert by_kind["consent.request"].status == "pending"
     # When consent is back, the request is made and consent emails the link itself.
     down.restore()
-    outbox.dispatch_pending(booking_app, now=utcnow() + timedelta(hours=2))
+    step_on(booking_app, outbox.dispatch, now=utcnow() + timedelta(hours=2))
     by_kind = {i.kind: i for i in intents_all(booking_app)}
     assert by_kind["consent.request"].status == "sent"
     admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
@@ -417,7 +417,7 @@ def test_refused_message_is_marked_failed_and_the_rest_still_goes(
     with get_db(booking_app).transaction() as session:
         first = session.scalars(sa.select(OutboxIntent).order_by(OutboxIntent.id)).first()
         first.payload = {**first.payload, "template": "no_such_template"}
-    assert outbox.dispatch_pending(booking_app) == 2
+    assert step_on(booking_app, outbox.dispatch) == 2
     rows = intents_all(booking_app)
     assert [r.status for r in rows] == ["failed", "sent", "sent"]
     assert rows[0].last_error.startswith("HTTP 422")
@@ -450,7 +450,7 @@ def test_reminders_are_rescheduled_when_the_consent_is_signed(
             .where(OutboxIntent.kind == "consent.request")
             .values(status="skipped")
         )
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     reminders = notify_messages(
         notify_app, make_token, group=f"appointment:{appointment_id}:reminders"
     )
@@ -481,7 +481,7 @@ def test_withdrawn_consent_is_told_to_the_staff_member(
             .where(OutboxIntent.kind == "consent.request")
             .values(status="skipped")
         )
-    outbox.dispatch_pending(booking_app)
+    step_on(booking_app, outbox.dispatch)
     deliver(notify_app)
     staff_email = service.staff[0].email
     notices = [m for m in smtp.messages if m["To"] == staff_email]

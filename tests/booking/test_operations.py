@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from frontdesk.workers import worker_function
-from services.booking import appointments, ical, outbox
+from services.booking import appointments, ical
 from services.booking.appointments import Actor
 from services.booking.errors import InvalidTransition, ManageLinkNotFound
 from services.booking.manage_tokens import hash_manage_token
+from services.booking.workers import WORKERS
 
 STAFF = Actor("staff", 1)
 
@@ -69,4 +70,4 @@ def test_cancel_invite_is_cancel_with_same_uid_and_next_sequence(
 
 def test_booking_dispatcher_is_registered_as_a_worker():
     service, run = worker_function("booking")
-    assert (service, run) == ("booking", outbox.run)
+    assert (service, run) == ("booking", WORKERS["booking"].run)

@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 
-from services.notify import worker
+from services.notify import outbox
 from shared.db import utcnow
+from shared.outbox import RETRY_MAX_SECONDS
+from shared.workers import step_on
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_confirmation_arrives_as_imip_with_both_bodies_and_the_invite(
             {"content_type": "text/calendar", "method": "REQUEST", "content": make_calendar()}
         ]
     ).json
-    assert worker.deliver_due(notify_client.application) == 1
+    assert step_on(notify_client.application, outbox.deliver) == 1
     [mail] = smtp.wait_for(1)
     assert mail["Subject"].startswith("Confirmed: Counselling session")
     assert mail["To"] == "ana@example.org"
@@ -57,7 +59,7 @@ def test_confirmation_arrives_as_imip_with_both_bodies_and_the_invite(
 
 def test_html_escapes_data(smtp, post_message, notify_client, make_booking_data):
     post_message(data=make_booking_data(client_name="<script>alert(1)</script>"))
-    worker.deliver_due(notify_client.application)
+    step_on(notify_client.application, outbox.deliver)
     [mail] = smtp.wait_for(1)
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert "<script>" not in html
@@ -73,12 +75,12 @@ def test_smtp_4xx_then_250_delivers_once_after_a_retry(smtp, post_message, notif
     created = post_message().json
     smtp.replies.append(reply)
     app = notify_client.application
-    assert worker.deliver_due(app) == 1
+    assert step_on(app, outbox.deliver) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert shown["status"] == "scheduled"
     assert reply[:3] in shown["last_error"]
-    assert worker.deliver_due(app) == 0  # not due yet: backoff
-    assert worker.deliver_due(app, now=later(1)) == 1
+    assert step_on(app, outbox.deliver) == 0  # not due yet: backoff
+    assert step_on(app, outbox.deliver, now=later(1)) == 1
     assert len(smtp.wait_for(1)) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert shown["status"] == "sent"
@@ -89,11 +91,11 @@ def test_smtp_4xx_then_250_delivers_once_after_a_retry(smtp, post_message, notif
 def test_smtp_550_fails_without_retry(smtp, post_message, notify_client):
     created = post_message().json
     smtp.replies.append("550 5.1.1 No such user")
-    worker.deliver_due(notify_client.application)
+    step_on(notify_client.application, outbox.deliver)
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert shown["status"] == "failed"
     assert "550" in shown["last_error"]
-    assert worker.deliver_due(notify_client.application, now=later(24)) == 0
+    assert step_on(notify_client.application, outbox.deliver, now=later(24)) == 0
 
 
 def test_smtp_down_retries_then_goes_dead(notify_app, post_message, notify_client):
@@ -106,14 +108,14 @@ def test_smtp_down_retries_then_goes_dead(notify_app, post_message, notify_clien
     try:
         created = post_message().json
         hours = 0.0
-        for _ in range(worker.MAX_ATTEMPTS):
-            hours += worker.RETRY_MAX_SECONDS * 1.25 / 3600 + 1
-            assert worker.deliver_due(notify_app, now=later(hours)) == 1
+        for _ in range(outbox.MAX_ATTEMPTS):
+            hours += RETRY_MAX_SECONDS * 1.25 / 3600 + 1
+            assert step_on(notify_app, outbox.deliver, now=later(hours)) == 1
     finally:
         notify_app.config["SMTP_URL"] = "console://"
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert shown["status"] == "dead"
-    assert len(shown["attempts"]) == worker.MAX_ATTEMPTS
+    assert len(shown["attempts"]) == outbox.MAX_ATTEMPTS
     assert not any(a["ok"] for a in shown["attempts"])
     assert "gave up" in shown["last_error"]
 
@@ -123,7 +125,7 @@ def test_render_failure_marks_failed_and_the_worker_goes_on(
 ):
     broken = post_message(data=make_booking_data(resources=5)).json
     fine = post_message().json
-    assert worker.deliver_due(notify_client.application) == 2
+    assert step_on(notify_client.application, outbox.deliver) == 2
     assert len(smtp.wait_for(1)) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{broken['id']}").json
     assert shown["status"] == "failed"
@@ -133,8 +135,8 @@ def test_render_failure_marks_failed_and_the_worker_goes_on(
 
 def test_scheduled_message_waits_for_send_at(smtp, post_message, notify_client):
     post_message(send_at=(utcnow() + timedelta(hours=2)).isoformat())
-    assert worker.deliver_due(notify_client.application) == 0
-    assert worker.deliver_due(notify_client.application, now=later(3)) == 1
+    assert step_on(notify_client.application, outbox.deliver) == 0
+    assert step_on(notify_client.application, outbox.deliver, now=later(3)) == 1
     assert len(smtp.wait_for(1)) == 1
 
 
@@ -143,7 +145,7 @@ def test_cancelled_group_is_never_sent(smtp, post_message, notify_client):
         group="appointment:7:reminders", send_at=(utcnow() + timedelta(hours=1)).isoformat()
     )
     notify_client.call("POST", "/api/v1/groups/appointment:7:reminders/cancel")
-    assert worker.deliver_due(notify_client.application, now=later(2)) == 0
+    assert step_on(notify_client.application, outbox.deliver, now=later(2)) == 0
     assert smtp.messages == []
 
 
@@ -151,7 +153,7 @@ def test_literal_email_in_file_outbox(notify_app, post_message, tmp_path):
     notify_app.config["SMTP_URL"] = f"file://{tmp_path}"
     try:
         created = post_message(template=None, data=None, subject="Hello", text="Plain words").json
-        worker.deliver_due(notify_app)
+        step_on(notify_app, outbox.deliver)
     finally:
         notify_app.config["SMTP_URL"] = "console://"
     [eml] = list(tmp_path.glob("*.eml"))
@@ -161,7 +163,7 @@ def test_literal_email_in_file_outbox(notify_app, post_message, tmp_path):
 
 def test_console_outbox_prints_a_summary_without_the_address(post_message, notify_app, capsys):
     post_message()
-    worker.deliver_due(notify_app)
+    step_on(notify_app, outbox.deliver)
     printed = capsys.readouterr().err
     assert "[notify console] email <" in printed
     assert "ana@example.org" not in printed
@@ -177,7 +179,7 @@ def test_cancellation_asks_for_a_reply_only_with_a_reply_to_address(
     try:
         post_message(template="booking_cancelled", data=make_booking_data())
         post_message(template="booking_confirmation", data=make_booking_data())
-        assert worker.deliver_due(notify_client.application) == 2
+        assert step_on(notify_client.application, outbox.deliver) == 2
     finally:
         notify_app.config["REPLY_TO"] = previous
     mails = smtp.wait_for(2)

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.notify import operations, worker
+from services.notify import operations
 from services.notify.models import Message
+from shared import outbox
 from shared.db import get_db, utcnow
 
 
@@ -77,12 +78,12 @@ def test_a_message_whose_worker_keeps_dying_goes_dead(notify_app, queue):
 
 
 def test_retry_delay_grows_and_honours_retry_after():
-    first = worker.retry_delay(1, None).total_seconds()
-    fourth = worker.retry_delay(4, None).total_seconds()
+    first = outbox.backoff(1, None).total_seconds()
+    fourth = outbox.backoff(4, None).total_seconds()
     assert 3.75 <= first <= 6.25
     assert fourth > 40 * first / 1.25 / 1.25 / 2
-    assert worker.retry_delay(1, 600).total_seconds() >= 600
-    assert worker.retry_delay(99, None).total_seconds() <= worker.RETRY_MAX_SECONDS * 1.25
+    assert outbox.backoff(1, 600).total_seconds() >= 600
+    assert outbox.backoff(99, None).total_seconds() <= outbox.RETRY_MAX_SECONDS * 1.25
 
 
 def _recorders(app):

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.notify import operations, worker
+from services.notify import operations
 from services.notify.models import Message
+from services.notify.workers import WORKERS
 from shared.db import get_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,10 @@ def test_workers_deliver_1000_due_messages_exactly_once(notify_app, sink, worker
     notify_app.config["SMTP_URL"] = sink.url
     queue_emails(notify_app, 1000)
     stop = threading.Event()
-    threads = [threading.Thread(target=worker.run, args=(notify_app, stop)) for _ in range(workers)]
+    threads = [
+        threading.Thread(target=WORKERS["notify"].run, args=(notify_app, stop))
+        for _ in range(workers)
+    ]
     try:
         for thread in threads:
             thread.start()
@@ -88,12 +92,13 @@ def test_workers_deliver_1000_due_messages_exactly_once(notify_app, sink, worker
 
 WORKER_SCRIPT = """
 import sys, threading
-from services.notify import worker
+from services.notify import outbox
+from services.notify.workers import WORKERS
 from services.notify.app import create_app
-worker.LEASE_SECONDS = 5.0
-worker.BATCH_SIZE = 50
+outbox.LEASE_SECONDS = 5.0
+outbox.BATCH_SIZE = 50
 app = create_app({"DATABASE_URL": sys.argv[1], "SMTP_URL": sys.argv[2], "LOG_LEVEL": "WARNING"})
-worker.run(app, threading.Event())
+WORKERS["notify"].run(app, threading.Event())
 """
 
 

@@ -13,8 +13,9 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from services.notify import worker
+from services.notify import outbox
 from shared.db import utcnow
+from shared.workers import step_on
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -87,7 +88,7 @@ def twilio(notify_app):
 
 def test_reminder_sms_goes_through_the_twilio_api(twilio, post_message, notify_client):
     created = post_message(channel="sms", to="+1 416 555 0100", template="booking_reminder").json
-    assert worker.deliver_due(notify_client.application) == 1
+    assert step_on(notify_client.application, outbox.deliver) == 1
     [form] = twilio.requests
     assert form["To"] == "+14165550100"
     assert form["From"] == "+15005550006"
@@ -101,20 +102,22 @@ def test_sms_provider_400_fails_and_503_retries(twilio, post_message, notify_cli
     rejected = post_message(
         channel="sms", to="+14165550100", template=None, data=None, text="A"
     ).json
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     shown = notify_client.call("GET", f"/api/v1/messages/{rejected['id']}").json
     assert shown["status"] == "failed"
     assert "21211" in shown["last_error"]
     deferred = post_message(
         channel="sms", to="+14165550100", template=None, data=None, text="B"
     ).json
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     assert (
         notify_client.call("GET", f"/api/v1/messages/{deferred['id']}").json["status"]
         == "scheduled"
     )
-    assert worker.deliver_due(app, now=utcnow() + timedelta(seconds=100)) == 0  # Retry-After: 120
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=10)) == 1
+    assert (
+        step_on(app, outbox.deliver, now=utcnow() + timedelta(seconds=100)) == 0
+    )  # Retry-After: 120
+    assert step_on(app, outbox.deliver, now=utcnow() + timedelta(minutes=10)) == 1
     assert [f["Body"] for f in twilio.requests] == ["B"]
 
 
@@ -163,11 +166,11 @@ def test_webhook_is_signed_and_keeps_its_id_across_retries(receiver, post_messag
     app = notify_client.application
     created = post_webhook(post_message, receiver).json
     receiver.answers = [(500, {})]
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     assert (
         notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "scheduled"
     )
-    worker.deliver_due(app, now=utcnow() + timedelta(hours=1))
+    step_on(app, outbox.deliver, now=utcnow() + timedelta(hours=1))
     first, second = receiver.requests
     assert first["verified"] and second["verified"]
     assert first["id"] == second["id"]
@@ -181,12 +184,12 @@ def test_webhook_410_disables_the_endpoint(receiver, post_message, notify_client
     app = notify_client.application
     receiver.answers = [(410, {})]
     gone = post_webhook(post_message, receiver, webhook_secret=SECRET).json
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     shown = notify_client.call("GET", f"/api/v1/messages/{gone['id']}").json
     assert shown["status"] == "failed"
     assert "410" in shown["last_error"]
     after = post_webhook(post_message, receiver, webhook_secret=None).json
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     shown = notify_client.call("GET", f"/api/v1/messages/{after['id']}").json
     assert shown["status"] == "failed"
     assert "disabled" in shown["last_error"]
@@ -201,7 +204,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
     admin = {"Authorization": f"Bearer {make_token('notify', 'admin')}"}
     receiver.answers = [(410, {})]
     post_webhook(post_message, receiver, webhook_secret=SECRET)
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     [endpoint] = client.get("/api/v1/webhook-endpoints", headers=admin).get_json()
     assert endpoint["disabled_at"] is not None and "secret" not in endpoint
     assert SECRET not in client.get("/api/v1/webhook-endpoints", headers=admin).get_data(True)
@@ -209,7 +212,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
     assert enabled.status_code == 200 and enabled.get_json()["disabled_at"] is None
     receiver.answers = [(200, {})]
     again = post_webhook(post_message, receiver, webhook_secret=None).json
-    worker.deliver_due(app)
+    step_on(app, outbox.deliver)
     assert notify_client.call("GET", f"/api/v1/messages/{again['id']}").json["status"] == "sent"
     assert len(receiver.requests) == 2
     missing = client.post("/api/v1/webhook-endpoints/999999/enable", headers=admin)
@@ -222,7 +225,7 @@ def test_an_admin_sees_a_disabled_endpoint_and_enables_it_again(
 def test_webhook_other_4xx_is_permanent(receiver, post_message, notify_client):
     receiver.answers = [(400, {})]
     created = post_webhook(post_message, receiver).json
-    worker.deliver_due(notify_client.application)
+    step_on(notify_client.application, outbox.deliver)
     assert notify_client.call("GET", f"/api/v1/messages/{created['id']}").json["status"] == "failed"
 
 
@@ -230,7 +233,7 @@ def test_sms_file_outbox_keeps_one_file_per_message(notify_app, post_message, tm
     notify_app.config["SMS_URL"] = f"file://{tmp_path}"
     try:
         post_message(channel="sms", to="+14165550100", template=None, data=None, text="Hi there")
-        worker.deliver_due(notify_app)
+        step_on(notify_app, outbox.deliver)
     finally:
         notify_app.config["SMS_URL"] = "console://"
     [path] = list(tmp_path.glob("*.sms.json"))
@@ -245,9 +248,9 @@ def test_webhook_429_waits_for_retry_after(receiver, post_message, notify_client
     app = notify_client.application
     receiver.answers = [(429, {"Retry-After": "3600"})]
     created = post_webhook(post_message, receiver).json
-    worker.deliver_due(app)
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=30)) == 0
-    assert worker.deliver_due(app, now=utcnow() + timedelta(minutes=61)) == 1
+    step_on(app, outbox.deliver)
+    assert step_on(app, outbox.deliver, now=utcnow() + timedelta(minutes=30)) == 0
+    assert step_on(app, outbox.deliver, now=utcnow() + timedelta(minutes=61)) == 1
     shown = notify_client.call("GET", f"/api/v1/messages/{created['id']}").json
     assert [a["ok"] for a in shown["attempts"]] == [False, True]
     assert "429" in shown["attempts"][0]["error"]

@@ -12,8 +12,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from services.notify import channels, worker
+from services.notify import channels, outbox
 from shared import testing
+from shared.workers import step_on
 
 
 def make_ca_and_server_cert(folder):
@@ -119,7 +120,7 @@ def test_email_goes_through_starttls_with_auth(tls_sink, notify_app, post_messag
     notify_app.config["SMTP_URL"] = f"smtp://notify:{password}@127.0.0.1:{tls_sink.port}?starttls=1"
     try:
         post_message()
-        assert worker.deliver_due(notify_app) == 1
+        assert step_on(notify_app, outbox.deliver) == 1
     finally:
         notify_app.config["SMTP_URL"] = "console://"
     [mail] = tls_sink.wait_for(1)
@@ -177,7 +178,7 @@ def test_email_goes_through_smtps_with_auth(smtps_server, notify_app, post_messa
     try:
         post_message()
         post_message(group="second")
-        assert worker.deliver_due(notify_app) == 2
+        assert step_on(notify_app, outbox.deliver) == 2
     finally:
         notify_app.config["SMTP_URL"] = "console://"
     assert len(sink.wait_for(2)) == 2
@@ -191,7 +192,7 @@ def test_a_server_with_an_untrusted_certificate_gets_neither_mail_nor_password(
     notify_app.config["SMTP_URL"] = f"smtps://notify:s3cret%3A%2F%40@127.0.0.1:{sink.port}"
     try:
         created = post_message()
-        worker.deliver_due(notify_app)
+        step_on(notify_app, outbox.deliver)
     finally:
         notify_app.config["SMTP_URL"] = "console://"
     assert sink.messages == [] and logins == []

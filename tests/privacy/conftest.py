@@ -21,7 +21,8 @@ from services.booking import catalog, outbox
 from services.booking.models import Appointment, AppointmentConsent
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
-from shared.app import service_client
+from shared.http import ServiceClient, client_for
+from shared.workers import step_on
 
 CONSENT_FORM = {
     "name": "Session recording",
@@ -63,7 +64,10 @@ def _at(day: datetime, hour: int) -> datetime:
 @pytest.fixture
 def privacy_clients(apps) -> dict:
     """Clients for the three services through the in-process suite, with the service token."""
-    return {name: service_client(apps["booking"], name) for name in SERVICES}
+    clients = {name: client_for(apps["booking"].config, name, ServiceClient) for name in SERVICES}
+    yield clients
+    for client in clients.values():
+        client.close()
 
 
 @pytest.fixture
@@ -79,8 +83,8 @@ def dispatch(apps) -> None:
     """Run booking's outbox (past the consent wait) and consent's until nothing is left."""
     later = datetime.now(UTC) + timedelta(minutes=15)
     for _ in range(10):
-        sent = outbox.dispatch_pending(apps["booking"], now=later)
-        if not sent + consent_outbox.dispatch_pending(apps["consent"]):
+        sent = step_on(apps["booking"], outbox.dispatch, now=later)
+        if not sent + step_on(apps["consent"], consent_outbox.dispatch):
             return
 
 

@@ -18,6 +18,7 @@ from services.booking import catalog
 from services.booking.models import ExternalCalendar
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
+from shared.workers import step_on
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Valid bodies, so that what refuses B is the ownership check and not validation.
@@ -218,7 +219,7 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
             assert getattr(client, method)(url, headers=owner).status_code == 200, (method, path)
         tried += 1
     assert tried >= (15 if service_name == "booking" else 6)
-    consent_outbox.dispatch_pending(apps["consent"])  # whatever consent would tell booking
+    step_on(apps["consent"], consent_outbox.dispatch)  # whatever consent would tell booking
     assert _snapshot(apps, make_token, rows) == before  # B changed nothing of A's
 
     # The lists a staff token may read hold only the caller's own rows.
@@ -271,7 +272,7 @@ def test_staff_cannot_tie_consent_to_another_staff_members_appointment(
 
     refused = consent.post(operation[1], json=body, headers=stranger)
     missing = consent.post(operation[1], json=body | {"appointment_id": 999999}, headers=stranger)
-    consent_outbox.dispatch_pending(apps["consent"])
+    step_on(apps["consent"], consent_outbox.dispatch)
 
     assert refused.status_code == missing.status_code == 404
     assert refused.get_json()["code"] == missing.get_json()["code"] == "appointment_not_found"

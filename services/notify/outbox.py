@@ -1,7 +1,7 @@
-"""The outbox worker: claim due messages under a lease, send them, record every attempt.
+"""Notify's outbox: claim due messages under a lease, send them, record every attempt.
 
-`frontdesk worker notify` runs `run()` as its own process; `frontdesk serve` runs it in a
-thread. Several workers may run at once: on PostgreSQL they claim disjoint rows with
+`deliver` is the step of `frontdesk worker notify` (services/notify/workers.py), run as its own
+process or, by `frontdesk serve`, in a thread. Several workers may run at once: on PostgreSQL they claim disjoint rows with
 FOR UPDATE SKIP LOCKED. A worker that dies leaves its rows leased; the lease ends and another
 worker takes them again, with the same Message-ID / webhook-id so receivers can drop a repeat.
 """
@@ -10,29 +10,25 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from flask import Flask
+from typing import Any
 
 from services.notify import channels, operations, rendering
 from services.notify.models import Message, WebhookEndpoint
-from shared.db import Database, get_db, utcnow
+from shared.db import Database, utcnow
+from shared.outbox import backoff
 
-log = logging.getLogger("frontdesk.notify.worker")
+log = logging.getLogger("frontdesk.notify.outbox")
 
 BATCH_SIZE = 50
 LEASE_SECONDS = 120.0  # longer than a batch can take: 50 sends x 15 s SMTP timeout is the worst
 MAX_ATTEMPTS = 8  # then `dead`
-RETRY_BASE_SECONDS = 5.0  # 5 s, 20 s, 80 s, 5 min, 21 min, 85 min, 5.7 h (x4, with jitter)
-RETRY_MAX_SECONDS = 6 * 3600.0
-RETRY_AFTER_MAX_SECONDS = 24 * 3600.0
 IDLE_SECONDS = 0.5
-ERROR_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -50,21 +46,19 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def retry_delay(attempt: int, retry_after: float | None) -> timedelta:
-    """Exponential backoff with jitter after the given attempt; a longer Retry-After wins."""
-    base = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 4 ** max(0, attempt - 1))
-    delay = base * random.uniform(0.75, 1.25)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, RETRY_AFTER_MAX_SECONDS))
-    return timedelta(seconds=delay)
-
-
-def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = None) -> int:
+def deliver(
+    database: Database,
+    clients: Any,
+    settings: Mapping[str, Any],
+    *,
+    limit: int | None = None,
+    now: datetime | None = None,
+) -> int:
     """Claim and send one batch of due messages; returns how many were claimed.
 
     `now` lets tests move the clock forward (to reach a retry time or an expired lease).
     """
-    database = get_db(app)
+    limit = limit or BATCH_SIZE
     worker = worker_name()
     clock = now or utcnow()
     with database.transaction() as session:
@@ -89,14 +83,15 @@ def deliver_due(app: Flask, limit: int = BATCH_SIZE, *, now: datetime | None = N
     # another worker could take the row again and send it twice.
     margin = min(2 * channels.SMTP_TIMEOUT, LEASE_SECONDS / 2)
     deadline = time.monotonic() + LEASE_SECONDS - margin
-    with channels.EmailSender(app.config["SMTP_URL"]) as email_sender:
+    with channels.EmailSender(settings["SMTP_URL"]) as email_sender:
         for position, message in enumerate(messages):
             if time.monotonic() > deadline:
                 with database.transaction() as session:
                     rest = [m.id for m in messages[position:]]
                     operations.release(session=session, ids=rest, worker=worker, now=utcnow())
                 break
-            outcome = _attempt(app, message, email_sender, endpoints.get(message.recipient), now)
+            endpoint = endpoints.get(message.recipient)
+            outcome = _attempt(settings, message, email_sender, endpoint, now)
             at = now or utcnow()
             _record(database, message, worker, outcome, at)
             log.info(
@@ -138,7 +133,7 @@ def _record(
 
 
 def _attempt(
-    app: Flask,
+    settings: Mapping[str, Any],
     message: Message,
     email_sender: channels.EmailSender,
     endpoint: WebhookEndpoint | None,
@@ -146,13 +141,13 @@ def _attempt(
 ) -> Outcome:
     """Render and send one message; never raises."""
     try:
-        _send(app, message, email_sender, endpoint)
+        _send(settings, message, email_sender, endpoint)
     except channels.EndpointGone as exc:
         return Outcome("failed", str(exc), disable_endpoint=True)
     except channels.TransientError as exc:
         if message.attempt_count >= MAX_ATTEMPTS:
             return Outcome("dead", f"{exc} (gave up after {message.attempt_count} attempts)")
-        delay = retry_delay(message.attempt_count, exc.retry_after)
+        delay = backoff(message.attempt_count, exc.retry_after)
         return Outcome("scheduled", str(exc), (now or utcnow()) + delay)
     except channels.PermanentError as exc:
         return Outcome("failed", str(exc))
@@ -164,13 +159,13 @@ def _attempt(
 
 
 def _send(
-    app: Flask,
+    settings: Mapping[str, Any],
     message: Message,
     email_sender: channels.EmailSender,
     endpoint: WebhookEndpoint | None,
 ) -> None:
     """Send one message on its channel (templates are rendered here, at send time)."""
-    reply_to = app.config["REPLY_TO"]
+    reply_to = settings["REPLY_TO"]
     rendered = (
         rendering.render(
             template=message.template,
@@ -184,7 +179,7 @@ def _send(
     if message.channel == "email":
         email = channels.build_email(
             message_id=message.message_id,
-            mail_from=app.config["MAIL_FROM"],
+            mail_from=settings["MAIL_FROM"],
             reply_to=reply_to,
             to=message.recipient,
             subject=rendered.subject if rendered else message.subject or "",
@@ -198,7 +193,7 @@ def _send(
         email_sender.send(email)
     elif message.channel == "sms":
         channels.send_sms(
-            url=app.config["SMS_URL"],
+            url=settings["SMS_URL"],
             to=message.recipient,
             body=rendered.sms if rendered else message.text or "",
             message_id=message.message_id,
@@ -213,21 +208,5 @@ def _send(
             event=message.event or "",
             payload=message.payload,
             occurred_at=message.created_at,
-            allow_private=app.config["ALLOW_PRIVATE_WEBHOOKS"],
+            allow_private=settings["ALLOW_PRIVATE_WEBHOOKS"],
         )
-
-
-def run(app: Flask, stop: threading.Event) -> None:
-    """Deliver due messages until `stop` is set; sleep briefly when there is nothing to do."""
-    log.info("notify worker started", extra={"worker": worker_name()})
-    while not stop.is_set():
-        try:
-            claimed = deliver_due(app)
-        except Exception:
-            # The database or the SMTP server may be down: the rows stay leased or due.
-            log.exception("notify worker batch failed")
-            stop.wait(ERROR_PAUSE_SECONDS)
-            continue
-        if claimed == 0:
-            stop.wait(IDLE_SECONDS)
-    log.info("notify worker stopped", extra={"worker": worker_name()})
