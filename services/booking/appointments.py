@@ -122,6 +122,25 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def backup_plan_problem(
+    *, mode: str, backup: dict[str, Any]
+) -> tuple[str, dict[str, list[str]]] | None:
+    """Why `backup` is no backup phone plan for `mode` (the detail and the field errors), or None:
+    a phone appointment needs the number to call, a video one that number or the dial-in."""
+    callback = backup.get("callback_number")
+    if mode == "phone" and not callback:
+        return (
+            "For a phone appointment, give the number we should call.",
+            {"backup.callback_number": ["Required for a phone appointment."]},
+        )
+    if mode == "video" and not callback and not backup.get("use_dial_in"):
+        return (
+            "A video appointment needs a backup phone plan: a callback number or the dial-in.",
+            {"backup": ["Give callback_number or set use_dial_in."]},
+        )
+    return None
+
+
 def _check_mode_and_backup(
     service: Service, staff: list[Staff], mode: str, backup: dict[str, Any]
 ) -> list[Staff]:
@@ -131,18 +150,9 @@ def _check_mode_and_backup(
             f"{service.name} is offered as: {', '.join(service.modes)}.",
             errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
         )
+    if problem := backup_plan_problem(mode=mode, backup=backup):
+        raise BackupPlanRequired(problem[0], errors=problem[1])
     callback = backup.get("callback_number")
-    use_dial_in = bool(backup.get("use_dial_in"))
-    if mode == "phone" and not callback:
-        raise BackupPlanRequired(
-            "For a phone appointment, give the number we should call.",
-            errors={"backup.callback_number": ["Required for a phone appointment."]},
-        )
-    if mode == "video" and not callback and not use_dial_in:
-        raise BackupPlanRequired(
-            "A video appointment needs a backup phone plan: a callback number or the dial-in.",
-            errors={"backup": ["Give callback_number or set use_dial_in."]},
-        )
     able = staff
     if mode == "video":
         able = [s for s in able if s.video_link_template]
