@@ -429,7 +429,14 @@ def _reason_page(
 ):
     """The decline or withdraw page: one button and an optional reason (kept on error)."""
     return _page(
-        template, lang, status, token=token, consent=consent, errors=errors or {}, reason=reason
+        template,
+        lang,
+        status,
+        token=token,
+        consent=consent,
+        errors=errors or {},
+        reason=reason,
+        limits={"reason": max_length(ReasonSchema(), "reason")},
     )
 
 

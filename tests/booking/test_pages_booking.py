@@ -638,3 +638,18 @@ def test_booking_page_refuses_the_addresses_the_booking_api_refuses(
         and "Please enter an email address like name@example.com." in html
     )
     assert re.search(rf'id="email"[^>]*value="{re.escape(email)}"', html)
+
+
+def test_details_inputs_take_their_lengths_from_the_api_schema(client, service, day):
+    from services.booking.schemas import AppointmentCreateSchema
+    from shared.fields import max_length
+
+    html = open_details(client, service, day)
+    for key, path in [
+        ("email", "client.email"),
+        ("interpreter_language", "accommodations.interpreter_language"),
+        ("accommodation_other", "accommodations.other"),
+        ("notes", "client_notes"),
+    ]:
+        limit = max_length(AppointmentCreateSchema(), path)
+        assert re.search(rf'id="{key}"[^>]*maxlength="{limit}"', html), key

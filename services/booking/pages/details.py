@@ -18,7 +18,7 @@ from services.booking import appointments
 from services.booking.models import Service
 from services.booking.pages.phones import in_zone_country
 from services.booking.pages.picker import iso
-from services.booking.schemas import AppointmentCreateSchema
+from services.booking.schemas import AppointmentCreateSchema, CancelSchema
 from shared.email_addresses import NON_ASCII_LOCAL_PART
 from shared.errors import FrontdeskError, ValidationFailed
 from shared.fields import load_or_fail, max_length
@@ -50,6 +50,19 @@ INPUTS = {
     "client_notes": "notes",
     "reason": "reason",
 }
+
+
+def _input_limits() -> dict[str, int]:
+    """The longest text each input takes, from the schemas (the inputs' maxlength)."""
+    limits = {}
+    for path, key in INPUTS.items():
+        schema = CancelSchema() if key == "reason" else AppointmentCreateSchema()
+        if limit := max_length(schema, path):
+            limits[key] = limit
+    return limits
+
+
+INPUT_LIMITS = _input_limits()
 TOO_LONG = N_("Please keep this under %(limit)d characters.")
 ONE_LINE = N_("Please use one line of plain text, without special characters.")
 NOT_A_PHONE = N_("Please enter a phone number, for example +1 416 555 0100.")

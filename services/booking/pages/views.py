@@ -22,7 +22,7 @@ from services.booking.errors import (
 from services.booking.models import Appointment, Service
 from services.booking.pages import blueprint
 from services.booking.pages.calendar_links import google_calendar_url
-from services.booking.pages.details import Details, page_errors, read_details
+from services.booking.pages.details import INPUT_LIMITS, Details, page_errors, read_details
 from services.booking.pages.phones import backup_lines
 from services.booking.pages.picker import (
     build_picker,
@@ -126,6 +126,7 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
         picker=picker,
         dial_in_offered=_dial_in_offered(service),
         request_key=secrets.token_urlsafe(16),
+        limits=INPUT_LIMITS,
         **context,
     )
     return body, status
@@ -231,6 +232,7 @@ def _manage_page(appointment: Appointment, token: str, template: str, status=200
         modes=MODES,
         consent_states=CONSENT_STATES,
         backup_lines=backup_lines(appointment),
+        limits=INPUT_LIMITS,
         **context,
     )
     return body, status
