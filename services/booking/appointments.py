@@ -41,7 +41,7 @@ from services.booking.models import (
 )
 from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.email_addresses import mailbox_key
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
 from shared.idempotency import check_replay
 
 EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
@@ -122,21 +122,19 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def backup_plan_problem(
-    *, mode: str, backup: dict[str, Any]
-) -> tuple[str, dict[str, list[str]]] | None:
-    """Why `backup` is no backup phone plan for `mode` (the detail and the field errors), or None:
-    a phone appointment needs the number to call, a video one that number or the dial-in."""
+def backup_plan_problem(*, mode: str, backup: dict[str, Any]) -> BackupPlanRequired | None:
+    """Why `backup` is no backup phone plan for `mode`, or None: a phone appointment needs
+    the number to call, a video one that number or the dial-in."""
     callback = backup.get("callback_number")
     if mode == "phone" and not callback:
-        return (
+        return BackupPlanRequired(
             "For a phone appointment, give the number we should call.",
-            {"backup.callback_number": ["Required for a phone appointment."]},
+            errors={"backup.callback_number": ["Required for a phone appointment."]},
         )
     if mode == "video" and not callback and not backup.get("use_dial_in"):
-        return (
+        return BackupPlanRequired(
             "A video appointment needs a backup phone plan: a callback number or the dial-in.",
-            {"backup": ["Give callback_number or set use_dial_in."]},
+            errors={"backup": ["Give callback_number or set use_dial_in."]},
         )
     return None
 
@@ -144,14 +142,19 @@ def backup_plan_problem(
 def _check_mode_and_backup(
     service: Service, staff: list[Staff], mode: str, backup: dict[str, Any]
 ) -> list[Staff]:
-    """Keep the staff who can serve this mode with this backup plan; raise when none can."""
+    """Keep the staff who can serve this mode with this backup plan; raise when none can
+    (one error naming the mode and the backup plan when both are wrong)."""
+    problems: list[FrontdeskError] = []
     if mode not in service.modes:
-        raise ModeNotOffered(
-            f"{service.name} is offered as: {', '.join(service.modes)}.",
-            errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
+        problems.append(
+            ModeNotOffered(
+                f"{service.name} is offered as: {', '.join(service.modes)}.",
+                errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
+            )
         )
     if problem := backup_plan_problem(mode=mode, backup=backup):
-        raise BackupPlanRequired(problem[0], errors=problem[1])
+        problems.append(problem)
+    raise_every(problems)
     callback = backup.get("callback_number")
     able = staff
     if mode == "video":

@@ -37,7 +37,7 @@ from services.consent.errors import (
 from services.consent.models import MAX_ID, ConsentRecord, ConsentRequest, FormTemplate, FormVersion
 from shared.auth import hash_token
 from shared.db import utcnow
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, raise_every
 from shared.idempotency import check_replay
 
 DEFAULT_EXPIRY_DAYS = 14
@@ -434,17 +434,6 @@ def answer_problems(
     return problems
 
 
-def _raise_problems(problems: list[ValidationFailed]) -> None:
-    """Raise one error for every problem: the problem itself when it is alone (its own code)."""
-    if len(problems) == 1:
-        raise problems[0]
-    if problems:
-        errors = {
-            key: value for problem in problems for key, value in (problem.errors or {}).items()
-        }
-        raise ValidationFailed(" ".join(problem.detail for problem in problems), errors=errors)
-
-
 @dataclass(frozen=True)
 class Signed:
     """A consent just signed: its request, record and a download link for the client."""
@@ -481,7 +470,7 @@ def sign(
     form = forms.localize(request.version, request.locale)
     checkboxes, fields = checkboxes or {}, fields or {}
     typed_name = typed_name.strip()
-    _raise_problems(
+    raise_every(
         signer_problems(typed_name=typed_name, disclosure_accepted=disclosure_accepted)
         + answer_problems(
             form=form, checkboxes=checkboxes, fields=fields, signature_image=signature_image
@@ -707,7 +696,7 @@ def attest_verbal(
     form = forms.localize(request.version, request.locale)
     if checkboxes is None:
         checkboxes = {box["key"]: True for box in form.checkboxes}
-    _raise_problems(answer_problems(form=form, checkboxes=checkboxes, fields={}))
+    raise_every(answer_problems(form=form, checkboxes=checkboxes, fields={}))
     verbal = {
         "explained": explained,
         "explained_by": explained_by,

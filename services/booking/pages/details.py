@@ -180,7 +180,7 @@ def check_details(booking: dict[str, Any]) -> dict[str, Any]:
     except ValidationFailed as exc:
         errors.update(exc.errors or {})
     if problem := appointments.backup_plan_problem(mode=booking["mode"], backup=booking["backup"]):
-        errors.update(problem[1])
+        errors.update(problem.errors or {})
     if interpreter and not booking["accommodations"]["interpreter_language"]:
         errors["accommodations.interpreter_language"] = ["Say which language."]
     if errors:
