@@ -123,7 +123,8 @@ def read_details(
         details.booking = check_details(
             _booking(
                 values, service=service, start=start, mode=mode, tz=tz, dial_in=dial_in_offered
-            )
+            ),
+            interpreter_asked=bool(values["interpreter"]),
         )
     except ValidationFailed as exc:
         details.errors = page_errors(exc, values)
@@ -162,17 +163,14 @@ def _booking(
             "other": values["accommodation_other"] or None,
         },
         "client_notes": values["notes"] or None,
-        # Ticked without saying which language: asked here, the API has no such box.
-        "interpreter": bool(values["interpreter"]),
     }
 
 
-def check_details(booking: dict[str, Any]) -> dict[str, Any]:
+def check_details(booking: dict[str, Any], *, interpreter_asked: bool) -> dict[str, Any]:
     """The client, backup, accommodations and notes as AppointmentCreateSchema loads them
     (what appointments.book takes), or one ValidationFailed with every field
     error: the schema's, the backup-plan rule's (appointments.backup_plan_problem), the
     interpreter's language."""
-    interpreter = booking.pop("interpreter")
     errors: dict[str, list[str]] = {}
     loaded: dict[str, Any] = {}
     try:
@@ -181,7 +179,8 @@ def check_details(booking: dict[str, Any]) -> dict[str, Any]:
         errors.update(exc.errors or {})
     if problem := appointments.backup_plan_problem(mode=booking["mode"], backup=booking["backup"]):
         errors.update(problem.errors or {})
-    if interpreter and not booking["accommodations"]["interpreter_language"]:
+    # The page's "I need an interpreter" box (the API has none) asks for the language too.
+    if interpreter_asked and not booking["accommodations"]["interpreter_language"]:
         errors["accommodations.interpreter_language"] = ["Say which language."]
     if errors:
         raise ValidationFailed(errors=errors)
