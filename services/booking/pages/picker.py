@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import marshmallow as ma
 from babel.dates import format_date
 from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
 from services.booking import availability
 from services.booking.models import Service
+from shared.fields import Day, UTCDateTime
 from shared.pages import N_
 
 DAYS_SHOWN = 7  # days with free times offered at once
@@ -21,24 +24,23 @@ NEAREST = 6  # slots offered when the chosen one was just taken
 
 
 def day_of(value: str | None) -> date | None:
-    """An ISO date from the query, or None."""
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    """A day from the query, as the API reads one (shared.fields.Day), or None."""
+    return _field_or_none(Day(), value)
 
 
 def start_of(value: str | None) -> datetime | None:
-    """A slot start from the form: ISO 8601 with an offset (or 'Z'), as UTC."""
+    """A slot start from the query or the form, as the API reads one (shared.fields.UTCDateTime:
+    ISO 8601 with an offset or 'Z', in UTC), or None."""
+    return _field_or_none(UTCDateTime(), value)
+
+
+def _field_or_none(reader: ma.fields.Field, value: str | None) -> Any:
     if not value or len(value) > 40:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return reader.deserialize(value)
+    except ma.ValidationError:
         return None
-    if moment.tzinfo is None or not 2000 <= moment.year <= 2200:
-        return None
-    return moment.astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:
