@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
@@ -25,7 +24,7 @@ from services.consent.models import ConsentRequest
 from services.consent.schemas import ReasonSchema, SignatureSchema
 from shared import db
 from shared.errors import FrontdeskError, ValidationFailed
-from shared.fields import load_or_fail, max_length
+from shared.fields import is_time_zone, load_or_fail, max_length
 from shared.pages import (
     LANGUAGES,
     N_,
@@ -369,13 +368,7 @@ def sign(token: str):
 
 def _known_zone(name: str) -> str | None:
     """The browser's time zone if it is a real one (it is only a hint for the audit trail)."""
-    if not name or len(name) > 64:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return name if name and len(name) <= 64 and is_time_zone(name) else None
 
 
 def _sign_again_after_csrf_failure():
