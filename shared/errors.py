@@ -9,7 +9,7 @@ request id, and its traceback goes to the log, never to the client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -87,6 +87,18 @@ class TooManyRequests(FrontdeskError):
 
 class ServiceUnavailable(FrontdeskError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def raise_every(problems: Sequence[FrontdeskError]) -> None:
+    """Raise one error for every problem an operation found: the problem itself when it is
+    alone (with its own code), else one ValidationFailed with every field error."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        errors = {
+            key: value for problem in problems for key, value in (problem.errors or {}).items()
+        }
+        raise ValidationFailed(" ".join(problem.detail for problem in problems), errors=errors)
 
 
 # What a database that went away (restart, dropped connection, unwritable file) raises.

@@ -13,6 +13,7 @@ import phonenumbers
 from flask import current_app, has_app_context
 
 from shared.email_addresses import email_problem
+from shared.errors import ValidationFailed
 from shared.plain_text import one_line_problem
 
 
@@ -156,3 +157,31 @@ class Day(ma.fields.Date):
         day = super()._deserialize(value, attr, data, **kwargs)
         _check_year(day.year)
         return day
+
+
+def load_or_fail(schema: ma.Schema, data: dict[str, Any]) -> dict[str, Any]:
+    """`schema.load(data)`, or one ValidationFailed with every field error, keyed by path
+    ('client.email'), as an operation raises it (pages map both to their inputs the same way)."""
+    try:
+        return schema.load(data)
+    except ma.ValidationError as exc:
+        raise ValidationFailed(errors=_by_path(exc.normalized_messages())) from exc
+
+
+def _by_path(messages: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+    for key, value in messages.items():
+        if isinstance(value, dict):
+            flat.update(_by_path(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def max_length(schema: ma.Schema, path: str) -> int | None:
+    """The longest text a schema's field takes ('client.name'), from its Length validator."""
+    *parents, name = path.split(".")
+    for parent in parents:
+        schema = schema.fields[parent].schema
+    validators = schema.fields[name].validators
+    return next((v.max for v in validators if isinstance(v, ma.validate.Length)), None)

@@ -41,7 +41,7 @@ from services.booking.models import (
 )
 from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.email_addresses import mailbox_key
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
 from shared.idempotency import check_replay
 
 EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
@@ -122,27 +122,40 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _check_mode_and_backup(
-    service: Service, staff: list[Staff], mode: str, backup: dict[str, Any]
-) -> list[Staff]:
-    """Keep the staff who can serve this mode with this backup plan; raise when none can."""
-    if mode not in service.modes:
-        raise ModeNotOffered(
-            f"{service.name} is offered as: {', '.join(service.modes)}.",
-            errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
-        )
+def backup_plan_problem(*, mode: str, backup: dict[str, Any]) -> BackupPlanRequired | None:
+    """Why `backup` is no backup phone plan for `mode`, or None: a phone appointment needs
+    the number to call, a video one that number or the dial-in."""
     callback = backup.get("callback_number")
-    use_dial_in = bool(backup.get("use_dial_in"))
     if mode == "phone" and not callback:
-        raise BackupPlanRequired(
+        return BackupPlanRequired(
             "For a phone appointment, give the number we should call.",
             errors={"backup.callback_number": ["Required for a phone appointment."]},
         )
-    if mode == "video" and not callback and not use_dial_in:
-        raise BackupPlanRequired(
+    if mode == "video" and not callback and not backup.get("use_dial_in"):
+        return BackupPlanRequired(
             "A video appointment needs a backup phone plan: a callback number or the dial-in.",
             errors={"backup": ["Give callback_number or set use_dial_in."]},
         )
+    return None
+
+
+def _check_mode_and_backup(
+    service: Service, staff: list[Staff], mode: str, backup: dict[str, Any]
+) -> list[Staff]:
+    """Keep the staff who can serve this mode with this backup plan; raise when none can
+    (one error naming the mode and the backup plan when both are wrong)."""
+    problems: list[FrontdeskError] = []
+    if mode not in service.modes:
+        problems.append(
+            ModeNotOffered(
+                f"{service.name} is offered as: {', '.join(service.modes)}.",
+                errors={"mode": [f"Choose one of: {', '.join(service.modes)}."]},
+            )
+        )
+    if problem := backup_plan_problem(mode=mode, backup=backup):
+        problems.append(problem)
+    raise_every(problems)
+    callback = backup.get("callback_number")
     able = staff
     if mode == "video":
         able = [s for s in able if s.video_link_template]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
@@ -22,8 +21,10 @@ from services.consent import forms, records, requests
 from services.consent.audit import Origin
 from services.consent.errors import AlreadySigned, NotSigned, SigningLinkUsed
 from services.consent.models import ConsentRequest
+from services.consent.schemas import ReasonSchema, SignatureSchema
 from shared import db
 from shared.errors import FrontdeskError, ValidationFailed
+from shared.fields import is_time_zone, load_or_fail, max_length
 from shared.pages import (
     LANGUAGES,
     N_,
@@ -32,15 +33,11 @@ from shared.pages import (
     render_error_page,
     select_language,
 )
-from shared.plain_text import one_line_problem
+from shared.plain_text import NOT_ONE_LINE
 
 # Signing, declining, withdrawing and asking for a copy, per address; generous enough for a
 # family or a clinic signing on one connection, tight enough to stop guessing and flooding.
 POST_LIMIT = "10 per minute;60 per hour"
-NAME_MAX = 200
-RELATIONSHIP_MAX = 100
-REASON_MAX = 1000
-SIGNATURE_MAX = records.MAX_SIGNATURE_BYTES * 4 // 3 + 100  # base64 of the largest image
 
 blueprint = Blueprint("consent_pages", __name__, template_folder="templates")
 
@@ -183,50 +180,80 @@ class Answers:
             timezone=posted.get("timezone", "").strip(),
         )
 
-    def problems(self, form: forms.LocalizedForm) -> dict[str, Any]:
-        """Every problem at once, keyed by the input's id, in page order (the operation
-        checks again; this is so the client fixes everything in one go)."""
-        errors: dict[str, Any] = {}
-        for box in form.checkboxes:
-            if box["required"] and not self.checkboxes.get(box["key"]):
-                errors[f"checkbox_{box['key']}"] = (MESSAGES["checkbox"], {"label": box["label"]})
-        for spec in form.fields:
-            if len(self.fields.get(spec["key"], "")) > spec["max_length"]:
-                errors[f"field_{spec['key']}"] = MESSAGES["field_long"]
-        if not self.disclosure_accepted:
-            errors["disclosure_accepted"] = MESSAGES["disclosure_accepted"]
-        if not self.typed_name:
-            errors["typed_name"] = MESSAGES["typed_name"]
-        elif len(self.typed_name) > NAME_MAX:
-            errors["typed_name"] = MESSAGES["typed_name_long"]
-        elif one_line_problem(self.typed_name):
-            errors["typed_name"] = MESSAGES["typed_name_chars"]
+    def signature(self) -> dict[str, Any]:
+        """The answers as the signing API takes them (SignatureSchema)."""
+        return {
+            "typed_name": self.typed_name,
+            "signature_image": self.signature_image or None,
+            "checkboxes": self.checkboxes,
+            "fields": {key: value for key, value in self.fields.items() if value},
+            "disclosure_accepted": self.disclosure_accepted,
+            "proxy_relationship": self.proxy_relationship if self.signer == "proxy" else None,
+        }
+
+    def problems(self, form: forms.LocalizedForm) -> dict[str, list[str]]:
+        """Every problem at once, by field: the signing API's schema and the operation's own
+        answer checks (the operation checks again when signing)."""
+        signature = self.signature()
+        errors: dict[str, list[str]] = {}
+        try:
+            load_or_fail(SignatureSchema(), signature)
+        except ValidationFailed as exc:
+            errors.update(exc.errors or {})
         if self.signer == "proxy" and not self.proxy_relationship:
-            errors["proxy_relationship"] = MESSAGES["proxy_relationship"]
-        elif len(self.proxy_relationship) > RELATIONSHIP_MAX:
-            errors["proxy_relationship"] = MESSAGES["proxy_relationship_long"]
-        elif one_line_problem(self.proxy_relationship):
-            errors["proxy_relationship"] = MESSAGES["typed_name_chars"]
-        if len(self.signature_image) > SIGNATURE_MAX:
-            errors["signature_image"] = MESSAGES["signature_image"]
+            errors["proxy_relationship"] = ["Required when signing for someone else."]
+        problems = requests.signer_problems(
+            typed_name=self.typed_name, disclosure_accepted=self.disclosure_accepted
+        ) + requests.answer_problems(
+            form=form,
+            checkboxes=signature["checkboxes"],
+            fields=signature["fields"],
+            signature_image=signature["signature_image"],
+        )
+        for problem in problems:
+            errors.update(problem.errors or {})
         return errors
 
 
-def _page_errors(exc: ValidationFailed, form: forms.LocalizedForm) -> dict[str, Any]:
-    """The operation's field errors ("checkboxes.recording") as page input ids and messages."""
+def _page_errors(
+    errors: dict[str, list[str]], form: forms.LocalizedForm, answers: Answers
+) -> dict[str, Any]:
+    """Field errors of the schema or the operation ("checkboxes.recording") as page input ids
+    and messages, in page order: the one place these pages word an answer's problem."""
     labels = {box["key"]: box["label"] for box in form.checkboxes}
-    errors: dict[str, Any] = {}
-    for key in exc.errors or {"typed_name": None}:
+    page: dict[str, Any] = {}
+    for key, messages in (errors or {"typed_name": []}).items():
         kind, _, name = key.partition(".")
         if kind == "checkboxes":
-            errors[f"checkbox_{name}"] = (MESSAGES["checkbox"], {"label": labels.get(name, name)})
+            page[f"checkbox_{name}"] = (MESSAGES["checkbox"], {"label": labels.get(name, name)})
         elif kind == "fields":
-            errors[f"field_{name}"] = MESSAGES["field_long"]
+            page[f"field_{name}"] = MESSAGES["field_long"]
+        elif kind in ("typed_name", "proxy_relationship"):
+            page[kind] = _one_line_message(kind, getattr(answers, kind), messages)
         elif kind in MESSAGES:
-            errors[kind] = MESSAGES[kind]
+            page[kind] = MESSAGES[kind]
         else:
-            errors["typed_name"] = MESSAGES["typed_name"]
-    return errors
+            page["typed_name"] = MESSAGES["typed_name"]
+    order = [
+        *(f"checkbox_{box['key']}" for box in form.checkboxes),
+        *(f"field_{spec['key']}" for spec in form.fields),
+        "disclosure_accepted",
+        "typed_name",
+        "proxy_relationship",
+        "signature_image",
+    ]
+    return dict(sorted(page.items(), key=lambda item: order.index(item[0])))
+
+
+def _one_line_message(key: str, value: str, messages: list[str]) -> str:
+    """A typed name's or relationship's problem: missing, too long, or not one plain line."""
+    if not value:
+        return MESSAGES[key]
+    if len(value) > max_length(SignatureSchema(), key):
+        return MESSAGES[f"{key}_long"]
+    if NOT_ONE_LINE in messages:
+        return MESSAGES["typed_name_chars"]
+    return MESSAGES[key]
 
 
 # The electronic-records disclosure (ESIGN) as the page shows it; what the signer saw, in their
@@ -269,7 +296,10 @@ def _form_page(
         form=form,
         answers=answers or Answers(),
         errors=errors or {},
-        limits={"name": NAME_MAX, "relationship": RELATIONSHIP_MAX, "reason": REASON_MAX},
+        limits={
+            "name": max_length(SignatureSchema(), "typed_name"),
+            "relationship": max_length(SignatureSchema(), "proxy_relationship"),
+        },
         notice=notice,
         disclosure=_disclosure(lang),
     )
@@ -311,19 +341,13 @@ def sign(token: str):
         return render_error_page(400, "honeypot", "")
     form = forms.localize(consent.version, lang)
     answers = Answers.from_form(form)
-    problems = answers.problems(form)
-    if problems:
-        return _form_page(token, consent, lang, answers, problems, 422)
+    if problems := answers.problems(form):
+        return _form_page(token, consent, lang, answers, _page_errors(problems, form, answers), 422)
     try:
         signed = requests.sign(
             session=session,
             token=token,
-            typed_name=answers.typed_name,
-            disclosure_accepted=answers.disclosure_accepted,
-            checkboxes=answers.checkboxes,
-            fields={key: value for key, value in answers.fields.items() if value},
-            signature_image=answers.signature_image or None,
-            proxy_relationship=answers.proxy_relationship if answers.signer == "proxy" else None,
+            **answers.signature(),
             disclosure="\n".join(_disclosure(lang)),
             settings=_settings(),
             origin=_origin(_known_zone(answers.timezone)),
@@ -331,7 +355,8 @@ def sign(token: str):
     except AlreadySigned:
         return _signed_page(token, consent, lang, 409, already=True)
     except ValidationFailed as exc:
-        return _form_page(token, consent, lang, answers, _page_errors(exc, form), 422)
+        errors = _page_errors(exc.errors or {}, form, answers)
+        return _form_page(token, consent, lang, answers, errors, 422)
     return _signed_page(
         token,
         signed.request,
@@ -343,13 +368,7 @@ def sign(token: str):
 
 def _known_zone(name: str) -> str | None:
     """The browser's time zone if it is a real one (it is only a hint for the audit trail)."""
-    if not name or len(name) > 64:
-        return None
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return name if name and len(name) <= 64 and is_time_zone(name) else None
 
 
 def _sign_again_after_csrf_failure():
@@ -383,10 +402,35 @@ def copy(token: str):
 
 
 def _reason() -> tuple[str | None, dict[str, str]]:
+    """The optional reason to decline or withdraw, checked by the API's ReasonSchema."""
     reason = request.form.get("reason", "").strip()
-    if len(reason) > REASON_MAX:
+    try:
+        load_or_fail(ReasonSchema(), {"reason": reason or None})
+    except ValidationFailed:
         return reason, {"reason": MESSAGES["reason_long"]}
     return reason or None, {}
+
+
+def _reason_page(
+    template: str,
+    token: str,
+    consent: ConsentRequest,
+    lang: str,
+    status: int = 200,
+    reason: str | None = "",
+    errors: dict[str, str] | None = None,
+):
+    """The decline or withdraw page: one button and an optional reason (kept on error)."""
+    return _page(
+        template,
+        lang,
+        status,
+        token=token,
+        consent=consent,
+        errors=errors or {},
+        reason=reason,
+        limits={"reason": max_length(ReasonSchema(), "reason")},
+    )
 
 
 @blueprint.get("/sign/<link_token:token>/decline")
@@ -396,7 +440,7 @@ def decline_form(token: str):
     lang = _language(consent.locale)
     if consent.status == "signed":
         return _signed_page(token, consent, lang, already=True)
-    return _page("pages/decline.html", lang, token=token, consent=consent, errors={}, reason="")
+    return _reason_page("pages/decline.html", token, consent, lang)
 
 
 @blueprint.post("/sign/<link_token:token>/decline")
@@ -409,15 +453,7 @@ def decline(token: str):
         return _signed_page(token, consent, lang, 409, already=True)
     reason, errors = _reason()
     if errors:
-        return _page(
-            "pages/decline.html",
-            lang,
-            422,
-            token=token,
-            consent=consent,
-            errors=errors,
-            reason=reason,
-        )
+        return _reason_page("pages/decline.html", token, consent, lang, 422, reason, errors)
     requests.decline(session=session, token=token, origin=_origin(), reason=reason)
     return _page("pages/declined.html", lang, consent=consent)
 
@@ -432,7 +468,7 @@ def withdraw_form(token: str):
     if consent.status != "signed":
         return redirect(url_for(".sign_form", token=token, lang=request.args.get("lang")), 303)
     lang = _language(consent.locale)
-    return _page("pages/withdraw.html", lang, token=token, consent=consent, errors={}, reason="")
+    return _reason_page("pages/withdraw.html", token, consent, lang)
 
 
 @blueprint.post("/sign/<link_token:token>/withdraw")
@@ -443,15 +479,7 @@ def withdraw(token: str):
     lang = _language(consent.locale)
     reason, errors = _reason()
     if errors:
-        return _page(
-            "pages/withdraw.html",
-            lang,
-            422,
-            token=token,
-            consent=consent,
-            errors=errors,
-            reason=reason,
-        )
+        return _reason_page("pages/withdraw.html", token, consent, lang, 422, reason, errors)
     try:
         requests.withdraw_by_token(
             session=session, token=token, settings=_settings(), origin=_origin(), reason=reason

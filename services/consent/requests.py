@@ -37,7 +37,7 @@ from services.consent.errors import (
 from services.consent.models import MAX_ID, ConsentRecord, ConsentRequest, FormTemplate, FormVersion
 from shared.auth import hash_token
 from shared.db import utcnow
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, raise_every
 from shared.idempotency import check_replay
 
 DEFAULT_EXPIRY_DAYS = 14
@@ -369,23 +369,52 @@ def view_form(
     return SigningView(request=request, form=form, disclosure=DISCLOSURE)
 
 
-def _check_answers(
-    form: forms.LocalizedForm, checkboxes: dict[str, bool], fields: dict[str, str]
-) -> None:
+def signer_problems(*, typed_name: str, disclosure_accepted: bool) -> list[ValidationFailed]:
+    """What a signature by link lacks: the typed name, the accepted disclosure."""
+    problems: list[ValidationFailed] = []
+    if not typed_name.strip():
+        problems.append(
+            ValidationFailed(
+                "Type your full name to sign.", errors={"typed_name": ["Type your full name."]}
+            )
+        )
+    if not disclosure_accepted:
+        problems.append(
+            ValidationFailed(
+                "Accept the electronic records disclosure to sign online.",
+                errors={"disclosure_accepted": ["Must be accepted to sign electronically."]},
+            )
+        )
+    return problems
+
+
+def answer_problems(
+    *,
+    form: forms.LocalizedForm,
+    checkboxes: dict[str, bool],
+    fields: dict[str, str],
+    signature_image: str | None = None,
+) -> list[ValidationFailed]:
+    """Every problem of the answers to `form`, each the error it would be alone (the signing
+    API, the signing page and verbal consent all check answers here)."""
+    problems: list[ValidationFailed] = []
     known = {box["key"] for box in form.checkboxes}
-    unknown = sorted(set(checkboxes) - known)
-    if unknown:
-        raise ValidationFailed(
-            f"Unknown checkboxes: {', '.join(unknown)}.",
-            errors={f"checkboxes.{key}": ["Not on this form."] for key in unknown},
+    if unknown := sorted(set(checkboxes) - known):
+        problems.append(
+            ValidationFailed(
+                f"Unknown checkboxes: {', '.join(unknown)}.",
+                errors={f"checkboxes.{key}": ["Not on this form."] for key in unknown},
+            )
         )
     missing = [
         box["key"] for box in form.checkboxes if box["required"] and not checkboxes.get(box["key"])
     ]
     if missing:
-        raise MissingCheckboxes(
-            f"Tick the required checkboxes: {', '.join(missing)}.",
-            errors={f"checkboxes.{key}": ["This box must be ticked."] for key in missing},
+        problems.append(
+            MissingCheckboxes(
+                f"Tick the required checkboxes: {', '.join(missing)}.",
+                errors={f"checkboxes.{key}": ["This box must be ticked."] for key in missing},
+            )
         )
     limits = {field["key"]: field["max_length"] for field in form.fields}
     bad = {
@@ -394,7 +423,15 @@ def _check_answers(
         if key not in limits or len(value) > limits[key]
     }
     if bad:
-        raise ValidationFailed("Some fields are invalid: " + ", ".join(sorted(bad)), errors=bad)
+        problems.append(
+            ValidationFailed("Some fields are invalid: " + ", ".join(sorted(bad)), errors=bad)
+        )
+    if signature_image:
+        try:
+            records.check_signature_image(signature_image)
+        except ValidationFailed as exc:
+            problems.append(exc)
+    return problems
 
 
 @dataclass(frozen=True)
@@ -433,16 +470,12 @@ def sign(
     form = forms.localize(request.version, request.locale)
     checkboxes, fields = checkboxes or {}, fields or {}
     typed_name = typed_name.strip()
-    if not typed_name:
-        raise ValidationFailed(
-            "Type your full name to sign.", errors={"typed_name": ["Type your full name."]}
+    raise_every(
+        signer_problems(typed_name=typed_name, disclosure_accepted=disclosure_accepted)
+        + answer_problems(
+            form=form, checkboxes=checkboxes, fields=fields, signature_image=signature_image
         )
-    if not disclosure_accepted:
-        raise ValidationFailed(
-            "Accept the electronic records disclosure to sign online.",
-            errors={"disclosure_accepted": ["Must be accepted to sign electronically."]},
-        )
-    _check_answers(form, checkboxes, fields)
+    )
     image = None
     if signature_image:
         media_type, data = records.check_signature_image(signature_image)
@@ -663,7 +696,7 @@ def attest_verbal(
     form = forms.localize(request.version, request.locale)
     if checkboxes is None:
         checkboxes = {box["key"]: True for box in form.checkboxes}
-    _check_answers(form, checkboxes, {})
+    raise_every(answer_problems(form=form, checkboxes=checkboxes, fields={}))
     verbal = {
         "explained": explained,
         "explained_by": explained_by,

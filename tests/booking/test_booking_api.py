@@ -264,3 +264,17 @@ def test_least_booked_staff_member_gets_the_booking(
     assert staff_ids == {amira.id, sami.id}
     third = client.post("/api/v1/appointments", json=booking_body(service.id, at(day, 10)))
     assert third.status_code == 409
+
+
+def test_a_booking_with_a_mode_not_offered_and_no_backup_plan_names_both_in_one_422(
+    booking_app, make_service, next_weekday, at, booking_body
+):
+    service = make_service(modes=["video"])
+    body = booking_body(
+        service.id, at(next_weekday(1), 10), mode="phone", backup={"callback_number": None}
+    )
+    response = booking_app.test_client().post("/api/v1/appointments", json=body)
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "validation_failed"
+    assert set(problem["errors"]) == {"mode", "backup.callback_number"}

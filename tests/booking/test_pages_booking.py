@@ -616,3 +616,40 @@ def test_an_empty_cross_site_form_cannot_cancel(client, booking_app, service, da
     )
     assert response.status_code == 400
     assert load(booking_app, booked.appointment.id).status == "confirmed"
+
+
+@pytest.mark.parametrize(
+    "email", ["ana..souza@example.org", "ana(souza)@example.org", "ana@exa_mple.org"]
+)
+def test_booking_page_refuses_the_addresses_the_booking_api_refuses(
+    client, booking_app, service, day, email
+):
+    """The page checks the details with the API's AppointmentCreateSchema: no address gets
+    through one door and not the other."""
+    response = client.post(
+        f"/{service.slug}",
+        data=details(open_details(client, service, day), email=email),
+        headers=HTML,
+    )
+    assert response.status_code == 422
+    html = text(response)
+    assert (
+        '<a href="#email">' in html
+        and "Please enter an email address like name@example.com." in html
+    )
+    assert re.search(rf'id="email"[^>]*value="{re.escape(email)}"', html)
+
+
+def test_details_inputs_take_their_lengths_from_the_api_schema(client, service, day):
+    from services.booking.schemas import AppointmentCreateSchema
+    from shared.fields import max_length
+
+    html = open_details(client, service, day)
+    for key, path in [
+        ("email", "client.email"),
+        ("interpreter_language", "accommodations.interpreter_language"),
+        ("accommodation_other", "accommodations.other"),
+        ("notes", "client_notes"),
+    ]:
+        limit = max_length(AppointmentCreateSchema(), path)
+        assert re.search(rf'id="{key}"[^>]*maxlength="{limit}"', html), key

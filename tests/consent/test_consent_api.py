@@ -702,3 +702,26 @@ def test_failing_timestamp_service_fails_loudly_and_keeps_the_request_pending(
     assert "timestamp service failed" in response.get_json()["detail"]
     one = client.get(f"/api/v1/requests/{created['id']}", headers=service).get_json()
     assert one["status"] == "pending" and one["signed_at"] is None
+
+
+def test_signing_with_several_problems_names_every_one_in_one_422(client, ask):
+    token = token_of(ask())
+    response = client.post(
+        f"/api/v1/sign/{token}",
+        json={
+            **GOOD_SIGNATURE,
+            "typed_name": "   ",
+            "disclosure_accepted": False,
+            "checkboxes": {"recording": True},
+            "fields": {"pronouns": "x" * 51},
+        },
+    )
+    assert response.status_code == 422
+    problem = response.get_json()
+    assert problem["code"] == "validation_failed"
+    assert set(problem["errors"]) == {
+        "typed_name",
+        "disclosure_accepted",
+        "checkboxes.sharing",
+        "fields.pronouns",
+    }

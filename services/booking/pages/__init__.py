@@ -1,0 +1,38 @@
+"""The booking service's public pages: the services, the slot picker, booking, confirmation, manage.
+
+Server-rendered and complete without JavaScript: step 1 (mode and time zone) and step 2 (a day,
+then a slot) are plain GET forms and links that keep their choices in the query string; step 3
+(the client's details) is one POST that books through `appointments.book`. The confirmation and
+manage pages (add to calendar, cancel, reschedule) are reached only with the client's manage token.
+
+By concern: `zones` (the time zone list), `picker` (step 2), `details` (step 3's form and every
+error's wording), `phones`, `calendar_links`, and `views`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_limiter import Limiter
+
+# The templates are the service's own (services/booking/templates/booking/).
+blueprint = Blueprint("pages", __name__, template_folder="../templates")
+
+# Booking, cancel and reschedule POSTs per client IP (storage: FRONTDESK_RATELIMIT_STORAGE_URL).
+POST_LIMIT = "10/minute"
+
+
+def register_pages(app: Flask, limiter: Limiter) -> None:
+    """Register the public pages, with the POST rate limit."""
+    limiter.limit(POST_LIMIT, methods=["POST"])(blueprint)
+    app.register_blueprint(blueprint)
+
+
+from services.booking.pages import picker, views, zones  # noqa: E402  (the routes and filters)
+
+blueprint.add_app_template_filter(picker.short_day, "short_day")
+blueprint.add_app_template_filter(picker.iso, "iso")
+blueprint.add_app_template_filter(picker.day_parts, "day_parts")
+blueprint.add_app_template_filter(picker.local_date, "local_date")
+blueprint.add_app_template_filter(zones.zone_label, "zone_label")
+
+__all__ = ["blueprint", "register_pages", "views"]
