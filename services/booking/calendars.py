@@ -31,7 +31,6 @@ from flask import Flask
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
-from services.booking import feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar, Staff
 from shared import outbound
 from shared.db import get_db, utcnow
@@ -162,7 +161,6 @@ def delete_calendar(*, session: Session, staff: Staff, calendar_id: int) -> None
     """Forget a calendar and the busy time it brought."""
     calendar = get_calendar(session=session, staff=staff, calendar_id=calendar_id)
     session.execute(sa.delete(BusyBlock).where(BusyBlock.source == source_of(calendar.id)))
-    feeds.note_changed(session, staff.id, feed=False)  # a bulk DELETE passes no flush hook
     session.delete(calendar)
     session.flush()
 
@@ -358,7 +356,6 @@ def refresh(app: Flask, claim: _Claim, now: datetime) -> bool:
         calendar.last_ok_at = now
         if intervals is not None:
             session.execute(sa.delete(BusyBlock).where(BusyBlock.source == source_of(claim.id)))
-            feeds.note_changed(session, calendar.staff_id, feed=False)
             session.add_all(
                 BusyBlock(
                     staff_id=calendar.staff_id,

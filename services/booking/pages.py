@@ -325,7 +325,7 @@ def build_picker(
             tz=tz,
             now=now,
             staff_id=staff_id,
-            cache=availability.app_cache(),
+            cache=current_app.extensions["booking_caches"].slots,
         )
         return _by_day(found, zone)
 
@@ -364,7 +364,7 @@ def nearest_slots(
         tz=tz,
         now=now,
         staff_id=staff_id,
-        cache=availability.app_cache(),
+        cache=current_app.extensions["booking_caches"].slots,
     )
     closest = sorted(found, key=lambda slot: abs(slot.start - around))[:NEAREST]
     return sorted(closest, key=lambda slot: slot.start)
