@@ -110,7 +110,8 @@ def _insert_appointment(
 ) -> Appointment:
     """Add a new appointment and flush it (services.booking.versions moves the staff member's
     versions in that flush)."""
-    appointment = Appointment(**values, service=service, staff=staff)
+    # No consents yet: set, so the answer needs no query for them.
+    appointment = Appointment(**values, service=service, staff=staff, consents=[])
     session.add(appointment)
     _flush_or_taken(session)
     return appointment

@@ -69,6 +69,7 @@ def test_a_booking_uses_the_service_as_another_host_just_changed_it(
     assert booked.status_code == 201, booked.get_json()
     # Read in the booking's own transaction, never kept from an earlier request.
     assert any("FROM services" in statement for statement in statements)
+    assert not any("FROM appointment_consents" in statement for statement in statements)
     with shared_db.get_db(booking_app).transaction() as session:
         appointment = session.scalar(sa.select(Appointment))
         assert (appointment.end - appointment.start).total_seconds() == 60 * 60
