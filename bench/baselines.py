@@ -38,7 +38,10 @@ def create_insert_app() -> Flask:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("payload", sa.String(200)),
     )
-    metadata.create_all(engine)
+    try:
+        metadata.create_all(engine)
+    except sa.exc.DBAPIError:  # the other worker created it at the same instant
+        metadata.create_all(engine)
 
     @app.get("/health")
     def health():
@@ -76,10 +79,9 @@ def create_suite_app():
     return create_suite({"RATELIMIT_ENABLED": False}, migrate=False)
 
 
-# The statements of a booking (catalog.get_service, once per process as the booking app
-# keeps it while no service or staff change is heard; appointments._check_daily_cap,
+# The statements of a booking (catalog.get_service, appointments._check_daily_cap,
 # availability.load_calendars / lock_staff / load_taken, the INSERTs of appointments.book,
-# feeds.bump_version, appointments.record and outbox.add_booked), as plain SQL.
+# versions.bump_version, appointments.record and outbox.add_booked), as plain SQL.
 _SERVICE = """
 SELECT s.id, s.duration_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
        s.capacity, s.modes, s.reminder_offsets_minutes, s.required_consent_template_ids,
@@ -168,12 +170,10 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
     import psycopg
     from psycopg.types.json import Jsonb
 
-    from shared.changes import libpq_url
-
     app = Flask("booking-sql")
-    conninfo = libpq_url(os.environ["FRONTDESK_BENCH_BOOKING_SQL_URL"])
+    url = sa.make_url(os.environ["FRONTDESK_BENCH_BOOKING_SQL_URL"])  # psycopg's: no +driver
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     connections: dict[int, psycopg.Connection] = {}  # one per worker process (sync workers)
-    services: dict[int, list[tuple]] = {}  # rows of _SERVICE by service id, read once
 
     def connection() -> psycopg.Connection:
         conn = connections.get(os.getpid())
@@ -202,13 +202,8 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
         email = body["client"]["email"]
         now = datetime.now(UTC)
         conn = connection()
-        # Kept per process, as the booking app keeps a service while no change is heard.
-        staff = services.get(body["service_id"])
-        if staff is None:
-            staff = services[body["service_id"]] = conn.execute(
-                _SERVICE, (body["service_id"],)
-            ).fetchall()
-            conn.commit()
+        # Read in the booking's own transaction, as the booking app does (no cache on a write).
+        staff = conn.execute(_SERVICE, (body["service_id"],)).fetchall()
         service_id, duration = staff[0][0], timedelta(minutes=staff[0][1])
         end = start + duration
         ids = [row[8] for row in staff if row[11]]

@@ -3,8 +3,7 @@
 Checks, for the services asked about: each database answers and is migrated to head; SMTP
 answers EHLO (notify); the signing certificate loads (consent); the other services answer
 /health and accept this service's token; the secret key is not the documented default and has 32+ bytes; the
-rate-limit storage answers (booking and consent); on PostgreSQL, a NOTIFY reaches a LISTEN
-(booking's change listener: a pooler in transaction mode would swallow it).
+rate-limit storage answers (booking and consent).
 """
 
 from __future__ import annotations
@@ -59,13 +58,6 @@ def run_checks(
         )
     if {"booking", "consent"} & set(configs):
         findings.append(check_rate_limit_storage(url=common["RATELIMIT_STORAGE_URL"]))
-    if "booking" in configs:
-        findings.append(
-            check_change_listener(
-                url=configs["booking"]["DATABASE_URL"],
-                enabled=configs["booking"]["LISTEN_FOR_CHANGES"],
-            )
-        )
     findings.extend(check_peers(services=services, config=common))
     return findings
 
@@ -96,46 +88,6 @@ def check_rate_limit_storage(*, url: str) -> Finding:
     if not answered:
         return Finding(subject, False, f"{shown} did not answer")
     return Finding(subject, True, f"{shown} answers")
-
-
-def check_change_listener(*, url: str, enabled: bool, timeout: float = 3.0) -> Finding:
-    """On PostgreSQL, a NOTIFY sent on one connection reaches a LISTEN on another (what each
-    booking worker relies on to know, without asking, that nothing changed)."""
-    subject = "booking change listener"
-    if not url.startswith("postgresql"):
-        return Finding(subject, True, "not used on SQLite (every answer is read from the database)")
-    if not enabled:
-        return Finding(
-            subject,
-            True,
-            "off (FRONTDESK_LISTEN_FOR_CHANGES=false): repeated slot searches and feed "
-            "revalidations each query the database",
-        )
-    import psycopg
-
-    from shared.changes import libpq_url
-
-    conninfo = libpq_url(url)
-    try:
-        with (
-            psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as listener,
-            psycopg.connect(conninfo, autocommit=True, connect_timeout=5) as sender,
-        ):
-            listener.execute('LISTEN "frontdesk_check"')
-            sender.execute("SELECT pg_notify('frontdesk_check', 'check')")
-            heard = any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
-    except psycopg.Error as exc:
-        return Finding(subject, False, f"LISTEN/NOTIFY failed: {type(exc).__name__}")
-    if not heard:
-        return Finding(
-            subject,
-            False,
-            f"a NOTIFY was not delivered within {timeout:g} s (a pooler in transaction mode?); "
-            "set FRONTDESK_LISTEN_FOR_CHANGES=false there",
-        )
-    return Finding(
-        subject, True, "LISTEN/NOTIFY works (each booking worker holds one more connection)"
-    )
 
 
 def check_secret_key(config: Mapping) -> Finding:

@@ -91,10 +91,6 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         256,
         "Slot searches each booking worker keeps, checked against the calendars' versions (0: off).",
     ),
-    "LISTEN_FOR_CHANGES": (
-        True,
-        "On PostgreSQL, booking workers LISTEN for committed changes and skip the version queries of repeated slot searches and feed revalidations until one comes (off behind a pooler in transaction mode, where LISTEN does not work).",
-    ),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

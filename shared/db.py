@@ -7,19 +7,18 @@ and rolls back on any error — the one commit point of STYLE.md.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 log = logging.getLogger("frontdesk.db")
 
@@ -71,37 +70,6 @@ def make_base() -> type[DeclarativeBase]:
         type_annotation_map = {datetime: UTCDateTime()}
 
     return ServiceBase
-
-
-T = TypeVar("T")
-
-
-@functools.cache
-def _insert(table: sa.Table) -> sa.Insert:
-    return sa.insert(table)
-
-
-def insert_loaded(session: Session, model: type[T], values: dict[str, Any], **related: Any) -> T:
-    """INSERT one new row in one statement and attach it to `session` as loaded: `model`
-    with `values` (every column but the id: nothing is read back) and the id given.
-
-    For the hot paths (a booking, an accepted message): the unit of work for one new object
-    costs more Python than its INSERT. `related` sets relationships (objects already in the
-    session, or empty lists) without a query. No flush runs for it, so flush hooks do not see
-    the row: the caller does what they would have done.
-    """
-    table = model.__table__
-    missing = {column.name for column in table.columns} - {"id", *values}
-    if missing:
-        raise ValueError(f"insert_loaded needs every column; missing {sorted(missing)}")
-    # The id comes back with the INSERT (RETURNING on PostgreSQL, the row id on SQLite).
-    row_id = session.execute(_insert(table), values).inserted_primary_key[0]
-    instance = model(id=row_id, **values)
-    for name, value in related.items():
-        setattr(instance, name, value)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
 
 
 def dialect_insert(session: Session) -> Callable[[sa.Table], Any]:

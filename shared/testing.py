@@ -76,14 +76,6 @@ def statements_run(engine: sa.Engine) -> Iterator[list[str]]:
         sa.event.remove(engine, "before_cursor_execute", collect)
 
 
-def caught_up(app) -> None:
-    """Let the app's change listener hear every commit made so far (its own are heard twice: at
-    once, and when their NOTIFY arrives), so a memo filled next stays valid until a new change."""
-    memo = app.extensions.get("frontdesk_memo")
-    watcher = memo.watcher if memo is not None else None
-    assert watcher is None or watcher.catch_up(), "the change listener did not catch up"
-
-
 def make_token(database: Database, model: type, role: str, staff_id: int | None = None) -> str:
     """Create a token of `role` in one service's database and return it."""
     with database.transaction() as session:

@@ -75,14 +75,8 @@ def apps(_apps, service_token):
     for app in _apps.values():
         for limiter in app.extensions.get("limiter", ()):
             limiter.reset()
-        for cache in ("frontdesk_slot_cache", "frontdesk_slot_bodies"):
-            if cache in app.extensions:  # ids are reused once the tables are empty
-                app.extensions[cache].clear()
-        memo = app.extensions.get("frontdesk_memo")
-        if memo is not None:
-            memo.clear()
-            if memo.watcher is not None:  # PostgreSQL: listening before the test begins
-                assert memo.watcher.wait_listening(timeout=15), "the change listener did not start"
+        if "booking_caches" in app.extensions:  # ids are reused once the tables are empty
+            app.extensions["booking_caches"].clear()
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,

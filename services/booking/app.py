@@ -8,35 +8,26 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from services.booking import availability, clients, gauges, models, rate_limits, resources
+from services.booking import caches, clients, gauges, models, rate_limits, resources, versions
 from services.booking.pages import register_pages
-from shared import changes, db
+from shared import db
 from shared.api import create_api
 from shared.app import ServiceApp, configure, register_health
 from shared.http import create_clients
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
 
-# Migration 7a3c9e2d41f0's triggers NOTIFY it at the commit of writes to the calendars, the
-# staff, the services and the feed tokens.
-CHANGES_CHANNEL = "frontdesk_booking"
-
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the booking app: configuration, extensions, API blueprints, health, public pages,
-    rate limits."""
+    """Build the booking app: configuration, extensions, version hooks, caches, API blueprints,
+    health, public pages, rate limits."""
     app = ServiceApp(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
-    app.extensions["frontdesk_slot_cache"] = availability.SlotCache(app.config["SLOT_CACHE_SIZE"])
-    # The API's JSON of recent answers (~100 KB for a month of a busy service): fewer of them.
-    app.extensions["frontdesk_slot_bodies"] = availability.SlotCache(
-        min(app.config["SLOT_CACHE_SIZE"], 64)
+    versions.track(db.get_db(app).sessionmaker)
+    app.extensions["booking_caches"] = caches.make_caches(
+        slot_searches=app.config["SLOT_CACHE_SIZE"]
     )
-    watcher = changes.watch(
-        db.get_db(app).engine, CHANGES_CHANNEL, enabled=app.config["LISTEN_FOR_CHANGES"]
-    )
-    app.extensions["frontdesk_memo"] = changes.Memo(watcher)
     register_api(app)
     register_health(app)
     gauges.register(app)

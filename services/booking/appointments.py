@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import availability, feeds, outbox
+from services.booking import availability, outbox
 from services.booking.errors import (
     AlreadyBooked,
     AppointmentNotFound,
@@ -39,7 +39,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
+from shared.db import UTCDateTime, dialect_insert, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
 from shared.idempotency import check_replay
@@ -108,13 +108,12 @@ def _flush_or_taken(session: Session) -> None:
 def _insert_appointment(
     session: Session, values: dict[str, Any], *, service: Service, staff: Staff
 ) -> Appointment:
-    """INSERT a new appointment in one statement (shared.db.insert_loaded: a booking's hot
-    path) and move the feed versions, as the flush hook would have (services.booking.feeds)."""
-    with _taken_on_overlap():
-        appointment = insert_loaded(
-            session, Appointment, values, service=service, staff=staff, consents=[]
-        )
-    feeds.note_changed(session, staff.id, feed=True)
+    """Add a new appointment and flush it (services.booking.versions moves the staff member's
+    versions in that flush)."""
+    # No consents yet: set, so the answer needs no query for them.
+    appointment = Appointment(**values, service=service, staff=staff, consents=[])
+    session.add(appointment)
+    _flush_or_taken(session)
     return appointment
 
 

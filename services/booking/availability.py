@@ -1,30 +1,36 @@
-"""Slot search: weekly rules and date exceptions expanded per local date, minus what is taken.
+"""Slot search: the staff's calendars read in bulk, their free time worked out, cached.
 
-Rules are wall-clock times in the staff member's zone, so each local date is converted on its
-own with zoneinfo: a 09:00 Toronto rule is 14:00 UTC in winter and 13:00 UTC in summer, and on
-the change day no slot vanishes or doubles. Appointments and busy blocks are read with one
-range query for all the service's staff; nothing is queried per day or per slot.
+Appointments and busy blocks are read with one range query for all the service's staff;
+nothing is queried per day or per slot. The arithmetic (working windows, free starts) is in
+services.booking.free_time; this module reads what it needs and keeps recent answers in the
+slot cache create_app hands in (services.booking.caches), keyed by the staff's versions.
 """
 
 from __future__ import annotations
 
 import bisect
-import threading
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from services.booking import catalog
+from services.booking.caches import Locked
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
+from services.booking.free_time import (
+    Interval,
+    Slot,
+    StaffCalendar,
+    Taken,
+    gather_slots,
+    least_booked_free,
+    local_time,
+)
 from services.booking.models import (
     Appointment,
     AvailabilityException,
@@ -33,195 +39,16 @@ from services.booking.models import (
     FeedVersion,
     Service,
     Staff,
+    service_staff,
 )
-from shared.changes import Memo
 from shared.db import UTCDateTime
+from shared.errors import NotFound
 
 MAX_RANGE_DAYS = 62
 # Local dates and buffers reach a little outside a UTC range; this much more is read around it.
 PAD = timedelta(days=2)
 # The longest time one appointment can block: 24 h at most plus 4 h buffers each side (schemas).
 LONGEST_BLOCK = timedelta(hours=32)
-
-Interval = tuple[datetime, datetime]
-
-
-@dataclass(frozen=True)
-class Taken:
-    """An interval of a staff member's time that is used: an appointment (with buffers) or busy."""
-
-    start: datetime
-    end: datetime
-    service_id: int | None = None  # set for appointments: a group session shares its seats
-    appointment_start: datetime | None = None
-
-
-@dataclass
-class Slot:
-    """A bookable start time and the staff members free then."""
-
-    start: datetime
-    end: datetime
-    staff_ids: list[int] = field(default_factory=list)
-    seats_left: int = 0
-    # The API's JSON of it, by viewer zone: a cached slot is shown again and again.
-    shown: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass
-class StaffCalendar:
-    """Everything the slot computation needs about one staff member, loaded in bulk."""
-
-    staff: Staff
-    # AvailabilityRule / AvailabilityException, or rows of _WORKING_TIME
-    rules: list[Any] = field(default_factory=list)
-    exceptions: list[Any] = field(default_factory=list)
-    busy: list[Taken] = field(default_factory=list)
-    appointments: list[Taken] = field(default_factory=list)
-
-
-def _subtract(
-    intervals: list[tuple[time, time]], cut: tuple[time, time]
-) -> list[tuple[time, time]]:
-    """Remove one wall-clock interval from a list of wall-clock intervals."""
-    result = []
-    for start, end in intervals:
-        if cut[1] <= start or cut[0] >= end:
-            result.append((start, end))
-            continue
-        if start < cut[0]:
-            result.append((start, cut[0]))
-        if cut[1] < end:
-            result.append((cut[1], end))
-    return result
-
-
-def _merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sort and merge overlapping or touching intervals."""
-    merged: list[Interval] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """A wall-clock time on a local date, as UTC (a time in a spring-forward gap moves forward)."""
-    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
-
-
-def working_windows(
-    *,
-    rules: Sequence[Any],
-    exceptions: Sequence[Any],
-    zone: ZoneInfo,
-    first: date,
-    last: date,
-) -> list[Interval]:
-    """The staff member's working windows (UTC) on the local dates first..last."""
-    by_weekday: dict[int, list[tuple[time, time]]] = defaultdict(list)
-    for rule in rules:
-        by_weekday[rule.weekday].append((rule.start_time, rule.end_time))
-    by_date: dict[date, list[Any]] = defaultdict(list)
-    for exception in exceptions:
-        by_date[exception.date].append(exception)
-    windows: list[Interval] = []
-    day = first
-    while day <= last:
-        local = list(by_weekday.get(day.weekday(), ()))
-        for exception in by_date.get(day, ()):
-            if exception.kind == "extra" and exception.start_time and exception.end_time:
-                local.append((exception.start_time, exception.end_time))
-        for exception in by_date.get(day, ()):
-            if exception.kind == "off":
-                if exception.start_time is None or exception.end_time is None:
-                    local = []
-                else:
-                    local = _subtract(local, (exception.start_time, exception.end_time))
-        windows.extend((_local(day, s, zone), _local(day, e, zone)) for s, e in local if e > s)
-        day += timedelta(days=1)
-    return _merge(windows)
-
-
-def _overlapping(taken: Sequence[Taken], starts: Sequence[datetime], span: timedelta, lo, hi):
-    """The taken intervals (sorted by start, longest `span`) that overlap [lo, hi)."""
-    index = bisect.bisect_left(starts, hi)
-    first = bisect.bisect_left(starts, lo - span)
-    return [t for t in taken[first:index] if t.end > lo]
-
-
-def free_starts(
-    *,
-    service: Service,
-    calendar: StaffCalendar,
-    window_start: datetime,
-    window_end: datetime,
-    now: datetime | None,
-    count_appointments: bool = True,
-) -> dict[datetime, int]:
-    """Bookable starts of one staff member in [window_start, window_end) -> seats left."""
-    zone = ZoneInfo(calendar.staff.time_zone)
-    duration = timedelta(minutes=service.duration_minutes)
-    step = timedelta(minutes=service.slot_step_minutes)
-    before = timedelta(minutes=service.buffer_before_minutes)
-    after = timedelta(minutes=service.buffer_after_minutes)
-    earliest, latest = window_start, window_end
-    if now is not None:  # None: no cut for notice and horizon (the slot cache applies them)
-        earliest = max(earliest, now + timedelta(minutes=service.min_notice_minutes))
-        latest = min(latest, now + timedelta(days=service.horizon_days))
-    if earliest >= latest:
-        return {}
-    windows = working_windows(
-        rules=calendar.rules,
-        exceptions=calendar.exceptions,
-        zone=zone,
-        first=(earliest - duration).astimezone(zone).date() - timedelta(days=1),
-        last=latest.astimezone(zone).date() + timedelta(days=1),
-    )
-    busy = sorted(calendar.busy, key=lambda t: t.start)
-    busy_starts = [t.start for t in busy]
-    busy_span = max((t.end - t.start for t in busy), default=timedelta(0))
-    taken = sorted(calendar.appointments if count_appointments else [], key=lambda t: t.start)
-    taken_starts = [t.start for t in taken]
-    taken_span = max((t.end - t.start for t in taken), default=timedelta(0))
-    result: dict[datetime, int] = {}
-    for window_open, window_close in windows:
-        if window_close <= earliest or window_open >= latest:
-            continue
-        start = window_open
-        if start < earliest:  # jump ahead on the step grid of this window
-            start += step * -(-(earliest - start) // step)
-        while start < latest and start + duration <= window_close:
-            lo, hi = start - before, start + duration + after
-            if not _overlapping(busy, busy_starts, busy_span, lo, hi):
-                seats = _seats_left(
-                    service, _overlapping(taken, taken_starts, taken_span, lo, hi), start
-                )
-                if seats:
-                    result[start] = seats
-            start += step
-    return result
-
-
-def _seats_left(service: Service, overlapping: Iterable[Taken], start: datetime) -> int:
-    """Seats left at `start` beside these overlapping appointments: 0 when one of them
-    conflicts (another service, another start, or any when the capacity is 1)."""
-    seats = 0
-    for t in overlapping:
-        if service.capacity > 1 and t.service_id == service.id and t.appointment_start == start:
-            seats += 1
-        else:
-            return 0
-    return max(service.capacity - seats, 0)
-
-
-def _appointments_around(calendar: StaffCalendar, service: Service, start: datetime):
-    """The calendar's appointments overlapping what a booking at `start` would block."""
-    lo = start - timedelta(minutes=service.buffer_before_minutes)
-    hi = start + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
-    return [t for t in calendar.appointments if t.start < hi and t.end > lo]
 
 
 def load_calendars(
@@ -445,59 +272,6 @@ def bookable_staff(service: Service, staff_id: int | None = None) -> list[Staff]
     ]
 
 
-class SlotCache:
-    """Recent slot searches, by everything their result depends on (a bounded, thread-safe LRU).
-
-    The key holds the service's slot settings, the range and zone, and each staff member's id,
-    zone and availability version; every write to a rule, exception, busy block or appointment
-    moves that version in the writer's transaction (services.booking.feeds), so a search after
-    a change never finds the entry from before it, on this host or any other. Notice and
-    horizon depend on the clock, so entries hold the slots without them and each search cuts
-    its own. Entries older than `max_age` seconds are dropped all the same: a safety net for
-    writes nothing versions (a database restored under a running process).
-    """
-
-    def __init__(self, size: int, max_age: float = 300.0) -> None:
-        self.size, self.max_age = size, max_age
-        self._entries: OrderedDict[tuple, tuple[float, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or monotonic() - entry[0] > self.max_age:
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: tuple, slots: Any) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (monotonic(), slots)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-def app_cache() -> SlotCache | None:
-    """The current app's slot cache (None outside an app, or when FRONTDESK_SLOT_CACHE_SIZE=0)."""
-    if not has_app_context():
-        return None
-    return current_app.extensions.get("frontdesk_slot_cache")
-
-
-def app_memo() -> Memo | None:
-    """The current app's memo of small answers (shared.changes), None outside an app."""
-    if not has_app_context():
-        return None
-    return current_app.extensions.get("frontdesk_memo")
-
-
 @dataclass(frozen=True)
 class SearchPlan:
     """What a search's slots (before notice and horizon) depend on, read before any calendar:
@@ -508,6 +282,24 @@ class SearchPlan:
     min_notice_minutes: int
     horizon_days: int
     staff: tuple[tuple[int, str, int], ...]
+
+    @classmethod
+    def of(cls, service: Any, staff: Sequence[tuple[int, str, int]]) -> SearchPlan:
+        """The plan of `service` (a Service, or a row with its columns) and staff (id, zone,
+        availability version)."""
+        return cls(
+            service_id=service.id,
+            settings=(
+                service.duration_minutes,
+                service.slot_step_minutes,
+                service.buffer_before_minutes,
+                service.buffer_after_minutes,
+                service.capacity,
+            ),
+            min_notice_minutes=service.min_notice_minutes,
+            horizon_days=service.horizon_days,
+            staff=tuple(sorted(staff)),
+        )
 
     def key(self, start_date: date, end_date: date, tz: str) -> tuple:
         return (self.service_id, self.settings, start_date, end_date, tz, self.staff)
@@ -543,28 +335,62 @@ class FoundSlots:
         return self.all[self.lo : self.hi]
 
 
+_VERSIONS = FeedVersion.__table__.c
+_STAFF_VERSIONS = sa.select(_VERSIONS.staff_id, _VERSIONS.availability_version).where(
+    _VERSIONS.staff_id.in_(_IDS)
+)
+
+
 def plan_search(session: Session, service: Service, staff: Sequence[Staff]) -> SearchPlan:
     """The plan of a search of these staff's slots: one small query (their versions)."""
-    versions = dict(
-        session.execute(
-            sa.select(FeedVersion.staff_id, FeedVersion.availability_version).where(
-                FeedVersion.staff_id.in_([member.id for member in staff])
-            )
-        ).all()
+    ids = {"ids": [member.id for member in staff]}
+    versions = dict(session.execute(_STAFF_VERSIONS, ids).tuples().all())
+    return SearchPlan.of(
+        service, [(member.id, member.time_zone, versions.get(member.id, 0)) for member in staff]
     )
-    return SearchPlan(
-        service_id=service.id,
-        settings=(
-            service.duration_minutes,
-            service.slot_step_minutes,
-            service.buffer_before_minutes,
-            service.buffer_after_minutes,
-            service.capacity,
-        ),
-        min_notice_minutes=service.min_notice_minutes,
-        horizon_days=service.horizon_days,
-        staff=tuple((member.id, member.time_zone, versions.get(member.id, 0)) for member in staff),
+
+
+# A public service's plan in one statement: its slot settings, and each of its staff members
+# with their zone and version (one row each; one row with no staff member when it has none).
+_SERVICE_ROWS = Service.__table__.c
+_PLAN = (
+    sa.select(
+        _SERVICE_ROWS.id,
+        _SERVICE_ROWS.active,
+        _SERVICE_ROWS.duration_minutes,
+        _SERVICE_ROWS.slot_step_minutes,
+        _SERVICE_ROWS.buffer_before_minutes,
+        _SERVICE_ROWS.buffer_after_minutes,
+        _SERVICE_ROWS.capacity,
+        _SERVICE_ROWS.min_notice_minutes,
+        _SERVICE_ROWS.horizon_days,
+        _STAFF_ROWS.id.label("staff_id"),
+        _STAFF_ROWS.active.label("staff_active"),
+        _STAFF_ROWS.time_zone,
+        _VERSIONS.availability_version,
     )
+    .select_from(Service.__table__)
+    .outerjoin(service_staff, service_staff.c.service_id == _SERVICE_ROWS.id)
+    .outerjoin(Staff.__table__, _STAFF_ROWS.id == service_staff.c.staff_id)
+    .outerjoin(FeedVersion.__table__, _VERSIONS.staff_id == _STAFF_ROWS.id)
+    .where(_SERVICE_ROWS.id == sa.bindparam("service_id"))
+)
+
+
+def read_plan(*, session: Session, service_id: int, staff_id: int | None = None) -> SearchPlan:
+    """The plan of a search of a public service's bookable staff (only `staff_id` when given),
+    from one statement; 404 when the service is not offered."""
+    rows = session.execute(_PLAN, {"service_id": service_id}).all()
+    if not rows or not rows[0].active:
+        raise NotFound("No such service.", code="service_not_found")
+    staff = [
+        (row.staff_id, row.time_zone, row.availability_version or 0)
+        for row in rows
+        if row.staff_id is not None
+        and row.staff_active
+        and (staff_id is None or row.staff_id == staff_id)
+    ]
+    return SearchPlan.of(rows[0], staff)
 
 
 def _check_range(start_date: date, end_date: date) -> None:
@@ -586,7 +412,7 @@ def search_slots(
     tz: str,
     now: datetime,
     staff_id: int | None = None,
-    cache: SlotCache | None = None,
+    cache: Locked | None = None,
 ) -> list[Slot]:
     """Bookable slots on the viewer's local dates start_date..end_date (inclusive).
 
@@ -616,31 +442,16 @@ def find_slots(
     tz: str,
     now: datetime,
     staff_id: int | None = None,
-    cache: SlotCache | None = None,
-    memo: Memo | None = None,
+    cache: Locked | None = None,
 ) -> FoundSlots:
     """search_slots for a public service by id (404 when it is not offered), for the API.
 
-    The plan (service settings and staff versions) is kept in `memo` while this process has
-    heard of no change (shared.changes), so a repeated search then reads nothing at all.
+    The plan (service settings and staff versions) is one statement, so a search repeated
+    before anything it depends on changed costs that one round trip.
     """
     _check_range(start_date, end_date)
-
-    loaded: list[Service] = []
-
-    def load_plan() -> SearchPlan:
-        with read_session() as session:
-            service = catalog.get_service(
-                session=session, service_id=service_id, public=True, memo=memo
-            )
-            loaded.append(service)
-            return plan_search(session, service, bookable_staff(service, staff_id))
-
-    plan = (
-        load_plan()
-        if memo is None
-        else memo.get_or_load(("slot-plan", service_id, staff_id), load_plan)
-    )
+    with read_session() as session:
+        plan = read_plan(session=session, service_id=service_id, staff_id=staff_id)
     key = plan.key(start_date, end_date, tz)
     if not plan.staff:
         return FoundSlots(key, [], 0, 0)
@@ -648,16 +459,14 @@ def find_slots(
     if found is None:
         # Calendars read after the plan's versions: an entry is never older than its key.
         with read_session() as session:
-            service = (
-                loaded[0]
-                if loaded
-                else catalog.get_service(
-                    session=session, service_id=service_id, public=True, memo=memo
-                )
-            )
+            service = catalog.get_service(session=session, service_id=service_id, public=True)
             staff = bookable_staff(service, staff_id)
             found = _compute_slots(session, service, staff, start_date, end_date, tz, None)
-        if cache is not None:
+            versions = {member_id: version for member_id, _, version in plan.staff}
+            staff_now = [(m.id, m.time_zone, versions.get(m.id, -1)) for m in staff]
+        # Kept only when the service and staff read now are those the key names (a change
+        # between the two reads is simply not cached).
+        if cache is not None and SearchPlan.of(service, staff_now) == plan:
             cache.put(key, found)
     return FoundSlots(key, found, *plan.window(found, now))
 
@@ -673,8 +482,8 @@ def _compute_slots(
 ) -> list[Slot]:
     """The slots of these staff on the local dates (cut by notice and horizon unless now=None)."""
     viewer = ZoneInfo(tz)
-    window_start = _local(start_date, time(0), viewer)
-    window_end = _local(end_date + timedelta(days=1), time(0), viewer)
+    window_start = local_time(start_date, time(0), viewer)
+    window_end = local_time(end_date + timedelta(days=1), time(0), viewer)
     duration = timedelta(minutes=service.duration_minutes)
     # A slot starting in the window blocks at most [start - buffer before, start + duration +
     # buffer after): only what overlaps that reach matters.
@@ -690,43 +499,13 @@ def _compute_slots(
         taken_between=reach,
         merge_taken=service.capacity == 1,
     )
-    slots: dict[datetime, Slot] = {}
-    for calendar in calendars:
-        starts = free_starts(
-            service=service,
-            calendar=calendar,
-            window_start=window_start,
-            window_end=window_end,
-            now=now,
-        )
-        for start, seats in starts.items():
-            slot = slots.setdefault(start, Slot(start=start, end=start + duration))
-            slot.staff_ids.append(calendar.staff.id)
-            slot.seats_left += seats
-    return [slots[start] for start in sorted(slots)]
-
-
-def _least_booked_free(
-    service: Service, calendars: Sequence[StaffCalendar], start: datetime, now: datetime
-) -> tuple[list[StaffCalendar], list[StaffCalendar]]:
-    """(offered, free) calendars at `start`, the least booked in the days around it first."""
-    window_end = start + timedelta(microseconds=1)
-    offered, free = [], []
-    for calendar in sorted(calendars, key=lambda c: (len(c.appointments), c.staff.id)):
-        # Offered: a slot of the working time, clear of busy blocks (free_starts without the
-        # appointments); free: no appointment conflicts with it either (the same test).
-        if start in free_starts(
-            service=service,
-            calendar=calendar,
-            window_start=start,
-            window_end=window_end,
-            now=now,
-            count_appointments=False,
-        ):
-            offered.append(calendar)
-            if _seats_left(service, _appointments_around(calendar, service, start), start):
-                free.append(calendar)
-    return offered, free
+    return gather_slots(
+        service=service,
+        calendars=calendars,
+        window_start=window_start,
+        window_end=window_end,
+        now=now,
+    )
 
 
 def _raise_unless(offered: Sequence[StaffCalendar], free: Sequence[StaffCalendar]) -> None:
@@ -756,7 +535,7 @@ def free_staff_at(
         end=start + timedelta(minutes=service.duration_minutes),
         ignore_appointment_id=ignore_appointment_id,
     )
-    offered, free = _least_booked_free(service, calendars, start, now)
+    offered, free = least_booked_free(service, calendars, start, now)
     _raise_unless(offered, free)
     return [calendar.staff for calendar in free]
 
@@ -773,12 +552,12 @@ def claim_staff_at(
     """
     end = start + timedelta(minutes=service.duration_minutes)
     calendars = load_calendars(session=session, staff=staff, start=start, end=end)
-    offered, free = _least_booked_free(service, calendars, start, now)
+    offered, free = least_booked_free(service, calendars, start, now)
     _raise_unless(offered, free)
     first, *others = free
     lock_staff(session, [first.staff.id])
     load_taken(session=session, calendars=[first], start=start, end=end)
-    if _least_booked_free(service, [first], start, now)[1]:
+    if least_booked_free(service, [first], start, now)[1]:
         return first.staff
     for calendar in others:
         # Not waiting here is what rules out deadlocks. The price: a staff member another booking
@@ -786,6 +565,6 @@ def claim_staff_at(
         if not lock_staff(session, [calendar.staff.id], skip_locked=True):
             continue
         load_taken(session=session, calendars=[calendar], start=start, end=end)
-        if _least_booked_free(service, [calendar], start, now)[1]:
+        if least_booked_free(service, [calendar], start, now)[1]:
             return calendar.staff
     raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")

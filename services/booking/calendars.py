@@ -30,7 +30,6 @@ import x_wr_timezone
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
-from services.booking import feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar, Staff
 from shared import outbound
 from shared.db import Database, utcnow
@@ -161,7 +160,6 @@ def delete_calendar(*, session: Session, staff: Staff, calendar_id: int) -> None
     """Forget a calendar and the busy time it brought."""
     calendar = get_calendar(session=session, staff=staff, calendar_id=calendar_id)
     session.execute(sa.delete(BusyBlock).where(BusyBlock.source == source_of(calendar.id)))
-    feeds.note_changed(session, staff.id, feed=False)  # a bulk DELETE passes no flush hook
     session.delete(calendar)
     session.flush()
 
@@ -357,7 +355,6 @@ def refresh(database: Database, settings: Mapping[str, Any], claim: _Claim, now:
         calendar.last_ok_at = now
         if intervals is not None:
             session.execute(sa.delete(BusyBlock).where(BusyBlock.source == source_of(claim.id)))
-            feeds.note_changed(session, calendar.staff_id, feed=False)
             session.add_all(
                 BusyBlock(
                     staff_id=calendar.staff_id,

@@ -8,7 +8,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from services.booking import feeds
 from services.booking.errors import SlugTaken
 from services.booking.models import (
     AvailabilityException,
@@ -17,7 +16,6 @@ from services.booking.models import (
     Service,
     Staff,
 )
-from shared.changes import Memo
 from shared.errors import NotFound, ValidationFailed
 
 
@@ -57,47 +55,16 @@ _SERVICE_WITH_STAFF = (
 )
 
 
-# What a service with its staff is read from: a memo of one is kept until one of them changes.
-SERVICE_TABLES = ("services", "service_staff", "staff")
-
-
-def get_service(
-    *, session: Session, service_id: int, public: bool = False, memo: Memo | None = None
-) -> Service:
+def get_service(*, session: Session, service_id: int, public: bool = False) -> Service:
     """One service, or 404 (public callers only see active ones).
 
     Its staff come in the same query (a join), not a second one: slot searches and bookings
-    need them at once. With `memo` (the public hot paths), a detached copy is kept while this
-    process has heard of no change to services or staff (shared.changes; bookings write other
-    tables) and merged into `session` without a query: ~60 us against ~400 us for the query.
+    need them at once.
     """
-    if memo is None:
-        service = _load_service(session, service_id)
-    else:
-        kept = memo.get_or_load(
-            ("service", service_id),
-            lambda: _detached_copy(_load_service(session, service_id)),
-            tables=SERVICE_TABLES,
-        )
-        service = None if kept is None else session.merge(kept, load=False)
+    service = session.execute(_SERVICE_WITH_STAFF, {"id": service_id}).unique().scalar()
     if service is None or (public and not service.active):
         raise NotFound("No such service.", code="service_not_found")
     return service
-
-
-def _load_service(session: Session, service_id: int) -> Service | None:
-    return session.execute(_SERVICE_WITH_STAFF, {"id": service_id}).unique().scalar()
-
-
-def _detached_copy(service: Service | None) -> Service | None:
-    """A copy of a loaded service and its staff that belongs to no session (safe to share
-    between requests: each merges it into its own session, which copies it again)."""
-    if service is None:
-        return None
-    scratch = Session()
-    copy = scratch.merge(service, load=False)
-    scratch.close()
-    return copy
 
 
 def get_service_by_slug(*, session: Session, slug: str) -> Service:
@@ -177,7 +144,6 @@ def replace_rules(
 ) -> list[AvailabilityRule]:
     """Replace a staff member's weekly rules with `rules` (weekday, start_time, end_time)."""
     session.execute(sa.delete(AvailabilityRule).where(AvailabilityRule.staff_id == staff.id))
-    feeds.note_changed(session, staff.id, feed=False)  # a bulk DELETE passes no flush hook
     for rule in rules:
         session.add(AvailabilityRule(staff_id=staff.id, **rule))
     session.flush()

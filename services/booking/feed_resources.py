@@ -52,8 +52,7 @@ def _feed_response(token: str, *, team: bool) -> Response:
         settings=feeds.FeedSettings(
             full_details=bool(config["FEED_FULL_DETAILS"]), org_name=config["ORG_NAME"]
         ),
-        cache=app.extensions.setdefault("booking_feed_cache", feeds.FeedCache()),
-        memo=app.extensions["frontdesk_memo"],
+        caches=app.extensions["booking_caches"],
         if_none_match=headers.get("If-None-Match"),
         # Parsed only when sent: most calendar apps revalidate with If-None-Match alone.
         if_modified_since=req.if_modified_since if "If-Modified-Since" in headers else None,

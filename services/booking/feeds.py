@@ -5,9 +5,9 @@ a 404 like any unknown one. Calendar apps poll feeds, so revalidation must be ch
 and Last-Modified come from one small query (the staff member's FeedVersion, plus the staff
 and service rows' last change and the day that anchors the window), and a matching
 If-None-Match or If-Modified-Since is answered 304 without loading a single appointment.
-A flush hook moves the FeedVersion forward in the same transaction as any change to one of
-the staff member's appointments (cancellations, erasures and deletions included), so no write
-path can forget it. The same validator always means the same bytes: DTSTAMP is each
+services.booking.versions moves the FeedVersion forward in the same transaction as any change
+to one of the staff member's appointments (cancellations, erasures and deletions included), so
+no write path can forget it. The same validator always means the same bytes: DTSTAMP is each
 appointment's last change, never "now".
 
 By default a feed names no client (initials only, no email, phone or notes): feeds end up on
@@ -21,33 +21,28 @@ import hashlib
 import itertools
 import operator
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from icalendar import Event
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, noload
 from werkzeug.http import parse_etags
 
 from services.booking import ical
+from services.booking.caches import Caches, Locked
 from services.booking.models import (
     MAX_HORIZON_DAYS,
     Appointment,
-    AvailabilityException,
-    AvailabilityRule,
-    BusyBlock,
     FeedToken,
     FeedVersion,
     Service,
     Staff,
 )
 from shared.auth import hash_token, new_token
-from shared.changes import Memo
 from shared.db import Database, utcnow
 from shared.errors import NotFound
 
@@ -63,7 +58,6 @@ STATES_BATCH = 25 * BATCH  # appointments whose events are looked up in the cach
 REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignores both)
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
-NEVER = datetime(1970, 1, 1, tzinfo=UTC)  # changed_at of a feed whose appointments never changed
 FORMAT = "2"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
 
@@ -142,135 +136,6 @@ def feed_urls(public_url: str, token: str) -> dict[str, str]:
     team = "team/" if token.startswith(TEAM_PREFIX + "_") else ""
     url = f"{public_url.rstrip('/')}/booking/feeds/{team}{token}.ics"
     return {"url": url, "webcal_url": "webcal://" + url.split("://", 1)[1]}
-
-
-# --- versions ----------------------------------------------------------------------------------
-
-
-def _pg_bump(*, feed: bool) -> sa.Insert:
-    """PostgreSQL's bump as one upsert, built once (parameters: staff_id, changed_at)."""
-    table = FeedVersion.__table__
-    upsert = postgresql.insert(table).values(
-        staff_id=sa.bindparam("staff_id"),
-        version=1 if feed else 0,
-        changed_at=sa.bindparam("changed_at", type_=table.c.changed_at.type) if feed else NEVER,
-        availability_version=1,
-    )
-    moved = {"availability_version": table.c.availability_version + 1}
-    if feed:
-        moved["version"] = table.c.version + 1
-        moved["changed_at"] = sa.func.greatest(
-            upsert.excluded.changed_at,
-            sa.func.date_trunc("second", table.c.changed_at) + timedelta(seconds=1),
-        )
-    return upsert.on_conflict_do_update(index_elements=[table.c.staff_id], set_=moved)
-
-
-_PG_BUMP_FEED, _PG_BUMP_AVAILABILITY = _pg_bump(feed=True), _pg_bump(feed=False)
-
-
-def bump_version(
-    session: Session, staff_id: int, *, now: datetime | None = None, feed: bool = True
-) -> None:
-    """Move a staff member's versions forward (in the caller's transaction).
-
-    `availability_version` always moves (the slot search cache); with `feed` (an appointment
-    changed) the feed's `version` and `changed_at` move too. `changed_at` advances by at least
-    a second per change, so Last-Modified (whole seconds) differs after every change and an
-    If-Modified-Since revalidation cannot miss one. Plain SQL statements, no ORM flush: this
-    also runs from inside a flush (the hook below).
-    """
-    moment = (now or utcnow()).replace(microsecond=0)
-    table = FeedVersion.__table__
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # One round trip: insert version 1, or move the row forward under its row lock.
-        if feed:
-            session.execute(_PG_BUMP_FEED, {"staff_id": staff_id, "changed_at": moment})
-        else:
-            session.execute(_PG_BUMP_AVAILABILITY, {"staff_id": staff_id})
-        return
-    insert = sqlite.insert(table)
-    session.execute(
-        insert.values(
-            staff_id=staff_id,
-            version=0,
-            changed_at=moment - timedelta(seconds=1) if feed else NEVER,
-            availability_version=0,
-        ).on_conflict_do_nothing(index_elements=[table.c.staff_id])
-    )
-    version, changed, available = session.execute(
-        sa.select(table.c.version, table.c.changed_at, table.c.availability_version)
-        .where(table.c.staff_id == staff_id)
-        .with_for_update()
-    ).one()
-    moved = {"availability_version": available + 1}
-    if feed:
-        moved["version"] = version + 1
-        moved["changed_at"] = max(moment, changed.replace(microsecond=0) + timedelta(seconds=1))
-    session.execute(sa.update(table).where(table.c.staff_id == staff_id).values(**moved))
-
-
-# Staff noted in this flush, by what changed ("feed": an appointment; "availability": a rule,
-# an exception or a busy block), and what each staff member's versions were moved for already
-# in this transaction.
-_NOTED, _BUMPED = "frontdesk_feed_staff_noted", "frontdesk_feed_staff_bumped"
-_CALENDAR_ROWS = (AvailabilityRule, AvailabilityException, BusyBlock)
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _note_changed_calendars(session: Session, _context, _instances) -> None:
-    """Note whose calendar an appointment, rule, exception or busy block being written is in.
-
-    Every write path (booking, cancel, reschedule, completion, edits, erasure, retention,
-    calendar sync, ...) goes through a flush, so none can change a feed or the slots on offer
-    without moving the versions. An appointment moved to another staff member notes both.
-    """
-    noted = session.info.setdefault(_NOTED, {})
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Appointment):
-            kind = "feed"
-        elif isinstance(obj, _CALENDAR_ROWS):
-            kind = "availability"
-        else:
-            continue
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-            continue
-        staff_id = obj.staff_id
-        if staff_id is None:
-            staff_id = getattr(getattr(obj, "staff", None), "id", None)
-        previous = sa.inspect(obj).attrs.staff_id.history.deleted
-        for member in {staff_id, *previous} - {None}:
-            if noted.get(member) != "feed":
-                noted[member] = kind
-
-
-@sa.event.listens_for(Session, "after_flush_postexec")
-def _bump_noted_feeds(session: Session, _context) -> None:
-    """Move the noted staff members' versions forward, once per staff member and transaction."""
-    for staff_id, kind in sorted(session.info.pop(_NOTED, {}).items()):
-        note_changed(session, staff_id, feed=kind == "feed")
-
-
-def note_changed(session: Session, staff_id: int, *, feed: bool) -> None:
-    """Move a staff member's versions forward now, unless this transaction already did.
-
-    For writes that bypass the ORM's flush (bulk DELETE statements of rules or busy blocks);
-    the flush hook calls it for everything else.
-    """
-    bumped = session.info.setdefault(_BUMPED, {})
-    done = bumped.get(staff_id)
-    if done == "feed" or (done == "availability" and not feed):
-        return
-    bumped[staff_id] = "feed" if feed else "availability"
-    bump_version(session, staff_id, feed=feed)
-
-
-@sa.event.listens_for(Session, "after_transaction_end")
-def _forget_bumped(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_NOTED, None)
-        session.info.pop(_BUMPED, None)
 
 
 # --- finding a feed and revalidating -----------------------------------------------------------
@@ -460,7 +325,6 @@ class BuiltEvent:
     zone_dates: tuple[tuple[str, date], ...]
 
 
-K, V = TypeVar("K"), TypeVar("V")
 _COLUMN_GETTERS: dict[type, Callable[[Any], tuple]] = {}
 
 
@@ -473,57 +337,21 @@ def _columns(row: Any) -> tuple:
     return getter(row)
 
 
-class _BytesLRU(Generic[K, V]):
-    """A thread-safe cache bounded in bytes (`size` of each value), least recently used
-    dropped first; a value bigger than the whole bound is not kept."""
-
-    def __init__(self, max_bytes: int, size: Callable[[V], int]) -> None:
-        self.max_bytes, self._size_of = max_bytes, size
-        self._entries: OrderedDict[K, V] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> None:
-        size = self._size_of(value)
-        with self._lock:
-            if key in self._entries or size > self.max_bytes:
-                return
-            self._entries[key] = value
-            self._size += size
-            while self._size > self.max_bytes:
-                _, dropped = self._entries.popitem(last=False)
-                self._size -= self._size_of(dropped)
+def event_key(state: object, *, around: bytes) -> bytes:
+    """The event cache's key of an event from its appointment's state (its column values in
+    `_columns` order, or its id and row hash) and `around`, event_around's answer. A change to
+    anything the event is built from is another key, so an entry cannot go stale; a feed rebuilt
+    after one booking builds that one event again instead of all of them."""
+    return hashlib.blake2b(around + repr(state).encode(), digest_size=20).digest()
 
 
-class EventCache(_BytesLRU[bytes, "BuiltEvent"]):
-    """Built feed events by everything they are built from: the appointment's, its service's and
-    its staff member's columns, the feed settings, staff or team feed. A change to any of them
-    is another key, so an entry cannot go stale; a feed rebuilt after one booking builds that
-    one event again instead of all of them. Bounded in bytes, least recently used dropped."""
-
-    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
-        super().__init__(max_bytes, lambda built: len(built.chunk))
-
-    @staticmethod
-    def key(state: object, *, around: bytes) -> bytes:
-        """The key of an event from its appointment's state (its column values in `_columns`
-        order, or its id and row hash) and `around`, EventCache.around's answer."""
-        return hashlib.blake2b(around + repr(state).encode(), digest_size=20).digest()
-
-    @staticmethod
-    def around(*, service: tuple, staff: tuple, settings: FeedSettings, team: bool) -> bytes:
-        """What an event is built from besides its appointment (the column values of its
-        service and staff member): the same for a feed's events of one service and staff
-        member, so a build works it out once per pair (a digest: every key hashes it)."""
-        state = repr((settings, team, service, staff)).encode()
-        return hashlib.blake2b(state, digest_size=20).digest()
+def event_around(*, service: tuple, staff: tuple, settings: FeedSettings, team: bool) -> bytes:
+    """What an event is built from besides its appointment (the column values of its service
+    and staff member, the settings, staff or team feed): the same for a feed's events of one
+    service and staff member, so a build works it out once per pair (a digest: every key
+    hashes it)."""
+    state = repr((settings, team, service, staff)).encode()
+    return hashlib.blake2b(state, digest_size=20).digest()
 
 
 @functools.cache
@@ -570,7 +398,7 @@ def _states(session: Session, ids: list[int]) -> dict[int, tuple[int, int, objec
 
 
 class _Arounds(dict[tuple[int, int], bytes]):
-    """EventCache.around of each (service id, staff id) pair, for one build."""
+    """event_around of each (service id, staff id) pair, for one build."""
 
     def __init__(self, settings: FeedSettings, team: bool) -> None:
         super().__init__()
@@ -580,7 +408,7 @@ class _Arounds(dict[tuple[int, int], bytes]):
         """The pair's around from a loaded appointment's service and staff member."""
         pair = (appointment.service_id, appointment.staff_id)
         if pair not in self:
-            self[pair] = EventCache.around(
+            self[pair] = event_around(
                 service=_columns(appointment.service),
                 staff=_columns(appointment.staff),
                 settings=self.settings,
@@ -597,7 +425,7 @@ class _Arounds(dict[tuple[int, int], bytes]):
         staff = _values(session, Staff, {member for _, member in pairs})
         for service_id, staff_id in pairs:
             if service_id in services and staff_id in staff:  # else deleted meanwhile
-                self[service_id, staff_id] = EventCache.around(
+                self[service_id, staff_id] = event_around(
                     service=tuple(services[service_id]),
                     staff=tuple(staff[staff_id]),
                     settings=self.settings,
@@ -606,7 +434,7 @@ class _Arounds(dict[tuple[int, int], bytes]):
 
 
 def _kept(
-    session: Session, batch: list[int], *, arounds: _Arounds, events: EventCache
+    session: Session, batch: list[int], *, arounds: _Arounds, events: Locked
 ) -> dict[int, BuiltEvent]:
     """The events of `batch` built before from the same data, by appointment id.
 
@@ -619,7 +447,7 @@ def _kept(
     kept = {}
     for appointment_id, (service_id, staff_id, state) in states.items():
         around = arounds.get((service_id, staff_id))
-        built = None if around is None else events.get(EventCache.key(state, around=around))
+        built = None if around is None else events.get(event_key(state, around=around))
         if built is not None:
             kept[appointment_id] = built
     return kept
@@ -631,7 +459,7 @@ def _built(
     *,
     settings: FeedSettings,
     team: bool,
-    events: EventCache | None,
+    events: Locked | None,
 ):
     """The BuiltEvent of each of `ids`, in that order, a batch at a time.
 
@@ -655,7 +483,7 @@ def _built(
                 built = _build_event(appointment, settings=settings, team=team)
                 if events is not None:  # keyed by the data just built from
                     around = loaded_arounds.of_objects(appointment)
-                    events.put(EventCache.key(state, around=around), built)
+                    events.put(event_key(state, around=around), built)
             yield built
 
 
@@ -682,7 +510,7 @@ def _build_event(appointment: Appointment, *, settings: FeedSettings, team: bool
 
 
 def build_feed(
-    *, session: Session, feed: Feed, settings: FeedSettings, events: EventCache | None = None
+    *, session: Session, feed: Feed, settings: FeedSettings, events: Locked | None = None
 ) -> bytes:
     """The feed's VCALENDAR: its window's appointments, cut to stay under MAX_FEED_BYTES.
 
@@ -711,22 +539,13 @@ def build_feed(
         kept = kept[: len(kept) * 99 // 100]  # more time zones than the slack: drop the farthest
 
 
-class FeedCache(_BytesLRU[str, bytes]):
-    """Built feeds by ETag, in this process, bounded in bytes (an ETag always means one body)."""
-
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        super().__init__(max_bytes, len)
-        self.events = EventCache()  # what a rebuild after a change reuses
-
-
 def get_feed(
     *,
     database: Database,
     token: str,
     team: bool,
     settings: FeedSettings,
-    cache: FeedCache,
-    memo: Memo | None = None,
+    caches: Caches,
     if_none_match: str | None = None,
     if_modified_since: datetime | None = None,
     now: datetime | None = None,
@@ -734,28 +553,19 @@ def get_feed(
     """Answer a feed request: 304 from the validators alone, else the (cached) body.
 
     The validators are one statement outside any transaction (Database.reader: one round trip
-    on PostgreSQL), so a 304 or a cached body costs that query alone; with a `memo`, not even
-    that while the process has heard of no change. A body built here comes
+    on PostgreSQL), so a 304 or a cached body costs that query alone. A body built here comes
     from its own read transaction; an ETag read just before it can only be older than the
     data, so a stale cache entry is never stored under a newer ETag.
     """
     today = (now or utcnow()).date()
 
-    def validators() -> Feed:
-        with database.reader() as connection:
-            return find_feed(
-                session=connection, token=token, team=team, settings=settings, today=today
-            )
-
-    if memo is None:
-        feed = validators()
-    else:  # while nothing changed, the validators are known without asking (shared.changes)
-        feed = memo.get_or_load(("feed", hash_token(token), team, today, settings), validators)
+    with database.reader() as connection:
+        feed = find_feed(session=connection, token=token, team=team, settings=settings, today=today)
     if not_modified(feed, if_none_match=if_none_match, if_modified_since=if_modified_since):
         return FeedResponse(None, feed.etag, feed.last_modified)
-    body = cache.get(feed.etag)
+    body = caches.feeds.get(feed.etag)
     if body is None:
         with database.transaction() as session:
-            body = build_feed(session=session, feed=feed, settings=settings, events=cache.events)
-        cache.put(feed.etag, body)
+            body = build_feed(session=session, feed=feed, settings=settings, events=caches.events)
+        caches.feeds.put(feed.etag, body)
     return FeedResponse(body, feed.etag, feed.last_modified)

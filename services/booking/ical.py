@@ -23,49 +23,9 @@ from services.booking.models import Appointment
 from shared.pages import po_translations
 from shared.plain_text import one_line
 
-try:  # icalendar 7: where content lines are folded
-    from icalendar.parser import content_line as _content_line
-except ImportError:  # pragma: no cover - an icalendar without that module folds its own way
-    _content_line = None
-
 PRODID = "-//Frontdesk//Booking//EN"
 MODE_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}
 TRANSLATIONS = (str(Path(__file__).parent / "translations"),)
-
-
-def _fold_fast(fold: Callable[..., str]) -> Callable[..., str]:
-    """icalendar's line folding, without its loop over every character for ASCII lines.
-
-    icalendar 7 folds a content line character by character (~13 us a short line); a
-    1,200-event staff feed has ~23,000 lines, and folding them was a quarter of building it.
-    A line shorter than the limit (in octets) comes back unchanged; a longer ASCII line is cut
-    where `fold` cuts it, by slicing: every piece `limit - 1` characters, except that a piece
-    never ends in a backslash or caret (the escape moves to the next piece, as icalendar does).
-    Other long lines (octets and characters differ) still go to icalendar.
-    """
-
-    def fold_line(line: str, limit: int = 75, fold_sep: str = "\r\n ") -> str:
-        if len(line) < limit and (line.isascii() or len(line.encode()) < limit):
-            return line
-        if limit < 3 or not line.isascii():
-            return fold(line, limit, fold_sep)
-        size, pieces, at = limit - 1, [], 0
-        while len(line) - at > size:
-            cut = at + size
-            if line[cut - 1] in "\\^":
-                cut -= 1
-            pieces.append(line[at:cut])
-            at = cut
-        pieces.append(line[at:])
-        return fold_sep.join(pieces)
-
-    fold_line.original = fold  # type: ignore[attr-defined]
-    return fold_line
-
-
-_fold = getattr(_content_line, "_foldline", None)
-if _fold is not None and not hasattr(_fold, "original"):  # once, however often imported
-    _content_line._foldline = _fold_fast(_fold)
 
 
 def translator(locale: str | None) -> Callable[[str], str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import marshmallow as ma
 from marshmallow import fields, validate, validates_schema
 
@@ -268,6 +270,23 @@ class SlotListSchema(ma.Schema):
     service_id = fields.Integer()
     tz = fields.String()
     slots = fields.List(fields.Nested(SlotSchema))
+
+    @ma.pre_dump
+    def _in_the_viewers_zone(self, data: dict, **_kwargs) -> dict:
+        """Each slot's start and end also as local times in the list's zone `tz`."""
+        zone = ZoneInfo(data["tz"])
+        slots = [
+            {
+                "start": slot.start,
+                "end": slot.end,
+                "start_local": slot.start.astimezone(zone).isoformat(),
+                "end_local": slot.end.astimezone(zone).isoformat(),
+                "staff_ids": slot.staff_ids,
+                "seats_left": slot.seats_left,
+            }
+            for slot in data["slots"]
+        ]
+        return {**data, "slots": slots}
 
 
 class ClientSchema(ma.Schema):

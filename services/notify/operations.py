@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.notify.errors import EndpointNotFound, MessageNotFound
 from services.notify.models import CLAIMABLE, Attempt, Message, WebhookEndpoint
-from shared.db import insert_loaded, utcnow
+from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.idempotency import check_replay
 
@@ -77,9 +77,10 @@ def create_message(
         "last_error": None,
     }
     try:
-        # One INSERT, no unit of work (accepting is notify's hot path); no attempts yet, so
-        # the answer needs no query for them.
-        message = insert_loaded(session, Message, values, attempts=[])
+        # No attempts yet: set, so the answer needs no query for them.
+        message = Message(**values, attempts=[])
+        session.add(message)
+        session.flush()
     except IntegrityError:
         # The key was used before (a replay, or another request won the race). Nothing else
         # written in this transaction is kept for a replay, so roll it back and answer with the

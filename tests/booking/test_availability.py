@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.booking import availability, catalog
-from services.booking.availability import StaffCalendar, Taken
+from services.booking import availability, catalog, free_time
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
+from services.booking.free_time import StaffCalendar, Taken
 from services.booking.models import AvailabilityException, AvailabilityRule, Service, Staff
 
 # DST change days: Toronto springs forward 2026-03-08 and falls back 2026-11-01;
@@ -59,7 +59,7 @@ def starts_on(svc, cal, day: date, zone: str, now=LONG_AGO) -> list[datetime]:
     lo = datetime.combine(day, time(0), tzinfo=z).astimezone(UTC)
     hi = datetime.combine(day + timedelta(days=1), time(0), tzinfo=z).astimezone(UTC)
     return sorted(
-        availability.free_starts(service=svc, calendar=cal, window_start=lo, window_end=hi, now=now)
+        free_time.free_starts(service=svc, calendar=cal, window_start=lo, window_end=hi, now=now)
     )
 
 
@@ -168,7 +168,7 @@ def test_slots_stay_inside_rules_and_clear_of_appointments_and_buffers(
 def _inside_rules(rules, local_start, local_end, z) -> bool:
     """Inside one rule's window of that local date (touching or overlapping rules merge)."""
     day = local_start.date()
-    windows = availability._merge(
+    windows = free_time.merge(
         (
             datetime.combine(day, s, tzinfo=z).astimezone(UTC),
             datetime.combine(day, e, tzinfo=z).astimezone(UTC),
@@ -231,9 +231,9 @@ def test_group_session_counts_seats():
     seat = Taken(start, start + timedelta(minutes=90), svc.id, start)
     two = calendar(zone, every_day, appointments=[seat, seat])
     window = dict(window_start=start, window_end=start + timedelta(hours=8), now=LONG_AGO)
-    assert availability.free_starts(service=svc, calendar=two, **window)[start] == 1
+    assert free_time.free_starts(service=svc, calendar=two, **window)[start] == 1
     three = calendar(zone, every_day, appointments=[seat, seat, seat])
-    assert start not in availability.free_starts(service=svc, calendar=three, **window)
+    assert start not in free_time.free_starts(service=svc, calendar=three, **window)
 
 
 # --- through the database ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, time, timedelta
 import sqlalchemy as sa
 
 from services.booking import appointments, availability, calendars, catalog
+from services.booking.caches import make_caches
 from services.booking.models import BusyBlock, ExternalCalendar, FeedVersion
 from shared import db as shared_db
 
@@ -25,7 +26,7 @@ def test_a_cached_search_answers_what_a_fresh_one_does_after_every_kind_of_write
     first, second = make_staff(), make_staff(email="bo@maple.example")
     service = make_service(staff=[first, second], min_notice_minutes=60)
     day = next_weekday(2)
-    cache = availability.SlotCache(16)
+    cache = make_caches(slot_searches=16).slots
 
     def search(with_cache):
         return availability.search_slots(
@@ -95,7 +96,7 @@ def test_a_repeated_search_reads_one_small_query_and_cuts_notice_by_its_own_cloc
 ):
     service = make_service(min_notice_minutes=24 * 60)
     day = next_weekday(2)
-    cache = availability.SlotCache(16)
+    cache = make_caches(slot_searches=16).slots
     statements: list[str] = []
     engine = shared_db.get_db(booking_app).engine
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
@@ -148,9 +149,8 @@ def test_an_appointment_moved_to_another_staff_member_moves_both_versions(
 def test_the_app_cache_follows_its_setting(booking_app):
     from services.booking.app import create_app
 
-    assert availability.SlotCache(0).size == 0
-    assert booking_app.extensions["frontdesk_slot_cache"].size == 256
+    assert booking_app.extensions["booking_caches"].slots.maxsize == 256
     other = create_app({**booking_app.config, "SLOT_CACHE_SIZE": 0})
-    cache = other.extensions["frontdesk_slot_cache"]
+    cache = other.extensions["booking_caches"].slots
     cache.put(("key",), [])
     assert cache.get(("key",)) is None

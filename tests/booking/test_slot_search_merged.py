@@ -4,13 +4,14 @@ it must offer exactly the slots the unmerged appointments and busy blocks leave 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from services.booking import appointments, availability, catalog
+from services.booking import appointments, availability, catalog, free_time
 
 
 def _unmerged_slots(session, service, day, tz, now) -> list[datetime]:
     """The starts free on `day` computed from every appointment and busy block one by one."""
-    window_start = availability._local(day, datetime.min.time(), availability.ZoneInfo(tz))
+    window_start = free_time.local_time(day, datetime.min.time(), ZoneInfo(tz))
     window_end = window_start + timedelta(days=1)
     calendars = availability.load_calendars(
         session=session, staff=service.staff, start=window_start, end=window_end
@@ -19,7 +20,7 @@ def _unmerged_slots(session, service, day, tz, now) -> list[datetime]:
     starts: set[datetime] = set()
     for calendar in calendars:
         starts |= set(
-            availability.free_starts(
+            free_time.free_starts(
                 service=service,
                 calendar=calendar,
                 window_start=window_start,

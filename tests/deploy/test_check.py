@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import BestAvailableEncryption
 from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 
-from frontdesk.check import check_change_listener, run_checks
+from frontdesk.check import run_checks
 from frontdesk.cli import main
 from frontdesk.suite import Suite
 from shared.testing import SmtpSink
@@ -103,23 +103,6 @@ def test_rate_limit_storage_is_checked_where_limits_apply(environ):
     assert not findings_by_subject(unknown, services=("consent",))["rate-limit storage"].ok
 
 
-def test_the_booking_change_listener_is_checked_on_postgresql(environ):
-    """A NOTIFY must reach a LISTEN; PostgreSQL runs on this machine whichever pass this is."""
-    finding = findings_by_subject(environ, services=("booking",))["booking change listener"]
-    on_postgresql = environ["FRONTDESK_BOOKING_DATABASE_URL"].startswith("postgresql")
-    assert finding.ok
-    assert ("LISTEN/NOTIFY works" if on_postgresql else "not used on SQLite") in finding.message
-    assert "booking change listener" not in findings_by_subject(environ, services=("notify",))
-    server = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    assert check_change_listener(url=server, enabled=True).ok
-    off = check_change_listener(url=server, enabled=False)
-    assert off.ok and "FRONTDESK_LISTEN_FOR_CHANGES=false" in off.message
-    down = check_change_listener(
-        url=f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x", enabled=True
-    )
-    assert not down.ok and "OperationalError" in down.message
-
-
 def test_correct_configuration_passes_every_check(environ):
     findings = findings_by_subject(environ)
     assert [f.line() for f in findings.values() if not f.ok] == []
@@ -134,7 +117,6 @@ def test_correct_configuration_passes_every_check(environ):
         "consent service",
         "notify service",
         "rate-limit storage",
-        "booking change listener",
     }
     assert "migrated to head" in findings["booking database"].message
     assert "answers EHLO" in findings["smtp"].message
@@ -144,7 +126,7 @@ def test_correct_configuration_passes_every_check(environ):
 def test_cli_prints_a_line_per_check_and_exits_0_when_all_pass(environ):
     result = CliRunner().invoke(main, ["check"], env=environ)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 11
+    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 10
     assert "FAIL" not in result.output
 
 

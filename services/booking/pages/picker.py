@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from babel.dates import format_date
+from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
@@ -126,7 +127,7 @@ def build_picker(
             tz=tz,
             now=now,
             staff_id=staff_id,
-            cache=availability.app_cache(),
+            cache=current_app.extensions["booking_caches"].slots,
         )
         return _by_day(found, zone)
 
@@ -165,7 +166,7 @@ def nearest_slots(
         tz=tz,
         now=now,
         staff_id=staff_id,
-        cache=availability.app_cache(),
+        cache=current_app.extensions["booking_caches"].slots,
     )
     closest = sorted(found, key=lambda slot: abs(slot.start - around))[:NEAREST]
     return sorted(closest, key=lambda slot: slot.start)
