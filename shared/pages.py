@@ -38,9 +38,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from shared.app import set_missing_headers
 from shared.errors import BadRequest
+from shared.languages import LANGUAGES as LANGUAGE_CODES
+from shared.languages import language_name, text_direction
 from shared.rate_limits import client_address
 
-LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+# code -> the language's own name, for the switcher (FRONTDESK_LANGUAGES).
+LANGUAGES = {code: language_name(code) for code in LANGUAGE_CODES}
 SHARED_DIR = Path(__file__).parent
 LANG_COOKIE = "lang"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -209,6 +212,7 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         languages=LANGUAGES,
+        text_direction=text_direction,
         lang_url=lang_url,
         get_locale=get_locale,
         org_name=app.config["ORG_NAME"],

@@ -538,7 +538,7 @@ def _english_sentences() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["fr", "es"])
+@pytest.mark.parametrize("lang", ["fr", "es", "ar"])
 def test_french_and_spanish_pages_have_no_english_left(client, service, day, at, book, lang):
     booked = book(service, at(day, 15), accommodations={"captions": True})
     english = _english_sentences()
@@ -616,3 +616,19 @@ def test_an_empty_cross_site_form_cannot_cancel(client, booking_app, service, da
     )
     assert response.status_code == 400
     assert load(booking_app, booked.appointment.id).status == "confirmed"
+
+
+def test_arabic_pages_are_right_to_left_and_in_arabic(client, service, day, at, book):
+    booked = book(service, at(day, 15))
+    picker = f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=ar"
+    service_page = text(client.get(picker, headers=HTML))
+    assert '<html lang="ar" dir="rtl">' in service_page
+    assert "الخطوة 2 من 3: اختر يومًا ووقتًا" in service_page
+    # The switcher's other languages keep their own direction inside the Arabic page.
+    assert 'hreflang="fr" lang="fr" dir="ltr"' in service_page
+    assert 'hreflang="ar" lang="ar" dir="rtl" aria-current="true">العربية</a>' in service_page
+    manage = text(client.get(f"/manage/{booked.manage_token}?lang=ar", headers=HTML))
+    assert '<html lang="ar" dir="rtl">' in manage
+    assert "تعديل أو إلغاء" in manage and "أضف إلى تقويمك" in manage
+    english = text(client.get(f"/{service.slug}?lang=en", headers=HTML))
+    assert '<html lang="en" dir="ltr">' in english
