@@ -82,7 +82,7 @@ class PoDomain(Domain):
 def po_translations(locale: str, directories: tuple[str, ...]) -> support.Translations:
     """The `locale` catalogs (messages.po) of these folders merged, read once per process; also
     for text made outside a page, such as the calendar files sent to clients."""
-    merged = support.Translations()
+    merged = None
     for directory in directories:
         path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
         if path.exists():
@@ -91,8 +91,14 @@ def po_translations(locale: str, directories: tuple[str, ...]) -> support.Transl
             buffer = io.BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)
-            merged.merge(support.Translations(fp=buffer))
-    return merged
+            translations = support.Translations(fp=buffer)
+            # The first catalog is the base: merging into an empty one would keep English's
+            # plural rule (one/other), and Arabic has six forms.
+            if merged is None:
+                merged = translations
+            else:
+                merged.merge(translations)
+    return merged if merged is not None else support.Translations()
 
 
 class PageGlobals(_AppCtxGlobals):

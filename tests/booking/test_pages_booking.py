@@ -580,6 +580,13 @@ def test_group_sessions_show_the_places_left(client, make_service, day, at, book
     assert "Quedan 2 lugares" in html and "Quedan 3 lugares" in html
 
 
+def test_places_left_take_arabics_plural_forms(client, make_service, day, at, book):
+    service = make_service(capacity=3)
+    book(service, at(day, 9))
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=ar", headers=HTML))
+    assert "بقي مكانان (2)" in html and "بقيت 3 أماكن" in html
+
+
 def test_links_carry_the_public_prefix_when_mounted_under_booking(apps, service):
     from werkzeug.test import Client
 
