@@ -41,6 +41,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "LOG_LEVEL": ("INFO", "Logging level of the JSON-lines log."),
     "INSTANCE_DIR": ("var", "Folder for SQLite files, the signing key and outbox files."),
     "ORG_NAME": ("Frontdesk", "Organization name shown on pages, emails and records."),
+    "LANGUAGES": (
+        "en,fr,es,ar",
+        "Languages offered on pages, emails, SMS and records, comma-separated; each needs its catalogs (translations/CODE/, notify's templates/CODE/, record labels); English is the fallback.",
+    ),
     "SMTP_URL": (
         "console://",
         "smtp://user:pass@host:587?starttls=1, smtps://..., console:// or file://PATH.",

@@ -38,9 +38,12 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 
 from shared.app import set_missing_headers
 from shared.errors import BadRequest
+from shared.languages import LANGUAGES as LANGUAGE_CODES
+from shared.languages import language_name, text_direction
 from shared.rate_limits import client_address
 
-LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
+# code -> the language's own name, for the switcher (FRONTDESK_LANGUAGES).
+LANGUAGES = {code: language_name(code) for code in LANGUAGE_CODES}
 SHARED_DIR = Path(__file__).parent
 LANG_COOKIE = "lang"
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -79,7 +82,7 @@ class PoDomain(Domain):
 def po_translations(locale: str, directories: tuple[str, ...]) -> support.Translations:
     """The `locale` catalogs (messages.po) of these folders merged, read once per process; also
     for text made outside a page, such as the calendar files sent to clients."""
-    merged = support.Translations()
+    merged = None
     for directory in directories:
         path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
         if path.exists():
@@ -88,8 +91,14 @@ def po_translations(locale: str, directories: tuple[str, ...]) -> support.Transl
             buffer = io.BytesIO()
             write_mo(buffer, catalog)
             buffer.seek(0)
-            merged.merge(support.Translations(fp=buffer))
-    return merged
+            translations = support.Translations(fp=buffer)
+            # The first catalog is the base: merging into an empty one would keep English's
+            # plural rule (one/other), and Arabic has six forms.
+            if merged is None:
+                merged = translations
+            else:
+                merged.merge(translations)
+    return merged if merged is not None else support.Translations()
 
 
 class PageGlobals(_AppCtxGlobals):
@@ -210,6 +219,7 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         languages=LANGUAGES,
+        text_direction=text_direction,
         lang_url=lang_url,
         get_locale=get_locale,
         org_name=app.config["ORG_NAME"],

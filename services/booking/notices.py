@@ -10,8 +10,9 @@ from typing import Any
 from services.booking import ical
 from services.booking.manage_tokens import manage_token_for
 from services.booking.models import Appointment
+from shared.languages import LANGUAGES
 
-LOCALES = ("en", "fr", "es")
+LOCALES = LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def iso(moment: datetime) -> str:
 
 
 def locale_for(language: str | None) -> str:
-    """The notify locale closest to a language tag (notify knows en, fr, es)."""
+    """The notify locale closest to a language tag (notify knows FRONTDESK_LANGUAGES)."""
     base = (language or "en").split("-")[0].lower()
     return base if base in LOCALES else "en"
 

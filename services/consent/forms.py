@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from services.consent.errors import TemplateArchived, TemplateNotFound, VersionNotFound
 from services.consent.models import MAX_ID, FormTemplate, FormVersion
 from shared.db import utcnow
+from shared.languages import LANGUAGES
 
-LOCALES = ("en", "fr", "es")
+LOCALES = LANGUAGES
 DEFAULT_LOCALE = "en"
 
 # CommonMark with raw HTML disabled; nh3 then keeps only harmless tags.

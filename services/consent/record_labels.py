@@ -1,7 +1,7 @@
-"""The fixed words on a consent record, in the record's language (en, fr, es).
+"""The fixed words on a consent record, in the record's language (en, fr, es, ar).
 
 The form's own text comes from its version; these are the headings and labels around it, so
-a client who signed in French or Spanish gets a record they can read.
+a client who signed in French, Spanish or Arabic gets a record they can read.
 """
 
 from __future__ import annotations
@@ -176,6 +176,61 @@ LABELS: dict[str, dict[str, str]] = {
         "audit_event": "Evento de auditoría",
         "page": "página",
         "of": "de",
+    },
+    "ar": {
+        "consent_record": "سجل الموافقة",
+        "form": "النموذج",
+        "version": "الإصدار",
+        "language": "اللغة",
+        "form_sha": "بصمة SHA-256 للنموذج",
+        "answers": "الإجابات",
+        "required": "إلزامي",
+        "ticked": "نعم — تم وضع علامة",
+        "not_ticked": "لا — لم توضع علامة",
+        "disclosure": "الإفصاح عن السجلات الإلكترونية",
+        "disclosure_accepted": "مقبول: وافق العميل على التوقيع إلكترونيًا، وأُبلغ بأنه يمكنه "
+        "طلب نسخة ورقية، وبأنه يمكنه سحب هذه الموافقة في أي وقت.",
+        "not_applicable": "لا ينطبق",
+        "verbal_heading": "موافقة شفهية، يشهد عليها أحد الموظفين",
+        "client": "العميل",
+        "explained": "ما تم شرحه",
+        "explained_by": "شرحه",
+        "when": "التاريخ",
+        "witness": "الشاهد",
+        "signature": "التوقيع",
+        "signed_by": "وقّعه",
+        "on_behalf": "نيابةً عن",
+        "relationship": "صلة الموقّع",
+        "drawn": "توقيع مرسوم",
+        "signed_at": "تاريخ التوقيع",
+        "audit_trail": "سجل التدقيق",
+        "record": "السجل",
+        "request": "الطلب",
+        "evidence_sha": "بصمة SHA-256 للأدلة (ملف evidence.json مرفق بهذا الملف)",
+        "signer": "الموقّع",
+        "verbal": "موافقة شفهية",
+        "org_signed": "موقَّع من المؤسسة",
+        "org_signature": "توقيع رقمي PAdES على هذا الملف",
+        "events": "الأحداث",
+        "event": "الحدث",
+        "time_utc": "الوقت (UTC)",
+        "zone": "المنطقة الزمنية",
+        "ip": "عنوان IP",
+        "browser": "المتصفح",
+        "lang": "اللغة",
+        "hash": "البصمة",
+        "chain_note": "يحمل كل حدث بصمة SHA-256 للحدث الذي قبله؛ ويحمل الحدث الأول 64 صفرًا.",
+        "withdrawal": "السحب",
+        "withdrawal_note": "يمكن سحب الموافقة في أي وقت، بنفس سهولة إعطائها. يُسجَّل السحب في "
+        "هذه الصفحة ضمن تحديث موقَّع لهذا الملف؛ ويبقى التوقيع أعلاه صالحًا. عند توقيع هذا "
+        "السجل، لم تكن الموافقة قد سُحبت.",
+        "withdrawn": "تم سحب الموافقة",
+        "withdrawn_at": "تاريخ السحب",
+        "withdrawn_by": "سحبها",
+        "reason": "السبب",
+        "audit_event": "حدث تدقيق",
+        "page": "صفحة",
+        "of": "من",
     },
 }
 

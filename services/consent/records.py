@@ -38,6 +38,7 @@ from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, D
 from services.consent.record_labels import labels_for
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
+from shared.languages import text_direction
 from shared.plain_text import isolate
 
 MAX_SIGNATURE_BYTES = 200 * 1024
@@ -266,6 +267,7 @@ def record_html(
         ],
         fields=[{**field, "value": answers["fields"].get(field["key"])} for field in form.fields],
         t=labels_for(form.locale),
+        dir=text_direction(form.locale),
         disclosure_accepted=bool(answers.get("disclosure_accepted")),
         verbal=answers.get("verbal"),
         signer=signer,
@@ -358,6 +360,7 @@ def add_withdrawal(
     html = _templates.get_template("withdrawal.html").render(
         t=labels_for(locale),
         locale=locale,
+        dir=text_direction(locale),
         record_id=record.id,
         width=x2 - x1,
         height=y2 - y1,

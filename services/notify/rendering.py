@@ -18,9 +18,10 @@ import jinja2
 from babel.dates import format_date, format_time, get_timezone_name
 
 from shared.fields import is_time_zone
+from shared.languages import LANGUAGES
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-LOCALES = ("en", "fr", "es")
+LOCALES = LANGUAGES
 FALLBACK_LOCALE = "en"
 MODES = ("video", "phone", "in_person")
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 
-from services.booking import outbox
+from services.booking import ical, outbox
 from services.booking.models import OutboxIntent
 from services.notify import outbox as notify_outbox
 from services.notify.models import Message
@@ -488,3 +488,24 @@ def test_withdrawn_consent_is_told_to_the_staff_member(
     withdrawn = [m for m in notices if m["Subject"].startswith("Consent withdrawn")]
     assert len(withdrawn) == 1
     assert "Recording" in withdrawn[0].get_body(("plain",)).get_content()
+
+
+def test_an_arabic_clients_invite_is_written_in_arabic(
+    session, make_service, next_weekday, at, book
+):
+    service = make_service()
+    client = {
+        "name": "Amira Haddad",
+        "email": "amira@example.org",
+        "phone": "+14165550123",
+        "language": "ar",
+        "time_zone": "America/Toronto",
+    }
+    booked = book(service, at(next_weekday(), 10), client=client)
+    method, text = ical.invite(booked.appointment)
+    (event,) = vobject.readOne(text).vevent_list
+    assert method == "REQUEST"
+    assert event.summary.value == f"{service.name} مع {booked.appointment.staff.name}"
+    assert "مكالمة فيديو" in event.description.value
+    assert "الخطة البديلة: إذا لم يعمل الفيديو" in event.description.value
+    assert event.valarm.description.value == f"{service.name} يبدأ قريبًا"

@@ -538,7 +538,7 @@ def _english_sentences() -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["fr", "es"])
+@pytest.mark.parametrize("lang", ["fr", "es", "ar"])
 def test_french_and_spanish_pages_have_no_english_left(client, service, day, at, book, lang):
     booked = book(service, at(day, 15), accommodations={"captions": True})
     english = _english_sentences()
@@ -578,6 +578,13 @@ def test_group_sessions_show_the_places_left(client, make_service, day, at, book
     book(service, at(day, 9))
     html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=es", headers=HTML))
     assert "Quedan 2 lugares" in html and "Quedan 3 lugares" in html
+
+
+def test_places_left_take_arabics_plural_forms(client, make_service, day, at, book):
+    service = make_service(capacity=3)
+    book(service, at(day, 9))
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=ar", headers=HTML))
+    assert "بقي مكانان (2)" in html and "بقيت 3 أماكن" in html
 
 
 def test_links_carry_the_public_prefix_when_mounted_under_booking(apps, service):
@@ -653,3 +660,19 @@ def test_details_inputs_take_their_lengths_from_the_api_schema(client, service, 
     ]:
         limit = max_length(AppointmentCreateSchema(), path)
         assert re.search(rf'id="{key}"[^>]*maxlength="{limit}"', html), key
+
+
+def test_arabic_pages_are_right_to_left_and_in_arabic(client, service, day, at, book):
+    booked = book(service, at(day, 15))
+    picker = f"/{service.slug}?mode=video&tz={TZ}&day={day}&lang=ar"
+    service_page = text(client.get(picker, headers=HTML))
+    assert '<html lang="ar" dir="rtl">' in service_page
+    assert "الخطوة 2 من 3: اختر يومًا ووقتًا" in service_page
+    # The switcher's other languages keep their own direction inside the Arabic page.
+    assert 'hreflang="fr" lang="fr" dir="ltr"' in service_page
+    assert 'hreflang="ar" lang="ar" dir="rtl" aria-current="true">العربية</a>' in service_page
+    manage = text(client.get(f"/manage/{booked.manage_token}?lang=ar", headers=HTML))
+    assert '<html lang="ar" dir="rtl">' in manage
+    assert "تعديل أو إلغاء" in manage and "أضف إلى تقويمك" in manage
+    english = text(client.get(f"/{service.slug}?lang=en", headers=HTML))
+    assert '<html lang="en" dir="ltr">' in english

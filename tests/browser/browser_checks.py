@@ -41,6 +41,15 @@ CONSENT_FORM = {
             },
             "fields": {},
         },
+        "ar": {
+            "title": "تسجيل الجلسة ومشاركة المعلومات",
+            "body": "نود **تسجيل** هذه الجلسة.\n\n- تُحفظ 12 شهرًا\n- لا تُشارك أبدًا دون سؤالك",
+            "checkboxes": {
+                "recording": "أوافق على تسجيل هذه الجلسة.",
+                "sharing": "أوافق على مشاركة معلوماتي مع الجهات الشريكة.",
+            },
+            "fields": {},
+        },
     },
     "checkboxes": [
         {"key": "recording", "required": True},
@@ -98,9 +107,13 @@ def narrow_enough(page, width: int = PHONE["width"]) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under var/screenshots/ (kept as a CI artifact)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save a full-page screenshot under var/screenshots/ (kept as a CI artifact); those of
+    right-to-left pages under var/screenshots/<lang>/, to be looked at together."""
+    folder = SCREENSHOTS
+    if page.evaluate("document.documentElement.dir") == "rtl":
+        folder = SCREENSHOTS / page.evaluate("document.documentElement.lang")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
 

@@ -1,8 +1,9 @@
 """The booking pages in real Chromium on a phone-sized screen: book a slot step by step, sign the
-consent form the confirmation asks for, and axe-core on every booking page in en/fr/es."""
+consent form the confirmation asks for, and axe-core on every booking page in en/fr/es/ar."""
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -18,6 +19,8 @@ from browser_checks import (
 )
 
 pytestmark = pytest.mark.browser
+# One documentation address (RFC 5737) per test that books: its own rate limit.
+CLIENT_NUMBERS = itertools.count(10)
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +147,16 @@ def _visit(page, url: str | None, name: str, found: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "scheme"), [("en", "light"), ("fr", "light"), ("es", "light"), ("en", "dark")]
+    ("lang", "scheme"),
+    [("en", "light"), ("fr", "light"), ("es", "light"), ("ar", "light"), ("en", "dark")],
 )
 def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, scheme):
     context = browser.new_context(
-        viewport=PHONE, color_scheme=scheme, locale=lang, timezone_id="Europe/Paris"
+        viewport=PHONE,
+        color_scheme=scheme,
+        locale=lang,
+        timezone_id="Europe/Paris",
+        extra_http_headers={"X-Forwarded-For": f"192.0.2.{next(CLIENT_NUMBERS)}"},
     )
     found: dict = {}
     suffix = f"{lang}-{scheme}"
@@ -186,6 +194,7 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
         _visit(page, manage, f"booking-manage-gone-{suffix}", found)
         _visit(page, f"{base}/booking/no-such-service", f"booking-unknown-{suffix}", found)
         assert page.locator("html").get_attribute("lang") == lang
+        assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
         assert problems == [], problems
     finally:
         context.close()

@@ -1,5 +1,5 @@
 """The consent signing pages in real Chromium on a phone-sized screen: signing with a drawn
-signature (pointer events), the language switcher, and axe-core on every page in en/fr/es."""
+signature (pointer events), the language switcher, and axe-core on every page in en/fr/es/ar."""
 
 from __future__ import annotations
 
@@ -131,6 +131,42 @@ def test_language_switcher_changes_the_page_and_is_remembered(served, phone, new
     assert phone.locator("html").get_attribute("lang") == "es"
 
 
+def ink_in(page, left: float, right: float) -> int:
+    """Inked pixels of the signature pad between these fractions of its width."""
+    return page.evaluate(
+        """([left, right]) => { const c = document.querySelector('canvas.signature');
+        const x = Math.floor(c.width * left), w = Math.floor(c.width * (right - left));
+        const d = c.getContext('2d').getImageData(x, 0, w, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""",
+        [left, right],
+    )
+
+
+def test_client_signs_a_right_to_left_page_in_arabic_with_a_drawn_signature(
+    served, phone, new_link
+):
+    _, url = new_link("ar")
+    phone.goto(url)
+    assert phone.locator("html").get_attribute("dir") == "rtl"
+    expect_heading(phone, "تسجيل الجلسة ومشاركة المعلومات")
+    # The layout is mirrored: the form's labels start at the right edge.
+    label = phone.get_by_text("اسمك الكامل", exact=True).bounding_box()
+    assert label["x"] + label["width"] > 390 - 40, label
+    phone.get_by_label("أوافق على تسجيل هذه الجلسة.").check()
+    phone.get_by_label("أوافق على مشاركة معلوماتي مع الجهات الشريكة.").check()
+    phone.get_by_label("قرأت هذا وأوافق على التوقيع عبر الإنترنت.").check()
+    phone.get_by_label("اسمك الكامل").fill("آنا لوبيز")
+    # The ink lands under the pointer (drawn from 30 px to 250 px on a ~350 px pad), not mirrored.
+    draw_signature(phone)
+    assert ink_in(phone, 0.0, 0.7) > 50 and ink_in(phone, 0.8, 1.0) == 0
+    assert phone.locator("#signature_data").input_value().startswith("data:image/png;base64,")
+    screenshot(phone, "consent-signing-drawn-ar")
+    phone.get_by_role("button", name="وقّع النموذج").click()
+    expect_heading(phone, "شكرًا لك، تم توقيع النموذج")
+    screenshot(phone, "consent-thank-you-ar")
+    assert phone.console_problems == []
+
+
 def visit(page, url: str, name: str, found: dict) -> None:
     page.goto(url)
     check(page, name, found)
@@ -146,7 +182,8 @@ def check(page, name: str, found: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    ("lang", "scheme"), [("en", "light"), ("fr", "light"), ("es", "light"), ("en", "dark")]
+    ("lang", "scheme"),
+    [("en", "light"), ("fr", "light"), ("es", "light"), ("ar", "light"), ("en", "dark")],
 )
 def test_every_consent_page_passes_axe_wcag21_aa(served, browser, new_link, lang, scheme):
     context = browser.new_context(

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
+from consent_builders import form_content
 from consent_validators import pdfsig, pdftotext, pyhanko_validate
 
-from services.consent import forms, requests, signing, verification
+from services.consent import forms, records, requests, signing, verification
 from services.consent.errors import InvalidSignatureImage, SigningUnavailable
 from services.consent.models import ConsentRequest
 
@@ -490,3 +491,35 @@ def test_info_dictionary_and_xmp_agree_after_signing_and_after_withdrawal(
     info, xmp = _info_and_xmp(signed.request.record.pdf)
     assert info == xmp
     assert info["modified"] is not None
+
+
+def test_arabic_record_and_withdrawal_are_in_arabic_right_to_left(
+    make_request, make_template, sign_request, session, settings, origin, tmp_path
+):
+    content = form_content()
+    content["locales"]["ar"] = {
+        "title": "تسجيل الجلسة ومشاركة المعلومات",
+        "body": "نود **تسجيل** هذه الجلسة.",
+        "checkboxes": {"recording": "أوافق على التسجيل", "sharing": "أوافق على المشاركة"},
+        "fields": {"pronouns": "الضمائر"},
+    }
+    request, token = make_request(make_template(locales=content["locales"]), locale="ar")
+    sign_request(token)
+    assert 'dir="rtl"' in records.record_html(request.record, request, "0" * 64, settings.org_name)
+    requests.withdraw(
+        session=session,
+        request=request,
+        withdrawn_by="العميلة",
+        reason="غيرت رأيي",
+        settings=settings,
+        origin=origin,
+    )
+    path = write(tmp_path, request.record.pdf)
+    # pdftotext marks the right-to-left runs with embedding controls, and splits ligatures
+    # such as lam-alef and letters with a shadda: the words checked have none.
+    text = re.sub("[\u202a-\u202e]", "", pdftotext(path))
+    for words in ("سجل الموافقة", "سجل التدقيق", "تاريخ التوقيع", "أوافق على التسجيل"):
+        assert words in text, words
+    assert "تم سحب الموافقة" in text and "غيرت رأيي" in text
+    assert "Audit trail" not in text and "Answers" not in text
+    assert "Signature is Valid." in pdfsig(path)

@@ -459,7 +459,7 @@ def _english_strings() -> dict[str, set[str]]:
         for _, _, message, *_ in extract_from_dir(CONSENT, method_map)
     }
     found = {}
-    for locale in ("fr", "es"):
+    for locale in ("fr", "es", "ar"):
         with (CONSENT / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
             catalog = read_po(po, locale=locale)
         found[locale] = {
@@ -470,7 +470,7 @@ def _english_strings() -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize("locale", ["fr", "es"])
+@pytest.mark.parametrize("locale", ["fr", "es", "ar"])
 def test_french_and_spanish_pages_have_no_english_left(client, make_link, locale):
     english = _english_strings()[locale]
     assert len(english) > 40
@@ -518,3 +518,22 @@ def test_audit_records_the_disclosure_exactly_as_the_signer_read_it(client, cons
         assert event.details["disclosure_text"] == "\n".join(shown)
         expected = hashlib.sha256("\n".join(shown).encode()).hexdigest()
         assert event.details["disclosure_sha256"] == expected
+
+
+def test_arabic_signing_page_is_right_to_left_with_the_form_in_arabic(client, make_link):
+    content = form_content()
+    content["locales"]["ar"] = {
+        "title": "تسجيل الجلسة ومشاركة المعلومات",
+        "body": "نود **تسجيل** هذه الجلسة.",
+        "checkboxes": {"recording": "أوافق على التسجيل", "sharing": "أوافق على المشاركة"},
+        "fields": {"pronouns": "الضمائر"},
+    }
+    token = make_link(locale="ar", locales=content["locales"])
+    page = open_form(client, token)
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "تسجيل الجلسة ومشاركة المعلومات" in page and "أوافق على التسجيل" in page
+    assert "ارسم توقيعك" in page and "وقّع النموذج" in page
+    assert "This form is not available in your language" not in page
+    signed = client.post(f"/sign/{token}", data=good_answers(csrf_of(page)), headers=HTML)
+    assert '<html lang="ar" dir="rtl">' in signed.get_data(as_text=True)
+    assert "شكرًا لك، تم توقيع النموذج" in signed.get_data(as_text=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,22 @@ def test_every_page_string_is_translated(package, locale):
         m for m in extracted if m and (catalog.get(m) is None or not catalog.get(m).string)
     )
     assert missing == [], f"{po.relative_to(ROOT)} lacks {len(missing)} translations"
+
+
+def test_page_css_uses_logical_properties_so_right_to_left_pages_mirror():
+    css = (ROOT / "shared" / "static" / "frontdesk.css").read_text()
+    physical = re.findall(
+        r"(?:margin|padding|border|inset)-(?:left|right)\b|(?<![\w-])(?:left|right)\s*:"
+        r"|(?:text-align|float|clear)\s*:\s*(?:left|right)",
+        re.sub(r"/\*.*?\*/", "", css, flags=re.S),
+    )
+    assert physical == []
+
+
+def test_arabic_page_is_right_to_left_and_english_left_to_right(page_app):
+    client = page_app.test_client()
+    arabic = client.get("/missing?lang=ar", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert "لم نتمكن من العثور على هذه الصفحة" in arabic
+    english = client.get("/missing?lang=en", headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert '<html lang="en" dir="ltr">' in english

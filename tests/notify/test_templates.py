@@ -1,6 +1,10 @@
-"""Every template renders in every locale; French and Spanish are really translated."""
+"""Every template renders in every locale; French, Spanish and Arabic are really translated."""
 
 from __future__ import annotations
+
+import html
+import re
+from typing import Any
 
 import pytest
 
@@ -22,7 +26,7 @@ def test_template_renders_every_part(template, locale, make_template_data):
 ENGLISH_WORDS = {"your", "appointment", "please", "sign", "reminder", "confirmed", "cancelled"}
 
 
-@pytest.mark.parametrize("locale", ["fr", "es"])
+@pytest.mark.parametrize("locale", ["fr", "es", "ar"])
 @pytest.mark.parametrize("template", rendering.TEMPLATES)
 def test_no_english_left_in_translated_subjects(template, locale, make_template_data):
     data = make_template_data(template)
@@ -121,6 +125,7 @@ def test_no_template_shows_none_or_an_empty_link_for_a_missing_optional_field(
 
 REPLY_WORDS = ("reply to this email", "répondre à ce courriel", "répondez à ce courriel")
 REPLY_WORDS += ("responder a este correo", "responda a este correo")
+REPLY_WORDS += ("الرد على هذه الرسالة", "رُدّ على هذه الرسالة")
 
 
 @pytest.mark.parametrize("locale", rendering.LOCALES)
@@ -138,7 +143,7 @@ def test_templates_ask_for_a_reply_only_when_replies_reach_someone(
             assert [words for words in REPLY_WORDS if words in part.lower()]
 
 
-@pytest.mark.parametrize("locale", ["en", "fr", "es"])
+@pytest.mark.parametrize("locale", ["en", "fr", "es", "ar"])
 def test_names_and_free_text_in_html_emails_are_isolated(locale, make_booking_data):
     """A right-to-left override in a name or a note stays inside its <bdi>: it cannot
     reorder the sentence around it in the email."""
@@ -150,3 +155,44 @@ def test_names_and_free_text_in_html_emails_are_isolated(locale, make_booking_da
     assert "<bdi>\u202eanA</bdi>" in rendered.html
     assert "<bdi>ramp \u202e</bdi>" in rendered.html
     assert "<bdi>Dr. Chloé Martin</bdi>" in rendered.html
+
+
+def _values(data: Any) -> list[str]:
+    """Every string (and number) in the data: names, titles and URLs the email may quote."""
+    if isinstance(data, dict):
+        return [text for value in data.values() for text in _values(value)]
+    if isinstance(data, list):
+        return [text for value in data for text in _values(value)]
+    return [] if data is None or isinstance(data, bool) else [str(data)]
+
+
+def _latin_words_left(part: str, data: dict[str, Any]) -> list[str]:
+    part = html.unescape(re.sub(r"<[^>]*>", " ", part))  # tags, attributes, entities
+    for value in sorted(_values(data), key=len, reverse=True):
+        part = part.replace(value, " ")
+    return re.findall(r"[A-Za-z]{2,}", part)
+
+
+ARABIC_CASES = [
+    (template, mode, event)
+    for template in rendering.TEMPLATES
+    for mode in (rendering.MODES if template.startswith("booking_") else ("video",))
+    for event in (
+        ("booked", "cancelled", "rescheduled", "consent_withdrawn")
+        if template == "booking_staff_notice"
+        else ("booked",)
+    )
+]
+
+
+@pytest.mark.parametrize(("template", "mode", "event"), ARABIC_CASES)
+def test_arabic_emails_and_sms_have_no_english_left(template, mode, event, make_template_data):
+    data = make_template_data(template)
+    if template.startswith("booking_"):
+        data = {**data, "mode": mode, "event": event, "location": "12 Harbour St."}
+        data["form_title"] = "Consent to treatment"
+    for can_reply in (False, True):
+        rendered = rendering.render(template=template, locale="ar", data=data, can_reply=can_reply)
+        assert 'dir="rtl"' in rendered.html
+        for part in (rendered.subject, rendered.text, rendered.html, rendered.sms):
+            assert _latin_words_left(part, data) == []
