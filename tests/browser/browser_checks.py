@@ -10,6 +10,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WCAG_22_AA = [*WCAG_AA, "wcag22aa"]
 
 CONSENT_FORM = {
     "name": "Recording (browser tests)",
@@ -66,14 +67,14 @@ def watch_console(page) -> list[str]:
     return problems
 
 
-def check_accessibility(page) -> list[dict]:
-    """axe-core's WCAG 2.1 A/AA violations on the current page (evaluated, since the pages'
-    CSP rightly refuses an injected inline script)."""
+def check_accessibility(page, tags: list[str] = WCAG_AA) -> list[dict]:
+    """axe-core's violations of the WCAG levels `tags` (2.1 A/AA unless given) on the current
+    page (evaluated, since the pages' CSP rightly refuses an injected inline script)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG_AA,
+        tags,
     )
     return [
         {
@@ -99,8 +100,8 @@ def narrow_enough(page, width: int = PHONE["width"]) -> None:
 
 def screenshot(page, name: str) -> Path:
     """Save a full-page screenshot under var/screenshots/ (kept as a CI artifact)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 
