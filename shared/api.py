@@ -72,18 +72,11 @@ TIME_PATTERNS = {
 }
 
 
-# Every service refuses text holding NUL (shared.app): said of each free-text field.
-NO_NUL_PATTERN = r"^[^\u0000]*$"
-
-
-def constraints_apispec_leaves_out(self, field: ma.fields.Field, ret: dict, **_kwargs) -> dict:
-    """OpenAPI keywords for checks apispec does not document: a time's form, what a mapping's
-    keys must be (JSON Schema's propertyNames), and no NUL in free text, so generated data
-    passes them."""
+def constraints_apispec_leaves_out(self, field: ma.fields.Field, **_kwargs) -> dict:
+    """OpenAPI keywords for checks apispec does not document: a time's form, and what a
+    mapping's keys must be (JSON Schema's propertyNames), so generated data passes them."""
     if isinstance(field, ma.fields.Time) and field.format in TIME_PATTERNS:
         return {"pattern": TIME_PATTERNS[field.format], "examples": ["09:00"]}
-    if isinstance(field, ma.fields.String) and not {"pattern", "format", "enum"} & set(ret):
-        return {"pattern": NO_NUL_PATTERN}
     if isinstance(field, ma.fields.Dict) and field.key_field is not None:
         names = self.field2property(field.key_field)
         if set(names) - {"type"}:

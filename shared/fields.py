@@ -34,7 +34,12 @@ class OneLine(ma.fields.String):
     document gives the rule as a pattern, so generated data keeps to one line."""
 
     def __init__(self, **kwargs: Any) -> None:
-        docs = {"pattern": ONE_LINE_PATTERN, "description": NOT_ONE_LINE}
+        # An example, or the viewers would show a sample made up from the pattern.
+        docs = {
+            "pattern": ONE_LINE_PATTERN,
+            "description": NOT_ONE_LINE,
+            "examples": ["Text on one line"],
+        }
         kwargs["metadata"] = {**docs, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
 
