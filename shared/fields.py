@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 
 from shared.email_addresses import email_problem
 from shared.errors import ValidationFailed
-from shared.plain_text import one_line_problem
+from shared.plain_text import NOT_ONE_LINE, ONE_LINE_PATTERN, one_line_problem
 
 
 def to_e164(value: str, region: str | None = None) -> str:
@@ -31,7 +31,18 @@ def to_e164(value: str, region: str | None = None) -> str:
 
 
 class OneLine(ma.fields.String):
-    """One line of text (names, titles, a typed signature): see one_line_problem."""
+    """One line of text (names, titles, a typed signature): see one_line_problem. The OpenAPI
+    document gives the rule as a pattern, so generated data keeps to one line."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # An example, or the viewers would show a sample made up from the pattern.
+        docs = {
+            "pattern": ONE_LINE_PATTERN,
+            "description": NOT_ONE_LINE,
+            "examples": ["Text on one line"],
+        }
+        kwargs["metadata"] = {**docs, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -123,6 +134,11 @@ class TimeZone(ma.fields.String):
 # horizon, a duration or a zone offset never leaves Python's years 1..9999 (OverflowError).
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 _OUT_OF_RANGE = f"Give a date between the years {FIRST_YEAR} and {LAST_YEAR}."
+# The range as the OpenAPI document gives it: a pattern on the year the value starts with.
+YEAR_RANGE_DOCS = {
+    "pattern": r"^(19[0-9]{2}|2[0-9]{3})-",
+    "description": f"Years {FIRST_YEAR} to {LAST_YEAR}.",
+}
 
 
 def _check_year(year: int) -> None:
@@ -135,6 +151,7 @@ class UTCDateTime(ma.fields.AwareDateTime):
     output always in UTC ('Z')."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**YEAR_RANGE_DOCS, **kwargs.get("metadata", {})}
         super().__init__(format="iso", **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
@@ -152,6 +169,10 @@ class UTCDateTime(ma.fields.AwareDateTime):
 
 class Day(ma.fields.Date):
     """An ISO 8601 calendar day, years FIRST_YEAR..LAST_YEAR."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**YEAR_RANGE_DOCS, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
         day = super()._deserialize(value, attr, data, **kwargs)

@@ -13,7 +13,10 @@ import re
 
 # C0 and C1 controls (CR and LF among them), line and paragraph separators, and the bidi
 # embeddings, overrides and isolates.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_REFUSED = r"\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_NOT_ONE_LINE = re.compile(f"[{_REFUSED}]")
+# The same rule as a JSON Schema pattern, for the OpenAPI documents.
+ONE_LINE_PATTERN = f"^[^{_REFUSED}]*$"
 NOT_ONE_LINE = "Use one line of plain text: no line breaks, control or text-direction characters."
 
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"

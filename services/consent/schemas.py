@@ -55,11 +55,13 @@ class LocaleTextSchema(ma.Schema):
         keys=ma.fields.String(),
         values=ma.fields.String(validate=validate.Length(1, 1000)),
         load_default=dict,
+        metadata={"description": "A label for each of the form's checkbox keys: exactly those."},
     )
     fields = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.String(validate=validate.Length(1, 300)),
         load_default=dict,
+        metadata={"description": "A label for each of the form's field keys: exactly those."},
     )
 
 
@@ -76,11 +78,13 @@ class VersionContentSchema(ma.Schema):
         ma.fields.Nested(CheckboxSpecSchema),
         load_default=list,
         validate=validate.Length(max=MAX_FORM_ITEMS),
+        metadata={"description": "Each with its own key; every locale labels each key."},
     )
     fields = ma.fields.List(
         ma.fields.Nested(FieldSpecSchema),
         load_default=list,
         validate=validate.Length(max=MAX_FORM_ITEMS),
+        metadata={"description": "Each with its own key; every locale labels each key."},
     )
     validity_days = ma.fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(1, 3650)

@@ -11,6 +11,7 @@ from services.notify import clients, gauges, models, resources
 from shared import auth
 from shared.api import create_api
 from shared.app import ServiceApp, configure, register_health
+from shared.fields import time_zone_names
 from shared.http import create_clients
 
 
@@ -43,5 +44,8 @@ def register_api(app: Flask) -> None:
         title="Frontdesk notify",
         description="Outbox for email (with iCal invites), SMS and signed webhooks: scheduled, retried, idempotent.",
     )
+    # The time zone names a template's data may give (rendering.TIME_ZONE_REF).
+    zones = {"type": "string", "enum": list(time_zone_names()), "examples": ["America/Toronto"]}
+    api.spec.components.schema("TimeZoneName", zones)
     for blueprint in resources.blueprints():
         api.register_blueprint(blueprint)

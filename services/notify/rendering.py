@@ -88,6 +88,27 @@ def data_errors(template: str, data: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
+# How the OpenAPI document names a time zone (a component listing the IANA names).
+TIME_ZONE_REF = {"$ref": "#/components/schemas/TimeZoneName"}
+
+
+def data_docs(template: str) -> dict[str, Any]:
+    """The JSON Schema of a template's `data`: what data_errors checks, for the OpenAPI
+    document (its keys present and not empty, times ISO 8601, zone, mode and event known)."""
+    given = {"not": {"enum": [None, ""]}}
+    properties: dict[str, Any] = {key: given for key in REQUIRED_DATA[template]}
+    properties.update({key: {"type": "string", "format": "date-time"} for key in _TIME_KEYS})
+    properties["timezone"] = TIME_ZONE_REF
+    docs: dict[str, Any] = {"type": "object", "required": list(REQUIRED_DATA[template])}
+    if "mode" in REQUIRED_DATA[template]:
+        properties["mode"] = {"enum": list(MODES)}
+        docs["if"] = {"properties": {"mode": {"const": "video"}}}
+        docs["then"] = {"required": ["video_url"], "properties": {"video_url": given}}
+    if template == "booking_staff_notice":
+        properties["event"] = {"enum": list(_STAFF_EVENTS)}
+    return {**docs, "properties": properties}
+
+
 def parse_time(value: Any) -> datetime | None:
     """An aware datetime from an ISO string ('Z' accepted), or None when it is not one."""
     if not isinstance(value, str):

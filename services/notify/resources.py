@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from services.notify import api_examples, operations, privacy
 from services.notify.schemas import (
+    MESSAGE_BODY_DOCS,
     CancelResultSchema,
     MessageCreateSchema,
     MessageQueryArgsSchema,
@@ -32,6 +33,7 @@ blp = Blueprint(
 class Messages(MethodView):
     # An instance: not built again per message.
     @blp.arguments(MessageCreateSchema(), examples=api_examples.SEND_MESSAGE)
+    @blp.doc(requestBody={"content": {"application/json": {"schema": MESSAGE_BODY_DOCS}}})
     @blp.response(201, MessageSchema, example=api_examples.MESSAGE)
     @blp.alt_response(200, schema=MessageSchema, description="Replay of an Idempotency-Key")
     @require("service", "admin")

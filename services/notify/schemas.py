@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from services.notify.models import CHANNELS, STATUSES
 from shared import outbound
 from shared.db import utcnow
 from shared.email_addresses import email_problem
-from shared.fields import OneLine, UTCDateTime, to_e164
+from shared.fields import PHONE_DOCS, OneLine, UTCDateTime, to_e164
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 MAX_ATTACHMENTS = 3
@@ -32,7 +33,10 @@ class AttachmentSchema(ma.Schema):
     content_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf(["text/calendar"], error="Only text/calendar.")
     )
-    method = ma.fields.String(required=True)
+    method = ma.fields.String(
+        required=True,
+        metadata={"enum": list(CALENDAR_METHODS), "description": "The calendar's METHOD."},
+    )
     filename = ma.fields.String(
         load_default="invite.ics",
         validate=ma.validate.Regexp(
@@ -40,7 +44,12 @@ class AttachmentSchema(ma.Schema):
         ),
     )
     content = ma.fields.String(
-        required=True, validate=ma.validate.Length(min=1, max=MAX_CALENDAR_CHARS)
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_CALENDAR_CHARS),
+        metadata={
+            "pattern": "^BEGIN:VCALENDAR",
+            "description": "An iCalendar object whose METHOD is the part's method.",
+        },
     )
 
     @ma.validates_schema
@@ -194,6 +203,102 @@ class MessageCreateSchema(ma.Schema):
         elif data["channel"] == "email":
             data["to"] = data["to"].strip()
         return data
+
+
+def _channel_schema(
+    channel: str, names: tuple[str, ...], required: tuple[str, ...] = (), **own: ma.fields.Field
+) -> type[ma.Schema]:
+    """The documented body of one channel: MessageCreateSchema's fields `names` (those in
+    `required` required), `channel` fixed, and the fields `own` as this channel takes them.
+    For the OpenAPI document only: MessageCreateSchema loads every body."""
+    fields: dict[str, ma.fields.Field] = {
+        "channel": ma.fields.String(required=True, metadata={"enum": [channel]})
+    }
+    declared = MessageCreateSchema().fields
+    for name in names:
+        fields[name] = own.get(name) or copy.copy(declared[name])
+        if name in required:
+            fields[name].required, fields[name].allow_none = True, False
+    return ma.Schema.from_dict(fields, name=f"{channel.capitalize()}MessageSchema")
+
+
+_SENDING = ("send_at", "group")
+EmailMessageSchema = _channel_schema(
+    "email",
+    ("to", "template", "locale", "data", "subject", "text", "html", "attachments", *_SENDING),
+    required=("to",),
+    to=ma.fields.Email(validate=ma.validate.Length(max=2048)),
+)
+SmsMessageSchema = _channel_schema(
+    "sms",
+    ("to", "template", "locale", "data", "text", *_SENDING),
+    required=("to",),
+    to=ma.fields.String(metadata=PHONE_DOCS),
+    text=ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=MAX_SMS_CHARS)),
+)
+WebhookMessageSchema = _channel_schema(
+    "webhook",
+    ("to", "event", "payload", "webhook_secret", *_SENDING),
+    required=("to", "event", "payload"),
+    to=ma.fields.URL(
+        schemes={"http", "https"},
+        validate=ma.validate.Length(max=2048),
+        metadata={"pattern": "^https?://", "description": "A public http(s) URL."},
+    ),
+    payload=ma.fields.Raw(
+        metadata={"type": ["object", "array", "string", "number", "boolean"]},
+    ),
+    webhook_secret=ma.fields.String(
+        allow_none=True,
+        metadata={
+            # 24 to 64 bytes in padded base64 (32 to 88 characters).
+            "pattern": (
+                "^whsec_(([A-Za-z0-9+/]{4}){8,21}([A-Za-z0-9+/]{2}==)?"
+                "|([A-Za-z0-9+/]{4}){8,20}[A-Za-z0-9+/]{3}=)$"
+            ),
+            "description": "whsec_ and the base64 of a 24 to 64 byte key.",
+        },
+    ),
+)
+# Either a template with the `data` it needs, or literal content (email: a subject, and text
+# or html; SMS: text).
+_LITERAL = {"email": ("subject", "text", "html"), "sms": ("text",)}
+
+
+def _template_or_literal(channel: str) -> list[dict[str, Any]]:
+    """The alternatives of an email's or SMS's content, one per template and a literal one."""
+    no_literal = {key: {"type": "null"} for key in _LITERAL[channel]}
+    templated = [
+        {
+            "required": ["template", "data"],
+            "properties": {
+                "template": {"const": template},
+                "data": rendering.data_docs(template),
+                **no_literal,
+            },
+        }
+        for template in rendering.TEMPLATES
+    ]
+    literal: dict[str, Any] = {"properties": {"template": {"type": "null"}}}
+    if channel == "email":
+        literal |= {
+            "required": ["subject"],
+            "anyOf": [{"required": ["text"]}, {"required": ["html"]}],
+        }
+    else:
+        literal["required"] = ["text"]
+    return [*templated, literal]
+
+
+# POST /messages as the OpenAPI document gives it: one body per channel, each with its own
+# required fields (the `channel` value tells them apart).
+MESSAGE_BODY_DOCS = {
+    "oneOf": [
+        {"allOf": [EmailMessageSchema, {"oneOf": _template_or_literal("email")}]},
+        {"allOf": [SmsMessageSchema, {"oneOf": _template_or_literal("sms")}]},
+        WebhookMessageSchema,
+    ],
+}
 
 
 class AttemptSchema(ma.Schema):

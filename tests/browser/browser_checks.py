@@ -10,6 +10,7 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+WCAG_22_AA = [*WCAG_AA, "wcag22aa"]
 
 CONSENT_FORM = {
     "name": "Recording (browser tests)",
@@ -75,14 +76,14 @@ def watch_console(page) -> list[str]:
     return problems
 
 
-def check_accessibility(page) -> list[dict]:
-    """axe-core's WCAG 2.1 A/AA violations on the current page (evaluated, since the pages'
-    CSP rightly refuses an injected inline script)."""
+def check_accessibility(page, tags: list[str] = WCAG_AA) -> list[dict]:
+    """axe-core's violations of the WCAG levels `tags` (2.1 A/AA unless given) on the current
+    page (evaluated, since the pages' CSP rightly refuses an injected inline script)."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text())
     result = page.evaluate(
         "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-        WCAG_AA,
+        tags,
     )
     return [
         {
@@ -112,8 +113,8 @@ def screenshot(page, name: str) -> Path:
     folder = SCREENSHOTS
     if page.evaluate("document.documentElement.dir") == "rtl":
         folder = SCREENSHOTS / page.evaluate("document.documentElement.lang")
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(path), full_page=True)
     return path
 

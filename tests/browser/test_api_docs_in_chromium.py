@@ -5,7 +5,7 @@ app itself and list the service's operations."""
 from __future__ import annotations
 
 import pytest
-from browser_checks import check_accessibility, screenshot, watch_console
+from browser_checks import WCAG_22_AA, check_accessibility, screenshot, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -20,12 +20,6 @@ SUMMARY = {"docs": ".opblock-summary-description", "redoc": "h2"}
 # ReDoc's footer shows Redocly's logo from their CDN: the page's CSP refuses it (no outside
 # request from a self-hosted suite) and ReDoc leaves the logo out.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-# axe-core's WCAG 2.1 AA findings in the viewers' own markup (reported upstream's business, not
-# chased here): anything else, such as our page losing its language or title, fails.
-VIEWER_OWN_VIOLATIONS = {
-    "docs": {"color-contrast", "nested-interactive", "select-name"},
-    "redoc": {"color-contrast", "scrollable-region-focusable", "select-name"},
-}
 
 
 @pytest.mark.parametrize("viewer", ["docs", "redoc"])
@@ -52,17 +46,22 @@ def test_api_docs_page_lists_the_operations_under_its_own_csp(served, browser, s
 
 
 @pytest.mark.parametrize("viewer", ["docs", "redoc"])
-def test_api_docs_pages_have_no_axe_violations_beyond_the_viewers_own(served, browser, viewer):
+def test_api_docs_pages_meet_wcag_22_aa_with_the_main_operation_open(served, browser, viewer):
+    """axe-core finds nothing on either viewer: the viewers' own colours, unnamed selects,
+    scrollable samples and small targets are mended by api-docs.css and api-docs.js."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     found = {}
     try:
         page = context.new_page()
         for service, summary in OPERATIONS.items():
             page.goto(f"{served.base}/{service}/{viewer}")
-            page.locator(SUMMARY[viewer], has_text=summary).first.wait_for(timeout=30_000)
-            found[service] = {violation["id"] for violation in check_accessibility(page)}
+            operation = page.locator(SUMMARY[viewer], has_text=summary).first
+            operation.wait_for(timeout=30_000)
+            if viewer == "docs":  # opened: its parameters, body and answer samples
+                operation.click()
+                page.locator(".opblock-body").first.wait_for()
+            found[service] = check_accessibility(page, WCAG_22_AA)
+            screenshot(page, f"docs/{viewer}-{service}")
     finally:
         context.close()
-    assert {service: ids - VIEWER_OWN_VIOLATIONS[viewer] for service, ids in found.items()} == {
-        service: set() for service in OPERATIONS
-    }, found
+    assert found == {service: [] for service in OPERATIONS}

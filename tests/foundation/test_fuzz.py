@@ -56,7 +56,7 @@ def fuzz_operation(operation, mode, headers) -> int:
 @pytest.mark.parametrize("service", SERVICES)
 def test_fuzz_service_from_its_openapi(apps, make_token, service, mode):
     headers = {"Authorization": f"Bearer {make_token(service, 'admin')}"}
-    # notify's document is internal: a caller not on this host needs a token
+    # With the token: notify's document answers only this host or a token holder.
     schema = schemathesis.openapi.from_wsgi("/openapi.json", apps[service], headers=headers)
     total = 0
     for result in schema.get_all_operations():

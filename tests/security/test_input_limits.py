@@ -105,7 +105,7 @@ def test_notify_template_data_has_a_bounded_number_of_keys(notify_app, service_t
         ("consent", "Signature", "typed_name", "maxLength"),
         ("consent", "Signature", "signature_image", "maxLength"),
         ("consent", "VersionContent", "checkboxes", "maxItems"),
-        ("notify", "MessageCreate", "attachments", "maxItems"),
+        ("notify", "EmailMessage", "attachments", "maxItems"),
     ],
 )
 def test_limits_are_documented_in_the_openapi_document(apps, service, schema, field, keyword):
