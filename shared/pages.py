@@ -9,19 +9,15 @@ URLs never leak to other sites.
 
 from __future__ import annotations
 
-import functools
 import hmac
-import io
 import secrets
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel import Locale, support
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import (
     Blueprint,
     Flask,
@@ -39,6 +35,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from shared.app import set_missing_headers
 from shared.errors import BadRequest
 from shared.rate_limits import client_address
+from shared.translations import po_translations
 
 LANGUAGES = {"en": "English", "fr": "Français", "es": "Español"}
 SHARED_DIR = Path(__file__).parent
@@ -73,23 +70,6 @@ class PoDomain(Domain):
 
     def get_translations(self):
         return po_translations(str(get_locale() or "en"), tuple(self.translation_directories))
-
-
-@functools.cache
-def po_translations(locale: str, directories: tuple[str, ...]) -> support.Translations:
-    """The `locale` catalogs (messages.po) of these folders merged, read once per process; also
-    for text made outside a page, such as the calendar files sent to clients."""
-    merged = support.Translations()
-    for directory in directories:
-        path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
-        if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=locale)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            merged.merge(support.Translations(fp=buffer))
-    return merged
 
 
 class PageGlobals(_AppCtxGlobals):

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vText
 
 from services.booking.models import Appointment
-from shared.pages import po_translations
 from shared.plain_text import one_line
+from shared.translations import po_translations
 
 try:  # icalendar 7: where content lines are folded
     from icalendar.parser import content_line as _content_line
