@@ -39,6 +39,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
+from shared.actors import Actor
 from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
@@ -46,19 +47,6 @@ from shared.idempotency import check_replay
 
 EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
 BOOKING_CAP_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change: the client (by manage link), a staff member, an admin, a service."""
-
-    kind: str
-    staff_id: int | None = None
-
-    @property
-    def label(self) -> str:
-        """How the actor appears in the history."""
-        return f"staff:{self.staff_id}" if self.kind == "staff" else self.kind
 
 
 CLIENT = Actor("client")

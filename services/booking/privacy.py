@@ -29,30 +29,19 @@ FRONTDESK_RETENTION_MESSAGE_DAYS ago are emptied (they copy times and a cancella
 from __future__ import annotations
 
 import logging
-import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
-from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
-from services.booking.appointments import Actor, record
+from services.booking.appointments import record
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
-from shared import db
-from shared.api import Blueprint
-from shared.auth import current_principal, require
+from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
-from shared.privacy import (
-    ERASED,
-    ROLES,
-    ClientExportSchema,
-    ClientLookupSchema,
-    ErasureSchema,
-    run_daily,
-)
+from shared.privacy import ERASED, ClientLookup, retention_worker
 
 log = logging.getLogger("frontdesk.booking.privacy")
 
@@ -138,12 +127,15 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
     }
 
 
-def export_client(*, session: Session, email: str) -> dict[str, Any]:
-    """Everything booking holds about the client: appointments with consents and history.
+def export_client(
+    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Everything booking holds about a client (by email address).
 
     `phones` and `message_keys` tell the caller what to look for at notify: the client's
     numbers and the idempotency keys of the messages booking sent about these appointments.
     """
+    email = client.email
     found = appointments_of(session=session, email=email)
     phones = sorted({n for a in found for n in (a.client_phone, a.backup_callback_number) if n})
     keys = session.scalars(
@@ -222,9 +214,14 @@ def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> No
     session.flush()
 
 
-def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any]:
-    """Anonymize every appointment of the client; return what was erased and kept, and why."""
-    found = appointments_of(session=session, email=email)
+def erase_client(
+    *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Anonymize a client's appointments (times kept for statistics).
+
+    Returns what was erased and kept, and why.
+    """
+    found = appointments_of(session=session, email=client.email)
     cancelled = sum(_still_to_come(a) for a in found)
     skipped = session.scalar(
         sa.select(sa.func.count())
@@ -302,37 +299,5 @@ def apply_retention(
             return counts | {"appointments_anonymized": total}
 
 
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-booking`: apply the retention period once a day."""
-    run_daily(app, stop, apply_retention)
-
-
-# --- API ---------------------------------------------------------------------------------------
-
-blp = Blueprint(
-    "privacy",
-    __name__,
-    url_prefix="/api/v1/privacy",
-    description="A client's personal data: export and erasure (admin)",
-)
-
-
-@blp.route("/clients/export")
-class ClientExport(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ClientExportSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Everything booking holds about a client (by email address)."""
-        return export_client(session=db.session(), email=data["email"])
-
-
-@blp.route("/clients/erase")
-class ClientErasure(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ErasureSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Anonymize a client's appointments (times kept for statistics)."""
-        principal = current_principal()
-        return erase_client(session=db.session(), email=data["email"], actor=Actor(principal.role))
+# `frontdesk worker retention-booking`: apply the retention period once a day.
+run_retention = retention_worker(apply_retention)

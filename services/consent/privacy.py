@@ -33,13 +33,11 @@ from __future__ import annotations
 
 import logging
 import secrets
-import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
-from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from services.consent.audit import record_event
@@ -50,19 +48,10 @@ from services.consent.models import (
     DownloadLink,
     OutboxItem,
 )
-from shared import db
-from shared.api import Blueprint
-from shared.auth import current_principal, hash_token, require
+from shared.actors import Actor
+from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow
-from shared.errors import Gone
-from shared.privacy import (
-    ROLES,
-    ClientExportSchema,
-    ClientLookupSchema,
-    ErasureSchema,
-    pseudonym,
-    run_daily,
-)
+from shared.privacy import ClientLookup, pseudonym, retention_worker
 
 log = logging.getLogger("frontdesk.consent.privacy")
 
@@ -77,11 +66,6 @@ KEPT_WHY = (
     "access-restricted, until the retention period for consent records ends; the client's "
     "details beside them are dropped."
 )
-
-
-class RecordRestricted(Gone):
-    code = "record_restricted"
-    title = "This record is restricted"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -181,9 +165,15 @@ def _outbox_keys(session: Session, request_ids: list[int]) -> list[str]:
     return [f"consent-outbox-{item_id}" for item_id in ids]
 
 
-def export_client(*, session: Session, email: str, config: Any) -> dict[str, Any]:
-    """Everything consent holds about the client: requests, records' metadata and answers,
-    and their own audit events; records kept after an erasure are listed without details."""
+def export_client(
+    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Everything consent holds about a client (by email address).
+
+    Requests, records' metadata and answers, and their own audit events; records kept after
+    an erasure are listed without details.
+    """
+    email = client.email
     found = requests_of(session=session, email=email)
     restricted = requests_of(session=session, email=pseudonym(config["SECRET_KEY"], email))
     days = record_retention_days(config)
@@ -235,14 +225,14 @@ def _delete_requests(session: Session, request_ids: list[int]) -> None:
 
 
 def _restrict(
-    session: Session, found: ConsentRequest, *, actor: str, secret: str, days: int
+    session: Session, found: ConsentRequest, *, actor: Actor, secret: str, days: int
 ) -> None:
     """Keep a signed record as evidence; drop what is not evidence; restrict access."""
     record_event(
         session=session,
         request=found,
         kind=ERASURE_EVENT,
-        details={"by": actor, "kept_until": _iso(_retain_until(found.record, days))},
+        details={"by": actor.label, "kept_until": _iso(_retain_until(found.record, days))},
     )
     found.client_name = ERASED_NAME
     found.client_email = pseudonym(secret, found.client_email)
@@ -270,9 +260,14 @@ def _restrict(
     session.flush()
 
 
-def erase_client(*, session: Session, email: str, actor: str, config: Any) -> dict[str, Any]:
-    """Delete the client's unsigned requests; keep signed records restricted; say why."""
-    found = requests_of(session=session, email=email)
+def erase_client(
+    *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Delete a client's unsigned requests; keep signed records as restricted evidence.
+
+    Returns what was erased and kept, and why.
+    """
+    found = requests_of(session=session, email=client.email)
     signed = [r for r in found if r.record is not None]
     unsigned_ids = [r.id for r in found if r.record is None]
     for kept in signed:
@@ -391,85 +386,5 @@ def apply_retention(
     return counts
 
 
-def run_retention(app: Flask, stop: threading.Event) -> None:
-    """`frontdesk worker retention-consent`: apply the retention periods once a day."""
-    run_daily(app, stop, apply_retention)
-
-
-# --- API ---------------------------------------------------------------------------------------
-
-blp = Blueprint(
-    "privacy",
-    __name__,
-    url_prefix="/api/v1/privacy",
-    description="A client's personal data: export and erasure (admin)",
-)
-
-# Routes that would hand out a restricted record or its evidence, by the argument naming it.
-RESTRICTED_ENDPOINTS = {
-    "requests.RequestRecord": "request_id",
-    "requests.RequestDownloadLinks": "request_id",
-    "requests.RequestEvents": "request_id",
-    "requests.RequestWithdrawal": "request_id",
-    "downloads.RecordDownload": "token",
-}
-
-
-@blp.before_app_request
-def _refuse_restricted_records() -> None:
-    """410 record_restricted on a restricted record's download, links, trail or withdrawal.
-
-    Runs after the token check; a staff member asking for another staff member's request
-    gets the route's own 404, so restriction reveals nothing about other people's rows.
-    """
-    argument = RESTRICTED_ENDPOINTS.get(request.endpoint or "")
-    if argument is None:
-        return
-    session = db.session()
-    value = (request.view_args or {}).get(argument)
-    if argument == "token":
-        request_id = session.scalar(
-            sa.select(ConsentRecord.request_id)
-            .join(DownloadLink, DownloadLink.record_id == ConsentRecord.id)
-            .where(DownloadLink.token_hash == hash_token(value))
-        )
-    else:
-        found = (
-            session.get(ConsentRequest, value) if isinstance(value, int) and value < 2**31 else None
-        )
-        principal = current_principal()
-        if found is None or principal is None:
-            return  # nothing is handed out without a token (the route itself asks for one)
-        if principal.role == "staff" and found.staff_id != principal.staff_id:
-            return
-        request_id = found.id
-    if request_id is not None and is_restricted(session=session, request_id=request_id):
-        raise RecordRestricted(
-            "The client asked for their data to be erased: this record is kept only as legal "
-            "evidence and can no longer be downloaded, shared or changed."
-        )
-
-
-@blp.route("/clients/export")
-class ClientExport(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ClientExportSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Everything consent holds about a client (by email address)."""
-        return export_client(session=db.session(), email=data["email"], config=current_app.config)
-
-
-@blp.route("/clients/erase")
-class ClientErasure(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ErasureSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Delete a client's unsigned requests; keep signed records as restricted evidence."""
-        return erase_client(
-            session=db.session(),
-            email=data["email"],
-            actor=current_principal().role,
-            config=current_app.config,
-        )
+# `frontdesk worker retention-consent`: apply the retention periods once a day.
+run_retention = retention_worker(apply_retention)

@@ -60,3 +60,52 @@ def test_readme_documents_every_setting():
     readme = (ROOT / "README.md").read_text()
     missing = [name for name in SETTINGS if f"`FRONTDESK_{name}`" not in readme]
     assert missing == []
+
+
+# The Flask-free layer of each service: what tests call directly and workers and the CLI reuse.
+# booking's availability.py (reads current_app) and calendars.py (its worker loop takes the app)
+# join this list when their loops and caches are injected (issue 21, points 3-4).
+OPERATIONS = {
+    "booking": ("appointments", "catalog", "feeds", "ical", "manage_tokens", "notices", "privacy"),
+    "consent": (
+        "audit",
+        "forms",
+        "privacy",
+        "record_labels",
+        "records",
+        "requests",
+        "signing",
+        "verification",
+    ),
+    "notify": ("channels", "operations", "privacy", "rendering"),
+}
+WEB_LAYER = ("flask", "flask_smorest", "shared.api", "shared.app", "shared.pages")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_operations_modules_never_import_the_web_layer(service):
+    offenders = [
+        f"services/{service}/{module}.py imports {name}"
+        for module in OPERATIONS[service]
+        for name in imported_modules(ROOT / "services" / service / f"{module}.py")
+        if any(name == web or name.startswith(f"{web}.") for web in WEB_LAYER)
+    ]
+    assert offenders == []
+
+
+def test_shared_never_names_a_service_module_in_a_string():
+    # importlib.import_module(f"services.{name}...") is an import the test above cannot see:
+    # the composition root (frontdesk/) passes what shared needs instead.
+    offenders = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in (ROOT / "shared").rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and node.value.startswith("services.")
+        or isinstance(node, ast.JoinedStr)
+        and node.values
+        and isinstance(node.values[0], ast.Constant)
+        and str(node.values[0].value).startswith("services.")
+    ]
+    assert offenders == []
