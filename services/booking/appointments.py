@@ -33,6 +33,7 @@ from services.booking.errors import (
 )
 from services.booking.manage_tokens import hash_manage_token, manage_token_for
 from services.booking.models import (
+    EXCLUSION_CONSTRAINT,
     Appointment,
     AppointmentConsent,
     AppointmentEvent,
@@ -44,8 +45,8 @@ from shared.db import UTCDateTime, dialect_insert, insert_loaded, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
 from shared.idempotency import check_replay
+from shared.timestamps import utc_iso
 
-EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
 BOOKING_CAP_WINDOW = timedelta(hours=24)
 
 
@@ -104,10 +105,6 @@ def _insert_appointment(
         )
     feeds.note_changed(session, staff.id, feed=True)
     return appointment
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _check_mode_and_backup(
@@ -316,7 +313,7 @@ def book(
         appointment,
         actor,
         "follow_up_booked" if follow_up_of else "booked",
-        start=_iso(start),
+        start=utc_iso(start),
         staff_id=staff.id,
         mode=mode,
         follow_up_of=follow_up_of.id if follow_up_of else None,
@@ -454,7 +451,12 @@ def reschedule(
     appointment.updated_at = now
     _flush_or_taken(session)
     record(
-        session, appointment, actor, "rescheduled", previous_start=_iso(previous), start=_iso(start)
+        session,
+        appointment,
+        actor,
+        "rescheduled",
+        previous_start=utc_iso(previous),
+        start=utc_iso(start),
     )
     outbox.add_rescheduled(session, appointment, previous_start=previous, now=now)
     session.flush()

@@ -42,6 +42,7 @@ from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import ERASED, ClientLookup, retention_worker
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.booking.privacy")
 
@@ -55,10 +56,6 @@ KEPT_WHY = (
     "details, for statistics and the staff member's own records."
 )
 RETENTION_BATCH = 500
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _of_client(email: str):
@@ -87,8 +84,8 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
         "uid": appointment.uid,
         "service": {"id": appointment.service_id, "name": appointment.service.name},
         "staff": {"id": appointment.staff_id, "name": appointment.staff.name},
-        "start": _iso(appointment.start),
-        "end": _iso(appointment.end),
+        "start": utc_iso(appointment.start),
+        "end": utc_iso(appointment.end),
         "status": appointment.status,
         "mode": appointment.mode,
         "video_url": appointment.video_url,
@@ -109,8 +106,8 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
         "outcome": appointment.outcome,
         "cancel_reason": appointment.cancel_reason,
         "follow_up_of_id": appointment.follow_up_of_id,
-        "created_at": _iso(appointment.created_at),
-        "updated_at": _iso(appointment.updated_at),
+        "created_at": utc_iso(appointment.created_at),
+        "updated_at": utc_iso(appointment.updated_at),
         "consents": [
             {
                 "request_id": c.request_id,
@@ -121,7 +118,7 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
             for c in appointment.consents
         ],
         "history": [
-            {"at": _iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
+            {"at": utc_iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
             for e in history
         ],
     }

@@ -52,6 +52,7 @@ from shared.actors import Actor
 from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import ClientLookup, pseudonym, retention_worker
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.consent.privacy")
 
@@ -66,10 +67,6 @@ KEPT_WHY = (
     "access-restricted, until the retention period for consent records ends; the client's "
     "details beside them are dropped."
 )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def requests_of(*, session: Session, email: str) -> list[ConsentRequest]:
@@ -98,7 +95,7 @@ def _event_view(event: AuditEvent) -> dict[str, Any]:
     view = {
         "sequence": event.sequence,
         "kind": event.kind,
-        "occurred_at": _iso(event.occurred_at),
+        "occurred_at": utc_iso(event.occurred_at),
         "timezone": event.timezone,
         "locale": event.locale,
     }
@@ -125,9 +122,9 @@ def _request_view(found: ConsentRequest) -> dict[str, Any]:
         },
         "appointment_id": found.appointment_id,
         "staff_id": found.staff_id,
-        "created_at": _iso(found.created_at),
-        "updated_at": _iso(found.updated_at),
-        "expires_at": _iso(found.expires_at),
+        "created_at": utc_iso(found.created_at),
+        "updated_at": utc_iso(found.updated_at),
+        "expires_at": utc_iso(found.expires_at),
         "events": [_event_view(e) for e in found.events],
         "record": None,
     }
@@ -139,9 +136,9 @@ def _request_view(found: ConsentRequest) -> dict[str, Any]:
             answers["signature_image"] = {"included_in": "the signed PDF record"}
         view["record"] = {
             "id": record.id,
-            "signed_at": _iso(record.signed_at),
-            "valid_until": _iso(record.valid_until),
-            "withdrawn_at": _iso(record.withdrawn_at),
+            "signed_at": utc_iso(record.signed_at),
+            "valid_until": utc_iso(record.valid_until),
+            "withdrawn_at": utc_iso(record.withdrawn_at),
             "withdrawal_reason": record.withdrawal_reason,
             "evidence_sha256": record.evidence_sha256,
             "signed_file_sha256": record.signed_file_sha256,
@@ -186,8 +183,8 @@ def export_client(
                 {
                     "request_id": r.id,
                     "record_id": r.record.id,
-                    "signed_at": _iso(r.record.signed_at),
-                    "kept_until": _iso(_retain_until(r.record, days)),
+                    "signed_at": utc_iso(r.record.signed_at),
+                    "kept_until": utc_iso(_retain_until(r.record, days)),
                 }
                 for r in restricted
                 if r.record is not None
@@ -232,7 +229,7 @@ def _restrict(
         session=session,
         request=found,
         kind=ERASURE_EVENT,
-        details={"by": actor.label, "kept_until": _iso(_retain_until(found.record, days))},
+        details={"by": actor.label, "kept_until": utc_iso(_retain_until(found.record, days))},
     )
     found.client_name = ERASED_NAME
     found.client_email = pseudonym(secret, found.client_email)

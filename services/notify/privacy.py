@@ -35,6 +35,7 @@ from services.notify.models import Attempt, Message
 from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import ERASED, ClientLookup, pseudonym, retention_worker
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.notify.privacy")
 
@@ -45,10 +46,6 @@ KEPT_WHY = (
     "Channel, template name, status, times and attempt count are kept without recipient or "
     "content, so delivery figures stay right."
 )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _mentions(value: str):
@@ -104,9 +101,9 @@ def _message_view(message: Message, *, addressed_to_client: bool) -> dict[str, A
         "template": message.template,
         "locale": message.locale,
         "status": message.status,
-        "created_at": _iso(message.created_at),
-        "send_at": _iso(message.send_at),
-        "sent_at": _iso(message.sent_at),
+        "created_at": utc_iso(message.created_at),
+        "send_at": utc_iso(message.send_at),
+        "sent_at": utc_iso(message.sent_at),
         "attempts": len(message.attempts),
     }
     if addressed_to_client:
