@@ -89,6 +89,23 @@ class ServiceUnavailable(FrontdeskError):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
+# Errors of shared plumbing, beside the tree they belong to.
+class CsrfFailed(BadRequest):
+    code = "csrf_failed"
+    title = "The form expired"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency key already used with another request"
+
+
+class ServiceCallFailed(ServiceUnavailable):
+    """Another service could not be reached or answered with a server error."""
+
+    code = "upstream_unavailable"
+
+
 # What a database that went away (restart, dropped connection, unwritable file) raises.
 DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
 

@@ -33,7 +33,7 @@ from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from shared.app import set_missing_headers
-from shared.errors import BadRequest
+from shared.errors import CsrfFailed
 from shared.rate_limits import client_address
 from shared.translations import po_translations
 
@@ -55,11 +55,6 @@ PAGE_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
 }
-
-
-class CsrfFailed(BadRequest):
-    code = "csrf_failed"
-    title = "The form expired"
 
 
 class PoDomain(Domain):
