@@ -176,3 +176,23 @@ def test_a_service_defines_each_constant_once(service):
                 key = (node.targets[0].id, repr(node.value.value))
                 defined.setdefault(key, []).append(path.name)
     assert {key: files for key, files in defined.items() if len(files) > 1} == {}
+
+
+def test_benchmark_tables_live_only_in_bench_results():
+    with_tables = sorted(
+        str(path.relative_to(ROOT))
+        for path in ROOT.glob("**/*.md")
+        if "node_modules" not in path.parts
+        and ".venv" not in path.parts
+        and "| benchmark | value |" in path.read_text()
+    )
+    assert with_tables == ["bench/RESULTS.md"]
+
+
+def test_deployment_is_described_in_deploy_readme_and_the_readme_links_it():
+    readme = (ROOT / "README.md").read_text()
+    deploy = (ROOT / "deploy" / "README.md").read_text()
+    assert "step by step (Debian 12)" in deploy and "step by step" not in readme
+    assert "(deploy/README.md)" in readme and "(bench/RESULTS.md)" in readme
+    for section in ("## Two commands", "## Configuration", "## Architecture"):
+        assert section in readme
