@@ -80,11 +80,10 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        req = request._get_current_object()  # once through the proxy
         defaults = {"X-Content-Type-Options": "nosniff"}
-        if "/api/" in req.path or "token" in (req.view_args or {}):
+        if "/api/" in request.path or "token" in (request.view_args or {}):
             defaults["Cache-Control"] = "no-store"
-        if req.is_secure:
+        if request.is_secure:
             defaults["Strict-Transport-Security"] = HSTS
         set_missing_headers(response, defaults)
         return response
@@ -130,10 +129,9 @@ def refuse_deep_json(app: Flask) -> None:
 
     @app.before_request
     def _refuse_deep_json():
-        req = request._get_current_object()  # once through the proxy
-        if req.method in ("GET", "HEAD", "OPTIONS") or not req.is_json:
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
             return
-        body = req.get_data(cache=True)
+        body = request.get_data(cache=True)
         if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:  # the usual body: no scan
             return
         if json_depth(body) > MAX_JSON_DEPTH:
@@ -162,19 +160,18 @@ def refuse_nul_characters(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
-        req = request._get_current_object()  # once through the proxy
         values: list[Any] = []
-        environ = req.environ
+        environ = request.environ
         # A NUL reaches the path decoded and the query as %00 (or raw, from a lax server): a GET
         # with neither (all of them, nearly) is let through without parsing its query here.
         query = environ.get("QUERY_STRING", "")
         if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
-            values += [*(req.view_args or {}).values(), *req.args.items(multi=True)]
-        if req.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
-            if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                values += req.form.items(multi=True)
-            elif req.is_json:
-                values.append(req.get_json(silent=True))
+            values += [*(request.view_args or {}).values(), *request.args.items(multi=True)]
+        if request.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                values += request.form.items(multi=True)
+            elif request.is_json:
+                values.append(request.get_json(silent=True))
         if any(_has_nul(value) for value in values):
             raise ValidationFailed(
                 "Text must not contain NUL characters.",

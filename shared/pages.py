@@ -22,12 +22,11 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    has_request_context,
+    g,
     render_template,
     request,
     session,
 )
-from flask.ctx import _AppCtxGlobals
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -65,17 +64,6 @@ class PoDomain(Domain):
 
     def get_translations(self):
         return po_translations(str(get_locale() or "en"), tuple(self.translation_directories))
-
-
-class PageGlobals(_AppCtxGlobals):
-    """Flask's `g`, with `g.lang` (the page's language) worked out on first use: choosing it
-    parses the query, cookie and Accept-Language, which most API answers never need."""
-
-    def __getattr__(self, name: str):
-        if name == "lang" and has_request_context():
-            self.lang = str(get_locale())
-            return self.lang
-        return super().__getattr__(name)
 
 
 def select_language() -> str:
@@ -192,21 +180,32 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page
 
-    app.app_ctx_globals_class = PageGlobals  # g.lang on first use
+    @app.before_request
+    def _page_language():
+        # g.lang for the pages' views and templates. Choosing it parses the query, cookie and
+        # Accept-Language, which the API, feeds and /health never need: only the blueprints
+        # with templates (the pages) get it here, an error page when it is rendered.
+        blueprint = app.blueprints.get(request.blueprint or "")
+        if blueprint is not None and blueprint.template_folder is not None:
+            g.lang = str(get_locale())
+
+    @app.context_processor
+    def _language_of_any_page():
+        if "lang" not in g:
+            g.lang = str(get_locale())
+        return {}
 
     @app.before_request
     def _csrf():
         # Every HTML form POST, even one with no fields (a bare cross-site form is still a form).
-        req = request._get_current_object()  # once through the proxy
-        if req.method == "POST" and "/api/" not in req.path and req.mimetype in FORMS:
+        if request.method == "POST" and "/api/" not in request.path and request.mimetype in FORMS:
             check_csrf()
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
-        req = request._get_current_object()  # once through the proxy
         # The query is parsed only when it may hold ?lang= (every answer passes here).
-        if "lang=" in req.environ.get("QUERY_STRING", ""):
-            language = req.args.get("lang")
+        if "lang=" in request.environ.get("QUERY_STRING", ""):
+            language = request.args.get("lang")
             if language in LANGUAGES:
                 response.set_cookie(
                     LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax", secure=secure
