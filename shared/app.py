@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -17,21 +16,6 @@ from shared import auth, db, logs, metrics
 from shared.config import load_config
 from shared.errors import BadRequest, ValidationFailed, register_error_handlers
 from shared.http import ServiceClient
-
-
-class ServiceApp(Flask):
-    """A service's Flask app. Its views and hooks are plain functions (none is async), and
-    Flask asks inspect whether each is a coroutine function on every request, a dozen times:
-    plain functions are answered from their code flags."""
-
-    def ensure_sync(self, func):
-        code = getattr(func, "__code__", None)
-        if code is not None and not code.co_flags & _ASYNC_FLAGS:
-            return func
-        return super().ensure_sync(func)
-
-
-_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 def configure(

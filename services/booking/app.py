@@ -12,7 +12,7 @@ from services.booking import availability, gauges, models, rate_limits, resource
 from services.booking.pages import register_pages
 from shared import changes, db
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
 
@@ -24,7 +24,7 @@ CHANGES_CHANNEL = "frontdesk_booking"
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the booking app: configuration, extensions, API blueprints, health, public pages,
     rate limits."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     app.extensions["frontdesk_slot_cache"] = availability.SlotCache(app.config["SLOT_CACHE_SIZE"])
     # The API's JSON of recent answers (~100 KB for a month of a busy service): fewer of them.

@@ -9,14 +9,14 @@ from flask import Flask
 
 from services.consent import gauges, models, pages, rate_limits, resources
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the consent app: configuration, extensions, API blueprints, pages, health."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "consent", config, token_model=models.ApiToken)
     register_api(app)
     register_pages(app)

@@ -10,12 +10,12 @@ from flask import Flask, request
 from services.notify import gauges, models, resources
 from shared import auth
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the notify app: configuration, extensions, API blueprints, health."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "notify", config, token_model=models.ApiToken)
     register_api(app)
     register_health(app)

@@ -219,4 +219,8 @@ def test_code_uses_no_private_names_of_flask_and_its_libraries():
                     and any(alias.name.startswith("_") for alias in node.names)
                 ):
                     offenders.append(f"{where}:{node.lineno} from {node.module}")
+                elif isinstance(node, ast.ClassDef) and any(
+                    isinstance(base, ast.Name) and base.id == "Flask" for base in node.bases
+                ):
+                    offenders.append(f"{where}:{node.lineno} subclasses Flask")
     assert offenders == []
