@@ -31,8 +31,9 @@ SIGNATURE = {
 
 
 def _app(instance_dir: str):
+    from frontdesk import migrations
     from services.consent.app import create_app
-    from shared import auth, db, migrations
+    from shared import auth, db
 
     url = fresh_pg_database("frontdesk_bench_consent")
     migrations.upgrade("consent", url)

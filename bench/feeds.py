@@ -50,10 +50,11 @@ RADICALE_USER = ("bench", "bench")  # [auth] type = none takes any password; own
 
 def _seed(url: str, count: int = APPOINTMENTS) -> tuple[str, bytes]:
     """Migrate, add one staff member with `count` appointments; return (token, full ICS)."""
+    from frontdesk import migrations
     from services.booking import catalog, feeds
     from services.booking.app import create_app
     from services.booking.models import Appointment
-    from shared import db, migrations
+    from shared import db
 
     migrations.upgrade("booking", url)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench"})

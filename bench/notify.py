@@ -106,9 +106,10 @@ def message_body(n: int) -> dict:
 def notify_setup(smtp_url: str, name: str):
     """A fresh PostgreSQL outbox, the API in-process with a service token, and the worker
     processes (`frontdesk worker notify`, as in production): yields (client, headers)."""
+    from frontdesk import migrations
     from services.notify.app import create_app
     from services.notify.models import ApiToken
-    from shared import auth, db, migrations
+    from shared import auth, db
 
     url = fresh_pg_database(name)
     migrations.upgrade("notify", url)

@@ -30,10 +30,11 @@ HEADERS = {"Accept": "text/html", "Accept-Language": "fr"}
 
 def _seed(url: str, appointments_per_staff: int) -> None:
     """Migrate, then add two staff, one service and some booked appointments."""
+    from frontdesk import migrations
     from services.booking import appointments, availability, catalog
     from services.booking.app import create_app
     from services.booking.errors import SlotTaken
-    from shared import db, migrations
+    from shared import db
 
     migrations.upgrade("booking", url)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench"})

@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from bench.harness import fresh_pg_database
 from services.notify import privacy
 from services.notify.models import Base, Message
+from shared.actors import Actor
 from shared.db import Database
+from shared.privacy import ClientLookup
 
 EMAIL = "client.to.erase@example.org"
 BODY = "Hello {name}, your appointment is confirmed. " * 40
@@ -69,7 +71,12 @@ def run(quick: bool) -> list[dict]:
             baseline = _ms(started)
         with database.transaction() as session:
             started = time.perf_counter()
-            result = privacy.erase_client(session=session, email=EMAIL, secret="bench")
+            result = privacy.erase_client(
+                session=session,
+                client=ClientLookup(EMAIL),
+                actor=Actor("admin"),
+                config={"SECRET_KEY": "bench"},
+            )
             value = _ms(started)
         assert result["erased"]["messages_to_client"] == 10, result
         database.engine.dispose()

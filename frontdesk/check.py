@@ -20,7 +20,7 @@ import httpx
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from shared import migrations
+from frontdesk import migrations
 from shared.config import ConfigError, load_config, require_strong_secret_key
 
 
@@ -108,7 +108,7 @@ def check_database(*, service: str, url: str) -> Finding:
             subject, False, f"{safe}: the file does not exist; run `frontdesk db upgrade {service}`"
         )
     try:
-        current = migrations.current_heads(service, url)
+        current = migrations.current_heads(url)
     except sa.exc.SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return Finding(subject, False, f"{safe} does not answer: {reason}")

@@ -8,7 +8,8 @@ import threading
 
 import click
 
-from shared import auth, db, migrations
+from frontdesk import migrations
+from shared import auth, db
 from shared.config import ConfigError, load_config, require_strong_secret_key
 
 SERVICE_CHOICE = click.Choice(migrations.SERVICES)

@@ -19,6 +19,7 @@ from typing import Any
 from shared.db import utcnow
 from shared.errors import BadRequest
 from shared.http import ServiceCallFailed, ServiceClient
+from shared.timestamps import utc_iso
 
 SERVICES = ("booking", "consent", "notify")
 EXPORT_PATH = "/api/v1/privacy/clients/export"
@@ -86,7 +87,7 @@ def export_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[s
     notify = _call(clients["notify"], "notify", EXPORT_PATH, notify_lookup)
     return {
         "email": email,
-        "exported_at": utcnow().isoformat().replace("+00:00", "Z"),
+        "exported_at": utc_iso(utcnow()),
         "services": {
             "booking": booking["data"],
             "consent": consent["data"],
@@ -105,6 +106,6 @@ def erase_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[st
         results[service] = {key: result[key] for key in ("erased", "kept", "reasons")}
     return {
         "email": email,
-        "erased_at": utcnow().isoformat().replace("+00:00", "Z"),
+        "erased_at": utc_iso(utcnow()),
         "services": results,
     }

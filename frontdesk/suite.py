@@ -15,10 +15,11 @@ from typing import Any
 from flask import Flask, redirect
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from frontdesk import migrations
 from services.booking.app import create_app as create_booking
 from services.consent.app import create_app as create_consent
 from services.notify.app import create_app as create_notify
-from shared import auth, db, migrations
+from shared import auth, db
 from shared.config import load_config
 
 SERVICES = {"booking": create_booking, "consent": create_consent, "notify": create_notify}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,21 +14,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared import auth, db, logs, metrics
 from shared.config import load_config
 from shared.errors import BadRequest, ValidationFailed, register_error_handlers
-
-
-class ServiceApp(Flask):
-    """A service's Flask app. Its views and hooks are plain functions (none is async), and
-    Flask asks inspect whether each is a coroutine function on every request, a dozen times:
-    plain functions are answered from their code flags."""
-
-    def ensure_sync(self, func):
-        code = getattr(func, "__code__", None)
-        if code is not None and not code.co_flags & _ASYNC_FLAGS:
-            return func
-        return super().ensure_sync(func)
-
-
-_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 def configure(
@@ -78,11 +62,10 @@ def register_security_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        req = request._get_current_object()  # once through the proxy
         defaults = {"X-Content-Type-Options": "nosniff"}
-        if "/api/" in req.path or "token" in (req.view_args or {}):
+        if "/api/" in request.path or "token" in (request.view_args or {}):
             defaults["Cache-Control"] = "no-store"
-        if req.is_secure:
+        if request.is_secure:
             defaults["Strict-Transport-Security"] = HSTS
         set_missing_headers(response, defaults)
         return response
@@ -128,10 +111,9 @@ def refuse_deep_json(app: Flask) -> None:
 
     @app.before_request
     def _refuse_deep_json():
-        req = request._get_current_object()  # once through the proxy
-        if req.method in ("GET", "HEAD", "OPTIONS") or not req.is_json:
+        if request.method in ("GET", "HEAD", "OPTIONS") or not request.is_json:
             return
-        body = req.get_data(cache=True)
+        body = request.get_data(cache=True)
         if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:  # the usual body: no scan
             return
         if json_depth(body) > MAX_JSON_DEPTH:
@@ -160,19 +142,18 @@ def refuse_nul_characters(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
-        req = request._get_current_object()  # once through the proxy
         values: list[Any] = []
-        environ = req.environ
+        environ = request.environ
         # A NUL reaches the path decoded and the query as %00 (or raw, from a lax server): a GET
         # with neither (all of them, nearly) is let through without parsing its query here.
         query = environ.get("QUERY_STRING", "")
         if "\x00" in environ.get("PATH_INFO", "") or "%00" in query or "\x00" in query:
-            values += [*(req.view_args or {}).values(), *req.args.items(multi=True)]
-        if req.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
-            if req.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                values += req.form.items(multi=True)
-            elif req.is_json:
-                values.append(req.get_json(silent=True))
+            values += [*(request.view_args or {}).values(), *request.args.items(multi=True)]
+        if request.method not in ("GET", "HEAD", "OPTIONS"):  # no view reads a GET's body
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                values += request.form.items(multi=True)
+            elif request.is_json:
+                values.append(request.get_json(silent=True))
         if any(_has_nul(value) for value in values):
             raise ValidationFailed(
                 "Text must not contain NUL characters.",

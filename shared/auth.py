@@ -144,15 +144,14 @@ def current_principal() -> Principal | None:
 
 def _required_roles(app: Flask) -> tuple[str, ...] | None:
     """Roles the endpoint of this request needs (set by @require), or None for public ones."""
-    req = request._get_current_object()  # once through the proxy
-    view = app.view_functions.get(req.endpoint or "")
+    view = app.view_functions.get(request.endpoint or "")
     if view is None:
         return None
     view_class = getattr(view, "view_class", None)
     if view_class is None:
         return getattr(view, "_required_roles", None)
-    handler = getattr(view_class, req.method.lower(), None)
-    if handler is None and req.method == "OPTIONS":
+    handler = getattr(view_class, request.method.lower(), None)
+    if handler is None and request.method == "OPTIONS":
         # Flask answers OPTIONS itself: a route that needs a token for every method needs
         # one for OPTIONS too, so the hooks that follow always have a principal.
         needed = [

@@ -101,6 +101,23 @@ def raise_every(problems: Sequence[FrontdeskError]) -> None:
         raise ValidationFailed(" ".join(problem.detail for problem in problems), errors=errors)
 
 
+# Errors of shared plumbing, beside the tree they belong to.
+class CsrfFailed(BadRequest):
+    code = "csrf_failed"
+    title = "The form expired"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    title = "Idempotency key already used with another request"
+
+
+class ServiceCallFailed(ServiceUnavailable):
+    """Another service could not be reached or answered with a server error."""
+
+    code = "upstream_unavailable"
+
+
 # What a database that went away (restart, dropped connection, unwritable file) raises.
 DATABASE_UNAVAILABLE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
 

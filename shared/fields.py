@@ -15,6 +15,7 @@ from flask import current_app, has_app_context
 from shared.email_addresses import email_problem
 from shared.errors import ValidationFailed
 from shared.plain_text import NOT_ONE_LINE, ONE_LINE_PATTERN, one_line_problem
+from shared.timestamps import utc_iso
 
 
 def to_e164(value: str, region: str | None = None) -> str:
@@ -162,9 +163,7 @@ class UTCDateTime(ma.fields.AwareDateTime):
     def _serialize(
         self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any
     ) -> str | None:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return utc_iso(value)
 
 
 class Day(ma.fields.Date):

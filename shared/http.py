@@ -15,19 +15,13 @@ from urllib.parse import quote
 
 import httpx
 
-from shared.errors import ServiceUnavailable
+from shared.errors import ServiceCallFailed
 from shared.logs import current_request_id
 
 log = logging.getLogger("frontdesk.http")
 
 _IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 _RETRY_STATUSES = {502, 503, 504}
-
-
-class ServiceCallFailed(ServiceUnavailable):
-    """Another service could not be reached or answered with a server error."""
-
-    code = "upstream_unavailable"
 
 
 class ServiceClient:

@@ -16,15 +16,10 @@ from typing import Any
 from flask import request
 
 from shared.auth import current_principal
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import IdempotencyKeyReused, ValidationFailed
 from shared.rate_limits import client_address
 
 MAX_KEY_LENGTH = 200
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    title = "Idempotency key already used with another request"
 
 
 def fingerprint(payload: Any) -> str:

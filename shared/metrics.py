@@ -118,14 +118,13 @@ def init_app(app: Flask) -> None:
     def _observe(response):
         started = g.get("request_started")  # set first thing by shared.logs
         if started is not None:
-            req = request._get_current_object()  # once through the proxy
-            route = req.url_rule.rule if req.url_rule else "<unmatched>"
-            key = (route, req.method, response.status_code)
+            route = request.url_rule.rule if request.url_rule else "<unmatched>"
+            key = (route, request.method, response.status_code)
             child = children.get(key)
             if child is None:
                 child = children[key] = (
-                    requests.labels(route, req.method, str(response.status_code)),
-                    latency.labels(route, req.method),
+                    requests.labels(route, request.method, str(response.status_code)),
+                    latency.labels(route, request.method),
                 )
             child[0].inc()
             child[1].observe(time.perf_counter() - started)

@@ -1,15 +1,17 @@
 """Alembic, run per service from code: each service has its own `migrations/` folder.
 
-No alembic.ini: the script location is the service package's folder and the URL comes
-from the service's configuration, so `frontdesk db upgrade booking` needs nothing else.
+No alembic.ini: the caller names the folder of the service's migrations and its models'
+metadata (the composition root, `frontdesk.migrations`, knows the services; shared does
+not), and the URL comes from the service's configuration.
 """
 
 from __future__ import annotations
 
-import importlib
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -19,31 +21,34 @@ from alembic.script import ScriptDirectory
 
 from shared.db import create_engine
 
-SERVICES = ("booking", "consent", "notify")
+
+@dataclass(frozen=True)
+class Migrations:
+    """One service's migration scripts and the models they must build."""
+
+    folder: Path
+    metadata: sa.MetaData
 
 
-def alembic_config(service: str, url: str) -> Config:
+def alembic_config(source: Migrations, url: str) -> Config:
     """An Alembic Config for one service's migrations and database."""
-    package = importlib.import_module(f"services.{service}")
-    location = Path(package.__file__).parent / "migrations"
     config = Config()
-    config.set_main_option("script_location", str(location))
+    config.set_main_option("script_location", str(source.folder))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["service"] = service
     return config
 
 
-def upgrade(service: str, url: str, revision: str = "head") -> None:
+def upgrade(source: Migrations, url: str, revision: str = "head") -> None:
     """Apply the service's migrations up to `revision`."""
-    command.upgrade(alembic_config(service, url), revision)
+    command.upgrade(alembic_config(source, url), revision)
 
 
-def revision(service: str, url: str, message: str) -> None:
+def revision(source: Migrations, url: str, message: str) -> None:
     """Autogenerate a new migration for the service from its models."""
-    command.revision(alembic_config(service, url), message=message, autogenerate=True)
+    command.revision(alembic_config(source, url), message=message, autogenerate=True)
 
 
-def current_heads(service: str, url: str) -> set[str]:
+def current_heads(url: str) -> set[str]:
     """Revisions the database is at."""
     engine = create_engine(url)
     try:
@@ -53,14 +58,13 @@ def current_heads(service: str, url: str) -> set[str]:
         engine.dispose()
 
 
-def script_heads(service: str) -> set[str]:
+def script_heads(source: Migrations) -> set[str]:
     """Head revisions of the service's migration scripts."""
-    return set(ScriptDirectory.from_config(alembic_config(service, "sqlite://")).get_heads())
+    return set(ScriptDirectory.from_config(alembic_config(source, "sqlite://")).get_heads())
 
 
-def drift(service: str, url: str) -> list:
+def drift(source: Migrations, url: str) -> list:
     """Differences between the migrated database and the models (empty when in sync)."""
-    metadata = importlib.import_module(f"services.{service}.models").Base.metadata
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
@@ -71,7 +75,7 @@ def drift(service: str, url: str) -> list:
                 # SQLite cannot reflect an index on an expression, so alembic skips comparing
                 # those there (and says so); on PostgreSQL they are compared.
                 warnings.filterwarnings("ignore", message=".*expression-based index")
-                return compare_metadata(context, metadata)
+                return compare_metadata(context, source.metadata)
     finally:
         engine.dispose()
 

@@ -9,44 +9,39 @@ URLs never leak to other sites.
 
 from __future__ import annotations
 
-import functools
 import hmac
-import io
 import secrets
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from babel import Locale, support
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import (
     Blueprint,
     Flask,
     Response,
-    has_request_context,
+    g,
     render_template,
     request,
     session,
 )
-from flask.ctx import _AppCtxGlobals
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
 
 from shared.app import set_missing_headers
-from shared.errors import BadRequest
+from shared.errors import CsrfFailed
 from shared.languages import LANGUAGES as LANGUAGE_CODES
 from shared.languages import language_name, text_direction
 from shared.rate_limits import client_address
+from shared.translations import po_translations
 
 # code -> the language's own name, for the switcher (FRONTDESK_LANGUAGES).
 LANGUAGES = {code: language_name(code) for code in LANGUAGE_CODES}
 SHARED_DIR = Path(__file__).parent
 LANG_COOKIE = "lang"
-FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -63,11 +58,6 @@ PAGE_HEADERS = {
 }
 
 
-class CsrfFailed(BadRequest):
-    code = "csrf_failed"
-    title = "The form expired"
-
-
 class PoDomain(Domain):
     """A Flask-Babel domain that reads .po catalogs directly and merges several folders."""
 
@@ -76,40 +66,6 @@ class PoDomain(Domain):
 
     def get_translations(self):
         return po_translations(str(get_locale() or "en"), tuple(self.translation_directories))
-
-
-@functools.cache
-def po_translations(locale: str, directories: tuple[str, ...]) -> support.Translations:
-    """The `locale` catalogs (messages.po) of these folders merged, read once per process; also
-    for text made outside a page, such as the calendar files sent to clients."""
-    merged = None
-    for directory in directories:
-        path = Path(directory) / locale / "LC_MESSAGES" / "messages.po"
-        if path.exists():
-            with path.open("rb") as handle:
-                catalog = read_po(handle, locale=locale)
-            buffer = io.BytesIO()
-            write_mo(buffer, catalog)
-            buffer.seek(0)
-            translations = support.Translations(fp=buffer)
-            # The first catalog is the base: merging into an empty one would keep English's
-            # plural rule (one/other), and Arabic has six forms.
-            if merged is None:
-                merged = translations
-            else:
-                merged.merge(translations)
-    return merged if merged is not None else support.Translations()
-
-
-class PageGlobals(_AppCtxGlobals):
-    """Flask's `g`, with `g.lang` (the page's language) worked out on first use: choosing it
-    parses the query, cookie and Accept-Language, which most API answers never need."""
-
-    def __getattr__(self, name: str):
-        if name == "lang" and has_request_context():
-            self.lang = str(get_locale())
-            return self.lang
-        return super().__getattr__(name)
 
 
 def select_language() -> str:
@@ -227,21 +183,33 @@ def init_pages(app: Flask) -> Limiter:
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page
 
-    app.app_ctx_globals_class = PageGlobals  # g.lang on first use
+    @app.before_request
+    def _page_language():
+        # g.lang for the pages' views and templates. Choosing it parses the query, cookie and
+        # Accept-Language, which the API, feeds and /health never need: only the blueprints
+        # with templates (the pages) get it here, an error page when it is rendered.
+        blueprint = app.blueprints.get(request.blueprint or "")
+        if blueprint is not None and blueprint.template_folder is not None:
+            g.lang = str(get_locale())
+
+    @app.context_processor
+    def _language_of_any_page():
+        if "lang" not in g:
+            g.lang = str(get_locale())
+        return {}
 
     @app.before_request
     def _csrf():
-        # Every HTML form POST, even one with no fields (a bare cross-site form is still a form).
-        req = request._get_current_object()  # once through the proxy
-        if req.method == "POST" and "/api/" not in req.path and req.mimetype in FORMS:
+        # The one CSRF check: every POST outside the API is a page's form, even an empty one or
+        # one with another content type (a bare cross-site form is still a form).
+        if request.method == "POST" and "/api/" not in request.path:
             check_csrf()
 
     @app.after_request
     def _page_headers(response: Response) -> Response:
-        req = request._get_current_object()  # once through the proxy
         # The query is parsed only when it may hold ?lang= (every answer passes here).
-        if "lang=" in req.environ.get("QUERY_STRING", ""):
-            language = req.args.get("lang")
+        if "lang=" in request.environ.get("QUERY_STRING", ""):
+            language = request.args.get("lang")
             if language in LANGUAGES:
                 response.set_cookie(
                     LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax", secure=secure

@@ -1,8 +1,10 @@
 """What every service's personal-data routes share: the request and result schemas, the
-pseudonym that replaces an erased address, and the daily worker that applies retention.
+routes themselves (`privacy_blueprint`), the pseudonym that replaces an erased address, and the
+daily loop that applies retention.
 
-Each service decides what it erases and keeps (services/<svc>/privacy.py); this module holds
-only the shapes and the plumbing, so the three answer alike.
+Each service decides what it erases and keeps (services/<svc>/privacy.py, Flask-free
+operations with one signature in every service); this module holds only the shapes and the
+plumbing, so the three answer alike.
 """
 
 from __future__ import annotations
@@ -11,11 +13,19 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+from sqlalchemy.orm import Session
 
+from shared import db
+from shared.actors import Actor
+from shared.api import Blueprint
+from shared.auth import current_principal, require
 from shared.db import Database
 from shared.fields import PhoneNumber
 from shared.workers import Worker
@@ -26,6 +36,32 @@ ERASED = "erased"
 # How often `frontdesk worker retention-<service>` applies its service's retention periods.
 RETENTION_INTERVAL = timedelta(days=1)
 ROLES = ("admin", "service")
+
+
+@dataclass(frozen=True)
+class ClientLookup:
+    """Whose data: the client's email address; for notify also the client's phone numbers and
+    the idempotency keys of the messages the other services sent about them."""
+
+    email: str
+    phones: tuple[str, ...] = ()
+    message_keys: tuple[str, ...] = ()
+
+
+class ExportClient(Protocol):
+    """Every service's `privacy.export_client`."""
+
+    def __call__(
+        self, *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+
+
+class EraseClient(Protocol):
+    """Every service's `privacy.erase_client`."""
+
+    def __call__(
+        self, *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
 
 
 class ClientLookupSchema(ma.Schema):
@@ -66,6 +102,58 @@ def pseudonym(secret: str, value: str) -> str:
     and without the secret key nobody can test a guessed address against it."""
     digest = hmac.new(secret.encode(), value.strip().lower().encode(), hashlib.sha256)
     return f"{ERASED}:{digest.hexdigest()[:32]}"
+
+
+def privacy_blueprint(*, export: ExportClient, erase: EraseClient) -> Blueprint:
+    """The `/api/v1/privacy` routes (admin and service tokens) over a service's operations; each
+    route's summary is the first line of its operation's docstring."""
+    blp = Blueprint(
+        "privacy",
+        __name__,
+        url_prefix="/api/v1/privacy",
+        description="A client's personal data: export and erasure (admin)",
+    )
+
+    def lookup(data: dict[str, Any]) -> ClientLookup:
+        return ClientLookup(
+            email=data["email"],
+            phones=tuple(data["phones"]),
+            message_keys=tuple(data["message_keys"]),
+        )
+
+    @blp.route("/clients/export")
+    class ClientExport(MethodView):
+        @blp.arguments(ClientLookupSchema)
+        @blp.response(200, ClientExportSchema)
+        @blp.doc(**_summary(export))
+        @require(*ROLES)
+        def post(self, data):
+            return export(session=db.session(), client=lookup(data), config=current_app.config)
+
+    @blp.route("/clients/erase")
+    class ClientErasure(MethodView):
+        @blp.arguments(ClientLookupSchema)
+        @blp.response(200, ErasureSchema)
+        @blp.doc(**_summary(erase))
+        @require(*ROLES)
+        def post(self, data):
+            principal = current_principal()
+            return erase(
+                session=db.session(),
+                client=lookup(data),
+                actor=Actor(principal.role, principal.staff_id),
+                config=current_app.config,
+            )
+
+    return blp
+
+
+def _summary(operation: Callable[..., Any]) -> dict[str, str]:
+    lines = (operation.__doc__ or "").strip().split("\n\n", 1)
+    doc = {"summary": " ".join(lines[0].split())}
+    if len(lines) > 1:
+        doc["description"] = " ".join(lines[1].split())
+    return doc
 
 
 def daily(apply: Callable[..., dict[str, Any]]) -> Worker:

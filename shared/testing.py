@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from shared import auth, migrations
+from shared import auth
 from shared.db import Database, create_engine
 
 TEST_DATABASE_ENV = "FRONTDESK_TEST_DATABASE_URL"
@@ -41,11 +41,6 @@ def test_database_url(service: str, tmp_dir: Path) -> str:
     finally:
         admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
-
-
-def prepare_database(service: str, url: str) -> None:
-    """Migrate a fresh test database to head."""
-    migrations.upgrade(service, url)
 
 
 def clean_database(database: Database, metadata: sa.MetaData) -> None:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from frontdesk import migrations
 from frontdesk.suite import IN_PROCESS_BASE
 from shared import db as shared_db
 from shared import testing
@@ -22,7 +23,7 @@ def database_urls(tmp_path_factory) -> dict[str, str]:
     urls = {}
     for service in SERVICES:
         url = testing.test_database_url(service, tmp)
-        testing.prepare_database(service, url)
+        migrations.upgrade(service, url)
         urls[service] = url
     return urls
 

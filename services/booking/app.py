@@ -12,7 +12,7 @@ from services.booking import caches, clients, gauges, models, rate_limits, resou
 from services.booking.pages import register_pages
 from shared import db
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 from shared.http import create_clients
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
@@ -21,7 +21,7 @@ from shared.rate_limits import limit_routes
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the booking app: configuration, extensions, version hooks, caches, API blueprints,
     health, public pages, rate limits."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "booking", config, token_model=models.ApiToken)
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
     versions.track(db.get_db(app).sessionmaker)

@@ -33,32 +33,21 @@ from services.booking.errors import (
 )
 from services.booking.manage_tokens import hash_manage_token, manage_token_for
 from services.booking.models import (
+    EXCLUSION_CONSTRAINT,
     Appointment,
     AppointmentConsent,
     AppointmentEvent,
     Service,
     Staff,
 )
+from shared.actors import Actor
 from shared.db import UTCDateTime, dialect_insert, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
 from shared.idempotency import check_replay
+from shared.timestamps import utc_iso
 
-EXCLUSION_CONSTRAINT = "ex_appointments_no_overlap"
 BOOKING_CAP_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who makes a change: the client (by manage link), a staff member, an admin, a service."""
-
-    kind: str
-    staff_id: int | None = None
-
-    @property
-    def label(self) -> str:
-        """How the actor appears in the history."""
-        return f"staff:{self.staff_id}" if self.kind == "staff" else self.kind
 
 
 CLIENT = Actor("client")
@@ -115,10 +104,6 @@ def _insert_appointment(
     session.add(appointment)
     _flush_or_taken(session)
     return appointment
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def backup_plan_problem(*, mode: str, backup: dict[str, Any]) -> BackupPlanRequired | None:
@@ -340,7 +325,7 @@ def book(
         appointment,
         actor,
         "follow_up_booked" if follow_up_of else "booked",
-        start=_iso(start),
+        start=utc_iso(start),
         staff_id=staff.id,
         mode=mode,
         follow_up_of=follow_up_of.id if follow_up_of else None,
@@ -478,7 +463,12 @@ def reschedule(
     appointment.updated_at = now
     _flush_or_taken(session)
     record(
-        session, appointment, actor, "rescheduled", previous_start=_iso(previous), start=_iso(start)
+        session,
+        appointment,
+        actor,
+        "rescheduled",
+        previous_start=utc_iso(previous),
+        start=utc_iso(start),
     )
     outbox.add_rescheduled(session, appointment, previous_start=previous, now=now)
     session.flush()

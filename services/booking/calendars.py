@@ -30,10 +30,11 @@ import x_wr_timezone
 from icalendar import Calendar
 from sqlalchemy.orm import Session
 
+from services.booking.errors import CalendarNotFound
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar, Staff
 from shared import outbound
 from shared.db import Database, utcnow
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import ValidationFailed
 
 log = logging.getLogger("frontdesk.booking.calendars")
 
@@ -50,10 +51,6 @@ BUSY_AHEAD = timedelta(days=MAX_HORIZON_DAYS + 2)
 MAX_BLOCKS = 10_000
 MAX_CALENDARS_PER_STAFF = 10
 IDLE_SECONDS = 5.0
-
-
-class CalendarNotFound(NotFound):
-    code, title = "calendar_not_found", "No such calendar"
 
 
 class FetchFailed(Exception):

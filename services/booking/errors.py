@@ -51,3 +51,11 @@ class ManageLinkNotFound(NotFound):
 
 class TooManyBookings(TooManyRequests):
     code, title = "too_many_bookings", "Too many bookings for this email address today"
+
+
+class FeedNotFound(NotFound):
+    code, title = "feed_not_found", "No such feed"
+
+
+class CalendarNotFound(NotFound):
+    code, title = "calendar_not_found", "No such calendar"

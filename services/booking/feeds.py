@@ -34,6 +34,7 @@ from werkzeug.http import parse_etags
 
 from services.booking import ical
 from services.booking.caches import Caches, Locked
+from services.booking.errors import FeedNotFound
 from services.booking.models import (
     MAX_HORIZON_DAYS,
     Appointment,
@@ -44,7 +45,6 @@ from services.booking.models import (
 )
 from shared.auth import hash_token, new_token
 from shared.db import Database, utcnow
-from shared.errors import NotFound
 
 PAST_DAYS = 60  # appointments that started up to this long ago stay in the feed
 # Every appointment was booked at most MAX_HORIZON_DAYS ahead of a moment no earlier than the
@@ -60,10 +60,6 @@ CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
 FORMAT = "2"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
-
-
-class FeedNotFound(NotFound):
-    code, title = "feed_not_found", "No such feed"
 
 
 @dataclass(frozen=True)

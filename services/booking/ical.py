@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vText
 
 from services.booking.models import Appointment
-from shared.pages import po_translations
 from shared.plain_text import one_line
+from shared.translations import po_translations
 
 PRODID = "-//Frontdesk//Booking//EN"
 MODE_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}

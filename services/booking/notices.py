@@ -11,6 +11,7 @@ from services.booking import ical
 from services.booking.manage_tokens import manage_token_for
 from services.booking.models import Appointment
 from shared.languages import LANGUAGES
+from shared.timestamps import utc_iso as iso  # notices.iso, as its callers know it
 
 LOCALES = LANGUAGES
 
@@ -39,11 +40,6 @@ class Settings:
             billing_webhook_url=config.get("BILLING_WEBHOOK_URL"),
             billing_webhook_secret=config.get("BILLING_WEBHOOK_SECRET"),
         )
-
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with 'Z'."""
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def locale_for(language: str | None) -> str:

@@ -29,27 +29,20 @@ FRONTDESK_RETENTION_MESSAGE_DAYS ago are emptied (they copy times and a cancella
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
-from services.booking.appointments import Actor, record
+from services.booking.appointments import record
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
-from shared import db
-from shared.api import Blueprint
-from shared.auth import current_principal, require
+from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
-from shared.privacy import (
-    ERASED,
-    ROLES,
-    ClientExportSchema,
-    ClientLookupSchema,
-    ErasureSchema,
-)
+from shared.privacy import ERASED, ClientLookup
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.booking.privacy")
 
@@ -63,10 +56,6 @@ KEPT_WHY = (
     "details, for statistics and the staff member's own records."
 )
 RETENTION_BATCH = 500
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _of_client(email: str):
@@ -95,8 +84,8 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
         "uid": appointment.uid,
         "service": {"id": appointment.service_id, "name": appointment.service.name},
         "staff": {"id": appointment.staff_id, "name": appointment.staff.name},
-        "start": _iso(appointment.start),
-        "end": _iso(appointment.end),
+        "start": utc_iso(appointment.start),
+        "end": utc_iso(appointment.end),
         "status": appointment.status,
         "mode": appointment.mode,
         "video_url": appointment.video_url,
@@ -117,8 +106,8 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
         "outcome": appointment.outcome,
         "cancel_reason": appointment.cancel_reason,
         "follow_up_of_id": appointment.follow_up_of_id,
-        "created_at": _iso(appointment.created_at),
-        "updated_at": _iso(appointment.updated_at),
+        "created_at": utc_iso(appointment.created_at),
+        "updated_at": utc_iso(appointment.updated_at),
         "consents": [
             {
                 "request_id": c.request_id,
@@ -129,18 +118,21 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
             for c in appointment.consents
         ],
         "history": [
-            {"at": _iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
+            {"at": utc_iso(e.at), "actor": e.actor, "action": e.action, "details": e.details}
             for e in history
         ],
     }
 
 
-def export_client(*, session: Session, email: str) -> dict[str, Any]:
-    """Everything booking holds about the client: appointments with consents and history.
+def export_client(
+    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Everything booking holds about a client (by email address).
 
     `phones` and `message_keys` tell the caller what to look for at notify: the client's
     numbers and the idempotency keys of the messages booking sent about these appointments.
     """
+    email = client.email
     found = appointments_of(session=session, email=email)
     phones = sorted({n for a in found for n in (a.client_phone, a.backup_callback_number) if n})
     keys = session.scalars(
@@ -219,9 +211,14 @@ def anonymize(*, session: Session, appointment: Appointment, actor: Actor) -> No
     session.flush()
 
 
-def erase_client(*, session: Session, email: str, actor: Actor) -> dict[str, Any]:
-    """Anonymize every appointment of the client; return what was erased and kept, and why."""
-    found = appointments_of(session=session, email=email)
+def erase_client(
+    *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Anonymize a client's appointments (times kept for statistics).
+
+    Returns what was erased and kept, and why.
+    """
+    found = appointments_of(session=session, email=client.email)
     cancelled = sum(_still_to_come(a) for a in found)
     skipped = session.scalar(
         sa.select(sa.func.count())
@@ -297,34 +294,3 @@ def apply_retention(
         total += len(due)
         if len(due) < RETENTION_BATCH:
             return counts | {"appointments_anonymized": total}
-
-
-# --- API ---------------------------------------------------------------------------------------
-
-blp = Blueprint(
-    "privacy",
-    __name__,
-    url_prefix="/api/v1/privacy",
-    description="A client's personal data: export and erasure (admin)",
-)
-
-
-@blp.route("/clients/export")
-class ClientExport(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ClientExportSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Everything booking holds about a client (by email address)."""
-        return export_client(session=db.session(), email=data["email"])
-
-
-@blp.route("/clients/erase")
-class ClientErasure(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ErasureSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Anonymize a client's appointments (times kept for statistics)."""
-        principal = current_principal()
-        return erase_client(session=db.session(), email=data["email"], actor=Actor(principal.role))

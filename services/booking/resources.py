@@ -27,6 +27,7 @@ from shared.auth import current_principal, require
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.idempotency import caller_key, fingerprint
+from shared.privacy import privacy_blueprint
 
 catalog_blp = Blueprint(
     "catalog", __name__, url_prefix="/api/v1", description="Staff, services and availability"
@@ -488,5 +489,5 @@ def blueprints() -> list[Blueprint]:
         appointments_blp,
         manage_blp,
         *feed_resources.blueprints(),
-        privacy.blp,
+        privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
     ]

@@ -9,7 +9,7 @@ from flask import Flask
 
 from services.consent import clients, gauges, models, pages, rate_limits, resources
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 from shared.http import create_clients
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
@@ -17,7 +17,7 @@ from shared.rate_limits import limit_routes
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the consent app: configuration, extensions, API blueprints, pages, health."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "consent", config, token_model=models.ApiToken)
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
     register_api(app)

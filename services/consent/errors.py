@@ -85,3 +85,10 @@ class InvalidSignatureImage(ValidationFailed):
 class SigningUnavailable(ServiceUnavailable):
     code = "signing_unavailable"
     title = "Records cannot be signed right now"
+
+
+class RecordRestricted(Gone):
+    """A record kept only as evidence after the client's erasure: no download, link or change."""
+
+    code = "record_restricted"
+    title = "This record is restricted"

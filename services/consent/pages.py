@@ -29,7 +29,6 @@ from shared.pages import (
     LANGUAGES,
     N_,
     CsrfFailed,
-    check_csrf,
     render_error_page,
     select_language,
 )
@@ -103,13 +102,6 @@ def _origin(timezone: str | None = None) -> Origin:
 
 def _settings() -> records.RecordSettings:
     return records.RecordSettings.from_config(current_app.config)
-
-
-@blueprint.before_request
-def _every_post_has_a_csrf_token() -> None:
-    # shared.pages checks non-empty forms; an empty POST (decline, withdraw) is checked here.
-    if request.method == "POST":
-        check_csrf()
 
 
 @blueprint.errorhandler(FrontdeskError)

@@ -33,12 +33,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, request
-from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from services.consent.audit import record_event
@@ -49,18 +48,11 @@ from services.consent.models import (
     DownloadLink,
     OutboxItem,
 )
-from shared import db
-from shared.api import Blueprint
-from shared.auth import current_principal, hash_token, require
+from shared.actors import Actor
+from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow
-from shared.errors import Gone
-from shared.privacy import (
-    ROLES,
-    ClientExportSchema,
-    ClientLookupSchema,
-    ErasureSchema,
-    pseudonym,
-)
+from shared.privacy import ClientLookup, pseudonym
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.consent.privacy")
 
@@ -75,15 +67,6 @@ KEPT_WHY = (
     "access-restricted, until the retention period for consent records ends; the client's "
     "details beside them are dropped."
 )
-
-
-class RecordRestricted(Gone):
-    code = "record_restricted"
-    title = "This record is restricted"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def requests_of(*, session: Session, email: str) -> list[ConsentRequest]:
@@ -112,7 +95,7 @@ def _event_view(event: AuditEvent) -> dict[str, Any]:
     view = {
         "sequence": event.sequence,
         "kind": event.kind,
-        "occurred_at": _iso(event.occurred_at),
+        "occurred_at": utc_iso(event.occurred_at),
         "timezone": event.timezone,
         "locale": event.locale,
     }
@@ -139,9 +122,9 @@ def _request_view(found: ConsentRequest) -> dict[str, Any]:
         },
         "appointment_id": found.appointment_id,
         "staff_id": found.staff_id,
-        "created_at": _iso(found.created_at),
-        "updated_at": _iso(found.updated_at),
-        "expires_at": _iso(found.expires_at),
+        "created_at": utc_iso(found.created_at),
+        "updated_at": utc_iso(found.updated_at),
+        "expires_at": utc_iso(found.expires_at),
         "events": [_event_view(e) for e in found.events],
         "record": None,
     }
@@ -153,9 +136,9 @@ def _request_view(found: ConsentRequest) -> dict[str, Any]:
             answers["signature_image"] = {"included_in": "the signed PDF record"}
         view["record"] = {
             "id": record.id,
-            "signed_at": _iso(record.signed_at),
-            "valid_until": _iso(record.valid_until),
-            "withdrawn_at": _iso(record.withdrawn_at),
+            "signed_at": utc_iso(record.signed_at),
+            "valid_until": utc_iso(record.valid_until),
+            "withdrawn_at": utc_iso(record.withdrawn_at),
             "withdrawal_reason": record.withdrawal_reason,
             "evidence_sha256": record.evidence_sha256,
             "signed_file_sha256": record.signed_file_sha256,
@@ -179,9 +162,15 @@ def _outbox_keys(session: Session, request_ids: list[int]) -> list[str]:
     return [f"consent-outbox-{item_id}" for item_id in ids]
 
 
-def export_client(*, session: Session, email: str, config: Any) -> dict[str, Any]:
-    """Everything consent holds about the client: requests, records' metadata and answers,
-    and their own audit events; records kept after an erasure are listed without details."""
+def export_client(
+    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Everything consent holds about a client (by email address).
+
+    Requests, records' metadata and answers, and their own audit events; records kept after
+    an erasure are listed without details.
+    """
+    email = client.email
     found = requests_of(session=session, email=email)
     restricted = requests_of(session=session, email=pseudonym(config["SECRET_KEY"], email))
     days = record_retention_days(config)
@@ -194,8 +183,8 @@ def export_client(*, session: Session, email: str, config: Any) -> dict[str, Any
                 {
                     "request_id": r.id,
                     "record_id": r.record.id,
-                    "signed_at": _iso(r.record.signed_at),
-                    "kept_until": _iso(_retain_until(r.record, days)),
+                    "signed_at": utc_iso(r.record.signed_at),
+                    "kept_until": utc_iso(_retain_until(r.record, days)),
                 }
                 for r in restricted
                 if r.record is not None
@@ -233,14 +222,14 @@ def _delete_requests(session: Session, request_ids: list[int]) -> None:
 
 
 def _restrict(
-    session: Session, found: ConsentRequest, *, actor: str, secret: str, days: int
+    session: Session, found: ConsentRequest, *, actor: Actor, secret: str, days: int
 ) -> None:
     """Keep a signed record as evidence; drop what is not evidence; restrict access."""
     record_event(
         session=session,
         request=found,
         kind=ERASURE_EVENT,
-        details={"by": actor, "kept_until": _iso(_retain_until(found.record, days))},
+        details={"by": actor.label, "kept_until": utc_iso(_retain_until(found.record, days))},
     )
     found.client_name = ERASED_NAME
     found.client_email = pseudonym(secret, found.client_email)
@@ -267,9 +256,14 @@ def _restrict(
     session.flush()
 
 
-def erase_client(*, session: Session, email: str, actor: str, config: Any) -> dict[str, Any]:
-    """Delete the client's unsigned requests; keep signed records restricted; say why."""
-    found = requests_of(session=session, email=email)
+def erase_client(
+    *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Delete a client's unsigned requests; keep signed records as restricted evidence.
+
+    Returns what was erased and kept, and why.
+    """
+    found = requests_of(session=session, email=client.email)
     signed = [r for r in found if r.record is not None]
     unsigned_ids = [r.id for r in found if r.record is None]
     for kept in signed:
@@ -386,82 +380,3 @@ def apply_retention(
             if len(ids) < RETENTION_BATCH:
                 break
     return counts
-
-
-# --- API ---------------------------------------------------------------------------------------
-
-blp = Blueprint(
-    "privacy",
-    __name__,
-    url_prefix="/api/v1/privacy",
-    description="A client's personal data: export and erasure (admin)",
-)
-
-# Routes that would hand out a restricted record or its evidence, by the argument naming it.
-RESTRICTED_ENDPOINTS = {
-    "requests.RequestRecord": "request_id",
-    "requests.RequestDownloadLinks": "request_id",
-    "requests.RequestEvents": "request_id",
-    "requests.RequestWithdrawal": "request_id",
-    "downloads.RecordDownload": "token",
-}
-
-
-@blp.before_app_request
-def _refuse_restricted_records() -> None:
-    """410 record_restricted on a restricted record's download, links, trail or withdrawal.
-
-    Runs after the token check; a staff member asking for another staff member's request
-    gets the route's own 404, so restriction reveals nothing about other people's rows.
-    """
-    argument = RESTRICTED_ENDPOINTS.get(request.endpoint or "")
-    if argument is None:
-        return
-    session = db.session()
-    value = (request.view_args or {}).get(argument)
-    if argument == "token":
-        request_id = session.scalar(
-            sa.select(ConsentRecord.request_id)
-            .join(DownloadLink, DownloadLink.record_id == ConsentRecord.id)
-            .where(DownloadLink.token_hash == hash_token(value))
-        )
-    else:
-        found = (
-            session.get(ConsentRequest, value) if isinstance(value, int) and value < 2**31 else None
-        )
-        principal = current_principal()
-        if found is None or principal is None:
-            return  # nothing is handed out without a token (the route itself asks for one)
-        if principal.role == "staff" and found.staff_id != principal.staff_id:
-            return
-        request_id = found.id
-    if request_id is not None and is_restricted(session=session, request_id=request_id):
-        raise RecordRestricted(
-            "The client asked for their data to be erased: this record is kept only as legal "
-            "evidence and can no longer be downloaded, shared or changed."
-        )
-
-
-@blp.route("/clients/export")
-class ClientExport(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ClientExportSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Everything consent holds about a client (by email address)."""
-        return export_client(session=db.session(), email=data["email"], config=current_app.config)
-
-
-@blp.route("/clients/erase")
-class ClientErasure(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ErasureSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Delete a client's unsigned requests; keep signed records as restricted evidence."""
-        return erase_client(
-            session=db.session(),
-            email=data["email"],
-            actor=current_principal().role,
-            config=current_app.config,
-        )

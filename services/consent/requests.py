@@ -39,6 +39,7 @@ from shared.auth import hash_token
 from shared.db import utcnow
 from shared.errors import ValidationFailed, raise_every
 from shared.idempotency import check_replay
+from shared.timestamps import utc_iso
 
 DEFAULT_EXPIRY_DAYS = 14
 REMINDER_BEFORE = timedelta(hours=24)
@@ -203,13 +204,13 @@ def create_request(
                     "to": request.client_email,
                     "template": "consent_reminder",
                     "locale": request.locale,
-                    "send_at": _iso(appointment_start - REMINDER_BEFORE),
+                    "send_at": utc_iso(appointment_start - REMINDER_BEFORE),
                     "group": reminder_group(request),
                     "data": {
                         "client_name": request.client_name,
                         "form_title": title,
                         "signing_url": url,
-                        "appointment_start": _iso(appointment_start),
+                        "appointment_start": utc_iso(appointment_start),
                         "timezone": request.timezone,
                         "org_name": settings.org_name,
                     },
@@ -234,7 +235,7 @@ def _send_link(
                 "client_name": request.client_name,
                 "form_title": forms.localize(request.version, request.locale).title,
                 "signing_url": url,
-                "expires_at": _iso(request.expires_at),
+                "expires_at": utc_iso(request.expires_at),
                 "org_name": settings.org_name,
                 "timezone": request.timezone,
             },
@@ -265,10 +266,6 @@ def resend_link(
     )
     session.flush()
     return request
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 # --- read -------------------------------------------------------------------------------------
@@ -549,7 +546,7 @@ def _after_signing(
                 "client_name": request.client_name,
                 "form_title": forms.localize(request.version, request.locale).title,
                 "download_url": url,
-                "expires_at": _iso(link.expires_at),
+                "expires_at": utc_iso(link.expires_at),
                 "org_name": settings.org_name,
                 "timezone": request.timezone,
             },
@@ -700,7 +697,7 @@ def attest_verbal(
     verbal = {
         "explained": explained,
         "explained_by": explained_by,
-        "explained_at": _iso(explained_at),
+        "explained_at": utc_iso(explained_at),
         "witness": witness,
     }
     record_event(

@@ -7,6 +7,7 @@ token from the client's link and need no API token; record downloads are by expi
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Flask, Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Api
@@ -23,12 +24,14 @@ from services.consent import (
     signing,
     verification,
 )
-from services.consent.errors import AppointmentNotFound
+from services.consent.errors import AppointmentNotFound, RecordRestricted
+from services.consent.models import ConsentRecord, ConsentRequest, DownloadLink
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import current_principal, require
+from shared.auth import current_principal, hash_token, require
 from shared.errors import ValidationFailed
 from shared.idempotency import caller_key, fingerprint
+from shared.privacy import privacy_blueprint
 
 STAFF_ROLES = ("admin", "staff", "service")
 LINK_PATTERN = r"fd[a-z]_[A-Za-z0-9_-]{20,100}"
@@ -519,6 +522,57 @@ class RecordDownload(MethodView):
         return _pdf(record.pdf, f"consent-record-{record.id}.pdf")
 
 
+# Routes that would hand out a restricted record or its evidence, by the argument naming it.
+RESTRICTED_ENDPOINTS = {
+    "requests.RequestRecord": "request_id",
+    "requests.RequestDownloadLinks": "request_id",
+    "requests.RequestEvents": "request_id",
+    "requests.RequestWithdrawal": "request_id",
+    "downloads.RecordDownload": "token",
+}
+
+
+def _refuse_restricted_records() -> None:
+    """410 record_restricted on a restricted record's download, links, trail or withdrawal.
+
+    Runs after the token check; a staff member asking for another staff member's request
+    gets the route's own 404, so restriction reveals nothing about other people's rows.
+    """
+    argument = RESTRICTED_ENDPOINTS.get(request.endpoint or "")
+    if argument is None:
+        return
+    session = db.session()
+    value = (request.view_args or {}).get(argument)
+    if argument == "token":
+        request_id = session.scalar(
+            sa.select(ConsentRecord.request_id)
+            .join(DownloadLink, DownloadLink.record_id == ConsentRecord.id)
+            .where(DownloadLink.token_hash == hash_token(value))
+        )
+    else:
+        found = (
+            session.get(ConsentRequest, value) if isinstance(value, int) and value < 2**31 else None
+        )
+        principal = current_principal()
+        if found is None or principal is None:
+            return  # nothing is handed out without a token (the route itself asks for one)
+        if principal.role == "staff" and found.staff_id != principal.staff_id:
+            return
+        request_id = found.id
+    if request_id is not None and privacy.is_restricted(session=session, request_id=request_id):
+        raise RecordRestricted(
+            "The client asked for their data to be erased: this record is kept only as legal "
+            "evidence and can no longer be downloaded, shared or changed."
+        )
+
+
+def _privacy_blueprint() -> Blueprint:
+    """Export and erasure, with restricted records refused on every route that hands one out."""
+    blp = privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client)
+    blp.before_app_request(_refuse_restricted_records)
+    return blp
+
+
 def blueprints() -> list[Blueprint]:
     """Every API blueprint of the service, in registration order."""
     return [
@@ -528,5 +582,5 @@ def blueprints() -> list[Blueprint]:
         signing_blp,
         verification_blp,
         downloads_blp,
-        privacy.blp,
+        _privacy_blueprint(),
     ]

@@ -10,6 +10,7 @@ from marshmallow import validate, validates_schema
 from services.consent import forms
 from services.consent.models import MAX_ID
 from shared.fields import EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
+from shared.timestamps import utc_iso
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
 _LOCALE = validate.OneOf(forms.LOCALES)
@@ -205,16 +206,8 @@ class ConsentRequestSchema(ma.Schema):
     expires_at = UTCDateTime()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-    signed_at = ma.fields.Function(
-        lambda r: r.record and r.record.signed_at.isoformat().replace("+00:00", "Z")
-    )
-    withdrawn_at = ma.fields.Function(
-        lambda r: (
-            r.record
-            and r.record.withdrawn_at
-            and r.record.withdrawn_at.isoformat().replace("+00:00", "Z")
-        )
-    )
+    signed_at = ma.fields.Function(lambda r: r.record and utc_iso(r.record.signed_at))
+    withdrawn_at = ma.fields.Function(lambda r: r.record and utc_iso(r.record.withdrawn_at))
     evidence_sha256 = ma.fields.Function(
         lambda r: r.record and r.record.evidence_sha256, allow_none=True, metadata=_EVIDENCE_SHA256
     )

@@ -10,14 +10,14 @@ from flask import Flask, request
 from services.notify import clients, gauges, models, resources
 from shared import auth
 from shared.api import create_api
-from shared.app import ServiceApp, configure, register_health
+from shared.app import configure, register_health
 from shared.fields import time_zone_names
 from shared.http import create_clients
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the notify app: configuration, extensions, API blueprints, health."""
-    app = ServiceApp(__name__)
+    app = Flask(__name__)
     configure(app, "notify", config, token_model=models.ApiToken)
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
     register_api(app)

@@ -28,6 +28,7 @@ import httpx
 import nh3
 
 from shared import outbound
+from shared.timestamps import utc_iso
 
 SMTP_TIMEOUT = 15.0
 HTTP_TIMEOUT = 10.0
@@ -362,7 +363,7 @@ def send_webhook(
     body = json.dumps(
         {
             "type": event,
-            "timestamp": occurred_at.isoformat().replace("+00:00", "Z"),
+            "timestamp": utc_iso(occurred_at),
             "data": payload,
         },
         separators=(",", ":"),

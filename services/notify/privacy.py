@@ -24,28 +24,18 @@ the same way, every recipient replaced by its keyed hash (0 keeps them forever).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from flask.views import MethodView
 from sqlalchemy.orm import Session
 
 from services.notify.models import Attempt, Message
-from shared import db
-from shared.api import Blueprint
-from shared.auth import require
+from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
-from shared.privacy import (
-    ERASED,
-    ROLES,
-    ClientExportSchema,
-    ClientLookupSchema,
-    ErasureSchema,
-    pseudonym,
-)
+from shared.privacy import ERASED, ClientLookup, pseudonym
+from shared.timestamps import utc_iso
 
 log = logging.getLogger("frontdesk.notify.privacy")
 
@@ -56,10 +46,6 @@ KEPT_WHY = (
     "Channel, template name, status, times and attempt count are kept without recipient or "
     "content, so delivery figures stay right."
 )
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
 
 
 def _mentions(value: str):
@@ -115,9 +101,9 @@ def _message_view(message: Message, *, addressed_to_client: bool) -> dict[str, A
         "template": message.template,
         "locale": message.locale,
         "status": message.status,
-        "created_at": _iso(message.created_at),
-        "send_at": _iso(message.send_at),
-        "sent_at": _iso(message.sent_at),
+        "created_at": utc_iso(message.created_at),
+        "send_at": utc_iso(message.send_at),
+        "sent_at": utc_iso(message.sent_at),
         "attempts": len(message.attempts),
     }
     if addressed_to_client:
@@ -127,14 +113,19 @@ def _message_view(message: Message, *, addressed_to_client: bool) -> dict[str, A
 
 
 def export_client(
-    *, session: Session, email: str, phones: Iterable[str] = (), keys: Iterable[str] = ()
+    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The client's messages' metadata: theirs in full, the ones about them to others without
-    the recipient or the content (other people's data)."""
-    to_client, about_client = messages_of(session=session, email=email, phones=phones, keys=keys)
+    """Metadata of every message to or about a client (by email, phones, message keys).
+
+    The client's own messages in full, the ones about them to others without the recipient
+    or the content (other people's data).
+    """
+    to_client, about_client = messages_of(
+        session=session, email=client.email, phones=client.phones, keys=client.message_keys
+    )
     return {
         "service": "notify",
-        "email": email,
+        "email": client.email,
         "data": {
             "messages_to_client": [_message_view(m, addressed_to_client=True) for m in to_client],
             "messages_about_client_to_others": [
@@ -171,15 +162,13 @@ def strip(*, session: Session, message: Message, recipient: str | None) -> bool:
 
 
 def erase_client(
-    *,
-    session: Session,
-    email: str,
-    phones: Iterable[str] = (),
-    keys: Iterable[str] = (),
-    secret: str,
+    *, session: Session, client: ClientLookup, actor: Actor, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Drop the content of the client's messages, hash their address, cancel unsent ones."""
-    to_client, about_client = messages_of(session=session, email=email, phones=phones, keys=keys)
+    """Drop the content of a client's messages, hash their address, cancel unsent ones."""
+    to_client, about_client = messages_of(
+        session=session, email=client.email, phones=client.phones, keys=client.message_keys
+    )
+    secret = config["SECRET_KEY"]
     cancelled = 0
     for message in to_client:
         cancelled += strip(
@@ -191,7 +180,11 @@ def erase_client(
     reclaim_after_commit(session)
     log.info(
         "client erased",
-        extra={"message_ids": [m.id for m in to_client + about_client], "cancelled": cancelled},
+        extra={
+            "message_ids": [m.id for m in to_client + about_client],
+            "cancelled": cancelled,
+            "actor": actor.label,
+        },
     )
     return {
         "service": "notify",
@@ -236,44 +229,3 @@ def apply_retention(
         total += len(due)
         if len(due) < RETENTION_BATCH:
             return {"messages_reduced": total}
-
-
-# --- API ---------------------------------------------------------------------------------------
-
-blp = Blueprint(
-    "privacy",
-    __name__,
-    url_prefix="/api/v1/privacy",
-    description="A client's personal data: export and erasure (admin)",
-)
-
-
-@blp.route("/clients/export")
-class ClientExport(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ClientExportSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Metadata of every message to or about a client (by email, phones, message keys)."""
-        return export_client(
-            session=db.session(),
-            email=data["email"],
-            phones=data["phones"],
-            keys=data["message_keys"],
-        )
-
-
-@blp.route("/clients/erase")
-class ClientErasure(MethodView):
-    @blp.arguments(ClientLookupSchema)
-    @blp.response(200, ErasureSchema)
-    @require(*ROLES)
-    def post(self, data):
-        """Drop the content of a client's messages, hash their address, cancel unsent ones."""
-        return erase_client(
-            session=db.session(),
-            email=data["email"],
-            phones=data["phones"],
-            keys=data["message_keys"],
-            secret=current_app.config["SECRET_KEY"],
-        )

@@ -20,6 +20,7 @@ from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import require
 from shared.idempotency import fingerprint, key_from_request
+from shared.privacy import privacy_blueprint
 
 blp = Blueprint(
     "messages",
@@ -102,4 +103,8 @@ class WebhookEndpointEnable(MethodView):
 
 def blueprints() -> list[Blueprint]:
     """Every API blueprint of the service, in registration order."""
-    return [whoami_blueprint(), blp, privacy.blp]
+    return [
+        whoami_blueprint(),
+        blp,
+        privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
+    ]

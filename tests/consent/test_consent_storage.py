@@ -6,10 +6,10 @@ import pytest
 import sqlalchemy as sa
 from consent_builders import ORIGIN, form_content
 
+from frontdesk import migrations
 from services.consent import forms, requests
 from services.consent.errors import SigningUnavailable
 from services.consent.models import ConsentRecord, ConsentRequest
-from shared import migrations
 from shared.db import Database
 
 

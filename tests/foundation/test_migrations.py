@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared import migrations
+from frontdesk import migrations
 
 SERVICES = ("booking", "consent", "notify")
 
@@ -12,7 +12,7 @@ SERVICES = ("booking", "consent", "notify")
 @pytest.mark.parametrize("service", SERVICES)
 def test_migrated_database_is_at_head(database_urls, service):
     url = database_urls[service]
-    assert migrations.current_heads(service, url) == migrations.script_heads(service)
+    assert migrations.current_heads(url) == migrations.script_heads(service)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -34,4 +34,4 @@ def test_downgrade_to_base_and_up_again(tmp_path, service):
 
     command.downgrade(migrations.alembic_config(service, url), "base")
     migrations.upgrade(service, url)
-    assert migrations.current_heads(service, url) == migrations.script_heads(service)
+    assert migrations.current_heads(url) == migrations.script_heads(service)

@@ -104,6 +104,12 @@ def test_form_post_without_csrf_token_is_refused_kindly(page_app):
     assert "Traceback" not in response.get_data(as_text=True)
 
 
+def test_post_without_a_form_body_is_refused_without_csrf_token_too(page_app):
+    client = page_app.test_client()
+    assert client.post("/form").get_json()["code"] == "csrf_failed"
+    assert client.post("/form", json={"name": "x"}).get_json()["code"] == "csrf_failed"
+
+
 def test_form_post_with_csrf_token_passes(page_app):
     client = page_app.test_client()
     client.get("/form")

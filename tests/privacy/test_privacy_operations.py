@@ -6,13 +6,13 @@ import sqlalchemy as sa
 from privacy_story import EMAIL, OTHER_EMAIL, PHONE
 
 from services.booking import privacy as booking_privacy
-from services.booking.appointments import Actor
 from services.booking.models import AppointmentEvent, OutboxIntent
 from services.notify import operations as notify_operations
 from services.notify import privacy as notify_privacy
 from services.notify.models import Message
 from shared import db as shared_db
-from shared.privacy import pseudonym
+from shared.actors import Actor
+from shared.privacy import ClientLookup, pseudonym
 
 
 def test_pseudonym_is_stable_per_address_and_depends_on_the_secret():
@@ -31,7 +31,10 @@ def test_booking_erasure_drops_the_cancel_reason_from_history_but_keeps_its_shap
     appointment_id = story.appointments[EMAIL][1]
     with shared_db.get_db(booking_app).transaction() as session:
         result = booking_privacy.erase_client(
-            session=session, email=EMAIL.upper(), actor=Actor("admin")
+            session=session,
+            client=ClientLookup(EMAIL.upper()),
+            actor=Actor("admin"),
+            config=booking_app.config,
         )
         assert result["erased"]["confirmed_appointments_cancelled"] == 0
         history = session.scalars(
@@ -83,7 +86,10 @@ def test_notify_erasure_finds_sms_to_the_client_and_mentions_in_messages_to_othe
             )
     with database.transaction() as session:
         result = notify_privacy.erase_client(
-            session=session, email=EMAIL, phones=[PHONE], secret="s3cret"
+            session=session,
+            client=ClientLookup(EMAIL, phones=(PHONE,)),
+            actor=Actor("admin"),
+            config={"SECRET_KEY": "s3cret"},
         )
         assert result["erased"] == {
             "messages_to_client": 1,
