@@ -42,8 +42,8 @@ _FEED_DOC = (
 
 def _feed_response(token: str, *, team: bool) -> Response:
     # A feed's 304 is the hottest answer there is (every calendar app, every few minutes):
-    # the app, the request and their settings are read once, and the headers made in one go.
-    app, req = current_app._get_current_object(), request._get_current_object()
+    # the headers are made in one go.
+    app, req = current_app, request
     config, headers = app.config, req.headers
     answer = feeds.get_feed(
         database=db.get_db(app),

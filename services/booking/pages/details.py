@@ -17,13 +17,13 @@ from flask_babel import gettext
 from services.booking import appointments
 from services.booking.models import Service
 from services.booking.pages.phones import in_zone_country
-from services.booking.pages.picker import iso
 from services.booking.schemas import AppointmentCreateSchema, CancelSchema
 from shared.email_addresses import NON_ASCII_LOCAL_PART
 from shared.errors import FrontdeskError, ValidationFailed
 from shared.fields import load_or_fail, max_length
 from shared.pages import LANGUAGES, N_
 from shared.plain_text import NOT_ONE_LINE
+from shared.timestamps import utc_iso as iso
 
 # The form's inputs, in page order (the error summary follows it).
 FIELDS = (

@@ -4,7 +4,7 @@ of the day, the nearest free times when the chosen one was just taken."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from services.booking import availability
 from services.booking.models import Service
 from shared.fields import Day, UTCDateTime
 from shared.pages import N_
+from shared.timestamps import utc_iso
 
 DAYS_SHOWN = 7  # days with free times offered at once
 SEARCH_DAYS = 14  # calendar days searched to find them (two working weeks)
@@ -44,9 +45,7 @@ def _field_or_none(reader: ma.fields.Field, value: str | None) -> Any:
         return None
 
 
-def iso(moment: datetime) -> str:
-    """UTC ISO 8601 with 'Z', as slot values carry it."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+iso = utc_iso  # slot values carry UTC ISO 8601 with 'Z'
 
 
 def local_date(moment: datetime, tz: str) -> str:
