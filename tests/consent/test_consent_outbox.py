@@ -358,7 +358,7 @@ def test_a_message_notify_already_holds_under_the_same_key_counts_as_delivered(
 
 
 def test_outbox_rows_written_before_the_shared_outbox_keep_their_state_and_key(tmp_path):
-    from shared import migrations
+    from frontdesk import migrations
 
     url = f"sqlite:///{tmp_path / 'consent.db'}"
     migrations.upgrade("consent", url, "513f58873042")
