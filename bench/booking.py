@@ -53,8 +53,8 @@ SLOT_LATENCY_TARGET = "<= 2x the same app's /health p50, one round trip each (is
 def _setup(url: str, *, rules_every_day: bool, zone: str, horizon_days: int, buffer: int):
     """Migrate a fresh database and create the 5 staff and one service; return (app, ids)."""
     from frontdesk import migrations
-    from services.booking import catalog
     from services.booking.app import create_app
+    from services.booking.operations import catalog
     from shared import db
 
     migrations.upgrade("booking", url)

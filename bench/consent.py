@@ -87,8 +87,8 @@ def _sample_html(app) -> str:
     """The HTML of the last record issued (the same content the baseline renders)."""
     import sqlalchemy as sa
 
-    from services.consent import records
     from services.consent.models import ConsentRecord
+    from services.consent.operations import records
     from shared import db
 
     with db.get_db(app).transaction() as session:
@@ -107,7 +107,7 @@ def _rate(action, count: int) -> float:
 
 def run(quick: bool) -> list[dict]:
     """Rows: records/s through the service, against bare render + sign of the same HTML."""
-    from services.consent import records, signing
+    from services.consent.operations import records, signing
 
     count = 6 if quick else 30
     with tempfile.TemporaryDirectory(prefix="bench-consent-") as instance:

@@ -51,9 +51,9 @@ RADICALE_USER = ("bench", "bench")  # [auth] type = none takes any password; own
 def _seed(url: str, count: int = APPOINTMENTS) -> tuple[str, bytes]:
     """Migrate, add one staff member with `count` appointments; return (token, full ICS)."""
     from frontdesk import migrations
-    from services.booking import catalog, feeds
     from services.booking.app import create_app
     from services.booking.models import Appointment
+    from services.booking.operations import catalog, feeds
     from shared import db
 
     migrations.upgrade("booking", url)
@@ -113,7 +113,7 @@ def _seed(url: str, count: int = APPOINTMENTS) -> tuple[str, bytes]:
 
 def _build_feed(app, token: str, events=None) -> bytes:
     """Find the staff feed by its token and build it, in-process (as the benchmark's feed)."""
-    from services.booking import feeds
+    from services.booking.operations import feeds
     from shared import db
 
     settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
@@ -183,7 +183,7 @@ def _rebuild_ms(url: str, token: str, repeats: int) -> float:
 @contextlib.contextmanager
 def _uncut():
     """Feeds of any size: the 1 MB cut lifted (the same build, every appointment kept)."""
-    from services.booking import feeds
+    from services.booking.operations import feeds
 
     limit, feeds.MAX_FEED_BYTES = feeds.MAX_FEED_BYTES, 1 << 40
     try:

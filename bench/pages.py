@@ -31,9 +31,9 @@ HEADERS = {"Accept": "text/html", "Accept-Language": "fr"}
 def _seed(url: str, appointments_per_staff: int) -> None:
     """Migrate, then add two staff, one service and some booked appointments."""
     from frontdesk import migrations
-    from services.booking import appointments, availability, catalog
     from services.booking.app import create_app
     from services.booking.errors import SlotTaken
+    from services.booking.operations import appointments, availability, catalog
     from shared import db
 
     migrations.upgrade("booking", url)

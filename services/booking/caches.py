@@ -6,7 +6,7 @@ invalidated: a change makes another key and the old entry ages out.
   .versions moves it in the writer's transaction, so this holds on every host);
 - the API's JSON of a search, by the same key, the notice/horizon window and the zone;
 - built feeds, by ETag (an ETag always means one body);
-- built feed events, by a hash of every column they are built from (services.booking.feeds).
+- built feed events, by a hash of every column they are built from (services.booking.operations.feeds).
 
 create_app makes one `Caches` per app and hands it to what reads from it. Writes never read
 from a cache.

@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import catalog
 from services.booking.models import Staff
+from services.booking.operations import catalog
 from shared.db import utcnow
 
 OFFICE_DIAL_IN = "+14165550100"

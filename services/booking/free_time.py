@@ -3,7 +3,7 @@
 Pure functions of their arguments: no database, no Flask, no clock (`now` is passed in).
 Rules are wall-clock times in the staff member's zone, so each local date is converted on its
 own with zoneinfo: a 09:00 Toronto rule is 14:00 UTC in winter and 13:00 UTC in summer, and on
-the change day no slot vanishes or doubles. services.booking.availability loads what these
+the change day no slot vanishes or doubles. services.booking.operations.availability loads what these
 functions take (one query for all the staff) and hands them the rows.
 """
 

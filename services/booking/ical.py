@@ -2,7 +2,7 @@
 
 `appointment_event` turns one appointment into a VEVENT; `wrap_calendar` puts events in a
 VCALENDAR with METHOD and the VTIMEZONEs their times use. An invite is both together; a feed
-(services.booking.feeds) is many events with the feed's name and refresh interval.
+(services.booking.operations.feeds) is many events with the feed's name and refresh interval.
 The UID is stable per appointment; SEQUENCE grows on every change; a cancellation is
 METHOD:CANCEL with STATUS:CANCELLED and the same UID. DTSTAMP is the appointment's last change,
 not "now", so the same state always serializes to the same bytes.

@@ -283,7 +283,7 @@ def _perform(
         if outcome.status != "sent":
             return outcome
     if kind == "consent.request" and outcome.response.status_code in (200, 201):
-        from services.booking.appointments import set_consent
+        from services.booking.operations.appointments import set_consent
 
         answer = outcome.response.json()
         with database.transaction() as session:

@@ -37,8 +37,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
-from services.booking.appointments import record
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
+from services.booking.operations.appointments import record
 from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
 from shared.privacy import ERASED, ClientLookup

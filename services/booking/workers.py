@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.booking import calendars, outbox, privacy
+from services.booking import outbox, privacy
+from services.booking.operations import calendars
 from shared.privacy import daily
 from shared.workers import Worker
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.consent import forms
 from services.consent.models import FormTemplate
+from services.consent.operations import forms
 
 RECORDING_FORM_NAME = "Session recording and information sharing"
 

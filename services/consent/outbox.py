@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 from sqlalchemy.orm import Session
 
-from services.consent import forms
-from services.consent.audit import record_event
 from services.consent.clients import Clients, consent_status_path
 from services.consent.models import ConsentRequest, OutboxItem
+from services.consent.operations import forms
+from services.consent.operations.audit import record_event
 from shared import outbox
 from shared.db import Database, utcnow
 from shared.http import MESSAGES_PATH, group_cancel_path

@@ -3,7 +3,7 @@
 Server-rendered and complete without JavaScript: a typed full name is a whole signature, the
 drawn one is an extra. Each page is in the client's language (the one stored on the request)
 unless `?lang=` picks another. The link's token is the client's only credential, so these
-pages call the same operations as the signing API (services.consent.requests) and never show
+pages call the same operations as the signing API (services.consent.operations.requests) and never show
 the token to another site (shared.pages sends `Referrer-Policy: no-referrer`).
 """
 
@@ -17,10 +17,10 @@ from flask_babel import force_locale, gettext
 from flask_limiter import Limiter
 from werkzeug.exceptions import HTTPException
 
-from services.consent import forms, records, requests
-from services.consent.audit import Origin
 from services.consent.errors import AlreadySigned, NotSigned, SigningLinkUsed
 from services.consent.models import ConsentRequest
+from services.consent.operations import forms, records, requests
+from services.consent.operations.audit import Origin
 from services.consent.schemas import ReasonSchema, SignatureSchema
 from shared import db
 from shared.errors import FrontdeskError, ValidationFailed

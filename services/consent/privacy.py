@@ -40,7 +40,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.consent.audit import record_event
 from services.consent.models import (
     AuditEvent,
     ConsentRecord,
@@ -48,6 +47,7 @@ from services.consent.models import (
     DownloadLink,
     OutboxItem,
 )
+from services.consent.operations.audit import record_event
 from shared.actors import Actor
 from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow

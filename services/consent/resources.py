@@ -13,19 +13,10 @@ from flask.views import MethodView
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
-from services.consent import (
-    api_examples,
-    audit,
-    forms,
-    privacy,
-    records,
-    requests,
-    schemas,
-    signing,
-    verification,
-)
+from services.consent import api_examples, privacy, schemas
 from services.consent.errors import AppointmentNotFound, RecordRestricted
 from services.consent.models import ConsentRecord, ConsentRequest, DownloadLink
+from services.consent.operations import audit, forms, records, requests, signing, verification
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, hash_token, require

@@ -7,8 +7,8 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate, validates_schema
 
-from services.consent import forms
 from services.consent.models import MAX_ID
+from services.consent.operations import forms
 from shared.fields import EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
 from shared.timestamps import utc_iso
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from services.consent import outbox, privacy
 from services.consent.clients import Clients
-from services.consent.requests import expire_overdue
+from services.consent.operations.requests import expire_overdue
 from shared.db import Database
 from shared.privacy import daily
 from shared.workers import Worker

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from services.booking import appointments, catalog
 from services.booking.models import Appointment
+from services.booking.operations import appointments, catalog
 from shared import db as shared_db
 from shared import testing
 

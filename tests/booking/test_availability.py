@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.booking import availability, catalog, free_time
+from services.booking import free_time
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
 from services.booking.free_time import StaffCalendar, Taken
 from services.booking.models import AvailabilityException, AvailabilityRule, Service, Staff
+from services.booking.operations import availability, catalog
 
 # DST change days: Toronto springs forward 2026-03-08 and falls back 2026-11-01;
 # Paris on 2026-03-29 and 2026-10-25.

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
 
-from services.booking import availability, calendars, feeds
 from services.booking.models import MAX_HORIZON_DAYS, BusyBlock, ExternalCalendar
+from services.booking.operations import availability, calendars, feeds
 from services.booking.workers import WORKERS
 from shared import db as shared_db
 from shared.workers import step_on

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.booking import availability, catalog
 from services.booking.demo import load_demo
+from services.booking.operations import availability, catalog
 
 TORONTO = ZoneInfo("America/Toronto")
 

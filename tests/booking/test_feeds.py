@@ -10,11 +10,12 @@ import vobject
 from icalendar import Calendar
 from werkzeug.http import http_date, parse_date
 
-from services.booking import appointments, feeds, ical, versions
+from services.booking import ical, versions
 from services.booking import rate_limits as booking_limits
-from services.booking.appointments import Actor
 from services.booking.caches import make_caches
 from services.booking.models import Appointment, FeedVersion, Staff
+from services.booking.operations import appointments, feeds
+from services.booking.operations.appointments import Actor
 from shared import db as shared_db
 from shared import testing
 

@@ -162,7 +162,7 @@ def test_the_arithmetic_imports_neither_the_database_nor_flask():
 
 
 def test_availability_reads_no_flask_app():
-    from services.booking import availability
+    from services.booking.operations import availability
 
     source = Path(availability.__file__).read_text()
     assert "flask" not in {

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 
 from frontdesk.workers import worker_function
-from services.booking import appointments, ical
-from services.booking.appointments import Actor
+from services.booking import ical
 from services.booking.errors import InvalidTransition, ManageLinkNotFound
 from services.booking.manage_tokens import hash_manage_token
+from services.booking.operations import appointments
+from services.booking.operations.appointments import Actor
 from services.booking.workers import WORKERS
 
 STAFF = Actor("staff", 1)

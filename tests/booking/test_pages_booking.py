@@ -10,8 +10,8 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from icalendar import Calendar
 
-from services.booking import appointments
 from services.booking.models import Appointment
+from services.booking.operations import appointments
 from shared import db as shared_db
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}

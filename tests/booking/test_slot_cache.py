@@ -8,9 +8,9 @@ from datetime import UTC, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from services.booking import appointments, availability, calendars, catalog
 from services.booking.caches import make_caches
 from services.booking.models import BusyBlock, ExternalCalendar, FeedVersion
+from services.booking.operations import appointments, availability, calendars, catalog
 from shared import db as shared_db
 
 TZ = "America/Vancouver"

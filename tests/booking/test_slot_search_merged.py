@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from services.booking import appointments, availability, catalog, free_time
+from services.booking import free_time
+from services.booking.operations import appointments, availability, catalog
 
 
 def _unmerged_slots(session, service, day, tz, now) -> list[datetime]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import appointments, versions
+from services.booking import versions
 from services.booking.app import create_app
 from services.booking.models import Appointment, FeedVersion
+from services.booking.operations import appointments
 from shared import db as shared_db
 from shared import testing
 

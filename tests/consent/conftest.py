@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from consent_builders import ORIGIN, form_content
 
-from services.consent import forms, records, requests
-from services.consent.audit import Origin
+from services.consent.operations import forms, records, requests
+from services.consent.operations.audit import Origin
 from shared import db as shared_db
 
 

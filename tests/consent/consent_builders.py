@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.consent.audit import Origin
+from services.consent.operations.audit import Origin
 
 ORIGIN = Origin(
     ip="203.0.113.7", user_agent="pytest-browser/1.0", timezone="America/Toronto", locale="en"

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from consent_builders import form_content
 from consent_validators import pdfsig, pdftotext
 
-from services.consent import requests
 from services.consent.models import ConsentRequest, DownloadLink, OutboxItem
+from services.consent.operations import requests
 from shared import db as shared_db
 
 GOOD_SIGNATURE = {

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.consent import audit
 from services.consent.models import AuditEvent, ConsentRequest
+from services.consent.operations import audit
 from shared import db as shared_db
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.consent import demo, forms
+from services.consent import demo
+from services.consent.operations import forms
 
 
 def test_demo_form_is_created_once_in_three_languages(session):
@@ -22,7 +23,7 @@ def test_demo_form_is_created_once_in_three_languages(session):
 
 
 def test_demo_form_can_be_signed(session, settings, origin):
-    from services.consent import requests
+    from services.consent.operations import requests
 
     template_id = demo.load_demo(session=session)["recording"]
     template = forms.get_template(session=session, template_id=template_id)

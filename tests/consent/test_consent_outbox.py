@@ -217,7 +217,7 @@ def test_worker_loop_delivers_and_stops(consent_app, consent, notify_messages):
 
 def test_expired_requests_are_marked_and_booking_told(consent_app, consent):
     from services.consent.models import ConsentRequest
-    from services.consent.requests import expire_overdue
+    from services.consent.operations.requests import expire_overdue
 
     created = consent.ask(appointment_id=999_004, send=False)
     with shared_db.get_db(consent_app).transaction() as session:

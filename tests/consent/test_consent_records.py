@@ -17,9 +17,9 @@ import pytest
 from consent_builders import form_content
 from consent_validators import pdfsig, pdftotext, pyhanko_validate
 
-from services.consent import forms, records, requests, signing, verification
 from services.consent.errors import InvalidSignatureImage, SigningUnavailable
 from services.consent.models import ConsentRequest
+from services.consent.operations import forms, records, requests, signing, verification
 
 
 def tiny_png(width: int = 2, height: int = 1) -> bytes:

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from consent_builders import ORIGIN, form_content
 
 from frontdesk import migrations
-from services.consent import forms, requests
 from services.consent.errors import SigningUnavailable
 from services.consent.models import ConsentRecord, ConsentRequest
+from services.consent.operations import forms, requests
 from shared.db import Database
 
 

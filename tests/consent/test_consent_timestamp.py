@@ -91,7 +91,7 @@ def tsa(tmp_path_factory):
 def test_record_is_timestamped_when_a_tsa_is_configured(
     make_request, session, settings, origin, tsa, tmp_path, root_pem
 ):
-    from services.consent import requests
+    from services.consent.operations import requests
 
     _request, token = make_request()
     signed = requests.sign(

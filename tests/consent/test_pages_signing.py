@@ -18,8 +18,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from consent_builders import ORIGIN, form_content
 
-from services.consent import forms, records, requests
 from services.consent.models import ConsentRequest
+from services.consent.operations import forms, records, requests
 from shared import db as shared_db
 from shared.auth import hash_token
 from shared.db import utcnow

@@ -63,34 +63,61 @@ def test_readme_documents_every_setting():
 
 
 # The Flask-free layer of each service: what tests call directly and workers and the CLI reuse.
-# booking's availability.py (reads current_app) and calendars.py (its worker loop takes the app)
-# join this list when their loops and caches are injected (issue 21, points 3-4).
+# Every module of a service's `operations` (a module or a package by subdomain) and these others.
 OPERATIONS = {
-    "booking": ("appointments", "catalog", "feeds", "ical", "manage_tokens", "notices", "privacy"),
-    "consent": (
-        "audit",
-        "forms",
-        "privacy",
-        "record_labels",
-        "records",
-        "requests",
-        "signing",
-        "verification",
-    ),
-    "notify": ("channels", "operations", "privacy", "rendering"),
+    "booking": ("free_time", "ical", "manage_tokens", "notices", "privacy", "versions"),
+    "consent": ("privacy", "record_labels"),
+    "notify": ("channels", "privacy", "rendering"),
 }
 WEB_LAYER = ("flask", "flask_smorest", "shared.api", "shared.app", "shared.pages")
+# One shape for every service (STYLE.md): the same files, each with the same job.
+SHAPE = (
+    "app",
+    "models",
+    "errors",
+    "schemas",
+    "operations",
+    "resources",
+    "pages",
+    "clients",
+    "outbox",
+    "workers",
+    "migrations",
+)
+# notify serves no page to anyone: it has no `pages`.
+WITHOUT = {"notify": {"pages"}}
+
+
+def flask_free_files(service: str) -> list[Path]:
+    folder = ROOT / "services" / service
+    operations = folder / "operations"
+    found = list(operations.rglob("*.py")) if operations.is_dir() else [folder / "operations.py"]
+    return found + [folder / f"{module}.py" for module in OPERATIONS[service]]
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_operations_modules_never_import_the_web_layer(service):
     offenders = [
-        f"services/{service}/{module}.py imports {name}"
-        for module in OPERATIONS[service]
-        for name in imported_modules(ROOT / "services" / service / f"{module}.py")
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in flask_free_files(service)
+        for name in imported_modules(path)
         if any(name == web or name.startswith(f"{web}.") for web in WEB_LAYER)
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_shape(service):
+    folder = ROOT / "services" / service
+    missing = [
+        part
+        for part in SHAPE
+        if part not in WITHOUT.get(service, set())
+        and not (folder / f"{part}.py").is_file()
+        and not (folder / part / "__init__.py").is_file()
+        and not (part == "migrations" and (folder / part / "env.py").is_file())
+    ]
+    assert missing == []
 
 
 def test_shared_never_names_a_service_module_in_a_string():

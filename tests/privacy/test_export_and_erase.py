@@ -184,8 +184,8 @@ def test_restricted_record_downloads_answer_410_with_a_clear_code(
 
 
 def test_erasure_is_recorded_in_the_intact_audit_chain(story, apps, privacy_clients):
-    from services.consent.audit import verify_chain
     from services.consent.models import ConsentRecord, ConsentRequest
+    from services.consent.operations.audit import verify_chain
 
     with shared_db.get_db(apps["consent"]).transaction() as session:
         pdf_before = session.scalar(

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from abuse_builders import FORM, address, at, booking_body, next_monday
 
-from services.booking import catalog, feeds
+from services.booking.operations import catalog, feeds
 from shared import db as shared_db
 
 

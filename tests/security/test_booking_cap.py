@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from abuse_builders import address, at, booking_body, iso, next_monday
 
-from services.booking import appointments, catalog
 from services.booking.errors import AlreadyBooked, TooManyBookings
 from services.booking.models import Appointment
+from services.booking.operations import appointments, catalog
 from shared import db as shared_db
 
 CAP = 5

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from abuse_builders import FORM, SIGNATURE
 
-from services.booking import catalog
 from services.booking.models import ExternalCalendar
+from services.booking.operations import catalog
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
 from shared.workers import step_on

@@ -142,8 +142,8 @@ def test_the_signing_page_refuses_a_typed_name_with_an_override_and_keeps_the_in
 def test_the_pdf_record_isolates_what_people_typed(consent_app, make_signing_link):
     """A name stored before the check, with a right-to-left override, stays inside its own
     FSI ... PDI on the legal record: it cannot reorder the words around it."""
-    from services.consent import records
     from services.consent.models import ConsentRecord, ConsentRequest
+    from services.consent.operations import records
 
     request_id, token = make_signing_link()
     signed = consent_app.test_client().post(f"/api/v1/sign/{token}", json=SIGNATURE)

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.booking import calendars
+from services.booking.operations import calendars
 from services.notify import channels
 from shared import outbound
 

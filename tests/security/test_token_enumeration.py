@@ -10,7 +10,7 @@ import logging
 import pytest
 from abuse_builders import SIGNATURE
 
-from services.booking import catalog, feeds
+from services.booking.operations import catalog, feeds
 from shared import db as shared_db
 
 HTML = {"Accept": "text/html"}

@@ -14,8 +14,8 @@ import marshmallow as ma
 from flask import g
 from flask_babel import gettext
 
-from services.booking import appointments
 from services.booking.models import Service
+from services.booking.operations import appointments
 from services.booking.pages.phones import in_zone_country
 from services.booking.schemas import AppointmentCreateSchema, CancelSchema
 from shared.email_addresses import NON_ASCII_LOCAL_PART

@@ -14,8 +14,8 @@ from flask import current_app
 from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
-from services.booking import availability
 from services.booking.models import Service
+from services.booking.operations import availability
 from shared.fields import Day, UTCDateTime
 from shared.pages import N_
 from shared.timestamps import utc_iso

@@ -10,8 +10,7 @@ import secrets
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from services.booking import appointments, availability, catalog, ical
-from services.booking.appointments import CLIENT
+from services.booking import ical
 from services.booking.errors import (
     AlreadyBooked,
     ManageLinkNotFound,
@@ -20,6 +19,8 @@ from services.booking.errors import (
     TooManyBookings,
 )
 from services.booking.models import Appointment, Service
+from services.booking.operations import appointments, availability, catalog
+from services.booking.operations.appointments import CLIENT
 from services.booking.pages import blueprint
 from services.booking.pages.calendar_links import google_calendar_url
 from services.booking.pages.details import INPUT_LIMITS, Details, page_errors, read_details

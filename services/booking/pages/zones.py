@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import get_timezone_gmt, get_timezone_location
 from flask_babel import get_locale
 
-from services.booking import availability
 from services.booking.models import Service
+from services.booking.operations import availability
 from shared.db import utcnow
 from shared.fields import is_time_zone
 

@@ -26,8 +26,6 @@ import sqlalchemy as sa
 import weasyprint
 from sqlalchemy.orm import Session
 
-from services.consent import forms, signing
-from services.consent.audit import Origin, record_event
 from services.consent.errors import (
     DownloadLinkExpired,
     DownloadLinkUnknown,
@@ -35,6 +33,8 @@ from services.consent.errors import (
     SigningUnavailable,
 )
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, DownloadLink
+from services.consent.operations import forms, signing
+from services.consent.operations.audit import Origin, record_event
 from services.consent.record_labels import labels_for
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
@@ -48,7 +48,7 @@ DOWNLOAD_LINK_DAYS = 7
 WITHDRAWAL_BOX = (57, 60, 538, 640)
 
 _templates = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates" / "records"),
+    loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "templates" / "records"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )

@@ -15,9 +15,9 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from werkzeug.http import http_date
 
-from services.booking import calendars, catalog, feeds
-from services.booking.feed_schemas import CalendarCreateSchema, CalendarSchema, FeedTokenSchema
 from services.booking.models import Staff
+from services.booking.operations import calendars, catalog, feeds
+from services.booking.schemas import CalendarCreateSchema, CalendarSchema, FeedTokenSchema
 from shared import db
 from shared.api import Blueprint
 from shared.auth import current_principal, require

@@ -10,17 +10,11 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 
-from services.booking import (
-    api_examples,
-    appointments,
-    availability,
-    catalog,
-    feed_resources,
-    privacy,
-    schemas,
-)
-from services.booking.appointments import CLIENT, Actor
+from services.booking import api_examples, privacy, schemas
 from services.booking.models import Appointment, Staff
+from services.booking.operations import appointments, availability, catalog
+from services.booking.operations.appointments import CLIENT, Actor
+from services.booking.resources import feeds as feed_resources
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require

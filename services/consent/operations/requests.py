@@ -21,8 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.consent import forms, outbox, records
-from services.consent.audit import Origin, record_event
+from services.consent import outbox
 from services.consent.errors import (
     AlreadySigned,
     MissingCheckboxes,
@@ -35,6 +34,8 @@ from services.consent.errors import (
     TemplateArchived,
 )
 from services.consent.models import MAX_ID, ConsentRecord, ConsentRequest, FormTemplate, FormVersion
+from services.consent.operations import forms, records
+from services.consent.operations.audit import Origin, record_event
 from shared.auth import hash_token
 from shared.db import utcnow
 from shared.errors import ValidationFailed, raise_every

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import availability, outbox
+from services.booking import outbox
 from services.booking.errors import (
     AlreadyBooked,
     AppointmentNotFound,
@@ -40,6 +40,7 @@ from services.booking.models import (
     Service,
     Staff,
 )
+from services.booking.operations import availability
 from shared.actors import Actor
 from shared.db import UTCDateTime, dialect_insert, utcnow
 from shared.email_addresses import mailbox_key

@@ -24,7 +24,7 @@ from pyhanko_certvalidator import ValidationContext
 from sqlalchemy.orm import Session
 
 from services.consent.models import ConsentRecord
-from services.consent.signing import OrgSigner
+from services.consent.operations.signing import OrgSigner
 from shared.db import utcnow
 
 log = logging.getLogger("frontdesk.consent.verification")

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import catalog
 from services.booking.caches import Locked
 from services.booking.errors import OutsideAvailability, RangeTooLong, SlotTaken
 from services.booking.free_time import (
@@ -41,6 +40,7 @@ from services.booking.models import (
     Staff,
     service_staff,
 )
+from services.booking.operations import catalog
 from shared.db import UTCDateTime
 from shared.errors import NotFound
 
