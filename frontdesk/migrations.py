@@ -9,6 +9,7 @@ from alembic.config import Config
 
 import services.booking.models
 import services.consent.models
+import services.console.models
 import services.notify.models
 from shared import migrations
 from shared.migrations import Migrations, current_heads
@@ -27,6 +28,7 @@ _MODELS = {
     "booking": services.booking.models,
     "consent": services.consent.models,
     "notify": services.notify.models,
+    "console": services.console.models,
 }
 SERVICES = tuple(_MODELS)
 

@@ -7,10 +7,15 @@ import threading
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from gunicorn.app.base import BaseApplication
 
 from frontdesk.suite import Suite, create_suite
 from frontdesk.workers import WORKERS, worker_function
+from services.booking.models import Staff
+from services.booking.operations import catalog
+from services.console.models import ConsoleSession
+from services.console.operations import links
 from shared import auth, db
 from shared.config import load_config
 
@@ -46,7 +51,7 @@ def start_workers(suite: Suite) -> threading.Event:
 
 
 def create_admin_token(suite: Suite) -> str:
-    """A fresh admin token accepted by all three services, printed once at start."""
+    """A fresh admin token accepted by every service, printed once at start."""
     token = auth.new_token("fda")
     for app in suite.apps.values():
         with db.get_db(app).transaction() as session:
@@ -58,6 +63,34 @@ def create_admin_token(suite: Suite) -> str:
                 name="frontdesk serve",
             )
     return token
+
+
+def first_run_sign_in_link(suite: Suite, public: str) -> str | None:
+    """A one-time console sign-in link for the first admin, until anyone has signed in.
+
+    The admin is booking's first active staff member with role admin (the demo's office
+    manager); without one, an "Administrator" is added for the newcomer to rename in Setup.
+    Made in the console's database directly: nobody can receive an email yet.
+    """
+    with db.get_db(suite.apps["console"]).transaction() as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(ConsoleSession)):
+            return None
+    with db.get_db(suite.apps["booking"]).transaction() as session:
+        admin = session.scalar(
+            sa.select(Staff).where(Staff.role == "admin", Staff.active).order_by(Staff.id)
+        )
+        if admin is None:
+            admin = catalog.create_staff(
+                session=session,
+                name="Administrator",
+                email="admin@localhost",
+                time_zone="UTC",
+                role="admin",
+            )
+        admin_id = admin.id
+    with db.get_db(suite.apps["console"]).transaction() as session:
+        token = links.issue_link(session=session, staff_id=admin_id, purpose="invitation")
+    return f"{public}/console/sign-in/{token}"
 
 
 def serve_suite(*, host: str, port: int, threads: int, demo: bool) -> None:
@@ -74,6 +107,7 @@ def serve_suite(*, host: str, port: int, threads: int, demo: bool) -> None:
         created = load_demo(suite.apps)
         lines = describe(public, created) if created else ["", "Demo data: already loaded."]
     token = create_admin_token(suite)
+    sign_in_link = first_run_sign_in_link(suite, public)
     config = load_config()
     click.echo(
         "\n".join(
@@ -81,7 +115,17 @@ def serve_suite(*, host: str, port: int, threads: int, demo: bool) -> None:
                 "",
                 "Frontdesk is running.",
                 f"  Public booking page:  {public}/booking/",
-                *[f"  {name.capitalize()} API docs: {public}/{name}/docs" for name in suite.apps],
+                f"  Staff console:        {public}/console/",
+                *(
+                    [f"  First admin sign-in:  {sign_in_link}  (works once, for 7 days)"]
+                    if sign_in_link
+                    else []
+                ),
+                *[
+                    f"  {name.capitalize()} API docs: {public}/{name}/docs"
+                    for name in suite.apps
+                    if name != "console"
+                ],
                 f"  Admin token:          {token}",
                 f"  Email goes to:        {config['SMTP_URL']}  (set FRONTDESK_SMTP_URL for real SMTP)",
                 f"  SMS goes to:          {config['SMS_URL']}  (set FRONTDESK_SMS_URL for a provider)",

@@ -1,4 +1,4 @@
-"""The all-in-one suite: booking, consent and notify mounted in one WSGI app.
+"""The all-in-one suite: booking, consent, notify and the console mounted in one WSGI app.
 
 Services still talk to each other over REST, through an in-process WSGI transport, with a
 service token; only the network hop is saved.
@@ -18,16 +18,22 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from frontdesk import migrations
 from services.booking.app import create_app as create_booking
 from services.consent.app import create_app as create_consent
+from services.console.app import create_app as create_console
 from services.notify.app import create_app as create_notify
 from shared import auth, db
 from shared.config import load_config
 
-SERVICES = {"booking": create_booking, "consent": create_consent, "notify": create_notify}
+SERVICES = {
+    "booking": create_booking,
+    "consent": create_consent,
+    "notify": create_notify,
+    "console": create_console,
+}
 IN_PROCESS_BASE = "http://frontdesk.internal"
 
 
 class Suite:
-    """The three apps and the WSGI dispatcher that mounts them under /booking, /consent, /notify."""
+    """The apps and the WSGI dispatcher that mounts them under /booking, /consent, /notify, /console."""
 
     def __init__(self, apps: dict[str, Flask]) -> None:
         self.apps = apps

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from services.booking import workers as booking
 from services.consent import workers as consent
+from services.console import workers as console
 from services.notify import workers as notify
 from shared.workers import Worker
 
@@ -20,6 +21,7 @@ WORKERS: dict[str, tuple[str, Worker]] = {
         ("notify", notify.WORKERS),
         ("consent", consent.WORKERS),
         ("booking", booking.WORKERS),
+        ("console", console.WORKERS),
     )
     for kind, worker in table.items()
 }

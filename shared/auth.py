@@ -57,6 +57,8 @@ def make_token_model(base: type) -> type:
         name: Mapped[str] = mapped_column(sa.String(200), default="")
         created_at: Mapped[datetime] = mapped_column(default=utcnow)
         revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+        # Console sessions are tokens with an absolute end; tokens made for scripts have none.
+        expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
         __table_args__ = (sa.CheckConstraint("role in ('admin', 'staff', 'service')", name="role"),)
 
@@ -102,12 +104,63 @@ def store_token(
     role: str,
     staff_id: int | None = None,
     name: str = "",
+    expires_at: datetime | None = None,
 ) -> None:
     """Store the hash of a token made elsewhere (the same token known to several services)."""
-    digest = hash_token(token)
-    if session.scalar(sa.select(model).where(model.token_hash == digest)) is None:
-        session.add(model(token_hash=digest, role=role, staff_id=staff_id, name=name))
+    register_token_hash(
+        session=session,
+        model=model,
+        token_hash=hash_token(token),
+        role=role,
+        staff_id=staff_id,
+        name=name,
+        expires_at=expires_at,
+    )
+
+
+def register_token_hash(
+    *,
+    session: Session,
+    model: type,
+    token_hash: str,
+    role: str,
+    staff_id: int | None = None,
+    name: str = "",
+    expires_at: datetime | None = None,
+) -> Any:
+    """Store a token by its hash, unless that hash is known already (a repeat changes nothing)."""
+    row = session.scalar(sa.select(model).where(model.token_hash == token_hash))
+    if row is None:
+        row = model(
+            token_hash=token_hash, role=role, staff_id=staff_id, name=name, expires_at=expires_at
+        )
+        session.add(row)
         session.flush()
+    return row
+
+
+def revoke_tokens(
+    *,
+    session: Session,
+    model: type,
+    token_id: int | None = None,
+    token_hash: str | None = None,
+    staff_id: int | None = None,
+) -> int:
+    """Revoke one token (by id or hash) or every token of a staff member; returns how many."""
+    query = sa.select(model).where(model.revoked_at.is_(None))
+    if token_id is not None:
+        query = query.where(model.id == token_id)
+    if token_hash is not None:
+        query = query.where(model.token_hash == token_hash)
+    if staff_id is not None:
+        query = query.where(model.staff_id == staff_id)
+    rows = session.scalars(query).all()
+    now = utcnow()
+    for row in rows:
+        row.revoked_at = now
+    session.flush()
+    return len(rows)
 
 
 @functools.cache
@@ -116,7 +169,9 @@ def _lookup(model: type) -> sa.Select:
     with a token runs it), on the table's columns (plain rows, no ORM loading)."""
     tokens = model.__table__.c
     return sa.select(tokens.id, tokens.role, tokens.staff_id).where(
-        tokens.token_hash == sa.bindparam("hash"), tokens.revoked_at.is_(None)
+        tokens.token_hash == sa.bindparam("hash"),
+        tokens.revoked_at.is_(None),
+        sa.or_(tokens.expires_at.is_(None), tokens.expires_at > sa.bindparam("now")),
     )
 
 
@@ -131,9 +186,11 @@ def authenticate(*, session: Session, model: type, header: str | None) -> Princi
         raise Unauthorized(
             "Send an API token as 'Authorization: Bearer <token>'.", code="token_missing"
         )
-    row = session.execute(_lookup(model), {"hash": hash_token(token.strip())}).first()
+    row = session.execute(
+        _lookup(model), {"hash": hash_token(token.strip()), "now": utcnow()}
+    ).first()
     if row is None:
-        raise Unauthorized("The API token is unknown or revoked.", code="token_invalid")
+        raise Unauthorized("The API token is unknown, revoked or expired.", code="token_invalid")
     return Principal(role=row.role, token_id=row.id, staff_id=row.staff_id)
 
 
@@ -249,3 +306,106 @@ def require(*roles: str) -> Callable:
         return wrapper
 
     return decorator
+
+
+# --- the token API every service serves ---------------------------------------------------------
+
+TOKENS_PATH = "/api/v1/tokens"
+REVOKE_PATH = "/api/v1/tokens/revoke"
+# Roles a registered token may have: people. Service tokens are made on the server only.
+REGISTERED_ROLES = ("admin", "staff")
+
+
+def token_blueprint(model: type) -> Any:
+    """The `/api/v1/tokens` routes over a service's `api_tokens`: register a token made elsewhere
+    by its hash (a console session), list tokens (admin), revoke one or a staff member's all."""
+    import marshmallow as ma
+    from flask.views import MethodView
+
+    from shared import db
+    from shared.api import Blueprint
+    from shared.errors import NotFound, ValidationFailed
+
+    class TokenRegisterSchema(ma.Schema):
+        token_hash = ma.fields.String(
+            required=True,
+            validate=ma.validate.Regexp(r"^[0-9a-f]{64}$"),
+            metadata={"description": "SHA-256 hex digest of the token (the token never travels)."},
+        )
+        role = ma.fields.String(required=True, validate=ma.validate.OneOf(REGISTERED_ROLES))
+        staff_id = ma.fields.Integer(required=True, validate=ma.validate.Range(1, 2**31 - 1))
+        name = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+        expires_at = ma.fields.AwareDateTime(
+            required=True, metadata={"description": "When the token stops working (UTC)."}
+        )
+
+    class TokenSchema(ma.Schema):
+        id = ma.fields.Integer()
+        role = ma.fields.String()
+        staff_id = ma.fields.Integer(allow_none=True)
+        name = ma.fields.String()
+        created_at = ma.fields.AwareDateTime()
+        expires_at = ma.fields.AwareDateTime(allow_none=True)
+        revoked_at = ma.fields.AwareDateTime(allow_none=True)
+
+    class TokenRevokeSchema(ma.Schema):
+        token_id = ma.fields.Integer(validate=ma.validate.Range(1, 2**31 - 1))
+        token_hash = ma.fields.String(validate=ma.validate.Regexp(r"^[0-9a-f]{64}$"))
+        staff_id = ma.fields.Integer(
+            validate=ma.validate.Range(1, 2**31 - 1),
+            metadata={"description": "Every token of this staff member (sign out everywhere)."},
+        )
+
+        @ma.validates_schema
+        def _one_target(self, data, **kwargs):
+            if not data:
+                raise ma.ValidationError("Name a token_id, a token_hash or a staff_id.", "_schema")
+
+    class RevokedSchema(ma.Schema):
+        revoked = ma.fields.Integer(metadata={"description": "How many tokens were revoked now."})
+
+    blp = Blueprint(
+        "tokens",
+        __name__,
+        url_prefix=TOKENS_PATH,
+        description="API tokens: register a token made elsewhere by its hash (console sessions), list, revoke",
+    )
+
+    @blp.route("")
+    class Tokens(MethodView):
+        @blp.response(200, TokenSchema(many=True))
+        @require("admin")
+        def get(self):
+            """List tokens (never their hashes)."""
+            return db.session().scalars(sa.select(model).order_by(model.id)).all()
+
+        @blp.arguments(TokenRegisterSchema)
+        @blp.response(201, TokenSchema)
+        @require("admin", "service")
+        def post(self, data):
+            """Register a token by its hash, with its role, staff member and end (idempotent)."""
+            return register_token_hash(session=db.session(), model=model, **data)
+
+    @blp.route("/revoke")
+    class TokenRevocation(MethodView):
+        @blp.arguments(TokenRevokeSchema)
+        @blp.response(200, RevokedSchema)
+        @require("admin", "service", "staff")
+        def post(self, data):
+            """Revoke a token, or every token of a staff member (staff: only their own)."""
+            principal = current_principal()
+            if principal.role == "staff" and (
+                "token_hash" in data
+                or data.get("token_id", principal.token_id) != principal.token_id
+                or data.get("staff_id", principal.staff_id) != principal.staff_id
+            ):
+                raise NotFound("No such token.", code="token_not_found")
+            if "token_hash" in data and "token_id" in data:
+                raise ValidationFailed(
+                    "Name one token: a token_id or a token_hash.",
+                    code="validation_failed",
+                    errors={"token_hash": ["Name one token: a token_id or a token_hash."]},
+                )
+            return {"revoked": revoke_tokens(session=db.session(), model=model, **data)}
+
+    return blp

@@ -27,6 +27,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "BOOKING_DATABASE_URL": ("sqlite:///var/booking.db", "Booking's database URL."),
     "CONSENT_DATABASE_URL": ("sqlite:///var/consent.db", "Consent's database URL."),
     "NOTIFY_DATABASE_URL": ("sqlite:///var/notify.db", "Notify's database URL."),
+    "CONSOLE_DATABASE_URL": (
+        "sqlite:///var/console.db",
+        "The staff console's database URL (sign-in links, session hashes, its outbox).",
+    ),
     "PUBLIC_URL": (
         "http://127.0.0.1:8000",
         "Public base URL clients see (links in emails and feeds).",

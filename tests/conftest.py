@@ -13,7 +13,7 @@ from frontdesk.suite import IN_PROCESS_BASE
 from shared import db as shared_db
 from shared import testing
 
-SERVICES = ("booking", "consent", "notify")
+SERVICES = ("booking", "consent", "notify", "console")
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +105,11 @@ def consent_app(apps):
 @pytest.fixture
 def notify_app(apps):
     return apps["notify"]
+
+
+@pytest.fixture
+def console_app(apps):
+    return apps["console"]
 
 
 @pytest.fixture

@@ -65,6 +65,15 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         languages=["en", "es"],
         video_link_template="https://meet.example.org/maple-diego",
     )
+    # The office manager runs the console's setup; with no services nobody can book her.
+    office = catalog.create_staff(
+        session=session,
+        name="Grace Okafor",
+        email="office@maple.example",
+        time_zone="America/Toronto",
+        languages=["en", "fr"],
+        role="admin",
+    )
     rules = [
         {"weekday": weekday, "start_time": start, "end_time": end}
         for weekday in WEEKDAYS
@@ -114,7 +123,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
     )
     session.flush()
     return {
-        "staff": {"amira": amira.id, "diego": diego.id},
+        "staff": {"amira": amira.id, "diego": diego.id, "office": office.id},
         "services": {s.slug: s.id for s in (intake, tax, workshop)},
         "day_off": day_off.isoformat(),
     }

@@ -43,12 +43,16 @@ class Staff(Base):
     video_link_template: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     dial_in: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # 'admin' runs the console's setup; an admin with no services is never offered to clients.
+    role: Mapped[str] = mapped_column(sa.String(16), default="staff", server_default="staff")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # Read on the staff record only (loaded when asked for, never by the slot search).
     calendars: Mapped[list[ExternalCalendar]] = relationship(
         viewonly=True, order_by="ExternalCalendar.id"
     )
+
+    __table_args__ = (sa.CheckConstraint("role in ('staff', 'admin')", name="role"),)
 
     @property
     def calendar_problems(self) -> list[dict]:

@@ -50,6 +50,17 @@ class StaffCreateSchema(ma.Schema):
     )
     dial_in = PhoneNumber(allow_none=True, load_default=None)
     active = fields.Boolean(load_default=True)
+    role = fields.String(
+        load_default="staff",
+        validate=validate.OneOf(("staff", "admin")),
+        metadata={"description": "`admin` may run the console's setup and see everyone's agenda."},
+    )
+
+
+class StaffQueryArgsSchema(ma.Schema):
+    email = EmailAddress(
+        metadata={"description": "Only the staff member with this address (the console's sign-in)."}
+    )
 
 
 class StaffUpdateSchema(StaffCreateSchema):
@@ -73,6 +84,7 @@ class StaffSchema(ma.Schema):
     video_link_template = fields.String(allow_none=True)
     dial_in = fields.String(allow_none=True)
     active = fields.Boolean()
+    role = fields.String()
     calendar_problems = fields.List(
         fields.Nested(CalendarProblemSchema),
         dump_only=True,

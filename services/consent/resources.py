@@ -15,11 +15,11 @@ from werkzeug.routing import BaseConverter
 
 from services.consent import api_examples, privacy, schemas
 from services.consent.errors import AppointmentNotFound, RecordRestricted
-from services.consent.models import ConsentRecord, ConsentRequest, DownloadLink
+from services.consent.models import ApiToken, ConsentRecord, ConsentRequest, DownloadLink
 from services.consent.operations import audit, forms, records, requests, signing, verification
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import current_principal, hash_token, require
+from shared.auth import current_principal, hash_token, require, token_blueprint
 from shared.errors import ValidationFailed
 from shared.idempotency import caller_key, fingerprint
 from shared.privacy import privacy_blueprint
@@ -574,4 +574,5 @@ def blueprints() -> list[Blueprint]:
         verification_blp,
         downloads_blp,
         _privacy_blueprint(),
+        token_blueprint(ApiToken),
     ]

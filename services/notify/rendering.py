@@ -58,6 +58,9 @@ REQUIRED_DATA: dict[str, tuple[str, ...]] = {
     "consent_reminder": ("client_name", "form_title", "signing_url", "org_name"),
     "consent_signed": ("client_name", "form_title", "download_url", "org_name"),
     "consent_withdrawn": ("client_name", "form_title", "org_name"),
+    # The console's emails to staff: the link only.
+    "console_sign_in": ("sign_in_url", "org_name"),
+    "console_invitation": ("sign_in_url", "org_name"),
 }
 TEMPLATES = tuple(REQUIRED_DATA)
 

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from services.notify import api_examples, operations, privacy
+from services.notify.models import ApiToken
 from services.notify.schemas import (
     MESSAGE_BODY_DOCS,
     CancelResultSchema,
@@ -18,7 +19,7 @@ from services.notify.schemas import (
 )
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import require
+from shared.auth import require, token_blueprint
 from shared.idempotency import fingerprint, key_from_request
 from shared.privacy import privacy_blueprint
 
@@ -107,4 +108,5 @@ def blueprints() -> list[Blueprint]:
         whoami_blueprint(),
         blp,
         privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
+        token_blueprint(ApiToken),
     ]

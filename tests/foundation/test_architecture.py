@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("booking", "consent", "notify")
+SERVICES = ("booking", "consent", "notify", "console")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -68,6 +68,7 @@ OPERATIONS = {
     "booking": ("free_time", "ical", "manage_tokens", "notices", "privacy", "versions"),
     "consent": ("privacy", "record_labels"),
     "notify": ("channels", "privacy", "rendering"),
+    "console": (),
 }
 WEB_LAYER = ("flask", "flask_smorest", "shared.api", "shared.app", "shared.pages")
 # One shape for every service (STYLE.md): the same files, each with the same job.

@@ -20,6 +20,7 @@ def test_every_worker_kind_comes_from_its_services_workers_table():
         "booking",
         "calendars",
         "consent",
+        "console",
         "notify",
         "retention-booking",
         "retention-consent",

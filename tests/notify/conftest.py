@@ -108,6 +108,14 @@ def template_data(template: str) -> dict[str, Any]:
             "form_title": "Consent to treatment",
             "org_name": "Harbour Clinic",
         },
+        "console_sign_in": {
+            "sign_in_url": "http://frontdesk.test/console/sign-in/fdl_abc",
+            "org_name": "Harbour Clinic",
+        },
+        "console_invitation": {
+            "sign_in_url": "http://frontdesk.test/console/sign-in/fdl_abc",
+            "org_name": "Harbour Clinic",
+        },
     }[template]
 
 

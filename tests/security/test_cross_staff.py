@@ -81,6 +81,8 @@ UNSCOPED = {
     ("get", "/api/v1/templates/{template_id}"),
     ("get", "/api/v1/templates/{template_id}/versions"),
     ("get", "/api/v1/templates/{template_id}/versions/{number}"),
+    # A staff token revokes only itself or its own staff id's tokens: the test below.
+    ("post", "/api/v1/tokens/revoke"),
 }
 
 
@@ -282,3 +284,19 @@ def test_staff_cannot_tie_consent_to_another_staff_members_appointment(
     assert after["consents"] == before["consents"]
     # A, whose appointment it is, is answered (200: the client's signed consent is reused).
     assert consent.post(operation[1], json=body, headers=owner).status_code in (200, 201)
+
+
+@pytest.mark.parametrize("service_name", ["booking", "consent", "notify"])
+def test_a_staff_token_revokes_only_its_own_tokens(apps, make_token, service_name):
+    client = apps[service_name].test_client()
+    a_token = make_token(service_name, "staff", staff_id=1)
+    b_token = make_token(service_name, "staff", staff_id=2)
+    b = {"Authorization": f"Bearer {b_token}"}
+    whoami = {"Authorization": f"Bearer {a_token}"}
+    for body in ({"staff_id": 1}, {"token_id": 1}, {"token_hash": "0" * 64}):
+        refused = client.post("/api/v1/tokens/revoke", json=body, headers=b)
+        assert refused.status_code == 404, (body, refused.get_json())
+    assert client.get("/api/v1/whoami", headers=whoami).status_code == 200
+    mine = client.post("/api/v1/tokens/revoke", json={"staff_id": 2}, headers=b)
+    assert mine.status_code == 200 and mine.get_json() == {"revoked": 1}
+    assert client.get("/api/v1/whoami", headers=b).status_code == 401

@@ -27,11 +27,12 @@ def get_staff(*, session: Session, staff_id: int) -> Staff:
     return staff
 
 
-def list_staff(*, session: Session) -> list[Staff]:
-    """Every staff member, by id."""
-    return list(
-        session.scalars(sa.select(Staff).options(selectinload(Staff.calendars)).order_by(Staff.id))
-    )
+def list_staff(*, session: Session, email: str | None = None) -> list[Staff]:
+    """Every staff member, by id; only the one with `email` (any letter case) when given."""
+    query = sa.select(Staff).options(selectinload(Staff.calendars)).order_by(Staff.id)
+    if email is not None:
+        query = query.where(sa.func.lower(Staff.email) == email.strip().lower())
+    return list(session.scalars(query))
 
 
 def create_staff(*, session: Session, **fields: Any) -> Staff:

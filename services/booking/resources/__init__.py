@@ -11,13 +11,13 @@ from flask import current_app, request
 from flask.views import MethodView
 
 from services.booking import api_examples, privacy, schemas
-from services.booking.models import Appointment, Staff
+from services.booking.models import ApiToken, Appointment, Staff
 from services.booking.operations import appointments, availability, catalog
 from services.booking.operations.appointments import CLIENT, Actor
 from services.booking.resources import feeds as feed_resources
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import current_principal, require
+from shared.auth import current_principal, require, token_blueprint
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.idempotency import caller_key, fingerprint
@@ -75,11 +75,12 @@ def _booked_body(booked: appointments.Booked) -> dict:
 
 @catalog_blp.route("/staff")
 class StaffCollection(MethodView):
+    @catalog_blp.arguments(schemas.StaffQueryArgsSchema, location="query")
     @catalog_blp.response(200, schemas.StaffSchema(many=True))
-    @require("admin")
-    def get(self):
-        """List staff members."""
-        return catalog.list_staff(session=db.session())
+    @require("admin", "service")
+    def get(self, args):
+        """List staff members (or the one with an email address)."""
+        return catalog.list_staff(session=db.session(), email=args.get("email"))
 
     @catalog_blp.arguments(schemas.StaffCreateSchema)
     @catalog_blp.response(201, schemas.StaffSchema)
@@ -92,7 +93,7 @@ class StaffCollection(MethodView):
 @catalog_blp.route("/staff/<id:staff_id>")
 class StaffItem(MethodView):
     @catalog_blp.response(200, schemas.StaffSchema)
-    @require("admin", "staff")
+    @require("admin", "staff", "service")
     def get(self, staff_id):
         """One staff member (staff: only themselves)."""
         return _own_staff(staff_id)
@@ -484,4 +485,5 @@ def blueprints() -> list[Blueprint]:
         manage_blp,
         *feed_resources.blueprints(),
         privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
+        token_blueprint(ApiToken),
     ]
