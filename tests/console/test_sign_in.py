@@ -183,3 +183,57 @@ def test_a_session_ends_after_12_hours_at_the_services_too(apps, console_app, ma
         )
         row.expires_at = row.created_at
     assert _api_status(apps, "booking", token) == 401
+
+
+def _first_refused(send, tries: int) -> int | None:
+    for number in range(1, tries + 1):
+        if send(number).status_code == 429:
+            return number
+    return None
+
+
+def test_sign_in_form_is_limited_per_email_address(console_app, make_staff):
+    make_staff(email="amira@maple.example")
+    client = console_app.test_client()
+    csrf = csrf_of(client.get("/sign-in").text)
+
+    def ask(_number):
+        return client.post("/sign-in", data={"email": "amira@maple.example", "csrf_token": csrf})
+
+    assert _first_refused(ask, 10) == 6
+
+
+def test_sign_in_form_is_limited_per_client_address(console_app):
+    client = console_app.test_client()
+    csrf = csrf_of(client.get("/sign-in").text)
+
+    def ask(number):
+        email = f"person{number}@maple.example"
+        return client.post("/sign-in", data={"email": email, "csrf_token": csrf})
+
+    assert _first_refused(ask, 15) == 11
+
+
+def test_a_refused_sign_in_looks_the_same_for_known_and_unknown_addresses(console_app, make_staff):
+    make_staff(email="amira@maple.example")
+    client = console_app.test_client()
+    csrf = csrf_of(client.get("/sign-in").text)
+    answers = {}
+    for email in ("amira@maple.example", "nobody@maple.example"):
+        for _ in range(6):
+            answer = client.post(
+                "/sign-in",
+                data={"email": email, "csrf_token": csrf},
+                headers={"Accept": "text/html"},
+            )
+        answers[email] = (answer.status_code, answer.text)
+    assert answers["amira@maple.example"] == answers["nobody@maple.example"]
+    assert answers["amira@maple.example"][0] == 429
+
+
+def test_a_typo_keeps_the_input_and_names_the_field(console_app):
+    client = console_app.test_client()
+    csrf = csrf_of(client.get("/sign-in").text)
+    answer = client.post("/sign-in", data={"email": "amira@", "csrf_token": csrf})
+    assert answer.status_code == 422
+    assert 'value="amira@"' in answer.text and 'id="email-error"' in answer.text
