@@ -116,7 +116,9 @@ def _build_feed(app, token: str, events=None) -> bytes:
     from services.booking.operations import feeds
     from shared import db
 
-    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    settings = feeds.FeedSettings(
+        full_details=False, org_name="Frontdesk", public_url="http://127.0.0.1:8000"
+    )
     with db.get_db(app).transaction() as session:
         feed = feeds.find_feed(
             session=session,

@@ -57,12 +57,17 @@ class EventState:
 
 
 def backup_plan_text(
-    appointment: Appointment, *, client_details: bool = True, locale: str | None = None
+    appointment: Appointment,
+    *,
+    client_details: bool = True,
+    locale: str | None = None,
+    staff_page: str | None = None,
 ) -> str:
     """The backup phone plan in plain words, for DESCRIPTION (in the client's `locale`).
 
     Without `client_details` (a staff feed that hides client data) it is written for the staff
-    member and the client's callback number is not spelled out.
+    member and the client's callback number is not spelled out: it is on the appointment's
+    console page, `staff_page`.
     """
     gettext = translator(locale)
     backup = appointment.backup
@@ -71,9 +76,9 @@ def backup_plan_text(
     if not client_details:
         if callback:
             lines.append(
-                "Call the client (their number is in Frontdesk)."
+                f"Call the client: their number is on {staff_page}"
                 if appointment.mode == "phone"
-                else "If the video call fails, call the client back (number in Frontdesk)."
+                else f"If the video call fails, call the client back: their number is on {staff_page}"
             )
         if dial_in and appointment.mode != "phone":
             lines.append(f"If the video call fails, the client can dial in: {dial_in}.")
@@ -103,10 +108,12 @@ def appointment_event(
     client_details: bool = True,
     notes: Sequence[str] = (),
     locale: str | None = None,
+    staff_page: str | None = None,
 ) -> Event:
     """One appointment as a VEVENT (in zone `tz`, default the client's; texts in `locale`).
 
-    Without `client_details` the callback number is not spelled out; `notes` are extra
+    Without `client_details` the callback number is not spelled out (`staff_page`, the
+    appointment's console page, has it); `notes` are extra
     DESCRIPTION lines (a feed's client initials and accommodations). The event has no
     ATTENDEE: RFC 5546 forbids it in METHOD:PUBLISH (feeds, add-to-calendar files); `invite`
     adds the client as the attendee of a scheduling message.
@@ -146,7 +153,9 @@ def appointment_event(
         event.add("location", appointment.service.location)
     elif appointment.mode == "phone":
         event.add("location", gettext("Phone call"))
-    if plan := backup_plan_text(appointment, client_details=client_details, locale=locale):
+    if plan := backup_plan_text(
+        appointment, client_details=client_details, locale=locale, staff_page=staff_page
+    ):
         description.append(gettext("Backup plan: %(plan)s") % {"plan": plan})
     description.extend(notes)
     event.add("description", "\n".join(description))

@@ -130,11 +130,16 @@ def test_feed_shows_initials_and_needs_but_no_client_details_by_default(
     description = str(event["DESCRIPTION"])
     assert "Client: A. S." in str(event["SUMMARY"]) and "Client: A. S." in description
     assert "Accommodations: captions; interpreter (Portuguese)" in description
-    assert "call the client back (number in Frontdesk)" in description
+    page = f"http://frontdesk.test/console/appointments/{kept.id}"
+    assert f"call the client back: their number is on {page}" in description
+    assert f"In the console: {page}" in description
     assert "the client can dial in: +14165550100" in description
     assert "ATTENDEE" not in event
     phone = str(events_by_uid(private.data)[moved.uid]["DESCRIPTION"])
-    assert "Call the client (their number is in Frontdesk)." in phone
+    assert (
+        f"Call the client: their number is on http://frontdesk.test/console/appointments/{moved.id}"
+        in phone
+    )
 
     booking_app.config["FEED_FULL_DETAILS"] = True
     try:
@@ -324,7 +329,9 @@ def test_feed_is_cut_to_the_size_limit_keeping_the_nearest_appointments(
     ]
     token = feeds.issue_token(session=session, staff=staff)
     session.commit()
-    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    settings = feeds.FeedSettings(
+        full_details=False, org_name="Frontdesk", public_url="http://frontdesk.test"
+    )
     today = datetime.now(UTC).date()
     feed = feeds.find_feed(session=session, token=token, team=False, settings=settings, today=today)
     whole = feeds.build_feed(session=session, feed=feed, settings=settings)
@@ -508,7 +515,9 @@ def test_a_rebuild_after_one_change_builds_that_event_alone_and_the_same_bytes(
     ]
     token = feeds.issue_token(session=session, staff=staff)
     session.commit()
-    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    settings = feeds.FeedSettings(
+        full_details=False, org_name="Frontdesk", public_url="http://frontdesk.test"
+    )
     built = []
     monkeypatch.setattr(
         feeds, "feed_event", lambda a, **kw: built.append(a.id) or _original_feed_event(a, **kw)
@@ -558,7 +567,9 @@ def test_a_rebuild_after_one_change_loads_that_appointment_alone_whatever_the_fe
     ]
     token = feeds.issue_token(session=session, staff=None if team else staff)
     session.commit()
-    settings = feeds.FeedSettings(full_details=False, org_name="Frontdesk")
+    settings = feeds.FeedSettings(
+        full_details=False, org_name="Frontdesk", public_url="http://frontdesk.test"
+    )
     loaded = []
 
     def body(events=None):

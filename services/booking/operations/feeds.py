@@ -58,7 +58,7 @@ STATES_BATCH = 25 * BATCH  # appointments whose events are looked up in the cach
 REFRESH = timedelta(hours=1)  # REFRESH-INTERVAL / X-PUBLISHED-TTL (Google ignores both)
 CACHE_CONTROL = "private, max-age=300"
 STAFF_PREFIX, TEAM_PREFIX = "fdf", "fdt"
-FORMAT = "2"  # part of every ETag: bump when the feed's layout changes
+FORMAT = "3"  # part of every ETag: bump when the feed's layout changes
 _TOKEN = re.compile(r"fd[ft]_[A-Za-z0-9_-]{43}")
 
 
@@ -68,6 +68,8 @@ class FeedSettings:
 
     full_details: bool
     org_name: str
+    # Every event links to its appointment's page in the console, under this base URL.
+    public_url: str
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,7 @@ def find_feed(
             today.isoformat(),
             "full" if settings.full_details else "private",
             settings.org_name,
+            settings.public_url,
         ]
     )
     title = f"{settings.org_name}: {'team' if team else name}"
@@ -229,8 +232,14 @@ def initials(name: str) -> str:
     return " ".join(f"{part[0].upper()}." for part in parts[:3]) or "?"
 
 
+def console_page(appointment: Appointment, settings: FeedSettings) -> str:
+    """The appointment's page in the staff console (the client's number, the actions)."""
+    return f"{settings.public_url.rstrip('/')}/console/appointments/{appointment.id}"
+
+
 def _notes(appointment: Appointment, settings: FeedSettings) -> list[str]:
-    """The feed's own DESCRIPTION lines: who the client is (as much as allowed), their needs."""
+    """The feed's own DESCRIPTION lines: who the client is (as much as allowed), their needs,
+    and the appointment's console page."""
     if settings.full_details:
         contacts = [appointment.client_email, appointment.client_phone]
         lines = [f"Client: {appointment.client_name} ({', '.join(c for c in contacts if c)})"]
@@ -247,6 +256,7 @@ def _notes(appointment: Appointment, settings: FeedSettings) -> list[str]:
         lines.append("Accommodations: " + "; ".join(needs))
     if settings.full_details and appointment.client_notes:
         lines.append("Notes from the client: " + appointment.client_notes)
+    lines.append("In the console: " + console_page(appointment, settings))
     return lines
 
 
@@ -268,6 +278,7 @@ def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) 
         summary=("Cancelled: " + summary) if cancelled else summary,
         client_details=settings.full_details,
         notes=_notes(appointment, settings),
+        staff_page=console_page(appointment, settings),
     )
     if cancelled:  # a cancelled slot no longer blocks the calendar's free/busy
         event.pop("TRANSP")

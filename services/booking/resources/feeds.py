@@ -50,7 +50,9 @@ def _feed_response(token: str, *, team: bool) -> Response:
         token=token,
         team=team,
         settings=feeds.FeedSettings(
-            full_details=bool(config["FEED_FULL_DETAILS"]), org_name=config["ORG_NAME"]
+            full_details=bool(config["FEED_FULL_DETAILS"]),
+            org_name=config["ORG_NAME"],
+            public_url=config["PUBLIC_URL"],
         ),
         caches=app.extensions["booking_caches"],
         if_none_match=headers.get("If-None-Match"),
