@@ -1,6 +1,6 @@
 """gunicorn settings for one Frontdesk service: `gunicorn -c deploy/gunicorn.conf.py`.
 
-The service comes from FRONTDESK_SERVICE (booking, consent or notify) unless the command line
+The service comes from FRONTDESK_SERVICE (booking, consent, notify or console) unless the command line
 names the app (`frontdesk.wsgi:booking`). Override anything on the command line or in
 GUNICORN_CMD_ARGS (e.g. `--bind 0.0.0.0:8000`); the worker count in WEB_CONCURRENCY.
 """
@@ -11,8 +11,10 @@ import shutil
 import tempfile
 
 _service = os.environ.get("FRONTDESK_SERVICE", "booking")
-if _service not in ("booking", "consent", "notify"):
-    raise SystemExit(f"FRONTDESK_SERVICE must be booking, consent or notify, not {_service!r}")
+if _service not in ("booking", "consent", "notify", "console"):
+    raise SystemExit(
+        f"FRONTDESK_SERVICE must be booking, consent, notify or console, not {_service!r}"
+    )
 
 wsgi_app = f"frontdesk.wsgi:{_service}"
 proc_name = f"frontdesk-{_service}"

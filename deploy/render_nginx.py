@@ -4,6 +4,7 @@
     NGINX_SERVER_NAME=booking.example.org \\
     NGINX_BOOKING_SERVERS="server 10.0.0.11:8001; server 10.0.0.12:8001;" \\
     NGINX_CONSENT_SERVERS="server 10.0.0.11:8002; server 10.0.0.12:8002;" \\
+    NGINX_CONSOLE_SERVERS="server 10.0.0.11:8004; server 10.0.0.12:8004;" \\
     python3 deploy/render_nginx.py > /etc/nginx/conf.d/frontdesk.conf && nginx -t
 
 Only `${NGINX_*}` placeholders are replaced; nginx's own `$variables` are left alone. Unlike a
@@ -35,7 +36,7 @@ DEFAULTS = {
 # other workers serve on. A dead instance still fails every request at once (connection
 # refused, retried on the next server), so three failures in 5 s take it out as fast.
 SERVER_DEFAULTS = {"max_fails": "3", "fail_timeout": "5s"}
-SERVER_LISTS = ("NGINX_BOOKING_SERVERS", "NGINX_CONSENT_SERVERS")
+SERVER_LISTS = ("NGINX_BOOKING_SERVERS", "NGINX_CONSENT_SERVERS", "NGINX_CONSOLE_SERVERS")
 SERVER = re.compile(r"\bserver\s+([^;]+);")
 
 

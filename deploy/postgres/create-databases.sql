@@ -4,5 +4,5 @@
 SELECT 'CREATE ROLE frontdesk LOGIN'
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'frontdesk') \gexec
 SELECT format('CREATE DATABASE %I OWNER frontdesk', name)
-FROM unnest(ARRAY['frontdesk_booking', 'frontdesk_consent', 'frontdesk_notify']) AS name
+FROM unnest(ARRAY['frontdesk_booking', 'frontdesk_consent', 'frontdesk_notify', 'frontdesk_console']) AS name
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = name) \gexec

@@ -20,7 +20,7 @@ from frontdesk.cli import main
 from frontdesk.suite import Suite
 from shared.testing import SmtpSink
 
-SERVICES = ("booking", "consent", "notify")
+SERVICES = ("booking", "consent", "notify", "console")
 
 
 def free_port() -> int:
@@ -111,6 +111,7 @@ def test_correct_configuration_passes_every_check(environ):
         "booking database",
         "consent database",
         "notify database",
+        "console database",
         "smtp",
         "signing certificate",
         "booking service",
@@ -126,7 +127,7 @@ def test_correct_configuration_passes_every_check(environ):
 def test_cli_prints_a_line_per_check_and_exits_0_when_all_pass(environ):
     result = CliRunner().invoke(main, ["check"], env=environ)
     assert result.exit_code == 0, result.output
-    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 10
+    assert result.output.count("\nok  ") + result.output.startswith("ok  ") == 11
     assert "FAIL" not in result.output
 
 

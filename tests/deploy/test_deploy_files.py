@@ -26,7 +26,9 @@ from shared.config import SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-SERVICES = ("booking", "consent", "notify")
+SERVICES = ("booking", "consent", "notify", "console")
+# The services others call, each at its FRONTDESK_<SERVICE>_URL (nobody calls the console).
+CALLED = ("booking", "consent", "notify")
 
 
 def load_render_nginx():
@@ -63,7 +65,7 @@ def test_env_example_trusts_one_proxy_and_gives_each_service_its_database():
     assert env["FRONTDESK_TRUSTED_PROXIES"] == "1"
     assert env["FRONTDESK_DATABASE_URL"] == ""
     urls = {env[f"FRONTDESK_{s.upper()}_DATABASE_URL"] for s in SERVICES}
-    assert len(urls) == 3 and all(u.startswith("postgresql+psycopg://") for u in urls)
+    assert len(urls) == 4 and all(u.startswith("postgresql+psycopg://") for u in urls)
 
 
 # -- nginx --------------------------------------------------------------------------------
@@ -75,6 +77,7 @@ def nginx_values(port: int = 18080) -> dict[str, str]:
         "NGINX_SERVER_NAME": "booking.example.org",
         "NGINX_BOOKING_SERVERS": "server 127.0.0.1:8001; server 127.0.0.1:8011;",
         "NGINX_CONSENT_SERVERS": "server 127.0.0.1:8002; server 127.0.0.1:8012;",
+        "NGINX_CONSOLE_SERVERS": "server 127.0.0.1:8004; server 127.0.0.1:8014;",
     }
 
 
@@ -122,7 +125,7 @@ def test_nginx_render_script_prints_the_config(tmp_path):
 
 def test_nginx_upstreams_have_more_than_one_server_each():
     site = load_render_nginx().render(nginx_values())
-    for name in ("frontdesk_booking", "frontdesk_consent"):
+    for name in ("frontdesk_booking", "frontdesk_consent", "frontdesk_console"):
         block = re.search(rf"upstream {name} \{{(.*?)\}}", site, re.S).group(1)
         assert block.count("server ") == 2
 
@@ -224,6 +227,7 @@ def test_nginx_sends_the_forwarded_headers_proxyfix_reads():
     # The prefix is stripped on the way in (the apps route at their root).
     assert "proxy_pass http://frontdesk_booking/;" in site
     assert "proxy_pass http://frontdesk_consent/;" in site
+    assert "proxy_pass http://frontdesk_console/;" in site
     assert "notify:" not in site and "frontdesk_notify" not in site
     # The operator's TLS block is there, commented.
     assert "# server {" in site and "#     listen 443 ssl;" in site
@@ -360,6 +364,7 @@ def unit_values(path: Path, key: str) -> list[str]:
         "frontdesk-booking.service",
         "frontdesk-consent.service",
         "frontdesk-notify.service",
+        "frontdesk-console.service",
         "frontdesk-worker@notify.service",
     ],
 )
@@ -385,7 +390,10 @@ def test_systemd_service_runs_gunicorn_on_the_port_of_its_internal_url(service):
     assert argv[argv.index("-c") + 1].endswith("deploy/gunicorn.conf.py")
     assert argv[-1] == f"frontdesk.wsgi:{service}"
     bind = argv[argv.index("--bind") + 1]
-    assert env_example()[f"FRONTDESK_{service.upper()}_URL"] == f"http://{bind}"
+    if service in CALLED:
+        assert env_example()[f"FRONTDESK_{service.upper()}_URL"] == f"http://{bind}"
+    else:  # the console: only nginx reaches it, at the address the env example names
+        assert bind == "127.0.0.1:8004" and bind in (DEPLOY / "frontdesk.env.example").read_text()
     assert f"FRONTDESK_SERVICE={service}" in unit_values(unit, "Environment")
     assert "/etc/frontdesk/frontdesk.env" in unit_values(unit, "EnvironmentFile")
 
@@ -423,7 +431,7 @@ def test_dockerfile_copies_what_exists_and_defaults_to_booking_under_gunicorn():
 # -- compose ------------------------------------------------------------------------------
 
 
-APP_SERVICES = ("booking", "consent", "notify")
+APP_SERVICES = ("booking", "consent", "notify", "console")
 WORKERS = tuple(f"worker-{kind}" for kind in REGISTERED_WORKERS)
 
 
@@ -449,7 +457,8 @@ def test_compose_app_containers_get_the_whole_configuration(compose, name):
     assert env["FRONTDESK_TRUSTED_PROXIES"] == "1"
     assert env["FRONTDESK_SMTP_URL"].endswith("smtp://mailpit:1025}")
     for svc in APP_SERVICES:
-        assert env[f"FRONTDESK_{svc.upper()}_URL"] == f"http://{svc}:8000"
+        if svc in CALLED:
+            assert env[f"FRONTDESK_{svc.upper()}_URL"] == f"http://{svc}:8000"
         assert f"@postgres:5432/frontdesk_{svc}" in env[f"FRONTDESK_{svc.upper()}_DATABASE_URL"]
     assert service["build"]["dockerfile"] == "deploy/Dockerfile"
 
@@ -496,5 +505,8 @@ def test_compose_nginx_renders_the_template_for_booking_and_consent(compose):
     assert nginx["environment"]["NGINX_CONSENT_SERVERS"] == (
         "server consent:8000 max_fails=3 fail_timeout=5s;"
     )
-    assert set(nginx["depends_on"]) == {"booking", "consent"}
+    assert nginx["environment"]["NGINX_CONSOLE_SERVERS"] == (
+        "server console:8000 max_fails=3 fail_timeout=5s;"
+    )
+    assert set(nginx["depends_on"]) == {"booking", "consent", "console"}
     assert "notify" not in json.dumps(nginx)

@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 E2E_DATABASE_ENV = "FRONTDESK_E2E_DATABASE_URL"
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/e2e"
-SERVICES = ("booking", "consent", "notify")
+SERVICES = ("booking", "consent", "notify", "console")
 
 
 def free_port() -> int:
@@ -364,6 +364,7 @@ def gunicorn_instances() -> dict[str, str]:
         "booking-2": "booking",
         "consent": "consent",
         "notify": "notify",
+        "console": "console",
     }
 
 
@@ -478,7 +479,7 @@ def start_stack(tmp: Path, processes: Processes) -> Stack:
         s: " ".join(
             f"server {stack.instances[n][7:]};" for n, v in gunicorn_instances().items() if v == s
         )
-        for s in ("booking", "consent")
+        for s in ("booking", "consent", "console")
     }
     main_conf = render.write_standalone(
         stack.nginx_dir,
@@ -487,6 +488,7 @@ def start_stack(tmp: Path, processes: Processes) -> Stack:
             "NGINX_SERVER_NAME": "127.0.0.1 localhost",
             "NGINX_BOOKING_SERVERS": servers["booking"],
             "NGINX_CONSENT_SERVERS": servers["consent"],
+            "NGINX_CONSOLE_SERVERS": servers["console"],
         },
     )
     processes.start(
