@@ -18,7 +18,6 @@ import httpx
 from services.console.errors import ApiProblem
 from shared.auth import REVOKE_PATH, TOKENS_PATH
 from shared.errors import ServiceCallFailed
-from shared.http import NotifyClient as SharedNotifyClient
 from shared.http import ServiceClient, client_for, create_clients
 
 
@@ -110,7 +109,7 @@ class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""
 
 
-class NotifyClient(ConsoleClient, SharedNotifyClient):
+class NotifyClient(ConsoleClient):
     """Notify's API as the console calls it."""
 
     def messages_of_appointment(self, appointment_id: int) -> list[dict[str, Any]] | None:

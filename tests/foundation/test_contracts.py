@@ -17,6 +17,8 @@ CALLERS = {
     "booking": ["services/booking/clients.py", "shared/http.py"],
     "consent": ["services/consent/clients.py", "shared/http.py"],
     "frontdesk": ["frontdesk/privacy.py", "frontdesk/check.py"],
+    # The console's clients, and the token API's paths they share with the services.
+    "console": ["services/console/clients.py", "shared/auth.py"],
 }
 
 
