@@ -1,1 +1,2 @@
-"""The console's Flask-free operations: sign-in links (links.py) and sessions (sessions.py)."""
+"""The console's Flask-free operations: sign-in links (links.py), sessions (sessions.py) and
+invitations (invitations.py)."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.console import outbox
 from services.console.errors import LinkExpired
 from services.console.models import SignInLink
 from shared.auth import hash_token, new_token
@@ -48,6 +50,28 @@ def link_message(
         "locale": language,
         "data": {"sign_in_url": url, "org_name": org_name},
     }
+
+
+def send_link(
+    *,
+    session: Session,
+    staff: Mapping[str, Any],
+    purpose: str,
+    language: str,
+    public_url: str,
+    org_name: str,
+) -> None:
+    """Issue a link for a staff member and queue its email (the outbox sends it)."""
+    token = issue_link(session=session, staff_id=staff["id"], purpose=purpose)
+    message = link_message(
+        token=token,
+        to=staff["email"],
+        language=language,
+        purpose=purpose,
+        public_url=public_url,
+        org_name=org_name,
+    )
+    outbox.enqueue_email(session=session, message=message)
 
 
 def live_link(*, session: Session, token: str, now: datetime | None = None) -> SignInLink:

@@ -22,7 +22,7 @@ from services.console.clients import ApiProblem, PersonApi
 from services.console.errors import NotSignedIn
 from services.console.operations import sessions
 from shared import db
-from shared.errors import FrontdeskError
+from shared.errors import Forbidden, FrontdeskError
 from shared.workers import step_on
 
 CONSOLE_DIR = Path(__file__).resolve().parents[1]
@@ -46,13 +46,22 @@ class Person:
         return self.role == "admin"
 
 
-def page_blueprint(name: str, *, public: bool = False) -> Blueprint:
+def page_blueprint(name: str, *, public: bool = False, admin: bool = False) -> Blueprint:
     """A console page area's blueprint: templates from the console's folder, and (unless
-    `public`) a signed-in person required on every view."""
+    `public`) a signed-in person required on every view; with `admin`, an admin (403 else)."""
     blueprint = Blueprint(name, __name__, template_folder=str(TEMPLATES))
     if not public:
-        blueprint.before_request(require_person)
+        blueprint.before_request(require_admin if admin else require_person)
     return blueprint
+
+
+def require_admin() -> Response | None:
+    """require_person, and then the person must be an admin."""
+    if (redirected := require_person()) is not None:
+        return redirected
+    if not g.person.is_admin:
+        raise Forbidden("This page is for administrators.", code="admin_only")
+    return None
 
 
 def session_token() -> str | None:
@@ -161,5 +170,6 @@ __all__ = [
     "deliver_after_response",
     "field_errors",
     "page_blueprint",
+    "require_admin",
     "require_person",
 ]

@@ -13,7 +13,6 @@ import hashlib
 from flask import Flask, current_app, g, redirect, render_template, request, url_for
 from flask_limiter import Limiter
 
-from services.console import outbox
 from services.console.errors import LinkExpired
 from services.console.operations import links, sessions
 from services.console.pages.access import (
@@ -76,25 +75,16 @@ def sign_in():
         return body, 422
     staff = current_app.extensions["clients"].booking.staff_by_email(data["email"])
     if staff is not None and staff["active"]:
-        send_link(staff, purpose="sign_in", language=g.lang)
+        links.send_link(
+            session=db.session(),
+            staff=staff,
+            purpose="sign_in",
+            language=g.lang,
+            public_url=current_app.config["PUBLIC_URL"],
+            org_name=current_app.config["ORG_NAME"],
+        )
+        deliver_after_response()
     return render_template("console/link_sent.html")
-
-
-def send_link(staff: dict, *, purpose: str, language: str) -> None:
-    """Issue a link for a staff member and queue its email; it leaves once this request
-    has committed (the worker retries if notify is down)."""
-    session = db.session()
-    token = links.issue_link(session=session, staff_id=staff["id"], purpose=purpose)
-    message = links.link_message(
-        token=token,
-        to=staff["email"],
-        language=language,
-        purpose=purpose,
-        public_url=current_app.config["PUBLIC_URL"],
-        org_name=current_app.config["ORG_NAME"],
-    )
-    outbox.enqueue_email(session=session, message=message)
-    deliver_after_response()
 
 
 @blueprint.get("/sign-in/<token>")
