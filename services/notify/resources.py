@@ -18,7 +18,8 @@ from services.notify.schemas import (
 )
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import require
+from shared.auth import current_principal, require
+from shared.db import utcnow
 from shared.idempotency import fingerprint, key_from_request
 from shared.privacy import privacy_blueprint
 
@@ -53,14 +54,28 @@ class Messages(MethodView):
         return message, 201 if created else 200
 
     @blp.arguments(MessageQueryArgsSchema, location="query")
-    @blp.response(200, MessageSchema(many=True))
-    @require("service", "admin")
+    @blp.response(200, MessageSchema(many=True), example=[api_examples.FAILED_MESSAGE])
+    @require("service", "admin", "staff")
     def get(self, args: dict[str, Any]):
-        """List messages, by group and status."""
+        """List messages, oldest first, by group, status, template, appointments, staff member.
+
+        A staff token lists only the messages sent with its own `staff_id` (booking and consent
+        set it on every message about an appointment or a consent request): another staff
+        member's appointment or id lists nothing, as one without messages does.
+        """
+        principal = current_principal()
+        staff_id = args.get("staff_id")
+        if principal.role == "staff":
+            if staff_id not in (None, principal.staff_id):
+                return []
+            staff_id = principal.staff_id
         return operations.list_messages(
             session=db.session(),
             group=args.get("group"),
             status=args.get("status"),
+            template=args.get("template"),
+            appointment_ids=args.get("appointment_id"),
+            staff_id=staff_id,
             limit=args["limit"],
         )
 
@@ -72,6 +87,22 @@ class MessageById(MethodView):
     def get(self, message_id: int):
         """A message with its status and every delivery attempt."""
         return operations.get_message(session=db.session(), message_id=message_id)
+
+
+@blp.route("/messages/<int:message_id>/retry")
+class MessageRetry(MethodView):
+    @blp.response(200, MessageSchema, example=api_examples.RETRIED_MESSAGE)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @require("admin")
+    def post(self, message_id: int):
+        """Put a failed or dead message back in the queue, due now (a repeat changes nothing).
+
+        It keeps its attempt count, so a dead message gets one more try. A message that is not
+        failed or dead answers 409 `message_not_retryable`; a repeat while the re-queued
+        message waits for its try answers 200 with it, unchanged.
+        """
+        return operations.retry_message(session=db.session(), message_id=message_id, now=utcnow())
 
 
 @blp.route("/groups/<path:group>/cancel")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from abuse_builders import FORM, SIGNATURE
 
+from services.booking import outbox as booking_outbox
 from services.booking.models import ExternalCalendar
 from services.booking.operations import catalog
 from services.consent import outbox as consent_outbox
@@ -77,6 +78,7 @@ UNSCOPED = {
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/requests"),
+    ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
     ("get", "/api/v1/templates/{template_id}"),
     ("get", "/api/v1/templates/{template_id}/versions"),
@@ -242,7 +244,7 @@ def _body_fields(spec: dict, operation: dict) -> set[str]:
 def test_lists_and_unscoped_operations_are_named(apps):
     """Every staff operation is either aimed at A's rows above or named as unscoped, and every
     one whose body takes an appointment_id is tried with A's appointment."""
-    for name in ("booking", "consent"):
+    for name in ("booking", "consent", "notify"):
         spec = apps[name].test_client().get("/openapi.json").get_json()
         for method, path in staff_operations(apps[name]):
             if "appointment_id" in _body_fields(spec, spec["paths"][path][method]):
@@ -282,3 +284,18 @@ def test_staff_cannot_tie_consent_to_another_staff_members_appointment(
     assert after["consents"] == before["consents"]
     # A, whose appointment it is, is answered (200: the client's signed consent is reused).
     assert consent.post(operation[1], json=body, headers=owner).status_code in (200, 201)
+
+
+def test_notify_lists_a_staff_token_only_its_own_appointments_messages(apps, make_token, rows):
+    """B, naming A's appointment or A's staff id, lists none of the messages booking sent about
+    A's appointment; A lists them all."""
+    step_on(apps["booking"], booking_outbox.dispatch)
+    notify = apps["notify"].test_client()
+    stranger = {"Authorization": f"Bearer {make_token('notify', 'staff', staff_id=rows['b'])}"}
+    owner = {"Authorization": f"Bearer {make_token('notify', 'staff', staff_id=rows['staff_id'])}"}
+    for query in (f"?appointment_id={rows['appointment_id']}", f"?staff_id={rows['staff_id']}", ""):
+        theirs = notify.get(f"/api/v1/messages{query}", headers=stranger)
+        assert theirs.status_code == 200 and theirs.get_json() == [], query
+    mine = notify.get(f"/api/v1/messages?appointment_id={rows['appointment_id']}", headers=owner)
+    assert mine.status_code == 200 and mine.get_json()
+    assert {m["staff_id"] for m in mine.get_json()} == {rows["staff_id"]}
