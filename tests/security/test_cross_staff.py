@@ -28,6 +28,9 @@ BODIES = {
     ("put", "/api/v1/staff/{staff_id}/availability/rules"): {
         "rules": [{"weekday": 0, "start_time": "10:00", "end_time": "12:00"}]
     },
+    ("put", "/api/v1/staff/{staff_id}/availability/rules/{weekday}"): {
+        "rules": [{"start_time": "10:00", "end_time": "12:00"}]
+    },
     ("post", "/api/v1/staff/{staff_id}/availability/exceptions"): {
         "date": str(SOON.date()),
         "kind": "off",
@@ -77,6 +80,7 @@ APPOINTMENT_BOUND = {
 UNSCOPED = {
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/appointments"),
+    ("get", "/api/v1/clients"),
     ("get", "/api/v1/requests"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
@@ -122,6 +126,7 @@ def rows(apps, service, book_api, make_token):
             "exception_id": exception.id,
             "block_id": block.id,
             "calendar_id": calendar.id,
+            "weekday": 0,
             "b": b.id,
         }
     # A client is asked for consent on A's behalf (as booking asks, with the link that only
@@ -230,6 +235,13 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     assert theirs.status_code == 200 and theirs.get_json() == []
     mine = client.get(listing, headers=owner).get_json()
     assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
+    if service_name == "booking":
+        for query in ("", "?q=Client", "?q=client.of.a", f"?staff_id={rows['staff_id']}"):
+            for path in ("/api/v1/clients", "/api/v1/appointments"):
+                theirs = client.get(f"{path}{query}", headers=stranger)
+                assert theirs.status_code == 200 and theirs.get_json() == [], (path, query)
+        [found] = client.get("/api/v1/clients?q=Client", headers=owner).get_json()
+        assert found["email"] == "client.of.a@example.org"
 
 
 def _body_fields(spec: dict, operation: dict) -> set[str]:

@@ -12,7 +12,7 @@ from flask.views import MethodView
 
 from services.booking import api_examples, privacy, schemas
 from services.booking.models import Appointment, Staff
-from services.booking.operations import appointments, availability, catalog
+from services.booking.operations import appointments, availability, catalog, client_search
 from services.booking.operations.appointments import CLIENT, Actor
 from services.booking.resources import feeds as feed_resources
 from shared import db
@@ -111,16 +111,51 @@ class Rules(MethodView):
     @catalog_blp.response(200, schemas.RuleSchema(many=True))
     @require("admin", "staff")
     def get(self, staff_id):
-        """A staff member's weekly availability (in their own time zone)."""
+        """A staff member's weekly availability (in their own time zone).
+
+        By weekday, then start time; weekday 0 is Monday and 6 Sunday.
+        """
         return catalog.list_rules(session=db.session(), staff=_own_staff(staff_id))
 
     @catalog_blp.arguments(schemas.RulesSchema)
     @catalog_blp.response(200, schemas.RuleSchema(many=True))
     @require("admin", "staff")
     def put(self, data, staff_id):
-        """Replace a staff member's weekly availability."""
+        """Replace a staff member's whole week of availability.
+
+        Every weekday not in `rules` is cleared (weekday 0 is Monday, 6 Sunday; times in the
+        staff member's own zone). To change one day and keep the others, use
+        `PUT /staff/{staff_id}/availability/rules/{weekday}`.
+        """
         return catalog.replace_rules(
             session=db.session(), staff=_own_staff(staff_id), rules=data["rules"]
+        )
+
+
+@catalog_blp.route(
+    "/staff/<id:staff_id>/availability/rules/<int:weekday>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "weekday",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": 6},
+            **schemas.WEEKDAY_DOCS,
+        }
+    ],
+)
+class DayRules(MethodView):
+    @catalog_blp.arguments(schemas.DayRulesSchema, example={"rules": api_examples.DAY_RULES})
+    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @require("admin", "staff")
+    def put(self, data, staff_id, weekday):
+        """Replace one weekday's availability and keep the other days; answers the whole week.
+
+        Weekday 0 is Monday, 6 Sunday; times are in the staff member's own zone; an empty
+        `rules` list clears the day.
+        """
+        return catalog.replace_day_rules(
+            session=db.session(), staff=_own_staff(staff_id), weekday=weekday, rules=data["rules"]
         )
 
 
@@ -254,12 +289,22 @@ _SLOT_LIST = schemas.SlotListSchema()
 @appointments_blp.route("/appointments")
 class AppointmentCollection(MethodView):
     @appointments_blp.arguments(schemas.AppointmentListArgsSchema, location="query")
-    @appointments_blp.response(200, schemas.AppointmentSchema(many=True))
+    @appointments_blp.response(
+        200, schemas.AppointmentSchema(many=True), example=[api_examples.APPOINTMENT]
+    )
     @require("admin", "staff")
     def get(self, args):
-        """List appointments (staff: only their own)."""
+        """List appointments by start time (staff: only their own).
+
+        Each one carries what an agenda shows (client, callback number, backup plan, mode and
+        join link, accommodations, service, consent status), so a week needs one call; the
+        number of queries does not grow with the number of appointments. A staff token naming
+        another staff member's `staff_id` lists nothing.
+        """
         principal = current_principal()
         if principal.role == "staff":
+            if args["staff_id"] not in (None, principal.staff_id):
+                return []
             args["staff_id"] = principal.staff_id
         return appointments.list_appointments(session=db.session(), **args)
 
@@ -296,6 +341,30 @@ class AppointmentCollection(MethodView):
             daily_cap=current_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"],
         )
         return _booked_body(booked), 200 if booked.replayed else 201
+
+
+@appointments_blp.route("/clients")
+class ClientCollection(MethodView):
+    @appointments_blp.arguments(schemas.ClientSearchArgsSchema, location="query")
+    @appointments_blp.response(
+        200, schemas.ClientEntrySchema(many=True), example=[api_examples.CLIENT_ENTRY]
+    )
+    @require("admin", "staff")
+    def get(self, args):
+        """Find clients by name, email or phone (staff: clients of their own appointments).
+
+        One entry per client (the email address they book with, in any case), most recently
+        booked first, with their appointment count and next and last appointment; then
+        `GET /appointments?client_email=` lists their appointments.
+        """
+        principal = current_principal()
+        return client_search.search_clients(
+            session=db.session(),
+            q=args["q"],
+            staff_id=principal.staff_id if principal.role == "staff" else None,
+            now=utcnow(),
+            limit=args["limit"],
+        )
 
 
 @appointments_blp.route("/appointments/<id:appointment_id>")
