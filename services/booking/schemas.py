@@ -210,7 +210,10 @@ class RulesSchema(ma.Schema):
     """The whole week: every weekday's intervals (a weekday left out has no hours)."""
 
     rules = fields.List(
-        fields.Nested(RuleSchema), required=True, validate=validate.Length(max=7 * 24)
+        fields.Nested(RuleSchema),
+        required=True,
+        validate=validate.Length(max=7 * 24),
+        metadata={"description": "The whole week: a weekday left out has no hours after this."},
     )
 
 
@@ -218,7 +221,13 @@ class DayRulesSchema(ma.Schema):
     """One weekday's intervals (an empty list clears the day)."""
 
     rules = fields.List(
-        fields.Nested(IntervalSchema), required=True, validate=validate.Length(max=24)
+        fields.Nested(IntervalSchema),
+        required=True,
+        validate=validate.Length(max=24),
+        metadata={
+            "description": "The day's intervals in the staff member's own time zone; an empty "
+            "list clears the day."
+        },
     )
 
 

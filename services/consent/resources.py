@@ -199,14 +199,18 @@ def _created_view(created: requests.Created) -> dict:
 @requests_blp.route("/requests")
 class Requests(MethodView):
     @requests_blp.arguments(schemas.ConsentRequestListArgsSchema, location="query")
-    @requests_blp.response(200, schemas.ConsentRequestSchema(many=True))
+    @requests_blp.response(
+        200,
+        schemas.ConsentRequestSchema(many=True),
+        description=(
+            "A staff token lists only its own staff member's requests (those of their "
+            "appointments, and those they made): another staff member's appointment or client "
+            "lists nothing, as one without requests does."
+        ),
+    )
     @require(*STAFF_ROLES)
     def get(self, args):
-        """List consent requests (newest first), by appointment, client email or status.
-
-        A staff token lists only its own staff member's requests (those of their appointments,
-        and those they made): another's appointment lists nothing, as one without requests does.
-        """
+        """List consent requests (newest first), by appointment, client email or status."""
         return requests.list_requests(session=db.session(), staff_id=_staff_scope(), **args)
 
     @requests_blp.arguments(

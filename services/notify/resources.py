@@ -31,6 +31,20 @@ blp = Blueprint(
 )
 
 
+_LIST_DOC = (
+    "The messages, each with its delivery attempts. A staff token lists only the messages "
+    "sent with its own `staff_id` (booking and consent set it, with `appointment_id`, on every "
+    "message about an appointment or a consent request): another staff member's appointment "
+    "or id lists nothing, as one without messages does."
+)
+_RETRY_DOC = (
+    "The message, back in the queue (`scheduled`, due now, `retried_at` set). It keeps its "
+    "attempt count, so a dead message gets one more try. A repeat while it waits for that try "
+    "answers the same and changes nothing; a message that is not failed or dead is a 409 "
+    "`message_not_retryable`."
+)
+
+
 @blp.route("/messages")
 class Messages(MethodView):
     # An instance: not built again per message.
@@ -54,15 +68,15 @@ class Messages(MethodView):
         return message, 201 if created else 200
 
     @blp.arguments(MessageQueryArgsSchema, location="query")
-    @blp.response(200, MessageSchema(many=True), example=[api_examples.FAILED_MESSAGE])
+    @blp.response(
+        200,
+        MessageSchema(many=True),
+        example=[api_examples.FAILED_MESSAGE],
+        description=_LIST_DOC,
+    )
     @require("service", "admin", "staff")
     def get(self, args: dict[str, Any]):
-        """List messages, oldest first, by group, status, template, appointments, staff member.
-
-        A staff token lists only the messages sent with its own `staff_id` (booking and consent
-        set it on every message about an appointment or a consent request): another staff
-        member's appointment or id lists nothing, as one without messages does.
-        """
+        """List messages, oldest first, by group, status, template, appointments, staff member."""
         principal = current_principal()
         staff_id = args.get("staff_id")
         if principal.role == "staff":
@@ -91,17 +105,12 @@ class MessageById(MethodView):
 
 @blp.route("/messages/<int:message_id>/retry")
 class MessageRetry(MethodView):
-    @blp.response(200, MessageSchema, example=api_examples.RETRIED_MESSAGE)
+    @blp.response(200, MessageSchema, example=api_examples.RETRIED_MESSAGE, description=_RETRY_DOC)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     @require("admin")
     def post(self, message_id: int):
-        """Put a failed or dead message back in the queue, due now (a repeat changes nothing).
-
-        It keeps its attempt count, so a dead message gets one more try. A message that is not
-        failed or dead answers 409 `message_not_retryable`; a repeat while the re-queued
-        message waits for its try answers 200 with it, unchanged.
-        """
+        """Put a failed or dead message back in the queue, due now (a repeat changes nothing)."""
         return operations.retry_message(session=db.session(), message_id=message_id, now=utcnow())
 
 

@@ -106,27 +106,26 @@ class StaffItem(MethodView):
         return catalog.update_staff(session=db.session(), staff=staff, **data)
 
 
+_WEEK_DOC = (
+    "The whole week, by weekday (0 = Monday ... 6 = Sunday) and start time, in the staff "
+    "member's own time zone. `PUT .../rules` replaces the whole week (a weekday left out has "
+    "no hours after it); `PUT .../rules/{weekday}` replaces one day and keeps the others."
+)
+
+
 @catalog_blp.route("/staff/<id:staff_id>/availability/rules")
 class Rules(MethodView):
-    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
     @require("admin", "staff")
     def get(self, staff_id):
-        """A staff member's weekly availability (in their own time zone).
-
-        By weekday, then start time; weekday 0 is Monday and 6 Sunday.
-        """
+        """A staff member's weekly availability (in their own time zone)."""
         return catalog.list_rules(session=db.session(), staff=_own_staff(staff_id))
 
     @catalog_blp.arguments(schemas.RulesSchema)
-    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
     @require("admin", "staff")
     def put(self, data, staff_id):
-        """Replace a staff member's whole week of availability.
-
-        Every weekday not in `rules` is cleared (weekday 0 is Monday, 6 Sunday; times in the
-        staff member's own zone). To change one day and keep the others, use
-        `PUT /staff/{staff_id}/availability/rules/{weekday}`.
-        """
+        """Replace a staff member's whole week of availability (days left out are cleared)."""
         return catalog.replace_rules(
             session=db.session(), staff=_own_staff(staff_id), rules=data["rules"]
         )
@@ -146,14 +145,10 @@ class Rules(MethodView):
 )
 class DayRules(MethodView):
     @catalog_blp.arguments(schemas.DayRulesSchema, example={"rules": api_examples.DAY_RULES})
-    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
     @require("admin", "staff")
     def put(self, data, staff_id, weekday):
-        """Replace one weekday's availability and keep the other days; answers the whole week.
-
-        Weekday 0 is Monday, 6 Sunday; times are in the staff member's own zone; an empty
-        `rules` list clears the day.
-        """
+        """Replace one weekday's availability and keep the other days (empty: clears the day)."""
         return catalog.replace_day_rules(
             session=db.session(), staff=_own_staff(staff_id), weekday=weekday, rules=data["rules"]
         )
@@ -290,17 +285,19 @@ _SLOT_LIST = schemas.SlotListSchema()
 class AppointmentCollection(MethodView):
     @appointments_blp.arguments(schemas.AppointmentListArgsSchema, location="query")
     @appointments_blp.response(
-        200, schemas.AppointmentSchema(many=True), example=[api_examples.APPOINTMENT]
+        200,
+        schemas.AppointmentSchema(many=True),
+        example=[api_examples.APPOINTMENT],
+        description=(
+            "Each appointment with what an agenda shows (client, callback number, backup plan, "
+            "mode and join link, accommodations, service, consent status): a week is one call, "
+            "and the number of queries does not grow with the appointments. A staff token "
+            "naming another staff member's `staff_id` lists nothing."
+        ),
     )
     @require("admin", "staff")
     def get(self, args):
-        """List appointments by start time (staff: only their own).
-
-        Each one carries what an agenda shows (client, callback number, backup plan, mode and
-        join link, accommodations, service, consent status), so a week needs one call; the
-        number of queries does not grow with the number of appointments. A staff token naming
-        another staff member's `staff_id` lists nothing.
-        """
+        """List appointments by start time (staff: only their own)."""
         principal = current_principal()
         if principal.role == "staff":
             if args["staff_id"] not in (None, principal.staff_id):
@@ -347,16 +344,19 @@ class AppointmentCollection(MethodView):
 class ClientCollection(MethodView):
     @appointments_blp.arguments(schemas.ClientSearchArgsSchema, location="query")
     @appointments_blp.response(
-        200, schemas.ClientEntrySchema(many=True), example=[api_examples.CLIENT_ENTRY]
+        200,
+        schemas.ClientEntrySchema(many=True),
+        example=[api_examples.CLIENT_ENTRY],
+        description=(
+            "One entry per client (the email address they book with, in any case), most "
+            "recently booked first, with their appointment count and next and last appointment; "
+            "`GET /appointments?client_email=` lists their appointments. For a staff token only "
+            "its own appointments count."
+        ),
     )
     @require("admin", "staff")
     def get(self, args):
-        """Find clients by name, email or phone (staff: clients of their own appointments).
-
-        One entry per client (the email address they book with, in any case), most recently
-        booked first, with their appointment count and next and last appointment; then
-        `GET /appointments?client_email=` lists their appointments.
-        """
+        """Find clients by name, email or phone (staff: clients of their own appointments)."""
         principal = current_principal()
         return client_search.search_clients(
             session=db.session(),
