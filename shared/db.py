@@ -79,6 +79,17 @@ def dialect_insert(session: Session) -> Callable[[sa.Table], Any]:
     return sqlite.insert
 
 
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else text.casefold()
+
+
+def folded(session: Session, column: sa.ColumnElement) -> sa.ColumnElement:
+    """`column` case-folded in SQL, beyond ASCII on both databases (for case-blind search)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.func.casefold(column)
+    return sa.func.lower(column)
+
+
 def _prepare_sqlite(engine: Engine) -> None:
     """Make SQLite safe for concurrent writers: WAL, a busy timeout, BEGIN IMMEDIATE.
 
@@ -98,6 +109,8 @@ def _prepare_sqlite(engine: Engine) -> None:
         # readable in free pages and cells (see reclaim_after_commit for the WAL).
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+        # SQLite's lower() folds ASCII only; searches fold with this (PostgreSQL: lower()).
+        dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # pragma: no cover - driver hook

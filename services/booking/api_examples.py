@@ -68,3 +68,20 @@ BOOKED = {
     "manage_token": "fdm_" + "0123456789abcdef" * 3,
     "manage_url": "https://frontdesk.example.org/booking/manage/fdm_" + "0123456789abcdef" * 3,
 }
+
+APPOINTMENT = BOOKED["appointment"]
+
+CLIENT_ENTRY = {
+    "email": "ana.lopez@example.org",
+    "name": "Ana López",
+    "phone": "+14165550123",
+    "appointment_count": 3,
+    "next_appointment": {"id": 42, "start": "2030-03-12T14:00:00Z", "status": "confirmed"},
+    "last_appointment": {"id": 37, "start": "2030-02-26T15:00:00Z", "status": "completed"},
+}
+
+# Monday's hours, in the staff member's own time zone: a morning and an afternoon.
+DAY_RULES = [
+    {"start_time": "09:00", "end_time": "12:00"},
+    {"start_time": "13:00", "end_time": "17:00"},
+]

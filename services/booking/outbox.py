@@ -260,6 +260,10 @@ def _calls(
             return None
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
+    # Every message says which appointment and staff member it is about: staff read the
+    # delivery status of their own appointments' messages in notify by these.
+    about = {"appointment_id": appointment.id, "staff_id": appointment.staff_id}
+    messages = [message | about for message in messages]
     keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
     return [lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)]
 

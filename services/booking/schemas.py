@@ -194,9 +194,14 @@ class ServiceListArgsSchema(ma.Schema):
     mode = fields.String(load_default=None, validate=validate.OneOf(MODES))
 
 
-class RuleSchema(ma.Schema):
-    id = fields.Integer(dump_only=True)
-    weekday = fields.Integer(required=True, validate=validate.Range(0, 6))
+WEEKDAY_DOCS = {
+    "description": "0 = Monday, 1 = Tuesday ... 5 = Saturday, 6 = Sunday (ISO order from 0)."
+}
+
+
+class IntervalSchema(ma.Schema):
+    """Hours of one day, in the staff member's own time zone."""
+
     start_time = fields.Time(required=True, format="%H:%M")
     end_time = fields.Time(required=True, format="%H:%M")
 
@@ -206,9 +211,35 @@ class RuleSchema(ma.Schema):
             raise ma.ValidationError("Must be after start_time.", "end_time")
 
 
+class RuleSchema(IntervalSchema):
+    """Weekly hours: one interval on one weekday, in the staff member's own time zone."""
+
+    id = fields.Integer(dump_only=True)
+    weekday = fields.Integer(required=True, validate=validate.Range(0, 6), metadata=WEEKDAY_DOCS)
+
+
 class RulesSchema(ma.Schema):
+    """The whole week: every weekday's intervals (a weekday left out has no hours)."""
+
     rules = fields.List(
-        fields.Nested(RuleSchema), required=True, validate=validate.Length(max=7 * 24)
+        fields.Nested(RuleSchema),
+        required=True,
+        validate=validate.Length(max=7 * 24),
+        metadata={"description": "The whole week: a weekday left out has no hours after this."},
+    )
+
+
+class DayRulesSchema(ma.Schema):
+    """One weekday's intervals (an empty list clears the day)."""
+
+    rules = fields.List(
+        fields.Nested(IntervalSchema),
+        required=True,
+        validate=validate.Length(max=24),
+        metadata={
+            "description": "The day's intervals in the staff member's own time zone; an empty "
+            "list clears the day."
+        },
     )
 
 
@@ -475,11 +506,89 @@ class ManagedAppointmentSchema(ma.Schema):
 
 
 class AppointmentListArgsSchema(ma.Schema):
-    staff_id = fields.Integer(load_default=None, validate=ID_RANGE)
+    """GET /appointments filters (all given ones apply)."""
+
+    staff_id = fields.Integer(
+        load_default=None,
+        validate=ID_RANGE,
+        metadata={"description": "Admins: one staff member's. A staff token lists its own."},
+    )
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    start = UTCDateTime(load_default=None)
-    end = UTCDateTime(load_default=None)
+    from_ = UTCDateTime(
+        data_key="from",
+        load_default=None,
+        metadata={"description": "Appointments ending after this moment."},
+    )
+    to = UTCDateTime(
+        load_default=None, metadata={"description": "Appointments starting before this moment."}
+    )
+    start = UTCDateTime(load_default=None, metadata={"description": "The older name of `from`."})
+    end = UTCDateTime(load_default=None, metadata={"description": "The older name of `to`."})
+    client_email = OneLine(
+        load_default=None,
+        validate=validate.Length(1, EMAIL_MAX),
+        metadata={"description": "The client's email address (any case)."},
+    )
+    client_phone = PhoneNumber(
+        load_default=None,
+        metadata={"description": "The client's phone or callback number, in any format."},
+    )
     limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+    @validates_schema
+    def _one_name_each(self, data, **kwargs):
+        for new, old in (("from_", "start"), ("to", "end")):
+            if data.get(new) is not None and data.get(old) is not None:
+                raise ma.ValidationError(f"Give {new.rstrip('_')} or {old}, not both.", old)
+
+    @ma.post_load
+    def _merge_names(self, data, **kwargs):
+        data["start"] = data.pop("from_") or data["start"]
+        data["end"] = data.pop("to") or data["end"]
+        return data
+
+
+class ClientSearchArgsSchema(ma.Schema):
+    """GET /clients: what to look for."""
+
+    q = OneLine(
+        load_default=None,
+        validate=validate.Length(1, 200),
+        metadata={
+            "description": "Part of the client's name or email (any case; `%` and `_` are "
+            "plain characters), or the digits of their phone number in any format. Without "
+            "it, every client (of your own appointments, for a staff token)."
+        },
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class AppointmentRefSchema(ma.Schema):
+    id = fields.Integer(required=True)
+    start = UTCDateTime(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+
+
+class ClientEntrySchema(ma.Schema):
+    """A client, identified by the email address they book with, and their appointments in
+    short (a staff token: only its own appointments count)."""
+
+    email = fields.String(required=True)
+    name = fields.String(required=True, metadata={"description": "As on the latest booking."})
+    phone = fields.String(required=True, allow_none=True)
+    appointment_count = fields.Integer(required=True)
+    next_appointment = fields.Nested(
+        AppointmentRefSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The first confirmed appointment from now."},
+    )
+    last_appointment = fields.Nested(
+        AppointmentRefSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The latest appointment that started before now."},
+    )
 
 
 class HistoryEventSchema(ma.Schema):

@@ -40,12 +40,13 @@ def enqueue_notify(
     message: dict[str, Any],
     event_on_delivery: str | None = None,
 ) -> OutboxItem:
-    """Queue a message to notify."""
+    """Queue a message to notify, saying which appointment and staff member it is about."""
+    about = {"appointment_id": request.appointment_id, "staff_id": request.staff_id}
     item = OutboxItem(
         target="notify",
         method="POST",
         path=MESSAGES_PATH,
-        body=message,
+        body=message | {k: v for k, v in about.items() if v is not None},
         request_id=request.id,
         event_on_delivery=event_on_delivery,
     )

@@ -81,14 +81,22 @@ def _staff_scope() -> int | None:
     return principal.staff_id if principal.role == "staff" else None
 
 
-def _check_appointment(appointment_id: int | None) -> None:
-    """A staff token ties consent only to its own staff member's appointments: another's
-    answers the same 404 as one that does not exist, so ids cannot be probed."""
-    staff_id = _staff_scope()
-    if appointment_id is None or staff_id is None:
-        return
-    if current_app.extensions["clients"].booking.appointment_staff_id(appointment_id) != staff_id:
-        raise AppointmentNotFound(f"There is no appointment {appointment_id}.")
+def _staff_for(data: dict) -> int | None:
+    """The staff member a new request or verbal consent belongs to, so that they see it.
+
+    A staff token: its own, and only for its own staff member's appointments (another's
+    answers the same 404 as one that does not exist, so ids cannot be probed). Admin and
+    service tokens: the `staff_id` given, else the appointment's (booking is asked).
+    """
+    appointment_id, own = data.get("appointment_id"), _staff_scope()
+    booking = current_app.extensions["clients"].booking
+    if own is not None:
+        if appointment_id is not None and booking.appointment_staff_id(appointment_id) != own:
+            raise AppointmentNotFound(f"There is no appointment {appointment_id}.")
+        return own
+    if data.get("staff_id") is None and appointment_id is not None:
+        return booking.appointment_staff_id(appointment_id)
+    return data.get("staff_id")
 
 
 def _pdf(data: bytes, filename: str) -> Response:
@@ -191,10 +199,18 @@ def _created_view(created: requests.Created) -> dict:
 @requests_blp.route("/requests")
 class Requests(MethodView):
     @requests_blp.arguments(schemas.ConsentRequestListArgsSchema, location="query")
-    @requests_blp.response(200, schemas.ConsentRequestSchema(many=True))
+    @requests_blp.response(
+        200,
+        schemas.ConsentRequestSchema(many=True),
+        description=(
+            "A staff token lists only its own staff member's requests (those of their "
+            "appointments, and those they made): another staff member's appointment or client "
+            "lists nothing, as one without requests does."
+        ),
+    )
     @require(*STAFF_ROLES)
     def get(self, args):
-        """List consent requests (newest first), e.g. ?appointment_id=42."""
+        """List consent requests (newest first), by appointment, client email or status."""
         return requests.list_requests(session=db.session(), staff_id=_staff_scope(), **args)
 
     @requests_blp.arguments(
@@ -209,12 +225,11 @@ class Requests(MethodView):
     @require(*STAFF_ROLES)
     def post(self, data):
         """Ask a client for consent; the signing link goes out by email through notify."""
-        _check_appointment(data.get("appointment_id"))
+        staff_id = _staff_for(data)
         session = db.session()
         key = caller_key()
         idempotency = (key, fingerprint(data)) if key else None
         template = forms.get_template(session=session, template_id=data["template_id"])
-        staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")
         created = requests.create_request(
             session=session,
             template=template,
@@ -355,10 +370,9 @@ class VerbalConsent(MethodView):
     @require("admin", "staff")
     def post(self, data):
         """Attest a consent given verbally: a signed record marked verbal."""
-        _check_appointment(data.get("appointment_id"))
+        staff_id = _staff_for(data)
         session = db.session()
         template = forms.get_template(session=session, template_id=data["template_id"])
-        staff_id = _staff_scope() if _staff_scope() is not None else data.get("staff_id")
         signed = requests.attest_verbal(
             session=session,
             template=template,

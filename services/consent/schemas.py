@@ -180,7 +180,14 @@ class ConsentRequestCreateSchema(ma.Schema):
 
 
 class ConsentRequestListArgsSchema(ma.Schema):
+    """GET /requests filters (all given ones apply)."""
+
     appointment_id = ma.fields.Integer(load_default=None, validate=_ID)
+    client_email = OneLine(
+        load_default=None,
+        validate=validate.Length(1, 320),
+        metadata={"description": "The client's email address, in any case."},
+    )
     status = ma.fields.String(
         load_default=None,
         validate=validate.OneOf(("pending", "signed", "declined", "expired", "withdrawn")),

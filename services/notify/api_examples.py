@@ -11,6 +11,8 @@ SEND_MESSAGE = {
             "subject": "Your appointment on March 12",
             "text": "See you on Tuesday, March 12 at 10:00.",
             "group": "appointment-42",
+            "appointment_id": 42,
+            "staff_id": 3,
         },
     },
     "sms": {
@@ -47,5 +49,30 @@ MESSAGE = {
     "created_at": "2030-03-01T16:20:00Z",
     "sent_at": None,
     "attempts": [],
+    "attempt_count": 0,
+    "last_attempt_at": None,
     "last_error": None,
+    "appointment_id": 42,
+    "staff_id": 3,
+    "retried_at": None,
+}
+
+FAILED_MESSAGE = MESSAGE | {
+    "template": "booking_confirmation",
+    "status": "failed",
+    "attempts": [
+        {
+            "at": "2030-03-01T16:20:02Z",
+            "ok": False,
+            "error": "550 5.1.1 mailbox unavailable",
+        }
+    ],
+    "attempt_count": 1,
+    "last_attempt_at": "2030-03-01T16:20:02Z",
+    "last_error": "550 5.1.1 mailbox unavailable",
+}
+
+RETRIED_MESSAGE = FAILED_MESSAGE | {
+    "status": "scheduled",
+    "retried_at": "2030-03-01T17:05:00Z",
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 
 
 class MessageNotFound(NotFound):
@@ -13,3 +13,8 @@ class MessageNotFound(NotFound):
 class EndpointNotFound(NotFound):
     code = "webhook_endpoint_not_found"
     title = "No such webhook endpoint"
+
+
+class MessageNotRetryable(Conflict):
+    code = "message_not_retryable"
+    title = "Only failed or dead messages are retried"

@@ -21,6 +21,8 @@ ApiToken = make_token_model(Base)
 
 CHANNELS = ("email", "sms", "webhook")
 STATUSES = ("scheduled", "sending", "sent", "failed", "dead", "cancelled")
+# Statuses an admin may put back in the queue (POST /messages/{id}/retry).
+RETRYABLE = ("failed", "dead")
 # Statuses a worker may still pick up: scheduled rows, and sending rows whose lease expired.
 CLAIMABLE = ("scheduled", "sending")
 
@@ -58,6 +60,12 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # What the message is about, as the sender said (booking's ids): staff read the messages
+    # of their own appointments by these.
+    appointment_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
+    staff_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
+    # When an admin last put the failed or dead message back in the queue.
+    retried_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="message", order_by="Attempt.id", cascade="all, delete-orphan"

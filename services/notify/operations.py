@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from services.notify.errors import EndpointNotFound, MessageNotFound
-from services.notify.models import CLAIMABLE, Attempt, Message, WebhookEndpoint
+from services.notify.errors import EndpointNotFound, MessageNotFound, MessageNotRetryable
+from services.notify.models import CLAIMABLE, RETRYABLE, Attempt, Message, WebhookEndpoint
 from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.idempotency import check_replay
@@ -75,6 +75,9 @@ def create_message(
         "created_at": utcnow(),
         "sent_at": None,
         "last_error": None,
+        "appointment_id": fields.get("appointment_id"),
+        "staff_id": fields.get("staff_id"),
+        "retried_at": None,
     }
     try:
         # No attempts yet: set, so the answer needs no query for them.
@@ -139,15 +142,50 @@ def get_message(*, session: Session, message_id: int) -> Message:
 
 
 def list_messages(
-    *, session: Session, group: str | None, status: str | None, limit: int
+    *,
+    session: Session,
+    limit: int,
+    group: str | None = None,
+    status: str | None = None,
+    template: str | None = None,
+    appointment_ids: list[int] | None = None,
+    staff_id: int | None = None,
 ) -> list[Message]:
-    """Messages, oldest first, filtered by group and status."""
+    """Messages, oldest first, filtered by group, status, template, appointments and staff member."""
     query = sa.select(Message).options(selectinload(Message.attempts)).order_by(Message.id)
     if group is not None:
         query = query.where(Message.group == group)
     if status is not None:
         query = query.where(Message.status == status)
+    if template is not None:
+        query = query.where(Message.template == template)
+    if appointment_ids is not None:
+        query = query.where(Message.appointment_id.in_(appointment_ids))
+    if staff_id is not None:
+        query = query.where(Message.staff_id == staff_id)
     return list(session.scalars(query.limit(limit)))
+
+
+def retry_message(*, session: Session, message_id: int, now: datetime) -> Message:
+    """Put a failed or dead message back in the queue, due now (MessageNotRetryable otherwise).
+
+    A repeat while the re-queued message waits for its next try changes nothing and answers the
+    same. It keeps its attempt count: a dead message gets one more try, not a new series.
+    """
+    message = get_message(session=session, message_id=message_id)
+    if message.status in ("scheduled", "sending") and message.retried_at is not None:
+        return message
+    if message.status not in RETRYABLE:
+        raise MessageNotRetryable(
+            f"Message {message_id} is {message.status}: only failed or dead messages are retried."
+        )
+    message.status = "scheduled"
+    message.next_attempt_at = now
+    message.lease_until = None
+    message.leased_by = None
+    message.retried_at = now
+    session.flush()
+    return message
 
 
 def cancel_group(*, session: Session, group: str) -> int:

@@ -19,7 +19,8 @@ from services.notify.schemas import (
 )
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
-from shared.auth import require, token_blueprint
+from shared.auth import current_principal, require, token_blueprint
+from shared.db import utcnow
 from shared.idempotency import fingerprint, key_from_request
 from shared.privacy import privacy_blueprint
 
@@ -28,6 +29,20 @@ blp = Blueprint(
     __name__,
     url_prefix="/api/v1",
     description="The outbox: email, SMS and signed webhooks",
+)
+
+
+_LIST_DOC = (
+    "The messages, each with its delivery attempts. A staff token lists only the messages "
+    "sent with its own `staff_id` (booking and consent set it, with `appointment_id`, on every "
+    "message about an appointment or a consent request): another staff member's appointment "
+    "or id lists nothing, as one without messages does."
+)
+_RETRY_DOC = (
+    "The message, back in the queue (`scheduled`, due now, `retried_at` set). It keeps its "
+    "attempt count, so a dead message gets one more try. A repeat while it waits for that try "
+    "answers the same and changes nothing; a message that is not failed or dead is a 409 "
+    "`message_not_retryable`."
 )
 
 
@@ -54,14 +69,28 @@ class Messages(MethodView):
         return message, 201 if created else 200
 
     @blp.arguments(MessageQueryArgsSchema, location="query")
-    @blp.response(200, MessageSchema(many=True))
-    @require("service", "admin")
+    @blp.response(
+        200,
+        MessageSchema(many=True),
+        example=[api_examples.FAILED_MESSAGE],
+        description=_LIST_DOC,
+    )
+    @require("service", "admin", "staff")
     def get(self, args: dict[str, Any]):
-        """List messages, by group and status."""
+        """List messages, oldest first, by group, status, template, appointments, staff member."""
+        principal = current_principal()
+        staff_id = args.get("staff_id")
+        if principal.role == "staff":
+            if staff_id not in (None, principal.staff_id):
+                return []
+            staff_id = principal.staff_id
         return operations.list_messages(
             session=db.session(),
             group=args.get("group"),
             status=args.get("status"),
+            template=args.get("template"),
+            appointment_ids=args.get("appointment_id"),
+            staff_id=staff_id,
             limit=args["limit"],
         )
 
@@ -73,6 +102,17 @@ class MessageById(MethodView):
     def get(self, message_id: int):
         """A message with its status and every delivery attempt."""
         return operations.get_message(session=db.session(), message_id=message_id)
+
+
+@blp.route("/messages/<int:message_id>/retry")
+class MessageRetry(MethodView):
+    @blp.response(200, MessageSchema, example=api_examples.RETRIED_MESSAGE, description=_RETRY_DOC)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
+    @require("admin")
+    def post(self, message_id: int):
+        """Put a failed or dead message back in the queue, due now (a repeat changes nothing)."""
+        return operations.retry_message(session=db.session(), message_id=message_id, now=utcnow())
 
 
 @blp.route("/groups/<path:group>/cancel")

@@ -19,12 +19,15 @@ from shared import outbound
 from shared.db import utcnow
 from shared.email_addresses import email_problem
 from shared.fields import PHONE_DOCS, OneLine, UTCDateTime, to_e164
+from shared.timestamps import utc_iso
 
 CALENDAR_METHODS = ("REQUEST", "CANCEL", "PUBLISH")
 MAX_ATTACHMENTS = 3
 MAX_SMS_CHARS = 1600  # Twilio's limit for one message body
 SEND_AT_TOLERANCE = timedelta(minutes=1)
 MAX_CALENDAR_CHARS = 256 * 1024
+_ID = ma.validate.Range(min=1, max=2**31 - 1)
+MAX_APPOINTMENT_IDS = 500  # a week's agenda in one call
 
 
 class AttachmentSchema(ma.Schema):
@@ -146,6 +149,19 @@ class MessageCreateSchema(ma.Schema):
     webhook_secret = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     event = OneLine(allow_none=True, validate=ma.validate.Length(min=1, max=200))
     payload = ma.fields.Raw(allow_none=True)
+    appointment_id = ma.fields.Integer(
+        allow_none=True,
+        validate=_ID,
+        metadata={"description": "The booking appointment the message is about, if any."},
+    )
+    staff_id = ma.fields.Integer(
+        allow_none=True,
+        validate=_ID,
+        metadata={
+            "description": "The staff member (booking's id) whose appointment or client it is "
+            "about: a staff token lists the messages with its own staff_id."
+        },
+    )
 
     @ma.validates_schema
     def _fits_channel(self, data: dict[str, Any], **_kwargs: Any) -> None:
@@ -222,7 +238,7 @@ def _channel_schema(
     return ma.Schema.from_dict(fields, name=f"{channel.capitalize()}MessageSchema")
 
 
-_SENDING = ("send_at", "group")
+_SENDING = ("send_at", "group", "appointment_id", "staff_id")
 EmailMessageSchema = _channel_schema(
     "email",
     ("to", "template", "locale", "data", "subject", "text", "html", "attachments", *_SENDING),
@@ -323,14 +339,46 @@ class MessageSchema(ma.Schema):
     created_at = UTCDateTime(required=True)
     sent_at = UTCDateTime(allow_none=True)
     attempts = ma.fields.List(ma.fields.Nested(AttemptSchema), required=True)
+    attempt_count = ma.fields.Function(
+        lambda m: len(m.attempts),
+        required=True,
+        metadata={"type": "integer", "description": "How many delivery tries were made."},
+    )
+    last_attempt_at = ma.fields.Function(
+        lambda m: utc_iso(m.attempts[-1].at) if m.attempts else None,
+        required=True,
+        allow_none=True,
+        metadata={"type": ["string", "null"], "format": "date-time"},
+    )
     last_error = ma.fields.String(allow_none=True)
+    appointment_id = ma.fields.Integer(required=True, allow_none=True)
+    staff_id = ma.fields.Integer(required=True, allow_none=True)
+    retried_at = UTCDateTime(
+        required=True,
+        allow_none=True,
+        metadata={"description": "When an admin last put it back in the queue."},
+    )
 
 
 class MessageQueryArgsSchema(ma.Schema):
-    """GET /messages filters."""
+    """GET /messages filters (all given ones apply)."""
 
     group = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    template = ma.fields.String(validate=ma.validate.OneOf(rendering.TEMPLATES))
+    appointment_id = ma.fields.List(
+        ma.fields.Integer(validate=_ID),
+        validate=ma.validate.Length(min=1, max=MAX_APPOINTMENT_IDS),
+        metadata={
+            "description": "Messages about these appointments: repeat the parameter "
+            f"(`appointment_id=41&appointment_id=42`, at most {MAX_APPOINTMENT_IDS}), e.g. "
+            "for a week's agenda in one call."
+        },
+    )
+    staff_id = ma.fields.Integer(
+        validate=_ID,
+        metadata={"description": "A staff token sees only its own; another id lists nothing."},
+    )
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
 
 

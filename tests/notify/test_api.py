@@ -30,7 +30,12 @@ def test_templated_email_is_accepted_as_scheduled(post_message):
         "created_at",
         "sent_at",
         "attempts",
+        "attempt_count",
+        "last_attempt_at",
         "last_error",
+        "appointment_id",
+        "staff_id",
+        "retried_at",
     }
 
 

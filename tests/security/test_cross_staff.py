@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from abuse_builders import FORM, SIGNATURE
 
+from services.booking import outbox as booking_outbox
 from services.booking.models import ExternalCalendar
 from services.booking.operations import catalog
 from services.consent import outbox as consent_outbox
@@ -26,6 +27,9 @@ SOON = (datetime.now(UTC) + timedelta(days=9)).replace(microsecond=0)
 BODIES = {
     ("put", "/api/v1/staff/{staff_id}/availability/rules"): {
         "rules": [{"weekday": 0, "start_time": "10:00", "end_time": "12:00"}]
+    },
+    ("put", "/api/v1/staff/{staff_id}/availability/rules/{weekday}"): {
+        "rules": [{"start_time": "10:00", "end_time": "12:00"}]
     },
     ("post", "/api/v1/staff/{staff_id}/availability/exceptions"): {
         "date": str(SOON.date()),
@@ -76,7 +80,9 @@ APPOINTMENT_BOUND = {
 UNSCOPED = {
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/appointments"),
+    ("get", "/api/v1/clients"),
     ("get", "/api/v1/requests"),
+    ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
     ("get", "/api/v1/templates/{template_id}"),
     ("get", "/api/v1/templates/{template_id}/versions"),
@@ -122,6 +128,7 @@ def rows(apps, service, book_api, make_token):
             "exception_id": exception.id,
             "block_id": block.id,
             "calendar_id": calendar.id,
+            "weekday": 0,
             "b": b.id,
         }
     # A client is asked for consent on A's behalf (as booking asks, with the link that only
@@ -230,6 +237,13 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     assert theirs.status_code == 200 and theirs.get_json() == []
     mine = client.get(listing, headers=owner).get_json()
     assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
+    if service_name == "booking":
+        for query in ("", "?q=Client", "?q=client.of.a", f"?staff_id={rows['staff_id']}"):
+            for path in ("/api/v1/clients", "/api/v1/appointments"):
+                theirs = client.get(f"{path}{query}", headers=stranger)
+                assert theirs.status_code == 200 and theirs.get_json() == [], (path, query)
+        [found] = client.get("/api/v1/clients?q=Client", headers=owner).get_json()
+        assert found["email"] == "client.of.a@example.org"
 
 
 def _body_fields(spec: dict, operation: dict) -> set[str]:
@@ -244,7 +258,7 @@ def _body_fields(spec: dict, operation: dict) -> set[str]:
 def test_lists_and_unscoped_operations_are_named(apps):
     """Every staff operation is either aimed at A's rows above or named as unscoped, and every
     one whose body takes an appointment_id is tried with A's appointment."""
-    for name in ("booking", "consent"):
+    for name in ("booking", "consent", "notify"):
         spec = apps[name].test_client().get("/openapi.json").get_json()
         for method, path in staff_operations(apps[name]):
             if "appointment_id" in _body_fields(spec, spec["paths"][path][method]):
@@ -300,3 +314,18 @@ def test_a_staff_token_revokes_only_its_own_tokens(apps, make_token, service_nam
     mine = client.post("/api/v1/tokens/revoke", json={"staff_id": 2}, headers=b)
     assert mine.status_code == 200 and mine.get_json() == {"revoked": 1}
     assert client.get("/api/v1/whoami", headers=b).status_code == 401
+
+
+def test_notify_lists_a_staff_token_only_its_own_appointments_messages(apps, make_token, rows):
+    """B, naming A's appointment or A's staff id, lists none of the messages booking sent about
+    A's appointment; A lists them all."""
+    step_on(apps["booking"], booking_outbox.dispatch)
+    notify = apps["notify"].test_client()
+    stranger = {"Authorization": f"Bearer {make_token('notify', 'staff', staff_id=rows['b'])}"}
+    owner = {"Authorization": f"Bearer {make_token('notify', 'staff', staff_id=rows['staff_id'])}"}
+    for query in (f"?appointment_id={rows['appointment_id']}", f"?staff_id={rows['staff_id']}", ""):
+        theirs = notify.get(f"/api/v1/messages{query}", headers=stranger)
+        assert theirs.status_code == 200 and theirs.get_json() == [], query
+    mine = notify.get(f"/api/v1/messages?appointment_id={rows['appointment_id']}", headers=owner)
+    assert mine.status_code == 200 and mine.get_json()
+    assert {m["staff_id"] for m in mine.get_json()} == {rows["staff_id"]}

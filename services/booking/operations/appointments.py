@@ -42,7 +42,7 @@ from services.booking.models import (
 )
 from services.booking.operations import availability
 from shared.actors import Actor
-from shared.db import UTCDateTime, dialect_insert, utcnow
+from shared.db import UTCDateTime, dialect_insert, folded, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
 from shared.idempotency import check_replay
@@ -356,9 +356,16 @@ def list_appointments(
     status: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    client_email: str | None = None,
+    client_phone: str | None = None,
     limit: int = 200,
 ) -> list[Appointment]:
-    """Appointments by start time, filtered by staff member, status and time range."""
+    """Appointments by start time, filtered by staff member, status, time range and client
+    (email in any case; E.164 phone, the client's own or their callback number).
+
+    Service, staff member and consents come with them (joined and one more query), so the
+    number of queries does not grow with the number of appointments.
+    """
     query = sa.select(Appointment).order_by(Appointment.start, Appointment.id).limit(limit)
     if staff_id is not None:
         query = query.where(Appointment.staff_id == staff_id)
@@ -368,6 +375,16 @@ def list_appointments(
         query = query.where(Appointment.end > start)
     if end is not None:
         query = query.where(Appointment.start < end)
+    if client_email is not None:
+        email = sa.literal(client_email.strip())
+        query = query.where(folded(session, Appointment.client_email) == folded(session, email))
+    if client_phone is not None:
+        query = query.where(
+            sa.or_(
+                Appointment.client_phone == client_phone,
+                Appointment.backup_callback_number == client_phone,
+            )
+        )
     return list(session.scalars(query))
 
 

@@ -143,10 +143,32 @@ def list_rules(*, session: Session, staff: Staff) -> list[AvailabilityRule]:
 def replace_rules(
     *, session: Session, staff: Staff, rules: list[dict[str, Any]]
 ) -> list[AvailabilityRule]:
-    """Replace a staff member's weekly rules with `rules` (weekday, start_time, end_time)."""
+    """Replace a staff member's whole week of rules with `rules` (weekday, start_time, end_time;
+    weekday 0 is Monday): the days not in `rules` are cleared."""
     session.execute(sa.delete(AvailabilityRule).where(AvailabilityRule.staff_id == staff.id))
     for rule in rules:
         session.add(AvailabilityRule(staff_id=staff.id, **rule))
+    session.flush()
+    return list_rules(session=session, staff=staff)
+
+
+def replace_day_rules(
+    *, session: Session, staff: Staff, weekday: int, rules: list[dict[str, Any]]
+) -> list[AvailabilityRule]:
+    """Replace one weekday's rules (start_time, end_time) and keep the other days; returns the
+    whole week. Weekday 0 is Monday, 6 Sunday (date.weekday()); an empty list clears the day."""
+    if not 0 <= weekday <= 6:
+        raise ValidationFailed(
+            "The weekday is 0 (Monday) to 6 (Sunday).",
+            errors={"weekday": ["0 (Monday) to 6 (Sunday)."]},
+        )
+    session.execute(
+        sa.delete(AvailabilityRule).where(
+            AvailabilityRule.staff_id == staff.id, AvailabilityRule.weekday == weekday
+        )
+    )
+    for rule in rules:
+        session.add(AvailabilityRule(staff_id=staff.id, weekday=weekday, **rule))
     session.flush()
     return list_rules(session=session, staff=staff)
 

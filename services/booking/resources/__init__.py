@@ -12,7 +12,7 @@ from flask.views import MethodView
 
 from services.booking import api_examples, privacy, schemas
 from services.booking.models import ApiToken, Appointment, Staff
-from services.booking.operations import appointments, availability, catalog
+from services.booking.operations import appointments, availability, catalog, client_search
 from services.booking.operations.appointments import CLIENT, Actor
 from services.booking.resources import feeds as feed_resources
 from shared import db
@@ -107,21 +107,51 @@ class StaffItem(MethodView):
         return catalog.update_staff(session=db.session(), staff=staff, **data)
 
 
+_WEEK_DOC = (
+    "The whole week, by weekday (0 = Monday ... 6 = Sunday) and start time, in the staff "
+    "member's own time zone. `PUT .../rules` replaces the whole week (a weekday left out has "
+    "no hours after it); `PUT .../rules/{weekday}` replaces one day and keeps the others."
+)
+
+
 @catalog_blp.route("/staff/<id:staff_id>/availability/rules")
 class Rules(MethodView):
-    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
     @require("admin", "staff")
     def get(self, staff_id):
         """A staff member's weekly availability (in their own time zone)."""
         return catalog.list_rules(session=db.session(), staff=_own_staff(staff_id))
 
     @catalog_blp.arguments(schemas.RulesSchema)
-    @catalog_blp.response(200, schemas.RuleSchema(many=True))
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
     @require("admin", "staff")
     def put(self, data, staff_id):
-        """Replace a staff member's weekly availability."""
+        """Replace a staff member's whole week of availability (days left out are cleared)."""
         return catalog.replace_rules(
             session=db.session(), staff=_own_staff(staff_id), rules=data["rules"]
+        )
+
+
+@catalog_blp.route(
+    "/staff/<id:staff_id>/availability/rules/<int:weekday>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "weekday",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0, "maximum": 6},
+            **schemas.WEEKDAY_DOCS,
+        }
+    ],
+)
+class DayRules(MethodView):
+    @catalog_blp.arguments(schemas.DayRulesSchema, example={"rules": api_examples.DAY_RULES})
+    @catalog_blp.response(200, schemas.RuleSchema(many=True), description=_WEEK_DOC)
+    @require("admin", "staff")
+    def put(self, data, staff_id, weekday):
+        """Replace one weekday's availability and keep the other days (empty: clears the day)."""
+        return catalog.replace_day_rules(
+            session=db.session(), staff=_own_staff(staff_id), weekday=weekday, rules=data["rules"]
         )
 
 
@@ -255,12 +285,24 @@ _SLOT_LIST = schemas.SlotListSchema()
 @appointments_blp.route("/appointments")
 class AppointmentCollection(MethodView):
     @appointments_blp.arguments(schemas.AppointmentListArgsSchema, location="query")
-    @appointments_blp.response(200, schemas.AppointmentSchema(many=True))
+    @appointments_blp.response(
+        200,
+        schemas.AppointmentSchema(many=True),
+        example=[api_examples.APPOINTMENT],
+        description=(
+            "Each appointment with what an agenda shows (client, callback number, backup plan, "
+            "mode and join link, accommodations, service, consent status): a week is one call, "
+            "and the number of queries does not grow with the appointments. A staff token "
+            "naming another staff member's `staff_id` lists nothing."
+        ),
+    )
     @require("admin", "staff")
     def get(self, args):
-        """List appointments (staff: only their own)."""
+        """List appointments by start time (staff: only their own)."""
         principal = current_principal()
         if principal.role == "staff":
+            if args["staff_id"] not in (None, principal.staff_id):
+                return []
             args["staff_id"] = principal.staff_id
         return appointments.list_appointments(session=db.session(), **args)
 
@@ -297,6 +339,33 @@ class AppointmentCollection(MethodView):
             daily_cap=current_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"],
         )
         return _booked_body(booked), 200 if booked.replayed else 201
+
+
+@appointments_blp.route("/clients")
+class ClientCollection(MethodView):
+    @appointments_blp.arguments(schemas.ClientSearchArgsSchema, location="query")
+    @appointments_blp.response(
+        200,
+        schemas.ClientEntrySchema(many=True),
+        example=[api_examples.CLIENT_ENTRY],
+        description=(
+            "One entry per client (the email address they book with, in any case), most "
+            "recently booked first, with their appointment count and next and last appointment; "
+            "`GET /appointments?client_email=` lists their appointments. For a staff token only "
+            "its own appointments count."
+        ),
+    )
+    @require("admin", "staff")
+    def get(self, args):
+        """Find clients by name, email or phone (staff: clients of their own appointments)."""
+        principal = current_principal()
+        return client_search.search_clients(
+            session=db.session(),
+            q=args["q"],
+            staff_id=principal.staff_id if principal.role == "staff" else None,
+            now=utcnow(),
+            limit=args["limit"],
+        )
 
 
 @appointments_blp.route("/appointments/<id:appointment_id>")

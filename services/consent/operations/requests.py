@@ -37,7 +37,7 @@ from services.consent.models import MAX_ID, ConsentRecord, ConsentRequest, FormT
 from services.consent.operations import forms, records
 from services.consent.operations.audit import Origin, record_event
 from shared.auth import hash_token
-from shared.db import utcnow
+from shared.db import folded, utcnow
 from shared.errors import ValidationFailed, raise_every
 from shared.idempotency import check_replay
 from shared.timestamps import utc_iso
@@ -286,13 +286,18 @@ def list_requests(
     *,
     session: Session,
     appointment_id: int | None = None,
+    client_email: str | None = None,
     status: str | None = None,
     staff_id: int | None = None,
 ) -> list[ConsentRequest]:
-    """Requests, newest first, filtered by appointment, status and staff member."""
+    """Requests, newest first, filtered by appointment, client email (any case), status and
+    staff member."""
     query = sa.select(ConsentRequest).order_by(ConsentRequest.id.desc()).limit(500)
     if appointment_id is not None:
         query = query.where(ConsentRequest.appointment_id == appointment_id)
+    if client_email is not None:
+        email = sa.literal(client_email.strip())
+        query = query.where(folded(session, ConsentRequest.client_email) == folded(session, email))
     if status is not None:
         query = query.where(ConsentRequest.status == status)
     if staff_id is not None:
