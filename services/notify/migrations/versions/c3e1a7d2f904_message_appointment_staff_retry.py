@@ -1,7 +1,7 @@
 """messages: appointment_id and staff_id set by the sender, retried_at
 
 Revision ID: c3e1a7d2f904
-Revises: bfc649a45f49
+Revises: a1c0e5f7d203
 Create Date: 2026-12-05 01:05:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import shared.db
 
 revision = "c3e1a7d2f904"
-down_revision = "bfc649a45f49"
+down_revision = "a1c0e5f7d203"
 branch_labels = None
 depends_on = None
 
