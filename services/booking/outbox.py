@@ -129,6 +129,11 @@ def add_booked(
     )
 
 
+def add_invite(session: Session, appointment: Appointment) -> None:
+    """The client's confirmation with the invite, once more (a new message, not a replay)."""
+    add_intents(session, appointment, [_client(appointment, "booking_confirmation")])
+
+
 def add_cancelled(session: Session, appointment: Appointment, *, reason: str | None) -> None:
     """Reminders withdrawn, CANCEL to the client, notice to staff."""
     add_intents(

@@ -155,3 +155,47 @@ def test_admin_retry_requeues_a_failed_message_once_and_it_is_delivered(
     assert not_failed.json["code"] == "message_not_retryable"
     missing = _post(notify_app, admin, "/api/v1/messages/999999/retry")
     assert missing.status_code == 404 and missing.json["code"] == "message_not_found"
+
+
+def test_staff_send_the_invite_again_and_see_it_delivered(
+    booking_app, notify_app, smtp, make_token, booked
+):
+    staff = {
+        "Authorization": f"Bearer {make_token('booking', 'staff', staff_id=booked['staff_id'])}"
+    }
+    resent = booking_app.test_client().post(
+        f"/api/v1/appointments/{booked['id']}/resend-invite", headers=staff
+    )
+    assert resent.status_code == 202, resent.get_json()
+    step_on(booking_app, outbox.dispatch)
+    received = len(smtp.messages)
+    deliver(notify_app)
+    [again] = smtp.wait_for(received + 1)[received:]
+    assert again["To"] == "ana@example.org"
+    assert any(part.get_content_type() == "text/calendar" for part in again.walk())
+    token = make_token("notify", "staff", staff_id=booked["staff_id"])
+    invites = _get(
+        notify_app,
+        token,
+        "/api/v1/messages",
+        appointment_id=booked["id"],
+        template="booking_confirmation",
+    ).get_json()
+    assert [m["status"] for m in invites][-1] == "sent" and len(invites) == 2
+    history = booking_app.test_client().get(
+        f"/api/v1/appointments/{booked['id']}/history", headers=staff
+    )
+    assert "invite_resent" in [event["action"] for event in history.get_json()]
+
+
+def test_the_invite_of_a_cancelled_appointment_is_not_sent_again(booking_app, make_token, booked):
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    client = booking_app.test_client()
+    cancel = client.post(
+        f"/api/v1/appointments/{booked['id']}/cancel", json={"reason": "Ill"}, headers=admin
+    )
+    assert cancel.status_code == 200, cancel.get_json()
+    refused = client.post(f"/api/v1/appointments/{booked['id']}/resend-invite", headers=admin)
+    assert refused.status_code == 409
+    assert refused.mimetype == "application/problem+json"
+    assert refused.get_json()["code"] == "invalid_status"

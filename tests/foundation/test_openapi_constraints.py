@@ -178,8 +178,11 @@ def test_data_generated_from_the_spec_is_mostly_accepted(apps, make_token):
     and each channel's own fields were refused before)."""
     schemathesis.openapi.format("e164", E164_NUMBERS)
     # notify: 0-2 of 25 were taken before its body was documented per channel. What it still
-    # refuses is a send_at already past (time), NUL characters (no schema states it) and some
-    # literal messages without a subject, which the generator still draws from the oneOf.
+    # refuses is a send_at already past (time) and some literal messages without a subject,
+    # which the generator still draws from the oneOf. NUL characters are refused in every text
+    # (tests/security/test_input_limits.py) but no schema states it, so none are drawn: one
+    # drawn into notify's free-form `data` and varied took 17 of the 25 examples once messages
+    # gained two optional ids (over random seeds, about 68% were taken before and after).
     for service, method, path, accepted, share in (
         ("booking", "POST", "/api/v1/staff", 201, 0.8),
         ("booking", "POST", "/api/v1/privacy/clients/export", 200, 0.8),
@@ -187,5 +190,6 @@ def test_data_generated_from_the_spec_is_mostly_accepted(apps, make_token):
     ):
         headers = {"Authorization": f"Bearer {make_token(service, 'admin')}"}
         schema = schemathesis.openapi.from_wsgi("/openapi.json", apps[service], headers=headers)
+        schema.config.generation.update(allow_x00=False)
         statuses = answers(schema[path][method], headers)
         assert statuses[accepted] >= share * sum(statuses.values()), (path, statuses)

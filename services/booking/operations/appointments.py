@@ -536,6 +536,21 @@ def mark_no_show(
     return appointment
 
 
+def resend_invite(
+    *, session: Session, appointment: Appointment, actor: Actor, now: datetime | None = None
+) -> Appointment:
+    """Send the client the confirmation with the calendar invite again (a confirmed appointment
+    not over yet), e.g. when the first one bounced or was lost."""
+    now = now or utcnow()
+    _require_confirmed(appointment, "sent again")
+    if appointment.end <= now:
+        raise InvalidTransition("The appointment is over: its invite is not sent again.")
+    record(session, appointment, actor, "invite_resent")
+    outbox.add_invite(session, appointment)
+    session.flush()
+    return appointment
+
+
 def follow_up(
     *,
     session: Session,

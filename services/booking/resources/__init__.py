@@ -449,6 +449,26 @@ class AppointmentNoShow(MethodView):
         )
 
 
+@appointments_blp.route("/appointments/<id:appointment_id>/resend-invite")
+class AppointmentResendInvite(MethodView):
+    @appointments_blp.response(
+        202,
+        schemas.AppointmentSchema,
+        description=(
+            "The appointment; its confirmation with the calendar invite is queued for the client "
+            "again (notify's `GET /messages?appointment_id=` shows its delivery). A cancelled, "
+            "completed or past appointment is a 409."
+        ),
+    )
+    @appointments_blp.alt_response(409, response="CONFLICT")
+    @require("admin", "staff")
+    def post(self, appointment_id):
+        """Send the client the invite again (staff: their own appointments)."""
+        return appointments.resend_invite(
+            session=db.session(), appointment=_own_appointment(appointment_id), actor=_actor()
+        )
+
+
 @appointments_blp.route("/appointments/<id:appointment_id>/follow-up")
 class AppointmentFollowUp(MethodView):
     @appointments_blp.arguments(schemas.FollowUpSchema)
