@@ -10,6 +10,7 @@ own loader) and the text made outside a page (the calendar files sent to clients
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,8 +27,12 @@ def compile_catalog(po: Path, mo: Path | None = None) -> Path:
     with po.open("rb") as handle:
         catalog = read_po(handle, locale=po.parent.parent.name)
     mo.parent.mkdir(parents=True, exist_ok=True)
-    with mo.open("wb") as handle:
+    # Written aside, then renamed: a process starting beside this one (another gunicorn worker
+    # of a bare checkout) reads the old file or the whole new one, never half of it.
+    partial = mo.with_name(f".{mo.name}.{os.getpid()}")
+    with partial.open("wb") as handle:
         write_mo(handle, catalog)
+    partial.replace(mo)
     return mo
 
 
