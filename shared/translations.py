@@ -21,12 +21,11 @@ from babel.messages.pofile import read_po
 CATALOG = "messages"
 
 
-def compile_catalog(po: Path, mo: Path | None = None) -> Path:
-    """Compile one .po file to its .mo (beside it unless `mo` is given); return the .mo."""
-    mo = mo or po.with_suffix(".mo")
+def compile_catalog(po: Path) -> Path:
+    """Compile one .po file to the .mo beside it; return the .mo."""
+    mo = po.with_suffix(".mo")
     with po.open("rb") as handle:
         catalog = read_po(handle, locale=po.parent.parent.name)
-    mo.parent.mkdir(parents=True, exist_ok=True)
     # Written aside, then renamed: a process starting beside this one (another gunicorn worker
     # of a bare checkout) reads the old file or the whole new one, never half of it.
     partial = mo.with_name(f".{mo.name}.{os.getpid()}")
