@@ -27,7 +27,7 @@ from flask import (
     request,
     session,
 )
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
 
@@ -36,7 +36,7 @@ from shared.errors import CsrfFailed
 from shared.languages import LANGUAGES as LANGUAGE_CODES
 from shared.languages import language_name, text_direction
 from shared.rate_limits import client_address
-from shared.translations import po_translations
+from shared.translations import compile_catalogs
 
 # code -> the language's own name, for the switcher (FRONTDESK_LANGUAGES).
 LANGUAGES = {code: language_name(code) for code in LANGUAGE_CODES}
@@ -56,16 +56,6 @@ PAGE_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cache-Control": "no-store",
 }
-
-
-class PoDomain(Domain):
-    """A Flask-Babel domain that reads .po catalogs directly and merges several folders."""
-
-    def __init__(self, directories: list[Path]) -> None:
-        super().__init__(translation_directories=[str(d) for d in directories])
-
-    def get_translations(self):
-        return po_translations(str(get_locale() or "en"), tuple(self.translation_directories))
 
 
 def select_language() -> str:
@@ -169,9 +159,15 @@ def init_pages(app: Flask) -> Limiter:
             static_url_path="/static/fd",
         )
     )
-    babel = Babel(app, locale_selector=select_language)
-    service_translations = Path(app.root_path) / "translations"
-    babel.domain_instance = PoDomain([SHARED_DIR / "translations", service_translations])
+    # Flask-Babel merges the shared catalogs and the service's own (.mo files: a bare
+    # checkout gets the missing ones compiled here, see shared.translations).
+    catalog_folders = [SHARED_DIR / "translations", Path(app.root_path) / "translations"]
+    compile_catalogs(catalog_folders, stale=False)
+    Babel(
+        app,
+        locale_selector=select_language,
+        default_translation_directories=";".join(str(folder) for folder in catalog_folders),
+    )
     app.jinja_env.globals.update(
         csrf_token=csrf_token,
         languages=LANGUAGES,

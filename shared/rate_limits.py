@@ -1,7 +1,9 @@
 """Rate limits on public routes, per client address and per secret token, on the app's one limiter.
 
-Each service names its limits in one table (endpoint -> rules) and applies them with
-`limit_routes(app, LIMITS)` once its routes are registered. The limiter is the one
+Each service names its limits in its `rate_limits` module, in two tables: endpoint -> rules
+(`LIMITS`) and blueprint -> rules put on every route of the blueprint (`BLUEPRINT_LIMITS`, the page
+forms' POSTs), and applies both with `limit_routes(app, LIMITS, BLUEPRINT_LIMITS)` once its
+routes are registered: no limit is written anywhere else. The limiter is the one
 `shared.pages.init_pages` made (storage: FRONTDESK_RATELIMIT_STORAGE_URL). A token is keyed by
 a SHA-256 of the token (never the token itself), so one leaked link is limited however many
 addresses use it, and the limiter's storage holds nothing that opens a door. IPv6 callers are
@@ -82,20 +84,31 @@ def limiter_of(app: Flask) -> Limiter:
     return app.extensions["frontdesk_limiter"]
 
 
-def limit_routes(app: Flask, limits: Mapping[str, Sequence[Rule]]) -> None:
-    """Put each endpoint's rules on its view; an unknown endpoint fails at start, not silently.
+def limit_routes(
+    app: Flask,
+    limits: Mapping[str, Sequence[Rule]],
+    blueprint_limits: Mapping[str, Sequence[Rule]] | None = None,
+) -> None:
+    """Put each endpoint's rules on its view and each blueprint's on every route of it; an
+    unknown endpoint or blueprint fails at start, not silently.
 
     With limits off (FRONTDESK_RATELIMIT_ENABLED=false) the views stay as they are: the
     limiter's wrapper would still sort through the rules on every request.
     """
     limiter = limiter_of(app)
+    for name, rules in (blueprint_limits or {}).items():
+        blueprint = app.blueprints[name]
+        for rule in rules:
+            _check(name, rule)
+            limiter.limit(rule.rate, key_func=KEYS[rule.per], methods=list(rule.methods) or None)(
+                blueprint
+            )
     for endpoint, rules in limits.items():
         view = app.view_functions[endpoint]
         if not limiter.enabled:
             continue
         for rule in rules:
-            if rule.per not in KEYS:
-                raise ValueError(f"{endpoint}: count per one of {', '.join(KEYS)}, not {rule.per}")
+            _check(endpoint, rule)
             view = limiter.limit(
                 rule.rate,
                 key_func=KEYS[rule.per],
@@ -105,3 +118,8 @@ def limit_routes(app: Flask, limits: Mapping[str, Sequence[Rule]]) -> None:
                 override_defaults=False,  # a blueprint's own limit (the pages' POSTs) still counts
             )(view)
         app.view_functions[endpoint] = view
+
+
+def _check(name: str, rule: Rule) -> None:
+    if rule.per not in KEYS:
+        raise ValueError(f"{name}: count per one of {', '.join(KEYS)}, not {rule.per}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from frontdesk import migrations
 from frontdesk.suite import IN_PROCESS_BASE
 from shared import db as shared_db
 from shared import testing
+from shared.translations import compile_catalogs
 
 SERVICES = ("booking", "consent", "notify", "console")
 
@@ -161,6 +163,9 @@ _collector = _LogCollector()
 def pytest_configure(config):
     logging.getLogger("frontdesk").addHandler(_collector)
     logging.getLogger("frontdesk").setLevel(logging.INFO)
+    # The tests read the catalogs as the .po files say now (`make catalogs` without make).
+    root = Path(__file__).resolve().parents[1]
+    compile_catalogs([*root.glob("services/*/translations"), root / "shared" / "translations"])
 
 
 def pytest_sessionfinish(session, exitstatus):

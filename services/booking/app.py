@@ -31,9 +31,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_api(app)
     register_health(app)
     gauges.register(app)
-    limiter = init_pages(app)
-    register_pages(app, limiter)
-    limit_routes(app, rate_limits.LIMITS)
+    init_pages(app)
+    register_pages(app)
+    limit_routes(app, rate_limits.LIMITS, rate_limits.BLUEPRINT_LIMITS)
     return app
 
 

@@ -21,7 +21,7 @@ from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, 
 
 from services.booking.models import Appointment
 from shared.plain_text import one_line
-from shared.translations import po_translations
+from shared.translations import translations
 
 PRODID = "-//Frontdesk//Booking//EN"
 MODE_LABELS = {"video": "Video call", "phone": "Phone call", "in_person": "In person"}
@@ -31,7 +31,7 @@ TRANSLATIONS = (str(Path(__file__).parent / "translations"),)
 def translator(locale: str | None) -> Callable[[str], str]:
     """gettext in `locale` (English when None): the pages' catalogs, so a client's invite and
     add-to-calendar file speak the language of their pages and emails."""
-    return po_translations(locale or "en", TRANSLATIONS).gettext
+    return translations(locale or "en", TRANSLATIONS).gettext
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Booking's public rate limits, in one table: public POSTs, token lookups and slot search.
 
 Counted per client address and per token (hashed; see shared.rate_limits). Callers with an
-API token are not counted. The page forms' POSTs also have pages.POST_LIMIT per address.
+API token are not counted. Each page form's POSTs also count against PAGE_POSTS.
 Feeds are generous: calendar apps poll them (Google every few hours, Outlook by its TTL,
 some every few minutes) and an office may poll many staff feeds from one address.
 """
@@ -17,6 +17,8 @@ TOKEN_WRITE_PER_ADDRESS = Rule("10/minute;60/hour", methods=("POST",))
 TOKEN_WRITE_PER_TOKEN = Rule("10/minute;30/hour", per="token", methods=("POST",))
 FEED_PER_ADDRESS = Rule("120/minute;3000/hour")
 FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
+# Each page form's POSTs (booking, cancel, reschedule) per address.
+PAGE_POSTS = Rule("10/minute", methods=("POST",))
 # Slot search computes availability: generous for people clicking through days, not for a loop.
 SLOT_SEARCH = Rule("120/minute;2000/hour")
 
@@ -32,9 +34,11 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "feeds.TeamFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
     "slots.Slots": (SLOT_SEARCH,),
     "pages.service_page": (SLOT_SEARCH,),
-    # The manage pages (their POSTs also count against pages.POST_LIMIT per address).
+    # The manage pages (their POSTs also count against PAGE_POSTS).
     "pages.manage": _MANAGE_READ,
     "pages.event_ics": _MANAGE_READ,
     "pages.cancel": _MANAGE_WRITE,
     "pages.reschedule": _MANAGE_WRITE,
 }
+
+BLUEPRINT_LIMITS: dict[str, tuple[Rule, ...]] = {"pages": (PAGE_POSTS,)}

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 
 from services.booking.models import (
     Appointment,
@@ -116,19 +117,23 @@ def _note(session: Session, staff_id: int, kind: str) -> None:
 def _note_flushed(session: Session, _context, _instances) -> None:
     """Note whose calendar each appointment, rule, exception or busy block being flushed is
     in (both staff members when an appointment moves to another)."""
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    # Each of session.new, .dirty and .deleted builds a new set: read once per flush.
+    new, dirty = session.new, session.dirty
+    for obj in (*new, *dirty, *session.deleted):
         if isinstance(obj, Appointment):
             kind = "feed"
         elif isinstance(obj, _CALENDAR_ROWS):
             kind = "availability"
         else:
             continue
-        if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+        if obj in dirty and not session.is_modified(obj, include_collections=False):
             continue
         staff_id = obj.staff_id
         if staff_id is None:
             staff_id = getattr(getattr(obj, "staff", None), "id", None)
-        previous = sa.inspect(obj).attrs.staff_id.history.deleted
+        # A new row has no previous staff member (and its history costs a look at every
+        # attribute of it).
+        previous = () if obj in new else get_history(obj, "staff_id", PASSIVE_NO_INITIALIZE).deleted
         for member in {staff_id, *previous} - {None}:
             _note(session, member, kind)
 

@@ -22,7 +22,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
     register_api(app)
     register_pages(app)
-    limit_routes(app, rate_limits.LIMITS)
+    limit_routes(app, rate_limits.LIMITS, rate_limits.BLUEPRINT_LIMITS)
     register_health(app)
     gauges.register(app)
     return app
@@ -30,8 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_pages(app: Flask) -> None:
     """The client's signing pages (shared layout, language, CSRF, headers, rate limits)."""
-    limiter = init_pages(app)
-    pages.register(app, limiter)
+    init_pages(app)
+    pages.register(app)
 
 
 def register_api(app: Flask) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext
-from flask_limiter import Limiter
 from werkzeug.exceptions import HTTPException
 
 from services.consent.errors import AlreadySigned, NotSigned, SigningLinkUsed
@@ -33,10 +32,6 @@ from shared.pages import (
     select_language,
 )
 from shared.plain_text import NOT_ONE_LINE
-
-# Signing, declining, withdrawing and asking for a copy, per address; generous enough for a
-# family or a clinic signing on one connection, tight enough to stop guessing and flooding.
-POST_LIMIT = "10 per minute;60 per hour"
 
 blueprint = Blueprint("consent_pages", __name__, template_folder="templates")
 
@@ -59,9 +54,8 @@ MESSAGES = {
 }
 
 
-def register(app: Flask, limiter: Limiter) -> None:
-    """Serve the pages on `app`, with their POSTs rate-limited by `limiter`."""
-    limiter.limit(POST_LIMIT, methods=["POST"])(blueprint)
+def register(app: Flask) -> None:
+    """Serve the pages on `app` (their rate limits: services.consent.rate_limits)."""
     app.register_blueprint(blueprint)
 
 

@@ -428,6 +428,19 @@ def test_dockerfile_copies_what_exists_and_defaults_to_booking_under_gunicorn():
     assert ("USER", "frontdesk") in instructions
 
 
+def test_dockerfile_image_holds_compiled_catalogs_where_gunicorn_imports_from():
+    # The .mo files are not in git: the build step (setup.py) and the source gunicorn runs
+    # from (/app) both need them, before the image drops to an unprivileged user.
+    instructions = dockerfile_instructions()
+    copied = [args.split()[:-1] for op, args in instructions if op == "COPY"]
+    assert any("setup.py" in sources for sources in copied)
+    run = next(args for op, args in instructions if op == "RUN" and "pip install" in args)
+    compiled = run.split("python -m shared.translations", 1)[1].split("&&")[0].split()
+    folders = [*ROOT.glob("services/*/translations"), ROOT / "shared" / "translations"]
+    assert sorted(compiled) == sorted(str(folder.relative_to(ROOT)) for folder in folders)
+    assert instructions.index(("USER", "frontdesk")) > instructions.index(("RUN", run))
+
+
 # -- compose ------------------------------------------------------------------------------
 
 

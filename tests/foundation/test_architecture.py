@@ -63,14 +63,47 @@ def test_readme_documents_every_setting():
 
 
 # The Flask-free layer of each service: what tests call directly and workers and the CLI reuse.
-# Every module of a service's `operations` (a module or a package by subdomain) and these others.
+# Every module of a service's `operations` (a module or a package by subdomain), the layers every
+# service has below the web (its models, errors, typed clients, outbox and workers) and these.
 OPERATIONS = {
-    "booking": ("free_time", "ical", "manage_tokens", "notices", "privacy", "versions"),
+    "booking": (
+        "caches",
+        "free_time",
+        "ical",
+        "manage_tokens",
+        "notices",
+        "privacy",
+        "versions",
+    ),
     "consent": ("privacy", "record_labels"),
     "notify": ("channels", "privacy", "rendering"),
     "console": (),
 }
-WEB_LAYER = ("flask", "flask_smorest", "shared.api", "shared.app", "shared.pages")
+BELOW_THE_WEB = ("models", "errors", "clients", "outbox", "workers")
+# What shared gives those layers: never the web either.
+SHARED_WITHOUT_FLASK = (
+    "actors",
+    "config",
+    "email_addresses",
+    "http",
+    "languages",
+    "migrations",
+    "outbound",
+    "outbox",
+    "plain_text",
+    "timestamps",
+    "translations",
+)
+WEB_LAYER = (
+    "flask",
+    "flask_babel",
+    "flask_limiter",
+    "flask_smorest",
+    "shared.api",
+    "shared.app",
+    "shared.pages",
+    "shared.rate_limits",
+)
 # One shape for every service (STYLE.md): the same files, each with the same job.
 SHAPE = (
     "app",
@@ -93,7 +126,7 @@ def flask_free_files(service: str) -> list[Path]:
     folder = ROOT / "services" / service
     operations = folder / "operations"
     found = list(operations.rglob("*.py")) if operations.is_dir() else [folder / "operations.py"]
-    return found + [folder / f"{module}.py" for module in OPERATIONS[service]]
+    return found + [folder / f"{module}.py" for module in (*BELOW_THE_WEB, *OPERATIONS[service])]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -102,6 +135,16 @@ def test_operations_modules_never_import_the_web_layer(service):
         f"{path.relative_to(ROOT)} imports {name}"
         for path in flask_free_files(service)
         for name in imported_modules(path)
+        if any(name == web or name.startswith(f"{web}.") for web in WEB_LAYER)
+    ]
+    assert offenders == []
+
+
+def test_what_shared_gives_the_operations_never_imports_the_web_layer():
+    offenders = [
+        f"shared/{module}.py imports {name}"
+        for module in SHARED_WITHOUT_FLASK
+        for name in imported_modules(ROOT / "shared" / f"{module}.py")
         if any(name == web or name.startswith(f"{web}.") for web in WEB_LAYER)
     ]
     assert offenders == []

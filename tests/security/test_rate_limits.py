@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from pathlib import Path
 
 import pytest
 from abuse_builders import SIGNATURE, address, at, booking_body, next_monday
+from flask import Blueprint, Flask
 
+from services.booking import models as booking_models
 from services.booking import rate_limits as booking_limits
 from services.consent import rate_limits as consent_limits
-from shared.rate_limits import client_address, limiter_of
+from shared.app import configure
+from shared.pages import init_pages
+from shared.rate_limits import Rule, client_address, limit_routes, limiter_of
 
 HTML = {"Accept": "text/html"}
 
@@ -138,6 +143,27 @@ def test_manage_page_limit_shows_the_friendly_page(booking_app, book_api):
     assert int(refused.headers["Retry-After"]) >= 1
 
 
+def _with_csrf(client) -> dict[str, str]:
+    """A page form's CSRF field, the same token put in the client's session."""
+    with client.session_transaction() as session:
+        session["csrf"] = "csrf-for-the-limit"
+    return {"csrf_token": "csrf-for-the-limit"}
+
+
+def test_booking_page_posts_from_one_address_are_limited_by_the_pages_rule(booking_app, service):
+    client = booking_app.test_client()
+    form = _with_csrf(client)  # and nothing else: an incomplete form, answered, but counted
+    allowed = int(booking_limits.PAGE_POSTS.rate.split("/")[0])
+
+    def send(_number):
+        return client.post("/intake", data=form, headers=HTML, environ_base=address(11))
+
+    assert first_refused(send, allowed + 1) == allowed + 1
+    assert (
+        client.post("/intake", data=form, headers=HTML, environ_base=address(12)).status_code != 429
+    )
+
+
 def test_feeds_are_limited_per_token_but_generously(booking_app, feed_token):
     client = booking_app.test_client()
     allowed = int(booking_limits.FEED_PER_TOKEN.rate.split("/")[0])
@@ -220,6 +246,60 @@ def test_signing_page_limit_shows_the_friendly_page(consent_app, make_signing_li
     refused = client.get(f"/sign/{token}", headers=HTML, environ_base=address(99))
     assert refused.status_code == 429 and refused.mimetype == "text/html"
     assert token not in refused.get_data(as_text=True)
+
+
+def _forms_app(database_urls, blueprint_limits):
+    """A page app with a blueprint `forms` of two POST routes, limited by `blueprint_limits`."""
+    app = Flask("limits", root_path=str(Path(__file__).resolve().parents[2] / "services/booking"))
+    configure(
+        app,
+        "booking",
+        {"DATABASE_URL": database_urls["booking"], "SECRET_KEY": "x"},
+        booking_models.ApiToken,
+    )
+    init_pages(app)
+    forms = Blueprint("forms", __name__)
+
+    @forms.route("/one", methods=["GET", "POST"])
+    def one():
+        return "one"
+
+    @forms.post("/two")
+    def two():
+        return "two"
+
+    app.register_blueprint(forms)
+    limit_routes(app, {}, blueprint_limits)
+    return app
+
+
+def test_a_blueprint_rule_limits_the_posts_to_each_of_its_routes(database_urls):
+    app = _forms_app(database_urls, {"forms": (Rule("2/minute", methods=("POST",)),)})
+    client = app.test_client()
+    form = _with_csrf(client)
+    assert [client.post("/one", data=form).status_code for _ in range(2)] == [200, 200]
+    assert client.get("/one").status_code == 200  # GETs are not counted
+    assert client.post("/one", data=form).status_code == 429
+    assert client.post("/one", data=form, environ_base=address(2)).status_code == 200
+    assert client.post("/two", data=form).status_code == 200
+
+
+def test_a_blueprint_rule_for_an_unknown_blueprint_fails_at_start(database_urls):
+    with pytest.raises(KeyError):
+        _forms_app(database_urls, {"form": (Rule("2/minute"),)})
+
+
+def test_rate_limits_are_written_only_in_the_rate_limits_modules():
+    # Anywhere else, a limit ("10/minute", "10 per minute") would be a second place to change.
+    root = Path(__file__).resolve().parents[2]
+    rate = re.compile(r"""["'][0-9]+ ?(/| per )(second|minute|hour|day)""")
+    found = [
+        str(path.relative_to(root))
+        for folder in ("services", "shared", "frontdesk")
+        for path in (root / folder).rglob("*.py")
+        if path.name != "rate_limits.py" and rate.search(path.read_text())
+    ]
+    assert found == []
 
 
 # --- how limits are counted --------------------------------------------------------------------

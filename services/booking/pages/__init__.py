@@ -12,18 +12,13 @@ error's wording), `phones`, `calendar_links`, and `views`.
 from __future__ import annotations
 
 from flask import Blueprint, Flask
-from flask_limiter import Limiter
 
 # The templates are the service's own (services/booking/templates/booking/).
 blueprint = Blueprint("pages", __name__, template_folder="../templates")
 
-# Booking, cancel and reschedule POSTs per client IP (storage: FRONTDESK_RATELIMIT_STORAGE_URL).
-POST_LIMIT = "10/minute"
 
-
-def register_pages(app: Flask, limiter: Limiter) -> None:
-    """Register the public pages, with the POST rate limit."""
-    limiter.limit(POST_LIMIT, methods=["POST"])(blueprint)
+def register_pages(app: Flask) -> None:
+    """Register the public pages (their rate limits: services.booking.rate_limits)."""
     app.register_blueprint(blueprint)
 
 
