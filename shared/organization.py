@@ -14,6 +14,10 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+# app.extensions key of a callable returning the organization's profile (OrgProfile) for pages,
+# records and messages; without one the settings stand in (FRONTDESK_ORG_NAME).
+ORGANIZATION_SOURCE = "frontdesk_organization"
+
 
 def phone_display(e164: str) -> str:
     """'+14165550100' -> '+1 416-555-0100': readable, and dialable from anywhere."""

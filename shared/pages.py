@@ -35,6 +35,7 @@ from shared.app import set_missing_headers
 from shared.errors import CsrfFailed
 from shared.languages import LANGUAGES as LANGUAGE_CODES
 from shared.languages import language_name, text_direction
+from shared.organization import ORGANIZATION_SOURCE, OrgProfile
 from shared.rate_limits import client_address
 from shared.translations import po_translations
 
@@ -178,7 +179,6 @@ def init_pages(app: Flask) -> Limiter:
         text_direction=text_direction,
         lang_url=lang_url,
         get_locale=get_locale,
-        org_name=app.config["ORG_NAME"],
     )
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page
@@ -197,6 +197,14 @@ def init_pages(app: Flask) -> Limiter:
         if "lang" not in g:
             g.lang = str(get_locale())
         return {}
+
+    @app.context_processor
+    def _organization():
+        # Every page's header and contact block; read once per request.
+        if "org" not in g:
+            source = app.extensions.get(ORGANIZATION_SOURCE)
+            g.org = source() if source else OrgProfile.from_settings(app.config)
+        return {"org": g.org, "org_name": g.org.name}
 
     @app.before_request
     def _csrf():

@@ -529,7 +529,9 @@ class OrganizationUpdateSchema(ma.Schema):
         load_default=None,
         metadata={"description": "Shown on every page, email, SMS and record, as a tel: link."},
     )
-    email = EmailAddress(allow_none=True, load_default=None, validate=validate.Length(max=EMAIL_MAX))
+    email = EmailAddress(
+        allow_none=True, load_default=None, validate=validate.Length(max=EMAIL_MAX)
+    )
     address = OneLine(allow_none=True, load_default=None, validate=validate.Length(max=500))
     hours = fields.Dict(
         keys=fields.String(validate=_LANGUAGE_CODE),

@@ -80,7 +80,9 @@ def test_bad_fields_are_problem_json_field_errors(booking_app, admin):
 
 
 @pytest.mark.parametrize(("kind", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp")])
-def test_logo_upload_is_served_publicly_with_caching_headers(booking_app, admin, kind, content_type):
+def test_logo_upload_is_served_publicly_with_caching_headers(
+    booking_app, admin, kind, content_type
+):
     client = booking_app.test_client()
     content = image(kind)
     answer = client.put(
@@ -93,7 +95,9 @@ def test_logo_upload_is_served_publicly_with_caching_headers(booking_app, admin,
     assert served.status_code == 200 and served.data == content
     assert served.content_type == content_type
     assert "max-age" in served.headers["Cache-Control"] and served.headers["ETag"]
-    again = client.get("/api/v1/organization/logo", headers={"If-None-Match": served.headers["ETag"]})
+    again = client.get(
+        "/api/v1/organization/logo", headers={"If-None-Match": served.headers["ETag"]}
+    )
     assert again.status_code == 304
     assert client.delete("/api/v1/organization/logo", headers=admin).get_json()["logo_url"] is None
     assert client.get("/api/v1/organization/logo").status_code == 404
@@ -102,7 +106,11 @@ def test_logo_upload_is_served_publicly_with_caching_headers(booking_app, admin,
 @pytest.mark.parametrize(
     ("content", "content_type", "status"),
     [
-        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "image/png", 422),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+            "image/png",
+            422,
+        ),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * 200, "image/png", 422),  # a PNG signature, no image
         (image("PNG")[:3000], "image/png", 422),  # truncated
         (image("JPEG", size=(200, 200))[:5000], "image/jpeg", 422),

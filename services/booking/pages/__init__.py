@@ -14,6 +14,10 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_limiter import Limiter
 
+from services.booking.operations import organization
+from shared import db
+from shared.organization import ORGANIZATION_SOURCE
+
 # The templates are the service's own (services/booking/templates/booking/).
 blueprint = Blueprint("pages", __name__, template_folder="../templates")
 
@@ -22,9 +26,14 @@ POST_LIMIT = "10/minute"
 
 
 def register_pages(app: Flask, limiter: Limiter) -> None:
-    """Register the public pages, with the POST rate limit."""
+    """Register the public pages, with the POST rate limit and the organization's profile
+    (booking's own row) in every page's header and contact block."""
     limiter.limit(POST_LIMIT, methods=["POST"])(blueprint)
     app.register_blueprint(blueprint)
+    defaults = organization.Defaults.from_config(app.config)
+    app.extensions[ORGANIZATION_SOURCE] = lambda: organization.get_profile(
+        session=db.session(), defaults=defaults
+    )
 
 
 from services.booking.pages import picker, views, zones  # noqa: E402  (the routes and filters)
