@@ -22,6 +22,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    current_app,
     g,
     render_template,
     request,
@@ -108,6 +109,14 @@ def local_datetime(value: datetime, tz: str, fmt: str = "full") -> str:
         tzinfo=ZoneInfo(tz),
         locale=locale,
     )
+
+
+def current_org() -> OrgProfile:
+    """The organization's profile for this request's pages (read once per request)."""
+    if "org" not in g:
+        source = current_app.extensions.get(ORGANIZATION_SOURCE)
+        g.org = source() if source else OrgProfile.from_settings(current_app.config)
+    return g.org
 
 
 def lang_url(code: str) -> str:
@@ -200,11 +209,8 @@ def init_pages(app: Flask) -> Limiter:
 
     @app.context_processor
     def _organization():
-        # Every page's header and contact block; read once per request.
-        if "org" not in g:
-            source = app.extensions.get(ORGANIZATION_SOURCE)
-            g.org = source() if source else OrgProfile.from_settings(app.config)
-        return {"org": g.org, "org_name": g.org.name}
+        org = current_org()
+        return {"org": org, "org_name": org.name}
 
     @app.before_request
     def _csrf():
