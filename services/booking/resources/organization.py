@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask.views import MethodView
 
+from services.booking import api_examples
 from services.booking.operations import organization
 from services.booking.schemas import OrganizationSchema, OrganizationUpdateSchema
 from shared import db
@@ -41,13 +42,13 @@ def _defaults() -> organization.Defaults:
 
 @organization_blp.route("/organization")
 class Organization(MethodView):
-    @organization_blp.response(200, OrganizationSchema)
+    @organization_blp.response(200, OrganizationSchema, example=api_examples.ORGANIZATION)
     def get(self):
         """The organization's name, contacts, opening hours and logo (public)."""
         return organization.get_profile(session=db.session(), defaults=_defaults())
 
-    @organization_blp.arguments(OrganizationUpdateSchema)
-    @organization_blp.response(200, OrganizationSchema)
+    @organization_blp.arguments(OrganizationUpdateSchema, example=api_examples.ORGANIZATION_UPDATE)
+    @organization_blp.response(200, OrganizationSchema, example=api_examples.ORGANIZATION)
     @require("admin")
     def put(self, data):
         """Replace the organization's profile (the logo stays)."""
