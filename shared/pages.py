@@ -31,6 +31,7 @@ from flask import (
 from flask_babel import Babel, Domain, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.app import set_missing_headers
 from shared.errors import CsrfFailed
@@ -115,7 +116,11 @@ def current_org() -> OrgProfile:
     """The organization's profile for this request's pages (read once per request)."""
     if "org" not in g:
         source = current_app.extensions.get(ORGANIZATION_SOURCE)
-        g.org = source() if source else OrgProfile.from_settings(current_app.config)
+        try:
+            g.org = source() if source else OrgProfile.from_settings(current_app.config)
+        except SQLAlchemyError:
+            # The database is down: the "briefly unavailable" page still renders, named.
+            g.org = OrgProfile.from_settings(current_app.config)
     return g.org
 
 

@@ -14,6 +14,7 @@ from services.booking import outbox
 from services.notify import outbox as notify_outbox
 from services.notify.models import Message
 from shared.db import get_db
+from shared.organization import ORGANIZATION_SOURCE
 from shared.workers import step_on
 
 PROFILE = {
@@ -147,3 +148,15 @@ def test_messages_say_what_the_profile_said_when_they_were_posted(
             assert message.data["org_name"] == "Maple Community Services"
             assert message.data["org_phone"] == PHONE
             assert message.data["org_reply_to"] == "frontdesk@maple.example"
+
+
+def test_a_page_still_renders_with_the_configured_name_when_the_profile_cannot_be_read(
+    booking_app, monkeypatch
+):
+    def unreadable():
+        raise sa.exc.OperationalError("SELECT", {}, Exception("the database went away"))
+
+    monkeypatch.setitem(booking_app.extensions, ORGANIZATION_SOURCE, unreadable)
+    answer = booking_app.test_client().get("/", headers={"Accept": "text/html"})
+    assert answer.status_code == 200
+    assert booking_app.config["ORG_NAME"] in answer.get_data(as_text=True)
