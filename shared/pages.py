@@ -9,6 +9,7 @@ URLs never leak to other sites.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from datetime import datetime
@@ -119,8 +120,10 @@ def current_org() -> OrgProfile:
         try:
             g.org = source() if source else OrgProfile.from_settings(current_app.config)
         except SQLAlchemyError:
-            # The database is down: the "briefly unavailable" page still renders, named.
+            # The database is down: the error stands (a 503, like any other read), and the
+            # error page names the organization from the settings without asking again.
             g.org = OrgProfile.from_settings(current_app.config)
+            raise
     return g.org
 
 
@@ -168,6 +171,10 @@ FRIENDLY = {
 def render_error_page(status: int, code: str, detail: str) -> Response:
     """The friendly page shown instead of a problem+json for browsers."""
     title, advice = FRIENDLY.get(status, FRIENDLY[500] if status >= 500 else FRIENDLY[400])
+    # Read before the template: when it fails, current_org() has fallen back to the settings
+    # and the error page still renders.
+    with contextlib.suppress(SQLAlchemyError):
+        current_org()
     body = render_template("error.html", status=status, code=code, title=title, advice=advice)
     return Response(body, status=status, mimetype="text/html")
 

@@ -150,13 +150,16 @@ def test_messages_say_what_the_profile_said_when_they_were_posted(
             assert message.data["org_reply_to"] == "frontdesk@maple.example"
 
 
-def test_a_page_still_renders_with_the_configured_name_when_the_profile_cannot_be_read(
+def test_when_the_profile_cannot_be_read_the_unavailable_page_still_names_the_organization(
     booking_app, monkeypatch
 ):
     def unreadable():
         raise sa.exc.OperationalError("SELECT", {}, Exception("the database went away"))
 
     monkeypatch.setitem(booking_app.extensions, ORGANIZATION_SOURCE, unreadable)
+    monkeypatch.setitem(booking_app.config, "PROPAGATE_EXCEPTIONS", False)
     answer = booking_app.test_client().get("/", headers={"Accept": "text/html"})
-    assert answer.status_code == 200
-    assert booking_app.config["ORG_NAME"] in answer.get_data(as_text=True)
+    assert answer.status_code == 503  # like any other read the database did not answer
+    assert answer.headers["Retry-After"]
+    page = answer.get_data(as_text=True)
+    assert "<html" in page and booking_app.config["ORG_NAME"] in page
