@@ -44,7 +44,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "TRUSTED_PROXIES": (0, "How many reverse proxies set X-Forwarded-* in front of the app."),
     "LOG_LEVEL": ("INFO", "Logging level of the JSON-lines log."),
     "INSTANCE_DIR": ("var", "Folder for SQLite files, the signing key and outbox files."),
-    "ORG_NAME": ("Frontdesk", "Organization name shown on pages, emails and records."),
+    "ORG_NAME": (
+        "Frontdesk",
+        "Organization name shown on pages, emails and records until an admin saves the organization profile (`PUT /booking/api/v1/organization`).",
+    ),
     "LANGUAGES": (
         "en,fr,es,ar",
         "Languages offered on pages, emails, SMS and records, comma-separated; each needs its catalogs (translations/CODE/, notify's templates/CODE/, record labels); English is the fallback.",
@@ -55,11 +58,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     ),
     "MAIL_FROM": (
         "Frontdesk <no-reply@localhost>",
-        "From address of outgoing email (and the SENT-BY of invitations' organizer).",
+        "From address of outgoing email (and the SENT-BY of invitations' organizer); the organization profile's name is its display name.",
     ),
     "REPLY_TO": (
         None,
-        "Reply-To of every email, a mailbox someone reads; emails ask for replies only when set.",
+        "Reply-To of every email, a mailbox someone reads, until the organization profile gives one; emails ask for replies only when set.",
     ),
     "SMTP_UTF8": (
         False,

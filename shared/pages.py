@@ -9,6 +9,7 @@ URLs never leak to other sites.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import secrets
 from datetime import datetime
@@ -22,6 +23,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
+    current_app,
     g,
     render_template,
     request,
@@ -30,11 +32,13 @@ from flask import (
 from flask_babel import Babel, get_locale
 from flask_limiter import Limiter
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.app import set_missing_headers
 from shared.errors import CsrfFailed
 from shared.languages import LANGUAGES as LANGUAGE_CODES
 from shared.languages import language_name, text_direction
+from shared.organization import ORGANIZATION_SOURCE, OrgProfile
 from shared.rate_limits import client_address
 from shared.translations import compile_catalogs
 
@@ -99,6 +103,20 @@ def local_datetime(value: datetime, tz: str, fmt: str = "full") -> str:
     )
 
 
+def current_org() -> OrgProfile:
+    """The organization's profile for this request's pages (read once per request)."""
+    if "org" not in g:
+        source = current_app.extensions.get(ORGANIZATION_SOURCE)
+        try:
+            g.org = source() if source else OrgProfile.from_settings(current_app.config)
+        except SQLAlchemyError:
+            # The database is down: the error stands (a 503, like any other read), and the
+            # error page names the organization from the settings without asking again.
+            g.org = OrgProfile.from_settings(current_app.config)
+            raise
+    return g.org
+
+
 def lang_url(code: str) -> str:
     """This page's URL in another language: the query (a form's GET choices) is kept."""
     args = request.args.to_dict(flat=False)
@@ -143,6 +161,10 @@ FRIENDLY = {
 def render_error_page(status: int, code: str, detail: str) -> Response:
     """The friendly page shown instead of a problem+json for browsers."""
     title, advice = FRIENDLY.get(status, FRIENDLY[500] if status >= 500 else FRIENDLY[400])
+    # Read before the template: when it fails, current_org() has fallen back to the settings
+    # and the error page still renders.
+    with contextlib.suppress(SQLAlchemyError):
+        current_org()
     body = render_template("error.html", status=status, code=code, title=title, advice=advice)
     return Response(body, status=status, mimetype="text/html")
 
@@ -174,7 +196,6 @@ def init_pages(app: Flask) -> Limiter:
         text_direction=text_direction,
         lang_url=lang_url,
         get_locale=get_locale,
-        org_name=app.config["ORG_NAME"],
     )
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page
@@ -193,6 +214,11 @@ def init_pages(app: Flask) -> Limiter:
         if "lang" not in g:
             g.lang = str(get_locale())
         return {}
+
+    @app.context_processor
+    def _organization():
+        org = current_org()
+        return {"org": org, "org_name": org.name}
 
     @app.before_request
     def _csrf():

@@ -80,6 +80,8 @@ def apps(_apps, service_token):
             limiter.reset()
         if "booking_caches" in app.extensions:  # ids are reused once the tables are empty
             app.extensions["booking_caches"].clear()
+        if hasattr(app.extensions.get("frontdesk_organization"), "forget"):  # consent's copy
+            app.extensions["frontdesk_organization"].forget()
         with shared_db.get_db(app).transaction() as session:
             auth.store_token(
                 session=session,

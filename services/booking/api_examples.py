@@ -85,3 +85,21 @@ DAY_RULES = [
     {"start_time": "09:00", "end_time": "12:00"},
     {"start_time": "13:00", "end_time": "17:00"},
 ]
+
+ORGANIZATION_UPDATE = {
+    "name": "Maple Community Services",
+    "phone": "+14165550123",
+    "email": "hello@maple.example",
+    "address": "120 Maple Street, Toronto ON M5V 2T6",
+    "hours": {
+        "en": "Monday to Friday, 9:00 to 17:00",
+        "fr": "Du lundi au vendredi, de 9 h à 17 h",
+    },
+    "reply_to": "frontdesk@maple.example",
+    "default_language": "en",
+}
+
+ORGANIZATION = {
+    **ORGANIZATION_UPDATE,
+    "logo_url": "https://frontdesk.example.org/booking/api/v1/organization/logo?v=3f1c2a9d8e7b6a50",
+}

@@ -1,6 +1,7 @@
 """The demo organization a newcomer sees first (PRODUCT.md): Maple Community Services.
 
-Two staff members in their own zones, three services, Monday-Friday 09:00-17:00 with a lunch
+Its profile (phone, address, contact email, opening hours in every language), two staff
+members in their own zones, three services, Monday-Friday 09:00-17:00 with a lunch
 break, and one day off in the coming weeks. Loading it twice does nothing the second time.
 """
 
@@ -12,8 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking.models import Staff
-from services.booking.operations import catalog
+from services.booking.models import Organization, Staff
+from services.booking.operations import catalog, organization
 from shared.db import utcnow
 
 OFFICE_DIAL_IN = "+14165550100"
@@ -34,6 +35,22 @@ INTAKE_RESOURCES = [
 ]
 
 
+PROFILE = {
+    "name": "Maple Community Services",
+    "phone": "+14165550123",
+    "email": "hello@maple.example",
+    "address": "120 Maple Street, Toronto ON M5V 2T6",
+    "hours": {
+        "en": "Monday to Friday, 9:00 to 17:00 (closed 12:00 to 13:00)",
+        "fr": "Du lundi au vendredi, de 9 h à 17 h (fermé de 12 h à 13 h)",
+        "es": "De lunes a viernes, de 9:00 a 17:00 (cerrado de 12:00 a 13:00)",
+        "ar": "من الاثنين إلى الجمعة، من 9:00 إلى 17:00 (مغلق من 12:00 إلى 13:00)",
+    },
+    "reply_to": "frontdesk@maple.example",
+    "default_language": "en",
+}
+
+
 def _day_off(today: date) -> date:
     """A Wednesday two to three weeks ahead: inside the horizon, never today."""
     day = today + timedelta(days=14)
@@ -48,6 +65,12 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
     """
     if session.scalar(sa.select(sa.func.count()).select_from(Staff)):
         return {}
+    if session.get(Organization, organization.ROW_ID) is None:  # an admin's own profile stays
+        organization.save_profile(
+            session=session,
+            defaults=organization.Defaults(PROFILE["name"], PROFILE["reply_to"], public_url=""),
+            fields=PROFILE,
+        )
     amira = catalog.create_staff(
         session=session,
         name="Amira Haddad",

@@ -248,9 +248,16 @@ def wrap_calendar(
 
 
 def invite(
-    appointment: Appointment, *, state: EventState | None = None, sent_by: str | None = None
+    appointment: Appointment,
+    *,
+    state: EventState | None = None,
+    sent_by: str | None = None,
+    org_name: str | None = None,
 ) -> tuple[str, str]:
     """(METHOD, serialized VCALENDAR) of the iMIP message for the appointment's state.
+
+    `org_name`: the client's calendar shows the organization as the organizer (its CN); the
+    address stays the staff member's, whom replies reach.
 
     `sent_by` is the address the email comes from: when it is not the organizer's (the staff
     member's), ORGANIZER names it as SENT-BY, so mail clients see who sent the invitation on
@@ -259,6 +266,8 @@ def invite(
     state = state or EventState.of(appointment)
     method = "CANCEL" if state.cancelled else "REQUEST"
     event = appointment_event(appointment, state=state, locale=appointment.client_language)
+    if org_name:
+        event["ORGANIZER"].params["CN"] = vText(one_line(org_name))
     if sent_by and sent_by.casefold() != appointment.staff.email.casefold():
         event["ORGANIZER"].params["SENT-BY"] = f"mailto:{sent_by}"
     attendee = vCalAddress(f"mailto:{appointment.client_email}")

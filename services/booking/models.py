@@ -401,3 +401,29 @@ class ExternalCalendar(Base):
         """What may be shown of the secret URL: its scheme and host."""
         parts = urlsplit(self.url)
         return f"{parts.scheme}://{parts.hostname or ''}/…"
+
+
+class Organization(Base):
+    """The organization's own profile (one row, id 1): who clients are dealing with and how to
+    reach it, shown on every page, email, SMS, record and invite. Until an admin saves it, the
+    settings (FRONTDESK_ORG_NAME, FRONTDESK_REPLY_TO) stand in for it."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    address: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    # Free text per language ({"en": "Mon-Fri 9:00-17:00", "ar": "..."}): each language writes
+    # its days and times its own way, right to left included; missing ones fall back to the
+    # default language's text.
+    hours: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    reply_to: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    default_language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    logo_sha256: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)

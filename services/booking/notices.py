@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from services.booking import ical
 from services.booking.manage_tokens import manage_token_for
 from services.booking.models import Appointment
+from services.booking.operations import organization
 from shared.languages import LANGUAGES
+from shared.organization import OrgProfile
 from shared.timestamps import utc_iso as iso  # notices.iso, as its callers know it
 
 LOCALES = LANGUAGES
@@ -27,6 +31,20 @@ class Settings:
     billing_email: str | None = None
     billing_webhook_url: str | None = None
     billing_webhook_secret: str | None = None
+    reply_to: str | None = None  # FRONTDESK_REPLY_TO, until the profile gives one
+    # The organization's profile as it is when the message is posted (with_profile): the
+    # message says what was true when it was written, and notify needs no call to booking.
+    org: OrgProfile | None = None
+
+    @property
+    def profile(self) -> OrgProfile:
+        """The organization's profile (the settings' name until one is read)."""
+        return self.org or OrgProfile(name=self.org_name, reply_to=self.reply_to)
+
+    def with_profile(self, session: Session) -> Settings:
+        """These settings with the organization's profile read from booking's own row."""
+        defaults = organization.Defaults(self.org_name, self.reply_to, self.public_url)
+        return replace(self, org=organization.get_profile(session=session, defaults=defaults))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
@@ -39,6 +57,7 @@ class Settings:
             billing_email=config.get("BILLING_EMAIL"),
             billing_webhook_url=config.get("BILLING_WEBHOOK_URL"),
             billing_webhook_secret=config.get("BILLING_WEBHOOK_SECRET"),
+            reply_to=config.get("REPLY_TO") or None,
         )
 
 
@@ -87,16 +106,21 @@ def state_payload(appointment: Appointment) -> dict[str, Any]:
 
 
 def template_data(
-    settings: Settings, appointment: Appointment, state: ical.EventState, *, timezone: str
+    settings: Settings,
+    appointment: Appointment,
+    state: ical.EventState,
+    *,
+    timezone: str,
+    language: str,
 ) -> dict[str, Any]:
-    """The variables every booking template receives."""
+    """The variables every booking template receives (the organization's in `language`)."""
     service = appointment.service
     backup = appointment.backup
     return {
+        **settings.profile.message_context(language),
         "client_name": appointment.client_name,
         "service_name": service.name,
         "staff_name": appointment.staff.name,
-        "org_name": settings.org_name,
         "start": iso(state.start),
         "end": iso(state.end),
         "timezone": timezone,
@@ -120,14 +144,19 @@ def client_email(
 ) -> dict[str, Any]:
     """Confirmation, rescheduling or cancellation to the client, with the iMIP invite."""
     state = state_from(payload, appointment)
-    data = template_data(settings, appointment, state, timezone=appointment.client_time_zone)
+    locale = locale_for(appointment.client_language)
+    data = template_data(
+        settings, appointment, state, timezone=appointment.client_time_zone, language=locale
+    )
     data.update(payload.get("extra") or {})
-    method, calendar = ical.invite(appointment, state=state, sent_by=settings.sender)
+    method, calendar = ical.invite(
+        appointment, state=state, sent_by=settings.sender, org_name=settings.profile.name
+    )
     return {
         "channel": "email",
         "to": appointment.client_email,
         "template": payload["template"],
-        "locale": locale_for(appointment.client_language),
+        "locale": locale,
         "data": data,
         "attachments": [
             {
@@ -146,7 +175,8 @@ def staff_notice(
     """A notice to the staff member that an appointment was booked, moved or cancelled."""
     staff = appointment.staff
     state = state_from(payload, appointment)
-    data = template_data(settings, appointment, state, timezone=staff.time_zone)
+    language = next((lang for lang in staff.languages or [] if locale_for(lang) == lang), "en")
+    data = template_data(settings, appointment, state, timezone=staff.time_zone, language=language)
     data["event"] = payload["event"]
     if payload.get("form_title"):
         data["form_title"] = payload["form_title"]
@@ -154,7 +184,6 @@ def staff_notice(
     # API address instead (it needs their own token). Signing links likewise stay the client's.
     data["manage_url"] = f"{settings.public_url}/booking/api/v1/appointments/{appointment.id}"
     data["consent_links"] = []
-    language = next((lang for lang in staff.languages or [] if locale_for(lang) == lang), "en")
     return {
         "channel": "email",
         "to": staff.email,
@@ -167,13 +196,16 @@ def staff_notice(
 def reminder(settings: Settings, appointment: Appointment, payload: dict[str, Any]) -> dict:
     """A reminder to the client, scheduled in the appointment's reminders group."""
     state = state_from(payload, appointment)
-    data = template_data(settings, appointment, state, timezone=appointment.client_time_zone)
+    locale = locale_for(appointment.client_language)
+    data = template_data(
+        settings, appointment, state, timezone=appointment.client_time_zone, language=locale
+    )
     data["consent_missing"] = appointment.consent_status == "pending"
     return {
         "channel": "email",
         "to": appointment.client_email,
         "template": "booking_reminder",
-        "locale": locale_for(appointment.client_language),
+        "locale": locale,
         "data": data,
         "send_at": payload["send_at"],
         "group": reminders_group(appointment),
@@ -192,7 +224,7 @@ def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple
         "end": iso(appointment.end),
         "timezone": appointment.staff.time_zone,
         "outcome": appointment.outcome,
-        "org_name": settings.org_name,
+        "org_name": settings.profile.name,
     }
     messages = []
     if settings.billing_email:

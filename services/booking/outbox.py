@@ -233,6 +233,8 @@ def _calls(
 ) -> list[Callable[[], httpx.Response]] | None:
     """The calls one intent stands for, built from the appointment as it is now (None: skip it)."""
     appointment = session.get(Appointment, intent.appointment_id)
+    if intent.kind.startswith("notify.") and intent.kind != "notify.cancel_group":
+        settings = settings.with_profile(session)
     kind, payload, key = intent.kind, dict(intent.payload), intent.idempotency_key
     if kind == "notify.cancel_group":
         return [lambda: clients.notify.cancel_group(payload["group"])]

@@ -15,6 +15,7 @@ from services.booking.models import (
     STATUSES,
 )
 from shared.fields import Day, EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
+from shared.languages import LANGUAGES
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
 MAX_ID = 2**31 - 1
@@ -634,3 +635,55 @@ class CalendarSchema(ma.Schema):
     busy_count = fields.Integer()
     next_fetch_at = UTCDateTime()
     created_at = UTCDateTime()
+
+
+# The organization's profile
+_LANGUAGE_CODE = validate.OneOf(LANGUAGES, error="One of the languages offered: {choices}.")
+
+
+class OrganizationUpdateSchema(ma.Schema):
+    """The whole profile (PUT replaces it; the logo has its own route)."""
+
+    name = OneLine(required=True, validate=validate.Length(1, 200))
+    phone = PhoneNumber(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Shown on every page, email, SMS and record, as a tel: link."},
+    )
+    email = EmailAddress(
+        allow_none=True, load_default=None, validate=validate.Length(max=EMAIL_MAX)
+    )
+    address = OneLine(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    hours = fields.Dict(
+        keys=fields.String(validate=_LANGUAGE_CODE),
+        values=OneLine(validate=validate.Length(max=300)),
+        load_default=dict,
+        metadata={
+            "description": "Opening hours as free text per language code; a language without "
+            "its own text shows the default language's.",
+            "examples": [{"en": "Monday to Friday, 9:00 to 17:00"}],
+        },
+    )
+    reply_to = EmailAddress(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=EMAIL_MAX),
+        metadata={"description": "Reply-To of every email: a mailbox someone reads."},
+    )
+    default_language = fields.String(load_default="en", validate=_LANGUAGE_CODE)
+
+
+class OrganizationSchema(ma.Schema):
+    """What pages and clients may show (public), and what an admin saved."""
+
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    hours = fields.Dict(keys=fields.String(), values=fields.String())
+    reply_to = fields.String(allow_none=True)
+    default_language = fields.String()
+    logo_url = fields.String(
+        allow_none=True,
+        metadata={"description": "The logo (PNG, JPEG or WebP), versioned by its content."},
+    )

@@ -11,6 +11,7 @@ from services.consent import clients, gauges, models, pages, rate_limits, resour
 from shared.api import create_api
 from shared.app import configure, register_health
 from shared.http import create_clients
+from shared.organization import ORGANIZATION_SOURCE, OrgProfile
 from shared.pages import init_pages
 from shared.rate_limits import limit_routes
 
@@ -20,6 +21,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     configure(app, "consent", config, token_model=models.ApiToken)
     app.extensions["clients"] = create_clients(app.config, clients.Clients)
+    app.extensions[ORGANIZATION_SOURCE] = clients.OrganizationProfile(
+        app.extensions["clients"], OrgProfile.from_settings(app.config)
+    )
     register_api(app)
     register_pages(app)
     limit_routes(app, rate_limits.LIMITS, rate_limits.BLUEPRINT_LIMITS)

@@ -24,6 +24,7 @@ from services.consent.schemas import ReasonSchema, SignatureSchema
 from shared import db
 from shared.errors import FrontdeskError, ValidationFailed
 from shared.fields import is_time_zone, load_or_fail, max_length
+from shared.organization import ORGANIZATION_SOURCE
 from shared.pages import (
     LANGUAGES,
     N_,
@@ -95,7 +96,9 @@ def _origin(timezone: str | None = None) -> Origin:
 
 
 def _settings() -> records.RecordSettings:
-    return records.RecordSettings.from_config(current_app.config)
+    return records.RecordSettings.from_config(
+        current_app.config, org_source=current_app.extensions[ORGANIZATION_SOURCE]
+    )
 
 
 @blueprint.errorhandler(FrontdeskError)

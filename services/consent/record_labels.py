@@ -9,6 +9,8 @@ from __future__ import annotations
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "consent_record": "Consent record",
+        "org_phone": "Phone",
+        "org_email": "Email",
         "form": "Form",
         "version": "version",
         "language": "language",
@@ -64,6 +66,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "consent_record": "Preuve de consentement",
+        "org_phone": "Téléphone",
+        "org_email": "Courriel",
         "form": "Formulaire",
         "version": "version",
         "language": "langue",
@@ -122,6 +126,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "es": {
         "consent_record": "Constancia de consentimiento",
+        "org_phone": "Teléfono",
+        "org_email": "Correo electrónico",
         "form": "Formulario",
         "version": "versión",
         "language": "idioma",
@@ -179,6 +185,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "ar": {
         "consent_record": "سجل الموافقة",
+        "org_phone": "الهاتف",
+        "org_email": "البريد الإلكتروني",
         "form": "النموذج",
         "version": "الإصدار",
         "language": "اللغة",

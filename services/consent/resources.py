@@ -22,6 +22,7 @@ from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, hash_token, require, token_blueprint
 from shared.errors import ValidationFailed
 from shared.idempotency import caller_key, fingerprint
+from shared.organization import ORGANIZATION_SOURCE
 from shared.privacy import privacy_blueprint
 
 STAFF_ROLES = ("admin", "staff", "service")
@@ -63,7 +64,9 @@ downloads_blp = Blueprint(
 
 
 def _settings() -> records.RecordSettings:
-    return records.RecordSettings.from_config(current_app.config)
+    return records.RecordSettings.from_config(
+        current_app.config, org_source=current_app.extensions[ORGANIZATION_SOURCE]
+    )
 
 
 def _origin(timezone: str | None = None, locale: str | None = None) -> audit.Origin:

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr, parsedate_to_datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ import httpx
 import nh3
 
 from shared import outbound
+from shared.plain_text import one_line
 from shared.timestamps import utc_iso
 
 SMTP_TIMEOUT = 15.0
@@ -94,6 +96,15 @@ def _safe_name(message_id: str) -> str:
 
 
 # --- email -----------------------------------------------------------------------------
+
+
+def sender(mail_from: str, org_name: str | None) -> str:
+    """The From header: FRONTDESK_MAIL_FROM's address under the organization's name, so the
+    client sees who writes to them (the configured display name when no name was sent)."""
+    if not org_name:
+        return mail_from
+    name = one_line(org_name)
+    return str(Address(display_name=name, addr_spec=parseaddr(mail_from)[1] or mail_from))
 
 
 def build_email(

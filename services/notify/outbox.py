@@ -165,7 +165,7 @@ def _send(
     endpoint: WebhookEndpoint | None,
 ) -> None:
     """Send one message on its channel (templates are rendered here, at send time)."""
-    reply_to = settings["REPLY_TO"]
+    reply_to = message.data.get("org_reply_to") or settings["REPLY_TO"]
     rendered = (
         rendering.render(
             template=message.template,
@@ -179,7 +179,7 @@ def _send(
     if message.channel == "email":
         email = channels.build_email(
             message_id=message.message_id,
-            mail_from=settings["MAIL_FROM"],
+            mail_from=channels.sender(settings["MAIL_FROM"], message.data.get("org_name")),
             reply_to=reply_to,
             to=message.recipient,
             subject=rendered.subject if rendered else message.subject or "",

@@ -192,7 +192,8 @@ def render(
 ) -> Rendered:
     """Render every part of a template (subject, text, HTML, SMS) for one message.
 
-    `can_reply`: replies reach someone (FRONTDESK_REPLY_TO is set), so the text may ask for one.
+    `can_reply`: replies reach someone (a Reply-To is set: the message's `org_reply_to` or
+    FRONTDESK_REPLY_TO), so the text may ask for one.
     Raises jinja2 errors (and KeyError/ValueError on bad data); the worker turns them into a
     failed message.
     """
@@ -210,6 +211,12 @@ def render(
         "previous_start": None,
         "appointment_start": None,
         "event": None,
+        # The organization's contacts (the sender puts them in each message's data).
+        "org_phone": None,
+        "org_email": None,
+        "org_address": None,
+        "org_hours": None,
+        "org_reply_to": None,
         **data,
         "can_reply": can_reply,
     }

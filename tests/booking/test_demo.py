@@ -42,3 +42,14 @@ def test_demo_creates_maple_once_with_bookable_services(session):
     local_hours = {s.start.astimezone(TORONTO).hour for s in slots if amira.id in s.staff_ids}
     assert 12 not in local_hours and 9 in local_hours  # lunch break
     session.rollback()
+
+
+def test_demo_organization_profile_has_contacts_and_hours_in_every_language(booking_app, session):
+    load_demo(session=session, consent_template_ids={})
+    session.commit()
+    body = booking_app.test_client().get("/api/v1/organization").get_json()
+    assert body["name"] == "Maple Community Services"
+    assert body["phone"] == "+14165550123" and body["email"] == "hello@maple.example"
+    assert "Maple Street" in body["address"]
+    assert set(body["hours"]) == {"en", "fr", "es", "ar"}
+    assert body["reply_to"] == "frontdesk@maple.example"

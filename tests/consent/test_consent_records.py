@@ -505,7 +505,7 @@ def test_arabic_record_and_withdrawal_are_in_arabic_right_to_left(
     }
     request, token = make_request(make_template(locales=content["locales"]), locale="ar")
     sign_request(token)
-    assert 'dir="rtl"' in records.record_html(request.record, request, "0" * 64, settings.org_name)
+    assert 'dir="rtl"' in records.record_html(request.record, request, "0" * 64, settings.org)
     requests.withdraw(
         session=session,
         request=request,

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask
 
+from services.booking.operations import organization
+from shared import db
+from shared.organization import ORGANIZATION_SOURCE
+
 # The templates are the service's own (services/booking/templates/booking/).
 blueprint = Blueprint("pages", __name__, template_folder="../templates")
 
 
 def register_pages(app: Flask) -> None:
-    """Register the public pages (their rate limits: services.booking.rate_limits)."""
+    """Register the public pages (their rate limits: services.booking.rate_limits), with the
+    organization's profile (booking's own row) in every page's header and contact block."""
     app.register_blueprint(blueprint)
+    defaults = organization.Defaults.from_config(app.config)
+    app.extensions[ORGANIZATION_SOURCE] = lambda: organization.get_profile(
+        session=db.session(), defaults=defaults
+    )
 
 
 from services.booking.pages import picker, views, zones  # noqa: E402  (the routes and filters)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import current_app
 from flask_babel import gettext as _
 
 from services.booking.models import Appointment
 from services.booking.pages.phones import backup_lines
+from shared.pages import current_org
 
 
 def google_calendar_url(appointment: Appointment) -> str:
@@ -23,7 +23,7 @@ def google_calendar_url(appointment: Appointment) -> str:
     details += backup_lines(appointment)
     params = {
         "action": "TEMPLATE",
-        "text": f"{service.name} · {current_app.config['ORG_NAME']}",
+        "text": f"{service.name} · {current_org().name}",
         "dates": f"{appointment.start:%Y%m%dT%H%M%SZ}/{appointment.end:%Y%m%dT%H%M%SZ}",
         "details": "\n".join(details),
         "location": where,

@@ -21,7 +21,7 @@ from services.booking.schemas import AppointmentCreateSchema, CancelSchema
 from shared.email_addresses import NON_ASCII_LOCAL_PART
 from shared.errors import FrontdeskError, ValidationFailed
 from shared.fields import load_or_fail, max_length
-from shared.pages import LANGUAGES, N_
+from shared.pages import LANGUAGES, N_, current_org
 from shared.plain_text import NOT_ONE_LINE
 from shared.timestamps import utc_iso as iso
 
@@ -81,13 +81,16 @@ REQUIRED = {
     "email": N_("Please enter your email address."),
     "interpreter_language": N_("Please tell us which language."),
 }
+TRY_TOMORROW = N_(
+    "This email address already has several bookings made today. Please try again tomorrow."
+)
 # Errors that are about the booking as a whole, by code: the input they are shown beside.
 BY_CODE = {
     "too_many_bookings": (
         "email",
         N_(
             "This email address already has several bookings made today. "
-            "Please call us to book more, or try again tomorrow."
+            "Please call us at %(phone)s to book more, or try again tomorrow."
         ),
     ),
     "already_booked": ("email", N_("This email address already has a place at this time.")),
@@ -196,7 +199,10 @@ def page_errors(
     the page's language and page order: the one place the booking pages word errors."""
     if exc.code in BY_CODE:
         key, message = BY_CODE[exc.code]
-        return {key: gettext(message)}
+        phone = current_org().phone_display
+        if "%(phone)s" in message and not phone:  # never "call us" without the number
+            message = TRY_TOMORROW
+        return {key: gettext(message, phone=phone) if phone else gettext(message)}
     schema = schema or AppointmentCreateSchema()
     errors: dict[str, str] = {}
     for path, messages in (exc.errors or {}).items():

@@ -14,6 +14,7 @@ import json
 import re
 import struct
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from services.consent.record_labels import labels_for
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
 from shared.languages import text_direction
+from shared.organization import OrgProfile
 from shared.plain_text import isolate
 
 MAX_SIGNATURE_BYTES = 200 * 1024
@@ -68,11 +70,22 @@ class RecordSettings:
     p12_path: str | None = None
     p12_password: str | None = None
     tsa_url: str | None = None
+    # The organization's profile as booking gives it (services.consent.clients), asked for
+    # only when a record or message needs it; without one the configured name stands in.
+    org_source: Callable[[], OrgProfile] | None = None
+
+    @property
+    def org(self) -> OrgProfile:
+        """The organization's name and contacts for records and messages."""
+        return self.org_source() if self.org_source else OrgProfile(name=self.org_name)
 
     @classmethod
-    def from_config(cls, config: Any) -> RecordSettings:
+    def from_config(
+        cls, config: Any, org_source: Callable[[], OrgProfile] | None = None
+    ) -> RecordSettings:
         """Read the settings from a service's configuration mapping."""
         return cls(
+            org_source=org_source,
             instance_dir=config["INSTANCE_DIR"],
             org_name=config["ORG_NAME"],
             public_url=config["PUBLIC_URL"].rstrip("/"),
@@ -244,7 +257,7 @@ def _local(moment: datetime, zone: str) -> str:
 
 
 def record_html(
-    record: ConsentRecord, request: ConsentRequest, evidence_sha256: str, org_name: str
+    record: ConsentRecord, request: ConsentRequest, evidence_sha256: str, org: OrgProfile
 ) -> str:
     """The record's HTML: form as signed, answers, signature and the audit page."""
     version = request.version
@@ -255,7 +268,7 @@ def record_html(
     return _templates.get_template("record.html").render(
         record_id=record.id,
         request_id=request.id,
-        org_name=org_name,
+        org=org,
         form=form,
         template_id=version.template_id,
         version_number=version.number,
@@ -315,9 +328,10 @@ def issue_record(
     )
     session.add(record)
     session.flush()
-    evidence = canonical_json(build_evidence(record, request, settings.org_name))
+    org_profile = settings.org
+    evidence = canonical_json(build_evidence(record, request, org_profile.name))
     record.evidence_sha256 = _sha256(evidence)
-    html = record_html(record, request, record.evidence_sha256, settings.org_name)
+    html = record_html(record, request, record.evidence_sha256, org_profile)
     try:
         unsigned = render_pdf(
             html, attachments=[("evidence.json", evidence, "Consent evidence (JSON)")]
@@ -329,7 +343,7 @@ def issue_record(
     pdf = signing.sign_record(
         unsigned,
         org=org,
-        org_name=settings.org_name,
+        org_name=org_profile.name,
         tsa_url=settings.tsa_url,
         reason=f"Consent record {record.id}",
     )

@@ -213,7 +213,7 @@ def create_request(
                         "signing_url": url,
                         "appointment_start": utc_iso(appointment_start),
                         "timezone": request.timezone,
-                        "org_name": settings.org_name,
+                        **settings.org.message_context(request.locale),
                     },
                 },
             )
@@ -237,7 +237,7 @@ def _send_link(
                 "form_title": forms.localize(request.version, request.locale).title,
                 "signing_url": url,
                 "expires_at": utc_iso(request.expires_at),
-                "org_name": settings.org_name,
+                **settings.org.message_context(request.locale),
                 "timezone": request.timezone,
             },
         },
@@ -553,7 +553,7 @@ def _after_signing(
                 "form_title": forms.localize(request.version, request.locale).title,
                 "download_url": url,
                 "expires_at": utc_iso(link.expires_at),
-                "org_name": settings.org_name,
+                **settings.org.message_context(request.locale),
                 "timezone": request.timezone,
             },
         },
@@ -630,7 +630,7 @@ def withdraw(
             "data": {
                 "client_name": request.client_name,
                 "form_title": forms.localize(request.version, request.locale).title,
-                "org_name": settings.org_name,
+                **settings.org.message_context(request.locale),
             },
         },
     )
