@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, request, url_for
 
@@ -75,10 +74,7 @@ def require_person() -> Response | None:
     found = sessions.resolve(session=db.session(), token=token) if token else None
     if found is None:
         if request.method in ("GET", "HEAD"):
-            target = request.full_path if request.query_string else request.path
-            return redirect(
-                url_for("console_sign_in.sign_in_form") + "?" + urlencode({"next": target})
-            )
+            return redirect(url_for("console_sign_in.sign_in_form"))
         raise NotSignedIn("Your session has ended. Sign in again.")
     g.person = Person(
         staff_id=found.staff_id,
