@@ -208,6 +208,7 @@ def test_nginx_access_log_redacts_tokens_followed_by_punctuation(tmp_path):
             "NGINX_SERVER_NAME": "x",
             "NGINX_BOOKING_SERVERS": f"server 127.0.0.1:{upstream};",
             "NGINX_CONSENT_SERVERS": f"server 127.0.0.1:{upstream};",
+            "NGINX_CONSOLE_SERVERS": f"server 127.0.0.1:{upstream};",
         },
     )
     manage = f"fdm_{secrets.token_hex(24)}"
