@@ -264,3 +264,18 @@ def test_the_cookie_is_secure_over_https(console_app, make_staff, deliver, email
     assert done.status_code == 302
     cookie = done.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_token_revoked_at_a_service_ends_the_console_session(apps, make_staff, sign_in):
+    staff_id = make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    admin = {"Authorization": f"Bearer {apps['booking'].config['SERVICE_TOKEN']}"}
+    revoked = (
+        apps["booking"]
+        .test_client()
+        .post("/api/v1/tokens/revoke", json={"staff_id": staff_id}, headers=admin)
+    )
+    assert revoked.get_json() == {"revoked": 1}
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/sign-in")
+    assert client.get("/").status_code == 302  # the console session ended with it
