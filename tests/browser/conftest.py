@@ -108,6 +108,26 @@ def served(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def console_link(served):
+    """console_link(staff_id) -> a fresh sign-in link for that staff member, made in the
+    console's database as `frontdesk serve` makes the first admin's (no email, no rate limit)."""
+    from services.console.operations import links
+    from shared.db import Database
+
+    database = Database(f"sqlite:///{served.instance / 'console.db'}")
+
+    def make(staff_id: int) -> str:
+        with database.transaction() as session:
+            token = links.issue_link(session=session, staff_id=staff_id, purpose="invitation")
+        return f"{served.base}/console/sign-in/{token}"
+
+    try:
+        yield make
+    finally:
+        database.engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless (`playwright install` cannot download here)."""
     if not Path(CHROMIUM).exists():

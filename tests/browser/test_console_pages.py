@@ -219,3 +219,46 @@ def test_console_pages_pass_axe_in_every_language_at_390px(
         assert problems == []
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def office_manager(served) -> int:
+    """The demo's admin (the office manager): her staff id."""
+    with served.api() as api:
+        staff = api.get("/booking/api/v1/staff", params={"email": "office@maple.example"})
+    assert staff.status_code == 200 and staff.json(), staff.text
+    return staff.json()[0]["id"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_admin_invites_a_staff_member_and_the_page_passes_axe(
+    served, browser, console_link, office_manager, lang
+):
+    context = phone_context(browser, 110 + LANGS.index(lang))
+    try:
+        page = context.new_page()
+        problems = watch_console(page)
+        page.goto(console_link(office_manager))
+        page.locator("main form button").click()
+        page.locator(".day-nav").wait_for()
+        page.goto(f"{served.base}/console/?lang={lang}&staff=all")
+        assert page.locator("#staff").is_visible()  # admins choose whose agenda
+        checked = {"agenda of everyone": check_accessibility(page, WCAG_22_AA)}
+        page.goto(f"{served.base}/console/setup/staff/invite?lang={lang}")
+        checked["invite"] = check_accessibility(page, WCAG_22_AA)
+        narrow_enough(page)
+        page.locator("#name").fill("Li Wei")
+        page.locator("#email").fill("li@")
+        page.locator("main form button[type=submit]").click()
+        assert page.locator("#email").input_value() == "li@"  # kept, with the error
+        assert page.locator("#email-error").is_visible()
+        checked["invite with errors"] = check_accessibility(page, WCAG_22_AA)
+        narrow_enough(page)
+        screenshot(page, f"console/invite-errors-{lang}")
+        page.locator("#email").fill(f"li-{lang}-{uuid.uuid4().hex[:6]}@maple.example")
+        page.locator("main form button[type=submit]").click()
+        assert page.locator("p.notice[role=status]").is_visible()
+        assert {name: found for name, found in checked.items() if found} == {}
+        assert problems == []
+    finally:
+        context.close()
