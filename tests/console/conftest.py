@@ -3,14 +3,13 @@ signs in through the emailed link (read from notify's outbox, as it would be mai
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from console_builders import csrf_of, link_path
 
 from services.booking.operations import appointments, catalog
 from services.console import outbox
@@ -87,11 +86,6 @@ def book(booking_app):
     return make
 
 
-def local(day: date, hour: int, zone: str = "America/Toronto") -> datetime:
-    """A wall-clock hour on a day in a zone, as UTC."""
-    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(zone)).astimezone(UTC)
-
-
 @pytest.fixture
 def future_day() -> date:
     """A Wednesday two weeks ahead (bookable, never a DST change in Toronto's spring/fall)."""
@@ -121,16 +115,6 @@ def emailed_links(notify_app) -> Callable[[str], list[str]]:
             ]
 
     return links
-
-
-def link_path(url: str) -> str:
-    """The console-relative path of an emailed link (the app is tested without its mount)."""
-    return re.sub(r"^https?://[^/]+/console", "", url)
-
-
-def csrf_of(html: str) -> str:
-    """The CSRF token of a page's form."""
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from conftest import local
+from console_builders import local
 
 from services.console.clients import PersonApi
 from services.console.errors import ApiProblem

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from conftest import csrf_of, link_path
+from console_builders import csrf_of, link_path
 
 from services.console.models import SignInLink
 from shared import db as shared_db

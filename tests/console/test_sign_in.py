@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import csrf_of, link_path
+from console_builders import csrf_of, link_path
 
 from services.console.models import ConsoleSession, SignInLink
 from services.console.pages.access import COOKIE
