@@ -99,6 +99,34 @@ def _store_token(service: str, token: str, role: str, staff_id: int | None, name
         database.engine.dispose()
 
 
+@main.group("console")
+def console_group() -> None:
+    """The staff console."""
+
+
+@console_group.command("link")
+@click.argument("staff_id", type=int)
+def console_link(staff_id: int) -> None:
+    """Print a one-time console sign-in link for a staff member, valid 7 days (a first admin
+    on a server without `frontdesk serve`, or someone locked out without email)."""
+    from services.booking.models import Staff
+    from services.console.operations import links
+
+    booking = db.Database(load_config("booking")["DATABASE_URL"])
+    console = db.Database(load_config("console")["DATABASE_URL"])
+    try:
+        with booking.transaction() as session:
+            staff = session.get(Staff, staff_id)
+            if staff is None or not staff.active:
+                raise click.ClickException(f"no active staff member {staff_id}")
+        with console.transaction() as session:
+            token = links.issue_link(session=session, staff_id=staff_id, purpose="invitation")
+    finally:
+        booking.engine.dispose()
+        console.engine.dispose()
+    click.echo(f"{load_config()['PUBLIC_URL'].rstrip('/')}/console/sign-in/{token}")
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -18,13 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import Flask, current_app, g, request
+from flask.views import MethodView
 from flask_smorest.utils import deepupdate
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from shared.api import Blueprint
 from shared.db import utcnow
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 
 ROLES = ("admin", "staff", "service")
 
@@ -316,15 +319,10 @@ REVOKE_PATH = "/api/v1/tokens/revoke"
 REGISTERED_ROLES = ("admin", "staff")
 
 
-def token_blueprint(model: type) -> Any:
+def token_blueprint(model: type) -> Blueprint:
     """The `/api/v1/tokens` routes over a service's `api_tokens`: register a token made elsewhere
     by its hash (a console session), list tokens (admin), revoke one or a staff member's all."""
-    import marshmallow as ma
-    from flask.views import MethodView
-
-    from shared import db
-    from shared.api import Blueprint
-    from shared.errors import NotFound, ValidationFailed
+    from shared import db  # local: avoids a cycle at import time
 
     class TokenRegisterSchema(ma.Schema):
         token_hash = ma.fields.String(

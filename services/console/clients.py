@@ -113,18 +113,22 @@ class NotifyClient(ConsoleClient):
     """Notify's API as the console calls it."""
 
     def messages_of_appointment(self, appointment_id: int) -> list[dict[str, Any]] | None:
-        """Messages notify sent about an appointment (each with `status` and `attempts`), or
-        None while notify has no staff-readable messages API (answers 401/403/404/405)."""
+        """Messages notify sent about an appointment (each with `status`, `attempts` and
+        `appointment_id`), or None while notify cannot say: no staff-readable list yet (401,
+        403, 404, 405, 422), or a list that ignores the filter (items naming no appointment)."""
         response = self.request(
             "GET",
             "/api/v1/messages",
             params={"appointment_id": appointment_id},
-            expect=(200, 401, 403, 404, 405),
+            expect=(200, 401, 403, 404, 405, 422),
         )
         if response.status_code != 200:
             return None
         body = response.json()
-        return body.get("items", []) if isinstance(body, dict) else body
+        items = body.get("items", []) if isinstance(body, dict) else body
+        if items and not any("appointment_id" in item for item in items):
+            return None
+        return [item for item in items if item.get("appointment_id") == appointment_id]
 
 
 @dataclass

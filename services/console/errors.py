@@ -28,10 +28,16 @@ class ApiProblem(FrontdeskError):
         except ValueError:
             body = {}
         body = body if isinstance(body, dict) else {}
-        problem = cls(
+        kind = TokenRefused if response.status_code == 401 else cls
+        problem = kind(
             body.get("detail") or f"HTTP {response.status_code}",
             code=str(body.get("code") or "http_error"),
             errors=body.get("errors") if isinstance(body.get("errors"), dict) else None,
         )
         problem.status = response.status_code
         return problem
+
+
+class TokenRefused(ApiProblem):
+    """A service no longer accepts the person's token (revoked there, e.g. by an admin): the
+    console session ends too and the browser goes to the sign-in page."""

@@ -35,10 +35,13 @@ def _free_port() -> int:
 
 @dataclass(frozen=True)
 class Served:
-    """The running suite: its base URL and an admin token for the REST API."""
+    """The running suite: its base URL, an admin token for the REST API, its instance folder
+    (emails are files in instance/mail) and the first admin's console sign-in link."""
 
     base: str
     admin_token: str
+    instance: Path
+    admin_sign_in: str
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -69,6 +72,7 @@ def served(tmp_path_factory):
         "FRONTDESK_BOOKING_DATABASE_URL": f"sqlite:///{instance / 'booking.db'}",
         "FRONTDESK_CONSENT_DATABASE_URL": f"sqlite:///{instance / 'consent.db'}",
         "FRONTDESK_NOTIFY_DATABASE_URL": f"sqlite:///{instance / 'notify.db'}",
+        "FRONTDESK_CONSOLE_DATABASE_URL": f"sqlite:///{instance / 'console.db'}",
         "FRONTDESK_SMTP_URL": f"file://{instance / 'mail'}",
         "FRONTDESK_SMS_URL": f"file://{instance / 'sms'}",
         # A test's browser may say which client it is (X-Forwarded-For), so the bookings of
@@ -97,9 +101,30 @@ def served(tmp_path_factory):
             output = log_path.read_text()
             assert process.poll() is None and "Admin token:" in output, output
             token = output.split("Admin token:")[1].split()[0]
-            yield Served(base=base, admin_token=token)
+            sign_in = output.split("First admin sign-in:")[1].split()[0]
+            yield Served(base=base, admin_token=token, instance=instance, admin_sign_in=sign_in)
         finally:
             _stop(process)
+
+
+@pytest.fixture(scope="session")
+def console_link(served):
+    """console_link(staff_id) -> a fresh sign-in link for that staff member, made in the
+    console's database as `frontdesk serve` makes the first admin's (no email, no rate limit)."""
+    from services.console.operations import links
+    from shared.db import Database
+
+    database = Database(f"sqlite:///{served.instance / 'console.db'}")
+
+    def make(staff_id: int) -> str:
+        with database.transaction() as session:
+            token = links.issue_link(session=session, staff_id=staff_id, purpose="invitation")
+        return f"{served.base}/console/sign-in/{token}"
+
+    try:
+        yield make
+    finally:
+        database.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from console_support import csrf_of, link_path, local  # noqa: F401
+
+# Re-exported for tests written when these lived here; import them from console_builders.
+from console_builders import csrf_of, link_path, local  # noqa: F401
 
 from services.booking.operations import appointments, catalog
 from services.console import outbox

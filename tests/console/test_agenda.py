@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from console_support import local
+from console_builders import local
 
 from services.console.clients import PersonApi
 from services.console.errors import ApiProblem
@@ -117,3 +117,27 @@ def test_previous_and_next_day_are_plain_links_with_shortcuts(make_staff, sign_i
     assert f'href="/?day={future_day - timedelta(days=1)}" rel="prev"' in html
     assert f'href="/?day={future_day + timedelta(days=1)}" rel="next"' in html
     assert 'aria-keyshortcuts="] j"' in html and "console.js" in html
+
+
+def test_invitation_status_is_unknown_while_notify_cannot_filter_by_appointment(
+    console_app, make_staff, book, sign_in, future_day
+):
+    # Notify's message list (admin) ignores ?appointment_id= today: its items name no
+    # appointment, so the agenda says "Unknown" rather than another appointment's status.
+    office = make_staff(email="office@maple.example", role="admin")
+    book(office, local(future_day, 10))
+    html = sign_in("office@maple.example").get(f"/?day={future_day}").text
+    assert "<dt>Invitation</dt><dd>Unknown</dd>" in html
+
+
+def test_invite_labels_read_notifys_statuses_and_attempts():
+    from services.console.pages.labels import invite_label
+
+    with_context = pytest.importorskip("flask").Flask(__name__)
+    from flask_babel import Babel
+
+    Babel(with_context)
+    with with_context.test_request_context():
+        assert invite_label({"status": "sent", "attempts": [{}]}) == "Delivered"
+        assert invite_label({"status": "failed", "attempts": [{}, {}, {}]}) == "Failed (3 attempts)"
+        assert invite_label(None) == "Unknown"

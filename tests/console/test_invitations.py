@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from console_support import csrf_of, link_path
+from console_builders import csrf_of, link_path
 
 from services.console.models import SignInLink
 from shared import db as shared_db
@@ -74,3 +74,30 @@ def test_staff_cannot_invite(make_staff, sign_in):
     make_staff(email="amira@maple.example")
     amira = sign_in("amira@maple.example")
     assert amira.get("/setup/staff/invite").status_code == 403
+
+
+def test_frontdesk_console_link_prints_a_one_time_sign_in_link(
+    console_app, database_urls, make_staff
+):
+    from click.testing import CliRunner
+
+    from frontdesk.cli import main
+
+    staff_id = make_staff(email="office@maple.example", role="admin", name="Grace Okafor")
+    env = {
+        "FRONTDESK_BOOKING_DATABASE_URL": database_urls["booking"],
+        "FRONTDESK_CONSOLE_DATABASE_URL": database_urls["console"],
+        "FRONTDESK_PUBLIC_URL": "http://frontdesk.test",
+    }
+    printed = CliRunner().invoke(main, ["console", "link", str(staff_id)], env=env)
+    assert printed.exit_code == 0, printed.output
+    url = printed.output.strip()
+    assert url.startswith("http://frontdesk.test/console/sign-in/fdl_")
+    client = console_app.test_client()
+    confirm = client.get(link_path(url))
+    assert (
+        client.post(link_path(url), data={"csrf_token": csrf_of(confirm.text)}).status_code == 302
+    )
+    assert "Grace Okafor" in client.get("/").text
+    unknown = CliRunner().invoke(main, ["console", "link", "999999"], env=env)
+    assert unknown.exit_code == 1 and "no active staff member 999999" in unknown.output

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from console_support import csrf_of, link_path
+from console_builders import csrf_of, link_path
 
 from services.console.models import ConsoleSession, SignInLink
 from services.console.pages.access import COOKIE
@@ -84,7 +84,7 @@ def test_inactive_staff_get_no_link(console_app, make_staff, deliver, emailed_li
 def test_pages_need_a_session(console_app):
     answer = console_app.test_client().get("/?day=2030-01-02")
     assert answer.status_code == 302
-    assert "/sign-in?next=" in answer.headers["Location"]
+    assert answer.headers["Location"].endswith("/sign-in")
 
 
 def _api_status(apps, service: str, token: str) -> int:
@@ -237,3 +237,45 @@ def test_a_typo_keeps_the_input_and_names_the_field(console_app):
     answer = client.post("/sign-in", data={"email": "amira@", "csrf_token": csrf})
     assert answer.status_code == 422
     assert 'value="amira@"' in answer.text and 'id="email-error"' in answer.text
+
+
+def test_signing_out_reaches_the_services_right_after_the_answer(apps, make_staff, sign_in):
+    make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    token = _session_token(client)
+    csrf = csrf_of(client.get("/").text)
+    answer = client.post("/sign-out", data={"csrf_token": csrf})
+    answer.close()  # as a WSGI server does once the answer is sent; no worker round after it
+    assert [_api_status(apps, s, token) for s in ("booking", "consent", "notify")] == [401] * 3
+
+
+def test_the_cookie_is_secure_over_https(console_app, make_staff, deliver, emailed_links):
+    make_staff(email="amira@maple.example")
+    client = console_app.test_client()
+    https = {"base_url": "https://frontdesk.test"}
+    form = client.get("/sign-in", **https)
+    client.post(
+        "/sign-in", data={"email": "amira@maple.example", "csrf_token": csrf_of(form.text)}, **https
+    )
+    deliver()
+    path = link_path(emailed_links("amira@maple.example")[0])
+    confirm = client.get(path, **https)
+    done = client.post(path, data={"csrf_token": csrf_of(confirm.text)}, **https)
+    assert done.status_code == 302
+    cookie = done.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_token_revoked_at_a_service_ends_the_console_session(apps, make_staff, sign_in):
+    staff_id = make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    admin = {"Authorization": f"Bearer {apps['booking'].config['SERVICE_TOKEN']}"}
+    revoked = (
+        apps["booking"]
+        .test_client()
+        .post("/api/v1/tokens/revoke", json={"staff_id": staff_id}, headers=admin)
+    )
+    assert revoked.get_json() == {"revoked": 1}
+    answer = client.get("/")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/sign-in")
+    assert client.get("/").status_code == 302  # the console session ended with it

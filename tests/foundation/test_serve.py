@@ -31,6 +31,7 @@ def served(tmp_path_factory):
         "FRONTDESK_BOOKING_DATABASE_URL": f"sqlite:///{instance / 'booking.db'}",
         "FRONTDESK_CONSENT_DATABASE_URL": f"sqlite:///{instance / 'consent.db'}",
         "FRONTDESK_NOTIFY_DATABASE_URL": f"sqlite:///{instance / 'notify.db'}",
+        "FRONTDESK_CONSOLE_DATABASE_URL": f"sqlite:///{instance / 'console.db'}",
         "FRONTDESK_SMTP_URL": f"file://{instance / 'mail'}",
         "FRONTDESK_SMS_URL": f"file://{instance / 'sms'}",
     }
@@ -101,3 +102,25 @@ def test_serve_creates_the_demo_and_prints_its_booking_links(served):
     services = httpx.get(f"{base}/booking/api/v1/services").json()
     slugs = {service["slug"] for service in services}
     assert {"settlement-intake", "tax-clinic", "job-search-workshop"} <= slugs
+
+
+def test_serve_prints_a_first_admin_sign_in_link_for_the_demo_office_manager(served):
+    base, output = served
+    assert f"Staff console:        {base}/console/" in output
+    link = output.split("First admin sign-in:")[1].split()[0]
+    assert link.startswith(f"{base}/console/sign-in/fdl_")
+    with httpx.Client(base_url=base) as browser:
+        confirm = browser.get(link)
+        assert confirm.status_code == 200
+        csrf = confirm.text.split('name="csrf_token" value="')[1].split('"')[0]
+        signed_in = browser.post(link, data={"csrf_token": csrf})
+        assert signed_in.status_code == 302
+        agenda = browser.get(f"{base}/console/")
+        assert "Grace Okafor" in agenda.text and "Setup" in agenda.text  # the demo's admin
+        assert browser.post(link, data={"csrf_token": csrf}).status_code == 410  # once only
+
+
+def test_the_demo_office_manager_is_never_offered_to_clients(served):
+    base, _ = served
+    for service in httpx.get(f"{base}/booking/api/v1/services").json():
+        assert "Grace Okafor" not in httpx.get(f"{base}/booking/{service['slug']}").text

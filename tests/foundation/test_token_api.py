@@ -34,7 +34,7 @@ def _whoami(client, token):
 def test_a_registered_token_works_and_registering_again_changes_nothing(apps, make_token, service):
     client = apps[service].test_client()
     headers = {"Authorization": f"Bearer {make_token(service, 'service')}"}
-    token = new_token("fdc")
+    token = new_token("fdp")
     first = _register(client, headers, token)
     again = _register(client, headers, token, role="admin", staff_id=8)
     assert first.status_code == again.status_code == 201
@@ -48,7 +48,7 @@ def test_a_registered_token_works_and_registering_again_changes_nothing(apps, ma
 def test_an_expired_token_is_refused(apps, make_token, service):
     client = apps[service].test_client()
     headers = {"Authorization": f"Bearer {make_token(service, 'service')}"}
-    token = new_token("fdc")
+    token = new_token("fdp")
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
     assert _register(client, headers, token, expires_at=past).status_code == 201
     refused = _whoami(client, token)
@@ -59,7 +59,7 @@ def test_an_expired_token_is_refused(apps, make_token, service):
 def test_revoking_by_hash_and_by_staff_id(apps, make_token, service):
     client = apps[service].test_client()
     headers = {"Authorization": f"Bearer {make_token(service, 'service')}"}
-    one, two, other = new_token("fdc"), new_token("fdc"), new_token("fdc")
+    one, two, other = new_token("fdp"), new_token("fdp"), new_token("fdp")
     for token in (one, two):
         _register(client, headers, token)
     _register(client, headers, other, staff_id=9)
@@ -82,7 +82,7 @@ def test_only_admins_list_tokens_and_nobody_registers_a_service_token(apps, make
     listed = client.get("/api/v1/tokens", headers=admin)
     assert listed.status_code == 200 and all("token_hash" not in t for t in listed.get_json())
     assert client.get("/api/v1/tokens", headers=staff).status_code == 403
-    assert _register(client, staff, new_token("fdc")).status_code == 403
+    assert _register(client, staff, new_token("fdp")).status_code == 403
     refused = _register(client, admin, new_token("fds"), role="service")
     assert refused.status_code == 422
 

@@ -37,7 +37,7 @@ def start_session(
     """Open a session for a booking staff record: register its token at the three services
     (any one failing: none keeps it, 503), store its hash, return the token for the cookie."""
     now = now or utcnow()
-    token = new_token("fdc")
+    token = new_token("fdp")  # a person's console session
     digest = hash_token(token)
     role = "admin" if staff.get("role") == "admin" else "staff"
     expires_at = now + ABSOLUTE

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, g, redirect, request, url_for
 
 from services.console import outbox
 from services.console.clients import ApiProblem, PersonApi
-from services.console.errors import NotSignedIn
+from services.console.errors import NotSignedIn, TokenRefused
+from services.console.models import ConsoleSession
 from services.console.operations import sessions
 from shared import db
 from shared.errors import Forbidden, FrontdeskError
@@ -75,10 +75,7 @@ def require_person() -> Response | None:
     found = sessions.resolve(session=db.session(), token=token) if token else None
     if found is None:
         if request.method in ("GET", "HEAD"):
-            target = request.full_path if request.query_string else request.path
-            return redirect(
-                url_for("console_sign_in.sign_in_form") + "?" + urlencode({"next": target})
-            )
+            return redirect(url_for("console_sign_in.sign_in_form"))
         raise NotSignedIn("Your session has ended. Sign in again.")
     g.person = Person(
         staff_id=found.staff_id,
@@ -154,6 +151,15 @@ def init_app(app: Flask) -> None:
         if g.pop("console_deliver", False):
             response.call_on_close(partial(step_on, app, outbox.dispatch))
         return response
+
+    @app.errorhandler(TokenRefused)
+    def _token_refused(_problem: TokenRefused) -> Response:
+        if "person" in g:
+            found = db.session().get(ConsoleSession, g.person.session_id)
+            if found is not None and found.revoked_at is None:
+                sessions.end_session(session=db.session(), console_session=found)
+                deliver_after_response()
+        return clear_session_cookie(redirect(url_for("console_sign_in.sign_in_form")))
 
     @app.teardown_request
     def _close_person_api(_exc):

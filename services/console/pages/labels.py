@@ -47,6 +47,8 @@ def invite_label(message: dict[str, Any] | None) -> str:
         return gettext(UNKNOWN)
     label = _label(INVITE, message.get("status"))
     attempts = message.get("attempts") or 0
+    if isinstance(attempts, list):  # notify lists each attempt
+        attempts = len(attempts)
     if message.get("status") in ("failed", "dead", "scheduled") and attempts:
         return gettext("%(status)s (%(count)s attempts)", status=label, count=attempts)
     return label

@@ -47,19 +47,10 @@ def email_key() -> str:
     return "email:" + hashlib.sha256(b"frontdesk-console-sign-in:" + email.encode()).hexdigest()
 
 
-def _safe_next(target: str | None) -> str | None:
-    """A path inside the console to go back to after signing in (nothing else)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
 @blueprint.get("/sign-in")
 def sign_in_form():
     """The email form."""
-    return render_template(
-        "console/sign_in.html", errors={}, values={}, next=_safe_next(request.args.get("next"))
-    )
+    return render_template("console/sign_in.html", errors={}, values={})
 
 
 @blueprint.post("/sign-in")
@@ -69,9 +60,7 @@ def sign_in():
     try:
         data = load_or_fail(SignInSchema(), values)
     except ValidationFailed as problem:
-        body = render_template(
-            "console/sign_in.html", errors=field_errors(problem), values=values, next=None
-        )
+        body = render_template("console/sign_in.html", errors=field_errors(problem), values=values)
         return body, 422
     staff = current_app.extensions["clients"].booking.staff_by_email(data["email"])
     if staff is not None and staff["active"]:
