@@ -104,6 +104,61 @@ class BookingClient(ConsoleClient):
         """One appointment (staff: only their own; another's is a 404 ApiProblem)."""
         return self.call("GET", f"/api/v1/appointments/{appointment_id}")
 
+    # --- availability (the "My availability" page) ---
+
+    def rules(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's weekly hours (weekday 0 = Monday, times in their zone)."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/availability/rules")
+
+    def replace_day_rules(
+        self, staff_id: int, weekday: int, intervals: list[dict[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Replace one weekday's intervals, keeping the other days (empty clears the day)."""
+        path = f"/api/v1/staff/{staff_id}/availability/rules/{weekday}"
+        return self.call("PUT", path, json={"rules": intervals})
+
+    def exceptions(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's days off and extra hours."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/availability/exceptions")
+
+    def add_exception(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a day off, hours off or extra hours."""
+        path = f"/api/v1/staff/{staff_id}/availability/exceptions"
+        return self.call("POST", path, json=dict(fields))
+
+    def delete_exception(self, staff_id: int, exception_id: int) -> None:
+        """Remove a date exception."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/availability/exceptions/{exception_id}")
+
+    def busy_blocks(self, staff_id: int, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The staff member's busy blocks overlapping [start, end)."""
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        return self.call("GET", f"/api/v1/staff/{staff_id}/busy-blocks", params=params)
+
+    def add_busy_block(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Mark time as busy."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/busy-blocks", json=dict(fields))
+
+    def delete_busy_block(self, staff_id: int, block_id: int) -> None:
+        """Remove a busy block."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/busy-blocks/{block_id}")
+
+    def calendars(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's external calendars and how their last fetch went."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/calendars")
+
+    def add_calendar(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add an external calendar's secret ICS address."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/calendars", json=dict(fields))
+
+    def delete_calendar(self, staff_id: int, calendar_id: int) -> None:
+        """Remove an external calendar."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/calendars/{calendar_id}")
+
+    def rotate_feed_token(self, staff_id: int) -> dict[str, Any]:
+        """A new feed URL (`url`, `webcal_url`), shown once; the old URL stops working."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/feed-token")
+
 
 class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""
