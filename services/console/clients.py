@@ -18,7 +18,7 @@ import httpx
 from services.console.errors import ApiProblem
 from shared.auth import REVOKE_PATH, TOKENS_PATH
 from shared.errors import ServiceCallFailed
-from shared.http import ServiceClient, client_for, create_clients
+from shared.http import MESSAGES_PATH, ServiceClient, client_for, create_clients
 
 
 class ConsoleClient(ServiceClient):
@@ -180,6 +180,32 @@ class NotifyClient(ConsoleClient):
             return None
         body = response.json()
         return body.get("items", []) if isinstance(body, dict) else body
+
+    # --- the weekly summary (service token) ---
+
+    def staff_messages(self, staff_id: int, status: str) -> list[dict[str, Any]]:
+        """Messages about a staff member's appointments with this status, oldest first."""
+        params = {"staff_id": staff_id, "status": status, "limit": 1000}
+        return self.call("GET", MESSAGES_PATH, params=params)
+
+    def send_once(self, message: Mapping[str, Any], idempotency_key: str) -> bool:
+        """Queue a message under an idempotency key; False when the key was used before
+        (a replay, or the same key with a body that changed since: sent already either way)."""
+        response = self.request(
+            "POST",
+            MESSAGES_PATH,
+            json=dict(message),
+            idempotency_key=idempotency_key,
+            expect=(200, 201, 409),
+        )
+        if response.status_code == 409:
+            problem = ApiProblem.from_response(response)
+            if problem.code != "idempotency_key_reused":
+                raise problem
+            return False
+        if response.status_code >= 400:
+            raise ApiProblem.from_response(response)
+        return response.status_code == 201
 
 
 @dataclass

@@ -18,7 +18,9 @@ from flask import g, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from services.console.errors import ApiProblem
+from services.console.operations import summaries
 from services.console.pages.access import field_errors, page_blueprint
+from shared import db
 from shared.db import utcnow
 from shared.pages import N_
 
@@ -92,6 +94,7 @@ def _render(staff_id: int, *, errors: dict[str, str] | None = None, status: int 
         form=kept.get("form", ""),
         values=kept.get("values", {}),
         saved=request.args.get("saved"),
+        summary_on=not summaries.is_opted_out(session=db.session(), staff_id=staff_id),
     )
     return body, status
 
@@ -273,3 +276,14 @@ def make_feed():
     staff_id = chosen_staff()
     feed = g.api.booking.rotate_feed_token(staff_id)
     return render_template("console/feed.html", staff_id=staff_id, feed=feed)
+
+
+@blueprint.post("/availability/summary")
+def save_summary():
+    """Turn the Monday summary email on or off (a console preference)."""
+    staff_id = chosen_staff()
+    g.api.booking.staff(staff_id)  # the same 404 as every other change for someone else
+    summaries.set_opt_out(
+        session=db.session(), staff_id=staff_id, opted_out=request.form.get("weekly") != "on"
+    )
+    return _back(staff_id, "summary", saved="summary")
