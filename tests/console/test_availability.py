@@ -178,3 +178,24 @@ def test_admins_edit_anyones_hours(make_staff, sign_in):
 def test_admins_get_the_same_404_for_a_missing_staff_member(make_staff, sign_in):
     make_staff(email="boss@maple.example", role="admin")
     assert sign_in("boss@maple.example").get("/availability?staff=999").status_code == 404
+
+
+def test_a_calendar_address_booking_refuses_is_shown_next_to_the_field(make_staff, sign_in):
+    make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    token = csrf_of(client.get("/availability").text)
+    page = client.post(
+        "/availability/calendars",
+        data={"csrf_token": token, "name": "Clinic", "url": "ftp://calendar.example.org/x.ics"},
+    )
+    assert page.status_code == 422
+    assert 'id="url-error"' in page.text and 'href="#url"' in page.text
+    assert 'value="ftp://calendar.example.org/x.ics"' in page.text and 'value="Clinic"' in page.text
+
+
+def test_removing_what_is_already_gone_goes_back_to_the_page(make_staff, sign_in):
+    make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    token = csrf_of(client.get("/availability").text)
+    done = client.post("/availability/busy/999999/remove", data={"csrf_token": token})
+    assert done.status_code == 302 and done.location.endswith("#busy")

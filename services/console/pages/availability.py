@@ -103,15 +103,21 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
-def _attempt(staff_id: int, call: Callable[[], Any], anchor: str, **kept):
+def _attempt(staff_id: int, call: Callable[[], Any], anchor: str, *, first_field: str = "", **kept):
     """Make one API call and go back to the page; on a caller's mistake, the page again with
-    the API's field errors and the input kept."""
+    the API's field errors and the input kept (an error of the whole form goes next to its
+    `first_field`). Removing what is already gone is done."""
     try:
         call()
     except ApiProblem as problem:
         if problem.status >= 500:
             raise
-        return _render(staff_id, errors=field_errors(problem), status=422, **kept)
+        if problem.status == 404 and not first_field:
+            return _back(staff_id, anchor)
+        errors = field_errors(problem)
+        if "_form" in errors and first_field:
+            errors[first_field] = errors.pop("_form")
+        return _render(staff_id, errors=errors, status=422, **kept)
     return _back(staff_id, anchor, saved=anchor)
 
 
@@ -191,6 +197,7 @@ def add_exception():
         staff_id,
         lambda: g.api.booking.add_exception(staff_id, fields),
         "exceptions",
+        first_field="date",
         form="exceptions",
         values=values,
     )
@@ -216,6 +223,7 @@ def add_busy():
         staff_id,
         lambda: g.api.booking.add_busy_block(staff_id, fields),
         "busy",
+        first_field="start",
         form="busy",
         values=values,
     )
@@ -249,6 +257,7 @@ def add_calendar():
         staff_id,
         lambda: g.api.booking.add_calendar(staff_id, values),
         "calendars",
+        first_field="url",
         form="calendars",
         values=values,
     )
