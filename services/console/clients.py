@@ -18,7 +18,7 @@ import httpx
 from services.console.errors import ApiProblem
 from shared.auth import REVOKE_PATH, TOKENS_PATH
 from shared.errors import ServiceCallFailed
-from shared.http import ServiceClient, client_for, create_clients
+from shared.http import MESSAGES_PATH, ServiceClient, client_for, create_clients
 
 
 class ConsoleClient(ServiceClient):
@@ -104,6 +104,61 @@ class BookingClient(ConsoleClient):
         """One appointment (staff: only their own; another's is a 404 ApiProblem)."""
         return self.call("GET", f"/api/v1/appointments/{appointment_id}")
 
+    # --- availability (the "My availability" page) ---
+
+    def rules(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's weekly hours (weekday 0 = Monday, times in their zone)."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/availability/rules")
+
+    def replace_day_rules(
+        self, staff_id: int, weekday: int, intervals: list[dict[str, str]]
+    ) -> list[dict[str, Any]]:
+        """Replace one weekday's intervals, keeping the other days (empty clears the day)."""
+        path = f"/api/v1/staff/{staff_id}/availability/rules/{weekday}"
+        return self.call("PUT", path, json={"rules": intervals})
+
+    def exceptions(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's days off and extra hours."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/availability/exceptions")
+
+    def add_exception(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a day off, hours off or extra hours."""
+        path = f"/api/v1/staff/{staff_id}/availability/exceptions"
+        return self.call("POST", path, json=dict(fields))
+
+    def delete_exception(self, staff_id: int, exception_id: int) -> None:
+        """Remove a date exception."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/availability/exceptions/{exception_id}")
+
+    def busy_blocks(self, staff_id: int, *, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The staff member's busy blocks overlapping [start, end)."""
+        params = {"start": start.isoformat(), "end": end.isoformat()}
+        return self.call("GET", f"/api/v1/staff/{staff_id}/busy-blocks", params=params)
+
+    def add_busy_block(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Mark time as busy."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/busy-blocks", json=dict(fields))
+
+    def delete_busy_block(self, staff_id: int, block_id: int) -> None:
+        """Remove a busy block."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/busy-blocks/{block_id}")
+
+    def calendars(self, staff_id: int) -> list[dict[str, Any]]:
+        """The staff member's external calendars and how their last fetch went."""
+        return self.call("GET", f"/api/v1/staff/{staff_id}/calendars")
+
+    def add_calendar(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add an external calendar's secret ICS address."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/calendars", json=dict(fields))
+
+    def delete_calendar(self, staff_id: int, calendar_id: int) -> None:
+        """Remove an external calendar."""
+        self.call("DELETE", f"/api/v1/staff/{staff_id}/calendars/{calendar_id}")
+
+    def rotate_feed_token(self, staff_id: int) -> dict[str, Any]:
+        """A new feed URL (`url`, `webcal_url`), shown once; the old URL stops working."""
+        return self.call("POST", f"/api/v1/staff/{staff_id}/feed-token")
+
 
 class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""
@@ -129,6 +184,32 @@ class NotifyClient(ConsoleClient):
         if items and not any("appointment_id" in item for item in items):
             return None
         return [item for item in items if item.get("appointment_id") == appointment_id]
+
+    # --- the weekly summary (service token) ---
+
+    def staff_messages(self, staff_id: int, status: str) -> list[dict[str, Any]]:
+        """Messages about a staff member's appointments with this status, oldest first."""
+        params = {"staff_id": staff_id, "status": status, "limit": 1000}
+        return self.call("GET", MESSAGES_PATH, params=params)
+
+    def send_once(self, message: Mapping[str, Any], idempotency_key: str) -> bool:
+        """Queue a message under an idempotency key; False when the key was used before
+        (a replay, or the same key with a body that changed since: sent already either way)."""
+        response = self.request(
+            "POST",
+            MESSAGES_PATH,
+            json=dict(message),
+            idempotency_key=idempotency_key,
+            expect=(200, 201, 409),
+        )
+        if response.status_code == 409:
+            problem = ApiProblem.from_response(response)
+            if problem.code != "idempotency_key_reused":
+                raise problem
+            return False
+        if response.status_code >= 400:
+            raise ApiProblem.from_response(response)
+        return response.status_code == 201
 
 
 @dataclass

@@ -77,3 +77,25 @@ class OutboxItem(OutboxRow, Base):
     __table_args__ = (
         sa.Index("ix_outbox_items_status_next_attempt_at", "status", "next_attempt_at"),
     )
+
+
+class SummaryOptOut(Base):
+    """A staff member who asked for no weekly summary email (a console preference: only the
+    console sends that email, so the setting lives here and not on booking's staff record)."""
+
+    __tablename__ = "summary_opt_outs"
+
+    staff_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SummarySent(Base):
+    """A weekly summary notify accepted, by staff member and ISO week ("2026-W49"): the worker
+    skips them. Notify's idempotency key (the same pair) is what makes it once per week even
+    when two workers race; this row only saves the calls after that."""
+
+    __tablename__ = "summaries_sent"
+
+    staff_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    week: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -61,11 +61,15 @@ REQUIRED_DATA: dict[str, tuple[str, ...]] = {
     # The console's emails to staff: the link only.
     "console_sign_in": ("sign_in_url", "org_name"),
     "console_invitation": ("sign_in_url", "org_name"),
+    # Staff's Monday summary: counts and lists (appointments, pending_consents,
+    # failed_messages, follow_ups) built by the console, each item with its console `url`.
+    "console_weekly_summary": ("staff_name", "org_name", "timezone", "week_start", "console_url"),
 }
 TEMPLATES = tuple(REQUIRED_DATA)
+SUMMARY_LISTS = ("appointments", "pending_consents", "failed_messages", "follow_ups")
 
 # Keys that, when present and not null, must be ISO date-times.
-_TIME_KEYS = ("start", "end", "previous_start", "expires_at", "appointment_start")
+_TIME_KEYS = ("start", "end", "previous_start", "expires_at", "appointment_start", "week_start")
 _STAFF_EVENTS = ("booked", "cancelled", "rescheduled", "consent_withdrawn")
 
 
@@ -187,6 +191,17 @@ def _formatter(locale: str, zone_name: str):
     return when, when_short
 
 
+def _day_formatter(locale: str, zone_name: str):
+    """`day_of(iso)` for templates: the local date alone ('Monday, December 7, 2026')."""
+    zone = ZoneInfo(zone_name)
+
+    def day_of(value: Any) -> str:
+        moment = parse_time(value)
+        return "" if moment is None else format_date(moment.astimezone(zone), "full", locale=locale)
+
+    return day_of
+
+
 def render(
     *, template: str, locale: str, data: dict[str, Any], can_reply: bool = False
 ) -> Rendered:
@@ -217,6 +232,7 @@ def render(
         "org_address": None,
         "org_hours": None,
         "org_reply_to": None,
+        "settings_url": None,
         **data,
         "can_reply": can_reply,
     }
@@ -234,7 +250,14 @@ def render(
     context["consent_links"] = [
         {"title": "", "url": "", **item} for item in data.get("consent_links") or []
     ]
+    # The weekly summary's lists and their counts (absent: nothing to list).
+    for key in SUMMARY_LISTS:
+        context[key] = data.get(key) or []
+    context["counts"] = {key: len(context[key]) for key in SUMMARY_LISTS} | (
+        data.get("counts") or {}
+    )
     context["when"], context["when_short"] = _formatter(locale, data.get("timezone") or "UTC")
+    context["day_of"] = _day_formatter(locale, data.get("timezone") or "UTC")
     parts = {
         part: _template(locale, f"{template}.{part}").render(context).strip()
         for part in ("subject.txt", "txt", "html", "sms.txt")

@@ -21,6 +21,7 @@ def test_every_worker_kind_comes_from_its_services_workers_table():
         "calendars",
         "consent",
         "console",
+        "console-summary",
         "notify",
         "retention-booking",
         "retention-consent",

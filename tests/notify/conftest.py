@@ -116,6 +116,48 @@ def template_data(template: str) -> dict[str, Any]:
             "sign_in_url": "http://frontdesk.test/console/sign-in/fdl_abc",
             "org_name": "Harbour Clinic",
         },
+        "console_weekly_summary": {
+            "staff_name": "Chloé Martin",
+            "org_name": "Harbour Clinic",
+            "timezone": "America/Toronto",
+            "week_start": start,
+            "console_url": "http://frontdesk.test/console/?day=2026-12-07",
+            "settings_url": "http://frontdesk.test/console/availability#summary",
+            "counts": {
+                "appointments": 2,
+                "pending_consents": 1,
+                "failed_messages": 1,
+                "follow_ups": 1,
+            },
+            "appointments": [
+                {
+                    "start": start,
+                    "client_name": "Ana Lima",
+                    "service_name": "Counselling session",
+                    "consent_pending": True,
+                    "url": "http://frontdesk.test/console/appointments/42",
+                }
+            ],
+            "pending_consents": [
+                {
+                    "start": start,
+                    "client_name": "Ana Lima",
+                    "service_name": "Counselling session",
+                    "url": "http://frontdesk.test/console/appointments/42",
+                }
+            ],
+            "failed_messages": [
+                {"created_at": start, "url": "http://frontdesk.test/console/appointments/42"}
+            ],
+            "follow_ups": [
+                {
+                    "start": start,
+                    "client_name": "Rui Costa",
+                    "service_name": "Counselling session",
+                    "url": "http://frontdesk.test/console/appointments/41",
+                }
+            ],
+        },
     }[template]
 
 

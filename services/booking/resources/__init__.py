@@ -297,7 +297,7 @@ class AppointmentCollection(MethodView):
             "naming another staff member's `staff_id` lists nothing."
         ),
     )
-    @require("admin", "staff")
+    @require("admin", "staff", "service")
     def get(self, args):
         """List appointments by start time (staff: only their own)."""
         principal = current_principal()

@@ -11,13 +11,13 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_limiter import Limiter
 
-from services.console.pages import access, agenda, invitations, labels, sign_in
+from services.console.pages import access, agenda, availability, invitations, labels, sign_in
 from services.console.pages.access import page_blueprint
 
 __all__ = ["page_blueprint", "register"]
 
 # Each area's module exposes `blueprint` (and may expose `register(app, limiter)` for limits).
-AREAS = (sign_in, agenda, invitations)
+AREAS = (sign_in, agenda, invitations, availability)
 
 
 def register(app: Flask, limiter: Limiter) -> None:

@@ -16,3 +16,39 @@
     }
   });
 })();
+
+// My availability: "Add interval" adds an empty row to a day's form (without this script each
+// day already has one empty row, and saving gives another).
+(function () {
+  "use strict";
+  var forms = document.querySelectorAll("form.day-hours");
+  Array.prototype.forEach.call(forms, function (form) {
+    var button = form.querySelector(".add-interval");
+    var list = form.querySelector(".intervals");
+    if (!button || !list) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var rows = list.querySelectorAll("li.interval");
+      var row = rows[rows.length - 1].cloneNode(true);
+      var index = rows.length;
+      var prefix = form.id + "-" + index;
+      Array.prototype.forEach.call(row.querySelectorAll(".error, .remove-row"), function (node) {
+        node.parentNode.removeChild(node);
+      });
+      Array.prototype.forEach.call(row.querySelectorAll(".has-error"), function (node) {
+        node.classList.remove("has-error");
+      });
+      Array.prototype.forEach.call(row.querySelectorAll("input"), function (input) {
+        var id = prefix + "-" + input.name;
+        var label = row.querySelector("label[for='" + input.id + "']");
+        if (label) label.htmlFor = id;
+        input.id = id;
+        input.value = "";
+        input.removeAttribute("aria-invalid");
+        input.removeAttribute("aria-describedby");
+      });
+      list.appendChild(row);
+      row.querySelector("input").focus();
+    });
+  });
+})();
