@@ -246,21 +246,29 @@ def _calls(
         )
         return [lambda: clients.consent.create_request(body, key)]
     if kind == "notify.client":
-        messages = [notices.client_email(settings, appointment, payload)]
+        messages = notices.client_messages(settings, appointment, payload)
     elif kind == "notify.staff":
         messages = [notices.staff_notice(settings, appointment, payload)]
     elif kind == "notify.reminder":
         send_at = datetime.fromisoformat(payload["send_at"].replace("Z", "+00:00"))
         if send_at < now - REMINDER_GRACE:
             return None
-        messages = [notices.reminder(settings, appointment, payload)]
+        messages = notices.reminders(settings, appointment, payload)
     elif kind == "notify.billing":
         messages = [body for _, body in notices.billing_messages(settings, appointment)]
         if not messages:
             return None
+        keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+        return [
+            lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)
+        ]
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
-    keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+    if not messages:
+        return None
+    # A client's email keeps the intent's key, the SMS twin its own: a retry of either is a
+    # repeat notify answers with the first result, never a second message.
+    keys = [key if m["channel"] == "email" else f"{key}-sms" for m in messages]
     return [lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)]
 
 

@@ -58,6 +58,8 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # An SMS's segments as sent (channels.sms_size: GSM-7 160/153, UCS-2 70/67); what it costs.
+    segments: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="message", order_by="Attempt.id", cascade="all, delete-orphan"

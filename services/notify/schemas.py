@@ -324,6 +324,13 @@ class MessageSchema(ma.Schema):
     sent_at = UTCDateTime(allow_none=True)
     attempts = ma.fields.List(ma.fields.Nested(AttemptSchema), required=True)
     last_error = ma.fields.String(allow_none=True)
+    segments = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "An SMS's segments (GSM-7: 160 characters in one, 153 each when "
+            "split, extension characters such as € count double; UCS-2, e.g. Arabic: 70, 67)."
+        },
+    )
 
 
 class MessageQueryArgsSchema(ma.Schema):
