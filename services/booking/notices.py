@@ -254,6 +254,8 @@ def consent_request(appointment: Appointment, template_id: int, *, send: bool) -
     """The consent request for one required form (CONTRACTS.md booking -> consent)."""
     if appointment.service.verbal_consent and not appointment.by_email:
         send = False  # staff read the form out and record it; the confirmation SMS says so
+    elif appointment.by_sms:
+        send = True  # an SMS confirmation has no room for signing links: consent texts each
     body: dict[str, Any] = {
         "template_id": template_id,
         "client_name": appointment.client_name,
