@@ -288,6 +288,8 @@ class ConsentRequestCreatedSchema(ma.Schema):
     reused = ma.fields.Boolean()
     client_name = ma.fields.String()
     client_email = ma.fields.String(allow_none=True)
+    client_phone = ma.fields.String(allow_none=True)
+    notify_by = ma.fields.String(metadata={"enum": list(NOTIFY_BY)})
     locale = ma.fields.String()
     timezone = ma.fields.String()
     verbal = ma.fields.Boolean()
