@@ -89,6 +89,8 @@ def test_phone_only_client_books_on_the_page_and_hears_everything_by_sms(
     response, location = book_on_page(client, service, next_weekday(1))
     assert response.status_code == 303, text(response)
     token = re.search(r"/manage/(fdm_[0-9a-f]{48})", location).group(1)
+    booked = text(client.get(f"{location}&lang=fr", headers=HTML))
+    assert "Nous envoyons les détails sur votre téléphone par SMS." in booked
     with shared_db.get_db(booking_app).transaction() as session:
         appointment = session.query(Appointment).one()
         assert appointment.client_email is None
@@ -254,6 +256,10 @@ def test_verbal_consent_service_tells_a_texted_client_staff_read_the_form(
     assert created.status_code == 201
     run_workers(booking_app, consent_app, notify_app)
     [confirmation] = [form["Body"] for form in sms.requests]  # no signing link sent
+    manage = booking_app.test_client().get(
+        f"/manage/{created.get_json()['manage_token']}", headers=HTML
+    )
+    assert "Staff will read the form to you and record your consent." in text(manage)
     assert "Staff will read the form to you and record your consent." in confirmation
     assert "/consent/sign/" not in confirmation
 
