@@ -318,3 +318,38 @@ def test_details_page_says_which_contact_is_missing_and_keeps_the_choice(
     if chosen:
         radio = "notify_by" if chosen == "email" else f"notify_by-{chosen}"
         assert re.search(rf'id="{radio}" name="notify_by" value="{chosen}" checked', page)
+
+
+def test_details_page_says_a_phone_number_reached_the_daily_cap(
+    booking_app, make_service, next_weekday
+):
+    booking_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"] = 1
+    try:
+        client = booking_app.test_client()
+        service = make_service(modes=["phone"])
+        first, _ = book_on_page(client, service, next_weekday(1))
+        assert first.status_code == 303
+        again, _ = book_on_page(client, service, next_weekday(2))
+        assert again.status_code == 429
+        assert (
+            '<a href="#phone">This phone number already has several bookings made today.'
+            in text(again)
+        )
+    finally:
+        booking_app.config["MAX_BOOKINGS_PER_EMAIL_PER_DAY"] = 5
+
+
+def test_a_phone_only_client_keeps_a_phone_number(
+    booking_app, make_service, make_token, next_weekday, at, booking_body
+):
+    created = book_via_api(
+        booking_app, make_service(), at(next_weekday(1), 10), booking_body, email=None
+    ).get_json()
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    path = f"/api/v1/appointments/{created['appointment']['id']}"
+    client = booking_app.test_client()
+    removed = client.patch(path, json={"client_phone": None}, headers=admin)
+    assert removed.status_code == 422
+    assert list(removed.get_json()["errors"]) == ["client_phone"]
+    changed = client.patch(path, json={"client_phone": "+1 416 555 0199"}, headers=admin)
+    assert changed.status_code == 200 and changed.get_json()["client_phone"] == "+14165550199"
