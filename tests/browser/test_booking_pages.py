@@ -21,6 +21,13 @@ from browser_checks import (
 pytestmark = pytest.mark.browser
 # One documentation address (RFC 5737) per test that books: its own rate limit.
 CLIENT_NUMBERS = itertools.count(10)
+# One phone number per booking: the daily cap counts a number's bookings as it does an address's.
+PHONE_NUMBERS = itertools.count(100)
+
+
+def a_phone_number() -> str:
+    """A phone number no other booking of the run used (+1 416 555 0100, 0101, ...)."""
+    return f"+1 416 555 {next(PHONE_NUMBERS):04d}"
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +97,7 @@ def book_a_slot(page, base: str, slug: str, shots: str | None = None) -> None:
     page.locator("#slot-continue").click()
     page.locator("#name").fill("Ana López")
     page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
-    page.locator("#phone").fill("+1 416 555 0123")
+    page.locator("#phone").fill(a_phone_number())
     page.locator("#captions").check()
     if shots:
         narrow_enough(page)
@@ -181,7 +188,7 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
         _visit(page, None, f"booking-step3-errors-{suffix}", found)
         page.locator("#name").fill("Ana López")
         page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
-        page.locator("#phone").fill("+1 416 555 0123")
+        page.locator("#phone").fill(a_phone_number())
         page.locator("#book").click()
         page.locator("#booked").wait_for()
         _visit(page, None, f"booking-confirmation-{suffix}", found)
@@ -221,7 +228,7 @@ def test_phone_only_client_chooses_sms_with_the_keyboard_on_a_phone(served, brow
         page.locator("#slot-list input[type=radio]").first.check()
         page.locator("#slot-continue").click()
         page.locator("#name").fill("Amal Haddad")
-        page.locator("#phone").fill("+1 416 555 0123")
+        page.locator("#phone").fill(a_phone_number())
         page.locator("#notify_by-both").check()  # both, but no email address
         page.locator("#book").click()
         _visit(page, None, f"booking-sms-choice-error-{lang}", found)
