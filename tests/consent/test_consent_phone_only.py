@@ -9,6 +9,7 @@ from consent_builders import form_content
 
 from services.consent.models import OutboxItem
 from shared import db as shared_db
+from tests.consent.test_pages_signing import HTML, csrf_of, good_answers, open_form
 
 SIGNATURE = {
     "typed_name": "Amal Haddad",
@@ -99,3 +100,14 @@ def test_a_signed_consent_is_reused_by_phone_number_for_a_client_without_email(a
     assert again.status_code == 200 and again.get_json()["id"] == first["id"]
     other = ask(client_phone="+14165550199")
     assert other.status_code == 201 and other.get_json()["id"] != first["id"]
+
+
+def test_pages_tell_a_texted_client_their_copy_and_confirmation_come_by_sms(ask, client):
+    token = ask(client_phone="+14165550123", locale="en").get_json()["signing_url"]
+    token = token.rsplit("/", 1)[1]
+    answers = good_answers(csrf_of(open_form(client, token)))
+    thanks = client.post(f"/sign/{token}", data=answers).get_data(as_text=True)
+    assert "We also send it to you by text message (SMS)." in thanks
+    page = client.get(f"/sign/{token}/withdraw", headers=HTML).get_data(as_text=True)
+    withdrawn = client.post(f"/sign/{token}/withdraw", data={"csrf_token": csrf_of(page)})
+    assert "You will get a text message (SMS) to confirm it." in withdrawn.get_data(as_text=True)
