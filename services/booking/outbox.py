@@ -256,20 +256,21 @@ def _calls(
         messages = notices.reminders(settings, appointment, payload)
     elif kind == "notify.billing":
         messages = [body for _, body in notices.billing_messages(settings, appointment)]
-        if not messages:
-            return None
-        keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
-        return [
-            lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)
-        ]
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
     if not messages:
         return None
-    # A client's email keeps the intent's key, the SMS twin its own: a retry of either is a
-    # repeat notify answers with the first result, never a second message.
-    keys = [key if m["channel"] == "email" else f"{key}-sms" for m in messages]
+    keys = _message_keys(kind, key, messages)
     return [lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)]
+
+
+def _message_keys(kind: str, key: str, messages: list[dict[str, Any]]) -> list[str]:
+    """The Idempotency-Key of each message of an intent: a retry of any of them is a repeat
+    notify answers with the first result, never a second message."""
+    if kind == "notify.billing":  # the billing email and webhook, numbered
+        return [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+    # A client's email keeps the intent's key (as before SMS), its SMS twin has its own.
+    return [key if message["channel"] == "email" else f"{key}-sms" for message in messages]
 
 
 def _perform(
