@@ -79,7 +79,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "RATELIMIT_STORAGE_URL": ("memory://", "Rate-limit storage (redis://... when scaled out)."),
     "MAX_BOOKINGS_PER_EMAIL_PER_DAY": (
         5,
-        "Bookings one email address may make on the public pages and API in 24 hours (0: no cap).",
+        "Bookings one email address or phone number may make on the public pages and API in "
+        "24 hours (0: no cap).",
     ),
     "ALLOW_PRIVATE_WEBHOOKS": (False, "Allow webhook and feed URLs on loopback/private addresses."),
     "RETENTION_APPOINTMENT_DAYS": (

@@ -205,3 +205,33 @@ def max_length(schema: ma.Schema, path: str) -> int | None:
         schema = schema.fields[parent].schema
     validators = schema.fields[name].validators
     return next((v.max for v in validators if isinstance(v, ma.validate.Length)), None)
+
+
+# How a client hears from us (booking's appointments, consent's requests): one rule for both.
+NOTIFY_BY = ("email", "sms", "both")
+NO_CONTACT = "Give an email address or a phone number (or both)."
+
+
+def contact_errors(
+    email: str | None,
+    phone: str | None,
+    notify_by: str | None,
+    *,
+    keys: tuple[str, str] = ("email", "phone"),
+) -> dict[str, list[str]]:
+    """Field errors of a client's contacts: an email address or a phone number is required, and
+    the channel chosen (`notify_by`) needs its contact; empty when they hold together."""
+    email_key, phone_key = keys
+    if not email and not phone:
+        return {email_key: [NO_CONTACT]}
+    errors: dict[str, list[str]] = {}
+    if notify_by in ("email", "both") and not email:
+        errors[email_key] = ["Required to hear from us by email."]
+    if notify_by in ("sms", "both") and not phone:
+        errors[phone_key] = ["Required to hear from us by SMS."]
+    return errors
+
+
+def default_notify_by(email: str | None) -> str:
+    """How a client hears from us when they did not say: by email, or by SMS without one."""
+    return "email" if email else "sms"

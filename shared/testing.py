@@ -1,4 +1,5 @@
-"""Test helpers: per-service test databases (SQLite or PostgreSQL), cleaning, tokens, SMTP sink.
+"""Test helpers: per-service test databases (SQLite or PostgreSQL), cleaning, tokens, SMTP sink,
+an HTTP stand-in for the SMS provider.
 
 Set FRONTDESK_TEST_DATABASE_URL to a PostgreSQL URL to run the suite there: each service gets
 its own database named `<db>_<service>`, migrated once per run and emptied after every test.
@@ -6,14 +7,18 @@ its own database named `<db>_<service>`, migrated once per run and emptied after
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 
@@ -130,3 +135,66 @@ def smtp_sink() -> Iterator[SmtpSink]:
         yield sink
     finally:
         controller.stop()
+
+
+# --- real HTTP receivers: an SMS provider's stand-in (Twilio's REST API), webhooks
+
+
+class RecordingServer:
+    """A real HTTP server in a thread; `answers` are (status, headers) given in turn (then 2xx)."""
+
+    def __init__(self, handle) -> None:
+        self.requests: list[dict] = []
+        self.answers: list[tuple[int, dict[str, str]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status, headers, reply = handle(outer, self, body)
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def next_answer(self, default: int) -> tuple[int, dict[str, str]]:
+        return self.answers.pop(0) if self.answers else (default, {})
+
+    @property
+    def twilio_url(self) -> str:
+        """FRONTDESK_SMS_URL for notify to send through this server as twilio_handler."""
+        return f"twilio://ACtest:secret-token@127.0.0.1:{self.port}/+15005550006"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --- a Twilio stand-in: POST /2010-04-01/Accounts/{sid}/Messages.json, basic auth, form body
+
+
+def twilio_handler(server, request, body):
+    expected = "Basic " + base64.b64encode(b"ACtest:secret-token").decode()
+    if request.path != "/2010-04-01/Accounts/ACtest/Messages.json":
+        return 404, {}, b'{"code": 20404, "message": "not found", "status": 404}'
+    if request.headers.get("Authorization") != expected:
+        return 401, {}, b'{"code": 20003, "message": "Authenticate", "status": 401}'
+    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+    status, headers = server.next_answer(201)
+    if status >= 400:
+        reply = {"code": 21211, "message": "Invalid 'To' Phone Number", "status": status}
+        return status, headers, json.dumps(reply).encode()
+    server.requests.append(form)
+    reply = {"sid": f"SM{len(server.requests):032d}", "status": "queued", **form}
+    return 201, {}, json.dumps(reply).encode()

@@ -23,6 +23,8 @@ ACTIVE_STATUSES = ("confirmed",)
 STATUSES = ("confirmed", "cancelled", "completed", "no_show")
 OUTCOMES = ("resolved", "follow_up_needed", "referred", "other")
 CONSENT_STATUSES = ("pending", "signed", "declined", "expired", "withdrawn")
+# How the client hears from us: by email, by SMS (to client_phone), or both.
+NOTIFY_BY = ("email", "sms", "both")
 # The furthest ahead any service may take bookings. Staff feeds and the busy time read from
 # staff members' own calendars reach past it, so a booking at any service's horizon is in the
 # feed and is checked against the staff member's calendar.
@@ -100,6 +102,9 @@ class Service(Base):
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [1440, 60])
     resources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     required_consent_template_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    # Staff may read the consent forms out and record the client's consent (clients we only
+    # text are told so instead of getting a signing link).
+    verbal_consent: Mapped[bool] = mapped_column(server_default=sa.false(), default=False)
     listed: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,10 +190,12 @@ class Appointment(Base):
     mode: Mapped[str] = mapped_column(sa.String(16))
     video_url: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     client_name: Mapped[str] = mapped_column(sa.String(200))
-    client_email: Mapped[str] = mapped_column(sa.String(320))  # as typed: where mail goes
-    # shared.email_addresses.mailbox_key of it: what per-client limits compare.
+    # As typed: where mail goes. None for a phone-only client (client_phone is then set).
+    client_email: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    # shared.email_addresses.mailbox_key of it ("" without one): what per-client limits compare.
     client_email_key: Mapped[str] = mapped_column(sa.String(320), server_default="")
-    client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)  # E.164
+    notify_by: Mapped[str] = mapped_column(sa.String(8), server_default="email", default="email")
     client_language: Mapped[str] = mapped_column(sa.String(16), default="en")
     client_time_zone: Mapped[str] = mapped_column(sa.String(64))
     backup_callback_number: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
@@ -226,6 +233,7 @@ class Appointment(Base):
             "status in ('confirmed', 'cancelled', 'completed', 'no_show')", name="status"
         ),
         sa.CheckConstraint("mode in ('video', 'phone', 'in_person')", name="mode"),
+        sa.CheckConstraint("notify_by in ('email', 'sms', 'both')", name="notify_by"),
         sa.CheckConstraint("blocked_end > blocked_start", name="blocked_range"),
         sa.Index("ix_appointments_staff_blocked", "staff_id", "blocked_start", "blocked_end"),
         sa.Index("ix_appointments_created_at", "created_at"),
@@ -236,6 +244,8 @@ class Appointment(Base):
         ),
         # The daily cap and the one-seat-per-group-session rule go by the mailbox key.
         sa.Index("ix_appointments_client_email_key", "client_email_key", "created_at"),
+        # ... and by phone number, for clients who book with a phone number (with or without email).
+        sa.Index("ix_appointments_client_phone", "client_phone", "created_at"),
     )
 
     @property
@@ -246,6 +256,16 @@ class Appointment(Base):
             "interpreter_language": self.accommodation_interpreter_language,
             "other": self.accommodation_other,
         }
+
+    @property
+    def by_email(self) -> bool:
+        """The client hears from us by email (they chose it and gave an address)."""
+        return self.notify_by in ("email", "both") and bool(self.client_email)
+
+    @property
+    def by_sms(self) -> bool:
+        """The client hears from us by SMS (they chose it and gave a phone number)."""
+        return self.notify_by in ("sms", "both") and bool(self.client_phone)
 
     @property
     def backup(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.booking import ical
-from services.booking.manage_tokens import manage_token_for
+from services.booking.manage_tokens import manage_token_for, short_manage_token
 from services.booking.models import Appointment
 from services.booking.operations import organization
 from shared.languages import LANGUAGES
@@ -79,6 +79,12 @@ def manage_url(settings: Settings, appointment: Appointment) -> str:
     )
 
 
+def short_manage_url(settings: Settings, appointment: Appointment) -> str:
+    """The same manage page through its short link (/booking/m/...), for SMS."""
+    token = manage_token_for(appointment.uid, settings.secret)
+    return f"{settings.public_url}/booking/m/{short_manage_token(token)}"
+
+
 def state_from(payload: dict[str, Any], appointment: Appointment) -> ical.EventState:
     """The appointment state an intent was written for (the current one if none was kept)."""
     saved = payload.get("state")
@@ -139,34 +145,56 @@ def template_data(
     }
 
 
-def client_email(
+def _sms(appointment: Appointment, settings: Settings, email: dict[str, Any]) -> dict[str, Any]:
+    """The SMS twin of a client email: the same template and data, the short manage link,
+    no invite, to the client's phone."""
+    data = {**email["data"], "manage_url": short_manage_url(settings, appointment)}
+    # A client we only text cannot open signing links sent to an inbox: for a service that
+    # takes consent out loud, staff read the form to them and record it.
+    data["verbal_consent"] = appointment.service.verbal_consent and not appointment.by_email
+    sms = {key: value for key, value in email.items() if key != "attachments"}
+    return {**sms, "channel": "sms", "to": appointment.client_phone, "data": data}
+
+
+def _by_channel(appointment: Appointment, settings: Settings, email: dict[str, Any]) -> list:
+    """The email and/or the SMS the client chose to get (email first)."""
+    messages = [email] if appointment.by_email else []
+    if appointment.by_sms:
+        messages.append(_sms(appointment, settings, email))
+    return messages
+
+
+def client_messages(
     settings: Settings, appointment: Appointment, payload: dict[str, Any]
-) -> dict[str, Any]:
-    """Confirmation, rescheduling or cancellation to the client, with the iMIP invite."""
+) -> list[dict[str, Any]]:
+    """Confirmation, rescheduling or cancellation to the client: the email with the iMIP
+    invite and/or the SMS, as the client chose (`notify_by`)."""
     state = state_from(payload, appointment)
     locale = locale_for(appointment.client_language)
     data = template_data(
         settings, appointment, state, timezone=appointment.client_time_zone, language=locale
     )
     data.update(payload.get("extra") or {})
-    method, calendar = ical.invite(
-        appointment, state=state, sent_by=settings.sender, org_name=settings.profile.name
-    )
-    return {
+    email: dict[str, Any] = {
         "channel": "email",
         "to": appointment.client_email,
         "template": payload["template"],
         "locale": locale,
         "data": data,
-        "attachments": [
+    }
+    if appointment.by_email:
+        method, calendar = ical.invite(
+            appointment, state=state, sent_by=settings.sender, org_name=settings.profile.name
+        )
+        email["attachments"] = [
             {
                 "content_type": "text/calendar",
                 "method": method,
                 "filename": "invite.ics",
                 "content": calendar,
             }
-        ],
-    }
+        ]
+    return _by_channel(appointment, settings, email)
 
 
 def staff_notice(
@@ -193,15 +221,15 @@ def staff_notice(
     }
 
 
-def reminder(settings: Settings, appointment: Appointment, payload: dict[str, Any]) -> dict:
-    """A reminder to the client, scheduled in the appointment's reminders group."""
+def reminders(settings: Settings, appointment: Appointment, payload: dict[str, Any]) -> list:
+    """A reminder to the client by email and/or SMS, scheduled in the reminders group."""
     state = state_from(payload, appointment)
     locale = locale_for(appointment.client_language)
     data = template_data(
         settings, appointment, state, timezone=appointment.client_time_zone, language=locale
     )
     data["consent_missing"] = appointment.consent_status == "pending"
-    return {
+    email = {
         "channel": "email",
         "to": appointment.client_email,
         "template": "booking_reminder",
@@ -210,6 +238,7 @@ def reminder(settings: Settings, appointment: Appointment, payload: dict[str, An
         "send_at": payload["send_at"],
         "group": reminders_group(appointment),
     }
+    return _by_channel(appointment, settings, email)
 
 
 def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple[str, dict]]:
@@ -255,10 +284,13 @@ def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple
 
 def consent_request(appointment: Appointment, template_id: int, *, send: bool) -> dict[str, Any]:
     """The consent request for one required form (CONTRACTS.md booking -> consent)."""
+    if appointment.service.verbal_consent and not appointment.by_email:
+        send = False  # staff read the form out and record it; the confirmation SMS says so
+    elif appointment.by_sms:
+        send = True  # an SMS confirmation has no room for signing links: consent texts each
     body: dict[str, Any] = {
         "template_id": template_id,
         "client_name": appointment.client_name,
-        "client_email": appointment.client_email,
         "locale": locale_for(appointment.client_language),
         "appointment_id": appointment.id,
         "timezone": appointment.client_time_zone,
@@ -267,6 +299,9 @@ def consent_request(appointment: Appointment, template_id: int, *, send: bool) -
         "appointment_start": iso(appointment.start),
         "staff_id": appointment.staff_id,
     }
+    if appointment.client_email:
+        body["client_email"] = appointment.client_email
     if appointment.client_phone:
         body["client_phone"] = appointment.client_phone
+    body["notify_by"] = appointment.notify_by
     return body

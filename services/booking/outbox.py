@@ -253,26 +253,35 @@ def _calls(
         )
         return [lambda: clients.consent.create_request(body, key)]
     if kind == "notify.client":
-        messages = [notices.client_email(settings, appointment, payload)]
+        messages = notices.client_messages(settings, appointment, payload)
     elif kind == "notify.staff":
         messages = [notices.staff_notice(settings, appointment, payload)]
     elif kind == "notify.reminder":
         send_at = datetime.fromisoformat(payload["send_at"].replace("Z", "+00:00"))
         if send_at < now - REMINDER_GRACE:
             return None
-        messages = [notices.reminder(settings, appointment, payload)]
+        messages = notices.reminders(settings, appointment, payload)
     elif kind == "notify.billing":
         messages = [body for _, body in notices.billing_messages(settings, appointment)]
-        if not messages:
-            return None
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
+    if not messages:
+        return None
     # Every message says which appointment and staff member it is about: staff read the
     # delivery status of their own appointments' messages in notify by these.
     about = {"appointment_id": appointment.id, "staff_id": appointment.staff_id}
     messages = [message | about for message in messages]
-    keys = [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+    keys = _message_keys(kind, key, messages)
     return [lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)]
+
+
+def _message_keys(kind: str, key: str, messages: list[dict[str, Any]]) -> list[str]:
+    """The Idempotency-Key of each message of an intent: a retry of any of them is a repeat
+    notify answers with the first result, never a second message."""
+    if kind == "notify.billing":  # the billing email and webhook, numbered
+        return [key] if len(messages) == 1 else [f"{key}-{i}" for i in range(len(messages))]
+    # A client's email keeps the intent's key (as before SMS), its SMS twin has its own.
+    return [key if message["channel"] == "email" else f"{key}-sms" for message in messages]
 
 
 def _perform(

@@ -285,7 +285,11 @@ def apply_retention(
     while True:
         due = session.scalars(
             sa.select(Appointment)
-            .where(Appointment.end < cutoff, Appointment.client_email != ERASED)
+            .where(
+                Appointment.end < cutoff,
+                # A phone-only client's appointment has no address (NULL != 'x' is not true).
+                sa.or_(Appointment.client_email.is_(None), Appointment.client_email != ERASED),
+            )
             .order_by(Appointment.id)
             .limit(RETENTION_BATCH)
         ).all()

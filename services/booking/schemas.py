@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -14,7 +15,17 @@ from services.booking.models import (
     OUTCOMES,
     STATUSES,
 )
-from shared.fields import Day, EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import (
+    NOTIFY_BY,
+    Day,
+    EmailAddress,
+    OneLine,
+    PhoneNumber,
+    TimeZone,
+    UTCDateTime,
+    contact_errors,
+    default_notify_by,
+)
 from shared.languages import LANGUAGES
 
 SLUG = validate.Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", error="Lower-case words joined by '-'.")
@@ -145,6 +156,13 @@ class ServiceCreateSchema(ma.Schema):
         load_default=list,
         validate=validate.Length(max=MAX_LIST_ITEMS),
     )
+    verbal_consent = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Staff may read the consent forms out and record consent: clients "
+            "we only text are told so instead of getting a signing link."
+        },
+    )
     listed = fields.Boolean(load_default=True)
     active = fields.Boolean(load_default=True)
     staff_ids = fields.List(
@@ -186,6 +204,7 @@ class ServiceSchema(ma.Schema):
     reminder_offsets_minutes = fields.List(fields.Integer())
     resources = fields.List(fields.Nested(ResourceLinkSchema))
     required_consent_template_ids = fields.List(fields.Integer())
+    verbal_consent = fields.Boolean()
     listed = fields.Boolean()
     active = fields.Boolean()
     staff = fields.List(fields.Nested(PublicStaffSchema))
@@ -334,11 +353,41 @@ class SlotListSchema(ma.Schema):
 
 
 class ClientSchema(ma.Schema):
+    """The client: an email address or a phone number (or both), and how they hear from us."""
+
     name = OneLine(required=True, validate=validate.Length(1, 200))
-    email = EmailAddress(required=True, validate=validate.Length(max=EMAIL_MAX))
-    phone = PhoneNumber(allow_none=True, load_default=None)
+    email = EmailAddress(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Length(max=EMAIL_MAX),
+        metadata={"description": "Optional when `phone` is given."},
+    )
+    phone = PhoneNumber(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "Required without `email`, and to hear from us by SMS."},
+    )
+    notify_by = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.OneOf(NOTIFY_BY),
+        metadata={
+            "description": "How the client hears from us: `email`, `sms` (to `phone`) or "
+            "`both`. Default: `email`, or `sms` without an email address."
+        },
+    )
     language = fields.String(load_default="en", validate=LANGUAGE)
     time_zone = TimeZone(allow_none=True, load_default=None)
+
+    @validates_schema
+    def _reachable(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if errors := contact_errors(data.get("email"), data.get("phone"), data.get("notify_by")):
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _default_notify_by(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["notify_by"] = data.get("notify_by") or default_notify_by(data.get("email"))
+        return data
 
 
 class BackupSchema(ma.Schema):
@@ -451,8 +500,12 @@ class AppointmentSchema(ma.Schema):
     video_url = fields.String(allow_none=True)
     location = fields.Function(lambda a: a.service.location if a.mode == "in_person" else None)
     client_name = fields.String()
-    client_email = fields.String()
+    client_email = fields.String(allow_none=True)
     client_phone = fields.String(allow_none=True)
+    notify_by = fields.String(
+        validate=validate.OneOf(NOTIFY_BY),
+        metadata={"description": "How the client hears from us: email, sms or both."},
+    )
     client_language = fields.String()
     client_time_zone = fields.String()
     backup = fields.Nested(BackupOutSchema)

@@ -86,8 +86,11 @@ class ConsentRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(sa.ForeignKey("form_versions.id"), index=True)
     client_name: Mapped[str] = mapped_column(sa.String(200))
-    client_email: Mapped[str] = mapped_column(sa.String(320), index=True)
+    # None for a phone-only client (client_phone is then set).
+    client_email: Mapped[str | None] = mapped_column(sa.String(320), nullable=True, index=True)
     client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)
+    # How the client hears from us: email, sms (to client_phone) or both.
+    notify_by: Mapped[str] = mapped_column(sa.String(8), server_default="email", default="email")
     locale: Mapped[str] = mapped_column(sa.String(5))
     timezone: Mapped[str] = mapped_column(sa.String(64))
     appointment_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
@@ -113,7 +116,18 @@ class ConsentRequest(Base):
         sa.CheckConstraint(
             "status in ('pending', 'signed', 'declined', 'expired', 'withdrawn')", name="status"
         ),
+        sa.CheckConstraint("notify_by in ('email', 'sms', 'both')", name="notify_by"),
     )
+
+    @property
+    def channels(self) -> list[tuple[str, str]]:
+        """(channel, recipient) of every message to the client, as they chose (email first)."""
+        found = []
+        if self.notify_by in ("email", "both") and self.client_email:
+            found.append(("email", self.client_email))
+        if self.notify_by in ("sms", "both") and self.client_phone:
+            found.append(("sms", self.client_phone))
+        return found
 
 
 class AuditEvent(Base):

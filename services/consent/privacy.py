@@ -232,7 +232,8 @@ def _restrict(
         details={"by": actor.label, "kept_until": utc_iso(_retain_until(found.record, days))},
     )
     found.client_name = ERASED_NAME
-    found.client_email = pseudonym(secret, found.client_email)
+    if found.client_email:
+        found.client_email = pseudonym(secret, found.client_email)
     found.client_phone = None
     found.token_hash = hash_token(secrets.token_urlsafe(32))  # the signing link stops working
     found.token_salt = secrets.token_urlsafe(24)

@@ -9,7 +9,16 @@ from marshmallow import validate, validates_schema
 
 from services.consent.models import MAX_ID
 from services.consent.operations import forms
-from shared.fields import EmailAddress, OneLine, PhoneNumber, TimeZone, UTCDateTime
+from shared.fields import (
+    NOTIFY_BY,
+    EmailAddress,
+    OneLine,
+    PhoneNumber,
+    TimeZone,
+    UTCDateTime,
+    contact_errors,
+    default_notify_by,
+)
 from shared.timestamps import utc_iso
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
@@ -151,13 +160,49 @@ class TemplateSchema(ma.Schema):
     current_version = ma.fields.Nested(VersionSchema)
 
 
-class ConsentRequestCreateSchema(ma.Schema):
+class ClientContactSchema(ma.Schema):
+    """The client's contacts: an email address or a phone number (or both), and how they hear
+    from us (the rule booking's clients follow too, `shared.fields.contact_errors`)."""
+
+    client_email = EmailAddress(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=320),
+        metadata={"description": "Optional when `client_phone` is given."},
+    )
+    client_phone = PhoneNumber(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Required without `client_email`, and to hear from us by SMS."},
+    )
+    notify_by = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(NOTIFY_BY),
+        metadata={
+            "description": "How the client gets the signing link and notices: `email`, `sms` "
+            "(to `client_phone`) or `both`. Default: `email`, or `sms` without an address."
+        },
+    )
+
+    @validates_schema
+    def _reachable(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        email, phone = data.get("client_email"), data.get("client_phone")
+        keys = ("client_email", "client_phone")
+        if errors := contact_errors(email, phone, data.get("notify_by"), keys=keys):
+            raise ma.ValidationError(errors)
+
+    @ma.post_load
+    def _default_notify_by(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        data["notify_by"] = data.get("notify_by") or default_notify_by(data.get("client_email"))
+        return data
+
+
+class ConsentRequestCreateSchema(ClientContactSchema):
     """POST /requests, as in CONTRACTS.md (booking -> consent), plus optional extras."""
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = OneLine(required=True, validate=validate.Length(1, 200))
-    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
-    client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     timezone = TimeZone(load_default="UTC")
@@ -203,8 +248,9 @@ class ConsentRequestSchema(ma.Schema):
     template_version = ma.fields.Function(lambda r: r.version.number)
     form_title = ma.fields.Function(lambda r: forms.localize(r.version, r.locale).title)
     client_name = ma.fields.String()
-    client_email = ma.fields.String()
+    client_email = ma.fields.String(allow_none=True)
     client_phone = ma.fields.String(allow_none=True)
+    notify_by = ma.fields.String(metadata={"enum": list(NOTIFY_BY)})
     locale = ma.fields.String()
     timezone = ma.fields.String()
     appointment_id = ma.fields.Integer(allow_none=True)
@@ -248,7 +294,9 @@ class ConsentRequestCreatedSchema(ma.Schema):
     expires_at = ma.fields.String()
     reused = ma.fields.Boolean()
     client_name = ma.fields.String()
-    client_email = ma.fields.String()
+    client_email = ma.fields.String(allow_none=True)
+    client_phone = ma.fields.String(allow_none=True)
+    notify_by = ma.fields.String(metadata={"enum": list(NOTIFY_BY)})
     locale = ma.fields.String()
     timezone = ma.fields.String()
     verbal = ma.fields.Boolean()
@@ -343,13 +391,11 @@ class ReasonSchema(ma.Schema):
     reason = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 1000))
 
 
-class VerbalSchema(ma.Schema):
+class VerbalSchema(ClientContactSchema):
     """POST /verbal: staff attest a consent given out loud."""
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = OneLine(required=True, validate=validate.Length(1, 200))
-    client_email = EmailAddress(required=True, validate=validate.Length(max=320))
-    client_phone = PhoneNumber(load_default=None, allow_none=True)
     locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
     timezone = TimeZone(load_default="UTC")
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
@@ -467,5 +513,5 @@ class VerificationSchema(ma.Schema):
 
 def client_fields(data: dict[str, Any]) -> dict[str, Any]:
     """The client part of a create/verbal body."""
-    keys = ("client_name", "client_email", "client_phone", "locale", "timezone")
+    keys = ("client_name", "client_email", "client_phone", "notify_by", "locale", "timezone")
     return {key: data.get(key) for key in keys}

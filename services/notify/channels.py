@@ -16,6 +16,7 @@ import smtplib
 import ssl
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -300,6 +301,88 @@ def _post(url: str, **kwargs: Any) -> httpx.Response:
         raise TransientError(f"timeout: {type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
         raise TransientError(f"connection problem: {type(exc).__name__}: {exc}") from exc
+
+
+# --- SMS encoding and length ----------------------------------------------------------------
+
+# GSM 03.38: the basic alphabet (one septet each) and its extension table (an escape and the
+# character: two septets each). A body of only these goes as GSM-7, 160 septets in one
+# segment, 153 a segment when split (the rest carries the parts' header); any other character
+# makes the whole body UCS-2, 70 UTF-16 units in one segment, 67 when split.
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+SEGMENT = {"GSM-7": (160, 153), "UCS-2": (70, 67)}
+# Typography that has a plain GSM-7 twin (Babel's times hold narrow no-break spaces).
+_PLAIN = str.maketrans(
+    {
+        "\u00a0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u200e": "",
+        "\u200f": "",
+    }
+)
+
+
+def is_gsm(text: str) -> bool:
+    """Every character is in the GSM-7 alphabet or its extension table."""
+    return all(c in GSM_BASIC or c in GSM_EXTENDED for c in text)
+
+
+def _folded(char: str) -> str:
+    """A Latin letter outside GSM-7 without its accent (á -> a, û -> u), when that is GSM-7."""
+    if char in GSM_BASIC or char in GSM_EXTENDED:
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    return base if base and is_gsm(base) else char
+
+
+def sms_body(text: str) -> str:
+    """The text as sent: plain spaces, quotes and dashes; and, when a few accented Latin letters
+    are all that keep it out of GSM-7 (Spanish "sáb", French "août"), those letters without
+    their accents, so it costs a third of the segments. Other scripts (Arabic) stay as written."""
+    plain = text.translate(_PLAIN)
+    folded = "".join(_folded(c) for c in plain)
+    return folded if is_gsm(folded) else plain
+
+
+@dataclass(frozen=True)
+class SmsSize:
+    """How an SMS body travels: its encoding and the segments (parts) it is split into."""
+
+    encoding: str  # GSM-7 | UCS-2
+    segments: int
+
+
+def sms_size(body: str) -> SmsSize:
+    """The encoding and segment count of a body (sms_body's output), as carriers split it:
+    a GSM-7 escape pair or a UTF-16 surrogate pair never straddles two segments."""
+    encoding = "GSM-7" if is_gsm(body) else "UCS-2"
+    if encoding == "GSM-7":
+        units = [2 if c in GSM_EXTENDED else 1 for c in body]
+    else:
+        units = [len(c.encode("utf-16-le")) // 2 for c in body]
+    single, part = SEGMENT[encoding]
+    if sum(units) <= single:
+        return SmsSize(encoding, 1)
+    segments, used = 1, 0
+    for width in units:
+        if used + width > part:
+            segments, used = segments + 1, 0
+        used += width
+    return SmsSize(encoding, segments)
 
 
 def send_sms(*, url: str, to: str, body: str, message_id: str) -> None:

@@ -66,6 +66,8 @@ class Message(Base):
     staff_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True, index=True)
     # When an admin last put the failed or dead message back in the queue.
     retried_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # An SMS's segments as sent (channels.sms_size: GSM-7 160/153, UCS-2 70/67); what it costs.
+    segments: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     attempts: Mapped[list[Attempt]] = relationship(
         back_populates="message", order_by="Attempt.id", cascade="all, delete-orphan"

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from services.notify import channels, rendering
 from services.notify.errors import EndpointNotFound, MessageNotFound, MessageNotRetryable
 from services.notify.models import CLAIMABLE, RETRYABLE, Attempt, Message, WebhookEndpoint
 from shared.db import utcnow
@@ -30,6 +31,23 @@ def new_message_id(*, channel: str, mail_from: str) -> str:
         domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
         return f"<{token}@{domain}>"
     return f"msg_{token}"
+
+
+def sms_segments(fields: dict[str, Any]) -> int | None:
+    """How many segments an SMS takes as it will be sent (a template renders the same then);
+    None when its template does not render (the worker fails the message and says why)."""
+    if fields.get("template"):
+        try:
+            text = rendering.render(
+                template=fields["template"],
+                locale=fields.get("locale") or "en",
+                data=fields.get("data") or {},
+            ).sms
+        except Exception:
+            return None
+    else:
+        text = fields.get("text") or ""
+    return channels.sms_size(channels.sms_body(text)).segments
 
 
 def create_message(
@@ -78,6 +96,7 @@ def create_message(
         "appointment_id": fields.get("appointment_id"),
         "staff_id": fields.get("staff_id"),
         "retried_at": None,
+        "segments": sms_segments(fields) if fields["channel"] == "sms" else None,
     }
     try:
         # No attempts yet: set, so the answer needs no query for them.

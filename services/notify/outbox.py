@@ -195,7 +195,7 @@ def _send(
         channels.send_sms(
             url=settings["SMS_URL"],
             to=message.recipient,
-            body=rendered.sms if rendered else message.text or "",
+            body=channels.sms_body(rendered.sms if rendered else message.text or ""),
             message_id=message.message_id,
         )
     else:

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 
 from shared.fields import is_time_zone
 from shared.languages import LANGUAGES
@@ -165,7 +165,8 @@ def _template(locale: str, name: str) -> jinja2.Template:
 
 
 def _formatter(locale: str, zone_name: str):
-    """`when(iso)` and `when_short(iso)` for templates: the time in the recipient's zone and language."""
+    """`when(iso)`, `when_short(iso)` and `when_sms(iso)` for templates: the time in the
+    recipient's zone and language (when_sms: weekday, day and month, no year, for SMS)."""
     zone = ZoneInfo(zone_name)
 
     def when(value: Any) -> str:
@@ -188,7 +189,17 @@ def _formatter(locale: str, zone_name: str):
             format_date(local, "medium", locale=locale), format_time(local, "short", locale=locale)
         )
 
-    return when, when_short
+    def when_sms(value: Any) -> str:
+        moment = parse_time(value)
+        if moment is None:
+            return ""
+        local = moment.astimezone(zone)
+        return "{} {}".format(
+            format_skeleton("MMMEd", local, locale=locale),
+            format_time(local, "short", locale=locale),
+        )
+
+    return when, when_short, when_sms
 
 
 def _day_formatter(locale: str, zone_name: str):
@@ -233,6 +244,8 @@ def render(
         "org_hours": None,
         "org_reply_to": None,
         "settings_url": None,
+        # The client is only texted and the service takes consent out loud (booking says so).
+        "verbal_consent": False,
         **data,
         "can_reply": can_reply,
     }
@@ -256,7 +269,9 @@ def render(
     context["counts"] = {key: len(context[key]) for key in SUMMARY_LISTS} | (
         data.get("counts") or {}
     )
-    context["when"], context["when_short"] = _formatter(locale, data.get("timezone") or "UTC")
+    context["when"], context["when_short"], context["when_sms"] = _formatter(
+        locale, data.get("timezone") or "UTC"
+    )
     context["day_of"] = _day_formatter(locale, data.get("timezone") or "UTC")
     parts = {
         part: _template(locale, f"{template}.{part}").render(context).strip()

@@ -358,6 +358,13 @@ class MessageSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "When an admin last put it back in the queue."},
     )
+    segments = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "An SMS's segments (GSM-7: 160 characters in one, 153 each when "
+            "split, extension characters such as € count double; UCS-2, e.g. Arabic: 70, 67)."
+        },
+    )
 
 
 class MessageQueryArgsSchema(ma.Schema):

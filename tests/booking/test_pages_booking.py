@@ -338,7 +338,7 @@ def test_form_post_without_csrf_token_is_refused_kindly(client, service, day):
 
 
 def test_booking_posts_are_rate_limited(client, service, day):
-    data = details(open_details(client, service, day), email="")
+    data = details(open_details(client, service, day), email="", phone="")  # neither: invalid
     statuses = [
         client.post(f"/{service.slug}", data=data, headers=HTML).status_code for _ in range(11)
     ]

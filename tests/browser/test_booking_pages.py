@@ -21,6 +21,13 @@ from browser_checks import (
 pytestmark = pytest.mark.browser
 # One documentation address (RFC 5737) per test that books: its own rate limit.
 CLIENT_NUMBERS = itertools.count(10)
+# One phone number per booking: the daily cap counts a number's bookings as it does an address's.
+PHONE_NUMBERS = itertools.count(100)
+
+
+def a_phone_number() -> str:
+    """A phone number no other booking of the run used (+1 416 555 0100, 0101, ...)."""
+    return f"+1 416 555 {next(PHONE_NUMBERS):04d}"
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +97,7 @@ def book_a_slot(page, base: str, slug: str, shots: str | None = None) -> None:
     page.locator("#slot-continue").click()
     page.locator("#name").fill("Ana López")
     page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
-    page.locator("#phone").fill("+1 416 555 0123")
+    page.locator("#phone").fill(a_phone_number())
     page.locator("#captions").check()
     if shots:
         narrow_enough(page)
@@ -181,7 +188,7 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
         _visit(page, None, f"booking-step3-errors-{suffix}", found)
         page.locator("#name").fill("Ana López")
         page.locator("#email").fill(f"ana-{uuid.uuid4().hex[:8]}@example.org")
-        page.locator("#phone").fill("+1 416 555 0123")
+        page.locator("#phone").fill(a_phone_number())
         page.locator("#book").click()
         page.locator("#booked").wait_for()
         _visit(page, None, f"booking-confirmation-{suffix}", found)
@@ -199,3 +206,45 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
     finally:
         context.close()
     assert found == {}, found
+
+
+@pytest.mark.parametrize("lang", ["en", "ar"])
+def test_phone_only_client_chooses_sms_with_the_keyboard_on_a_phone(served, browser, clinic, lang):
+    """No email: the details page's "how should we send" radio group, in English and Arabic at
+    390 px, passes axe with its error shown, is used with the arrow keys, and books."""
+    context = browser.new_context(
+        viewport=PHONE,
+        locale=lang,
+        timezone_id="America/Toronto",
+        extra_http_headers={"X-Forwarded-For": f"192.0.2.{next(CLIENT_NUMBERS)}"},
+    )
+    found: dict = {}
+    try:
+        page = context.new_page()
+        problems = watch_console(page)
+        page.goto(f"{served.base}/booking/{clinic}?lang={lang}")
+        page.locator("#mode-phone").check()
+        page.locator("#show-times").click()
+        page.locator("#slot-list input[type=radio]").first.check()
+        page.locator("#slot-continue").click()
+        page.locator("#name").fill("Amal Haddad")
+        page.locator("#phone").fill(a_phone_number())
+        page.locator("#notify_by-both").check()  # both, but no email address
+        page.locator("#book").click()
+        _visit(page, None, f"booking-sms-choice-error-{lang}", found)
+        assert page.locator("#email").get_attribute("aria-invalid") == "true"
+        assert page.locator("#notify_by-both").is_checked()  # the choice is kept
+        assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+        # One group: arrow keys move the choice within it.
+        page.locator("#notify_by-both").focus()
+        page.keyboard.press("ArrowUp")
+        assert page.locator("#notify_by-sms").is_checked()
+        assert page.evaluate("document.activeElement.id") == "notify_by-sms"
+        _visit(page, None, f"booking-sms-choice-{lang}", found)
+        page.locator("#book").click()
+        page.locator("#booked").wait_for()
+        assert "/booking/manage/fdm_" in page.url
+        assert found == {}, found
+        assert problems == [], problems
+    finally:
+        context.close()

@@ -36,7 +36,9 @@ def test_templated_email_is_accepted_as_scheduled(post_message):
         "appointment_id",
         "staff_id",
         "retried_at",
+        "segments",
     }
+    assert body["segments"] is None  # an SMS's only
 
 
 def test_same_idempotency_key_and_body_returns_first_message_with_200(post_message, notify_client):

@@ -6,81 +6,22 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 
 from services.notify import outbox
 from shared.db import utcnow
+from shared.testing import RecordingServer, twilio_handler
 from shared.workers import step_on
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
 
-class RecordingServer:
-    """A real HTTP server in a thread; `answers` are (status, headers) given in turn (then 2xx)."""
-
-    def __init__(self, handle) -> None:
-        self.requests: list[dict] = []
-        self.answers: list[tuple[int, dict[str, str]]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, headers, reply = handle(outer, self, body)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def next_answer(self, default: int) -> tuple[int, dict[str, str]]:
-        return self.answers.pop(0) if self.answers else (default, {})
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-# --- a Twilio stand-in: POST /2010-04-01/Accounts/{sid}/Messages.json, basic auth, form body
-
-
-def twilio_handler(server, request, body):
-    expected = "Basic " + base64.b64encode(b"ACtest:secret-token").decode()
-    if request.path != "/2010-04-01/Accounts/ACtest/Messages.json":
-        return 404, {}, b'{"code": 20404, "message": "not found", "status": 404}'
-    if request.headers.get("Authorization") != expected:
-        return 401, {}, b'{"code": 20003, "message": "Authenticate", "status": 401}'
-    form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
-    status, headers = server.next_answer(201)
-    if status >= 400:
-        reply = {"code": 21211, "message": "Invalid 'To' Phone Number", "status": status}
-        return status, headers, json.dumps(reply).encode()
-    server.requests.append(form)
-    reply = {"sid": f"SM{len(server.requests):032d}", "status": "queued", **form}
-    return 201, {}, json.dumps(reply).encode()
-
-
 @pytest.fixture
 def twilio(notify_app):
     server = RecordingServer(twilio_handler)
-    notify_app.config["SMS_URL"] = (
-        f"twilio://ACtest:secret-token@127.0.0.1:{server.port}/+15005550006"
-    )
+    notify_app.config["SMS_URL"] = server.twilio_url
     yield server
     notify_app.config["SMS_URL"] = "console://"
     server.close()

@@ -173,7 +173,8 @@ def test_the_cap_finds_one_address_without_reading_the_day(session, booking_app,
     session.execute(sa.insert(Appointment), rows)
     postgres = session.get_bind().dialect.name == "postgresql"
     session.execute(sa.text("ANALYZE appointments" if postgres else "ANALYZE"))
-    params = {"since": now - timedelta(days=1), "email": "client7@example.org"}
+    # A client with an address and no phone number (a NULL parameter matches nothing).
+    params = {"since": now - timedelta(days=1), "email": "client7@example.org", "phone": None}
     sent = []  # the cap's statement and parameters as the driver gets them
 
     def keep(_connection, _cursor, statement, parameters, *_args):

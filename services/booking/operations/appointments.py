@@ -45,6 +45,7 @@ from shared.actors import Actor
 from shared.db import UTCDateTime, dialect_insert, folded, utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import FrontdeskError, NotFound, ValidationFailed, raise_every
+from shared.fields import contact_errors, default_notify_by
 from shared.idempotency import check_replay
 from shared.timestamps import utc_iso
 
@@ -166,19 +167,33 @@ _BY_IDEMPOTENCY_KEY = sa.select(Appointment).where(
 )
 # Built once (a booking's statements are cheaper to run than to build); see _check_daily_cap.
 _APPOINTMENT_ROWS = Appointment.__table__.c  # a plain Core statement: less Python
-_MADE_SINCE = (
-    sa.select(_APPOINTMENT_ROWS.created_at)
-    .where(
-        _APPOINTMENT_ROWS.created_at > sa.bindparam("since", type_=UTCDateTime()),
-        _APPOINTMENT_ROWS.client_email_key == sa.bindparam("email"),
+# One client: the same mailbox or the same phone number (a NULL parameter matches nothing).
+_SAME_CLIENT = sa.or_(
+    _APPOINTMENT_ROWS.client_email_key == sa.bindparam("email"),
+    _APPOINTMENT_ROWS.client_phone == sa.bindparam("phone"),
+)
+_SINCE = sa.bindparam("since", type_=UTCDateTime())
+
+
+def _made_by(column: sa.Column, contact: str) -> sa.Select:
+    """(created_at, id) of the bookings one contact made since `since` (its own index)."""
+    return sa.select(_APPOINTMENT_ROWS.created_at, _APPOINTMENT_ROWS.id).where(
+        _APPOINTMENT_ROWS.created_at > _SINCE,
+        column == sa.bindparam(contact),
         _APPOINTMENT_ROWS.follow_up_of_id.is_(None),
     )
-    .order_by(_APPOINTMENT_ROWS.created_at)
-)
+
+
+# By address and by phone number as a UNION, not an OR: each side keeps its index, and a
+# booking made with both counts once.
+_MADE_SINCE = sa.union(
+    _made_by(_APPOINTMENT_ROWS.client_email_key, "email"),
+    _made_by(_APPOINTMENT_ROWS.client_phone, "phone"),
+).order_by("created_at")
 _SEAT_HELD = (
     sa.select(_APPOINTMENT_ROWS.id)
     .where(
-        _APPOINTMENT_ROWS.client_email_key == sa.bindparam("email"),
+        _SAME_CLIENT,
         _APPOINTMENT_ROWS.service_id == sa.bindparam("service_id"),
         _APPOINTMENT_ROWS.start == sa.bindparam("start", type_=UTCDateTime()),
         _APPOINTMENT_ROWS.status != "cancelled",
@@ -194,37 +209,59 @@ def _find_by_idempotency_key(session: Session, key: str | None) -> Appointment |
     return session.scalar(_BY_IDEMPOTENCY_KEY, {"key": key})
 
 
+def _contacts(email_key: str, phone: str | None) -> dict[str, str | None]:
+    """The parameters of _SAME_CLIENT: a client's mailbox key and phone number (None: none)."""
+    return {"email": email_key or None, "phone": phone or None}
+
+
 def _check_one_seat(
-    session: Session, *, service: Service, email_key: str, start: datetime, moving_id: int = 0
+    session: Session,
+    *,
+    service: Service,
+    email_key: str,
+    phone: str | None,
+    start: datetime,
+    moving_id: int = 0,
 ) -> None:
-    """Raise AlreadyBooked when the client holds a seat of this group session already.
+    """Raise AlreadyBooked when the client (by address or phone) holds a seat of this group
+    session already.
 
     Runs under the staff lock the caller took, so two requests cannot both pass.
     """
     if service.capacity == 1:  # the slot itself is taken then
         return
-    held = {"email": email_key, "service_id": service.id, "start": start, "moving_id": moving_id}
+    held = {
+        **_contacts(email_key, phone),
+        "service_id": service.id,
+        "start": start,
+        "moving_id": moving_id,
+    }
     if session.scalar(_SEAT_HELD, held) is not None:
+        field = "client.email" if email_key else "client.phone"
         raise AlreadyBooked(
-            "This email address already has a place at this time; one place per person.",
-            errors={"client.email": ["Already booked for this session."]},
+            "This client already has a place at this time; one place per person.",
+            errors={field: ["Already booked for this session."]},
         )
 
 
-def _check_daily_cap(session: Session, *, email_key: str, cap: int, now: datetime) -> None:
-    """Raise TooManyBookings when a mailbox already made `cap` bookings in the last 24 hours.
+def _check_daily_cap(
+    session: Session, *, email_key: str, phone: str | None, cap: int, now: datetime
+) -> None:
+    """Raise TooManyBookings when a mailbox or a phone number already made `cap` bookings in
+    the last 24 hours.
 
     Every booking made in the window counts, cancelled ones too (each sent a confirmation);
-    addresses are compared by mailbox key, so Ana@, ana+1@ and "ana"@ are one client.
+    addresses are compared by mailbox key, so Ana@, ana+1@ and "ana"@ are one client, and
+    phone numbers as E.164, so a client cannot go round the cap by leaving the address out.
     """
     since = now - BOOKING_CAP_WINDOW
-    made = session.scalars(_MADE_SINCE, {"since": since, "email": email_key}).all()
+    made = session.scalars(_MADE_SINCE, {"since": since, **_contacts(email_key, phone)}).all()
     if len(made) >= cap:
         free_again = made[len(made) - cap] + BOOKING_CAP_WINDOW
         retry_after = max(1, int((free_again - now).total_seconds()) + 1)
         raise TooManyBookings(
-            f"This email address already has {len(made)} bookings made in the last 24 hours; "
-            "please call us, or book again later.",
+            f"This email address or phone number already has {len(made)} bookings made in the "
+            "last 24 hours; please call us, or book again later.",
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -262,9 +299,10 @@ def book(
 
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
-    email_key = mailbox_key(client["email"])
+    email_key = mailbox_key(client["email"]) if client.get("email") else ""
+    phone = client.get("phone")
     if daily_cap and actor == CLIENT:
-        _check_daily_cap(session, email_key=email_key, cap=daily_cap, now=now)
+        _check_daily_cap(session, email_key=email_key, phone=phone, cap=daily_cap, now=now)
     candidates = availability.bookable_staff(service, staff_id)
     if staff_id is not None and not candidates:
         raise NotFound("This staff member does not offer this service.", code="staff_not_found")
@@ -280,7 +318,7 @@ def book(
         raise
     if (existing := _find_by_idempotency_key(session, idempotency_key)) is not None:
         return replay(existing)
-    _check_one_seat(session, service=service, email_key=email_key, start=start)
+    _check_one_seat(session, service=service, email_key=email_key, phone=phone, start=start)
     uid = f"{uuid.uuid4()}@frontdesk"
     token = manage_token_for(uid, secret)
     accommodations = accommodations or {}
@@ -298,9 +336,10 @@ def book(
         "mode": mode,
         "video_url": _video_url(staff, uid) if mode == "video" else None,
         "client_name": client["name"],
-        "client_email": client["email"],
+        "client_email": client.get("email"),
         "client_email_key": email_key,
-        "client_phone": client.get("phone"),
+        "client_phone": phone,
+        "notify_by": client.get("notify_by") or default_notify_by(client.get("email")),
         "client_language": client.get("language") or "en",
         "client_time_zone": client.get("time_zone") or staff.time_zone,
         "backup_callback_number": backup.get("callback_number"),
@@ -469,6 +508,7 @@ def reschedule(
         session,
         service=service,
         email_key=appointment.client_email_key,
+        phone=appointment.client_phone,
         start=start,
         moving_id=appointment.id,
     )
@@ -574,6 +614,7 @@ def follow_up(
             "name": appointment.client_name,
             "email": appointment.client_email,
             "phone": appointment.client_phone,
+            "notify_by": appointment.notify_by,
             "language": appointment.client_language,
             "time_zone": appointment.client_time_zone,
         },
@@ -607,6 +648,16 @@ def update(
     unknown = set(fields) - EDITABLE
     if unknown:
         raise ValidationFailed(errors={name: ["Cannot be changed."] for name in sorted(unknown)})
+    if "client_phone" in fields:
+        # A phone-only client, or one who hears from us by SMS, keeps a number to be reached at.
+        problems = contact_errors(
+            appointment.client_email,
+            fields["client_phone"],
+            appointment.notify_by,
+            keys=("client_phone", "client_phone"),
+        )
+        if problems:
+            raise ValidationFailed(errors=problems)
     changed = sorted(name for name, value in fields.items() if getattr(appointment, name) != value)
     for name in changed:
         setattr(appointment, name, fields[name])

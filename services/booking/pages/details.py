@@ -30,6 +30,7 @@ FIELDS = (
     "name",
     "email",
     "phone",
+    "notify_by",
     "backup",
     "callback_number",
     "interpreter_language",
@@ -37,13 +38,14 @@ FIELDS = (
     "notes",
     "language",
 )
-ORDER = (*FIELDS[:3], "backup-callback", *FIELDS[4:], "reason")
+ORDER = (*FIELDS[:4], "backup-callback", *FIELDS[5:], "reason")
 
 # Where an error of the schema or of an operation belongs on the page, by its path.
 INPUTS = {
     "client.name": "name",
     "client.email": "email",
     "client.phone": "phone",
+    "client.notify_by": "notify_by",
     "backup.callback_number": "callback_number",
     "accommodations.interpreter_language": "interpreter_language",
     "accommodations.other": "accommodation_other",
@@ -76,13 +78,19 @@ CHOOSE_BACKUP = N_("Please choose what we do if the video fails.")
 CANNOT_HOLD = N_(
     "We cannot hold this time with this choice. Please choose “Call me” or another time."
 )
+EMAIL_OR_PHONE = N_("Please enter your email address or a phone number we can text.")
+EMAIL_FOR_EMAIL = N_("Please enter your email address, or choose to hear from us by SMS.")
+PHONE_FOR_SMS = N_("Please enter the phone number we should text.")
+CHOOSE_NOTIFY_BY = N_("Please choose email, SMS or both.")
 REQUIRED = {
     "name": N_("Please enter your name."),
-    "email": N_("Please enter your email address."),
     "interpreter_language": N_("Please tell us which language."),
 }
 TRY_TOMORROW = N_(
     "This email address already has several bookings made today. Please try again tomorrow."
+)
+TRY_TOMORROW_BY_PHONE = N_(
+    "This phone number already has several bookings made today. Please try again tomorrow."
 )
 # Errors that are about the booking as a whole, by code: the input they are shown beside.
 BY_CODE = {
@@ -95,6 +103,17 @@ BY_CODE = {
     ),
     "already_booked": ("email", N_("This email address already has a place at this time.")),
     "mode_not_offered": ("backup-callback", CANNOT_HOLD),
+}
+# The same, for a client who gave a phone number and no email address.
+BY_CODE_FOR_PHONE = {
+    "too_many_bookings": (
+        "phone",
+        N_(
+            "This phone number already has several bookings made today. "
+            "Please call us at %(phone)s to book more, or try again tomorrow."
+        ),
+    ),
+    "already_booked": ("phone", N_("This phone number already has a place at this time.")),
 }
 
 
@@ -151,8 +170,9 @@ def _booking(
         "mode": mode,
         "client": {
             "name": values["name"],
-            "email": values["email"],
+            "email": values["email"] or None,
             "phone": in_zone_country(values["phone"], tz) or None,
+            "notify_by": values["notify_by"] or None,
             "language": language,
             "time_zone": tz,
         },
@@ -197,11 +217,12 @@ def page_errors(
 ) -> dict[str, str]:
     """An error of the schema or of an operation as the page's inputs and their messages, in
     the page's language and page order: the one place the booking pages word errors."""
+    by_code = BY_CODE_FOR_PHONE if not values.get("email") else {}
     if exc.code in BY_CODE:
-        key, message = BY_CODE[exc.code]
+        key, message = by_code.get(exc.code) or BY_CODE[exc.code]
         phone = current_org().phone_display
         if "%(phone)s" in message and not phone:  # never "call us" without the number
-            message = TRY_TOMORROW
+            message = TRY_TOMORROW_BY_PHONE if key == "phone" else TRY_TOMORROW
         return {key: gettext(message, phone=phone) if phone else gettext(message)}
     schema = schema or AppointmentCreateSchema()
     errors: dict[str, str] = {}
@@ -235,6 +256,12 @@ def _message(
         return key, ONE_LINE, None
     if not value and key in REQUIRED:
         return key, REQUIRED[key], None
+    if key == "notify_by":
+        return key, CHOOSE_NOTIFY_BY, None
+    if key == "email" and not value:
+        return key, EMAIL_OR_PHONE if not values.get("phone") else EMAIL_FOR_EMAIL, None
+    if key == "phone" and not value:
+        return key, PHONE_FOR_SMS, None
     if key == "email":
         return key, NON_ASCII_EMAIL if NON_ASCII_LOCAL_PART in messages else EMAIL_LIKE, None
     return key, NOT_A_PHONE, None

@@ -18,6 +18,7 @@ from services.booking.errors import (
     SlotTaken,
     TooManyBookings,
 )
+from services.booking.manage_tokens import manage_token_from_short
 from services.booking.models import Appointment, Service
 from services.booking.operations import appointments, availability, catalog
 from services.booking.operations.appointments import CLIENT
@@ -251,6 +252,15 @@ def manage(token: str):
         moved=request.args.get("moved") == "1",
         google_url=google_calendar_url(appointment),
     )
+
+
+@blueprint.get("/m/<string(length=32):short>")
+def short_manage(short: str):
+    """The short manage link of SMS messages: the same token, shorter, sent to the manage page."""
+    token = manage_token_from_short(short)
+    if token is None:
+        abort(404)
+    return redirect(url_for(".manage", token=token), 303)
 
 
 @blueprint.get("/manage/<manage_token:token>/event.ics")

@@ -39,6 +39,7 @@ from services.consent.operations.audit import Origin, record_event
 from shared.auth import hash_token
 from shared.db import folded, utcnow
 from shared.errors import ValidationFailed, raise_every
+from shared.fields import default_notify_by
 from shared.idempotency import check_replay
 from shared.timestamps import utc_iso
 
@@ -78,22 +79,47 @@ class Created:
 
 
 def find_reusable(
-    *, session: Session, version: FormVersion, client_email: str
+    *, session: Session, version: FormVersion, client_email: str | None, client_phone: str | None
 ) -> ConsentRequest | None:
-    """A signed, unwithdrawn, still-valid consent of this client to this exact version."""
+    """A signed, unwithdrawn, still-valid consent of this client (by address, or by phone
+    number for a client without one) to this exact version."""
     now = utcnow()
+    if client_email:
+        same_client = sa.func.lower(ConsentRequest.client_email) == client_email.lower()
+    elif client_phone:
+        same_client = ConsentRequest.client_phone == client_phone
+    else:
+        return None
     return session.scalar(
         sa.select(ConsentRequest)
         .join(ConsentRecord, ConsentRecord.request_id == ConsentRequest.id)
         .where(
             ConsentRequest.version_id == version.id,
-            sa.func.lower(ConsentRequest.client_email) == client_email.lower(),
+            same_client,
             ConsentRequest.status == "signed",
             sa.or_(ConsentRecord.valid_until.is_(None), ConsentRecord.valid_until > now),
         )
         .order_by(ConsentRecord.signed_at.desc())
         .limit(1)
     )
+
+
+def _to_client(
+    *,
+    session: Session,
+    request: ConsentRequest,
+    message: dict[str, Any],
+    event_on_delivery: str | None = None,
+) -> None:
+    """Queue a message to the client by email and/or SMS, as they chose; each is its own
+    outbox item with its own idempotency key (the first one's delivery is audited)."""
+    for n, (channel, recipient) in enumerate(request.channels):
+        outbox.enqueue_notify(
+            session=session,
+            request=request,
+            message={"channel": channel, "to": recipient, **message},
+            event_on_delivery=event_on_delivery if n == 0 else None,
+        )
 
 
 def _new_request(
@@ -114,8 +140,9 @@ def _new_request(
     request = ConsentRequest(
         version=template.current_version,
         client_name=client["client_name"],
-        client_email=client["client_email"],
+        client_email=client.get("client_email"),
         client_phone=client.get("client_phone"),
+        notify_by=client.get("notify_by") or default_notify_by(client.get("client_email")),
         locale=client.get("locale") or forms.DEFAULT_LOCALE,
         timezone=client.get("timezone") or "UTC",
         appointment_id=appointment_id,
@@ -161,7 +188,10 @@ def create_request(
             url = signing_url(settings, token) if existing.status == "pending" else None
             return Created(existing, url, reused=False, replayed=True)
     reusable = find_reusable(
-        session=session, version=template.current_version, client_email=client["client_email"]
+        session=session,
+        version=template.current_version,
+        client_email=client.get("client_email"),
+        client_phone=client.get("client_phone"),
     )
     if reusable is not None:
         if appointment_id is not None:
@@ -197,12 +227,10 @@ def create_request(
             session=session, request=request, appointment_id=appointment_id
         )
         if appointment_start is not None and appointment_start - REMINDER_BEFORE > now:
-            outbox.enqueue_notify(
+            _to_client(
                 session=session,
                 request=request,
                 message={
-                    "channel": "email",
-                    "to": request.client_email,
                     "template": "consent_reminder",
                     "locale": request.locale,
                     "send_at": utc_iso(appointment_start - REMINDER_BEFORE),
@@ -224,12 +252,10 @@ def _send_link(
     *, session: Session, request: ConsentRequest, url: str, settings: records.RecordSettings
 ) -> None:
     """Queue the email that gives the client their signing link (audited as sent once out)."""
-    outbox.enqueue_notify(
+    _to_client(
         session=session,
         request=request,
         message={
-            "channel": "email",
-            "to": request.client_email,
             "template": "consent_request",
             "locale": request.locale,
             "data": {
@@ -540,12 +566,10 @@ def _after_signing(
     request.updated_at = utcnow()
     link, download_token = records.create_download_link(session=session, record=record)
     url = records.download_url(settings, download_token)
-    outbox.enqueue_notify(
+    _to_client(
         session=session,
         request=request,
         message={
-            "channel": "email",
-            "to": request.client_email,
             "template": "consent_signed",
             "locale": request.locale,
             "data": {
@@ -619,12 +643,10 @@ def withdraw(
     )
     request.status = "withdrawn"
     request.updated_at = utcnow()
-    outbox.enqueue_notify(
+    _to_client(
         session=session,
         request=request,
         message={
-            "channel": "email",
-            "to": request.client_email,
             "template": "consent_withdrawn",
             "locale": request.locale,
             "data": {
