@@ -346,3 +346,27 @@ def test_the_organization_page_says_when_booking_has_no_profile_yet(office, book
         assert "not available yet" in main and "<form" not in main
     else:
         assert 'name="name"' in main and 'name="reply_to"' in main
+
+
+def test_an_admin_saves_the_organization_profile(office, booking_app):
+    if booking_app.test_client().get("/api/v1/organization").status_code in (404, 405):
+        pytest.skip("booking has no organization profile on this branch (org-profile adds it)")
+    page = office.get("/setup/organization")
+    form = {
+        "name": "Maple Settlement Services",
+        "phone": "+14165550100",
+        "email": "hello@maple.example",
+        "address": "12 Queen St W, Toronto",
+        "reply_to": "office@maple.example",
+        "default_language": "fr",
+        "hours-en": "Monday to Friday, 9:00 to 17:00",
+        "hours-fr": "Du lundi au vendredi, de 9 h à 17 h",
+        "csrf_token": csrf_of(page.text),
+    }
+    assert office.post("/setup/organization", data=form).status_code == 302
+    saved = booking_app.test_client().get("/api/v1/organization").get_json()
+    assert saved["reply_to"] == "office@maple.example" and saved["default_language"] == "fr"
+    assert saved["hours"] == {"en": form["hours-en"], "fr": form["hours-fr"]}
+    wrong = office.post("/setup/organization", data={**form, "reply_to": "office@", "name": ""})
+    assert wrong.status_code == 422
+    assert 'id="reply_to-error"' in wrong.text and 'value="office@"' in wrong.text

@@ -14,19 +14,12 @@ from werkzeug.datastructures import MultiDict
 
 from services.console.errors import ApiProblem
 from services.console.pages.access import field_errors, page_blueprint
+from shared.pages import LANGUAGES
 
 blueprint = page_blueprint("console_setup", admin=True)
 
 ROLES = ("staff", "admin")
-ORGANIZATION_FIELDS = (
-    "name",
-    "phone",
-    "email",
-    "address",
-    "hours",
-    "reply_to",
-    "default_language",
-)
+ORGANIZATION_FIELDS = ("name", "phone", "email", "address", "reply_to", "default_language")
 STAFF_TEXT = ("name", "email", "time_zone", "role", "video_link_template", "dial_in")
 SERVICE_NUMBERS = (
     "duration_minutes",
@@ -74,8 +67,12 @@ def index():
 def organization():
     """The organization profile form (or 'not available yet' while booking has no API)."""
     profile = g.api.booking.organization()
+    values = {name: (profile or {}).get(name) or "" for name in ORGANIZATION_FIELDS}
+    for lang in LANGUAGES:
+        values[f"hours-{lang}"] = ((profile or {}).get("hours") or {}).get(lang, "")
+    values["logo_url"] = (profile or {}).get("logo_url")
     return _organization_page(
-        {}, profile or {}, available=profile is not None, saved="saved" in request.args
+        {}, values, available=profile is not None, saved="saved" in request.args
     )
 
 
@@ -92,12 +89,23 @@ def _organization_page(errors, values, *, available=True, saved=False, status=20
 
 @blueprint.post("/setup/organization")
 def save_organization():
-    """Save the organization profile at booking."""
+    """Save the organization profile at booking (PUT: the whole profile but the logo)."""
     values = {name: request.form.get(name, "").strip() for name in ORGANIZATION_FIELDS}
+    for lang in LANGUAGES:
+        values[f"hours-{lang}"] = request.form.get(f"hours-{lang}", "").strip()
+    fields: dict[str, Any] = {name: values[name] or None for name in ORGANIZATION_FIELDS}
+    fields["name"] = values["name"]
+    fields["default_language"] = values["default_language"] or "en"
+    fields["hours"] = {
+        lang: values[f"hours-{lang}"] for lang in LANGUAGES if values[f"hours-{lang}"]
+    }
     try:
-        g.api.booking.update_organization({k: v or None for k, v in values.items()})
+        g.api.booking.update_organization(fields)
     except ApiProblem as problem:
-        return _organization_page(_problem_or_raise(problem), values, status=422)
+        errors = _problem_or_raise(problem)
+        if "hours" in errors:  # booking names the whole dict: show it by the default language's
+            errors[f"hours-{fields['default_language']}"] = errors.pop("hours")
+        return _organization_page(errors, values, status=422)
     return redirect(url_for("console_setup.organization", saved=1))
 
 
