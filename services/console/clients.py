@@ -143,6 +143,17 @@ class BookingClient(ConsoleClient):
         """Change the organization profile (admin)."""
         return self.call("PUT", ORGANIZATION_PATH, json=dict(fields))
 
+    def upload_logo(self, content: bytes, content_type: str) -> dict[str, Any]:
+        """Set the organization's logo: the image itself as the body (admin)."""
+        # The one call with a raw body (ServiceClient.request sends JSON): a PUT, so a repeat
+        # after a timeout stores the same image.
+        response = self._client.put(
+            f"{ORGANIZATION_PATH}/logo", content=content, headers={"Content-Type": content_type}
+        )
+        if response.status_code >= 400:
+            raise ApiProblem.from_response(response)
+        return response.json()
+
 
 class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""

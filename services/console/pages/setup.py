@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from services.console.errors import ApiProblem
@@ -67,13 +68,25 @@ def index():
 def organization():
     """The organization profile form (or 'not available yet' while booking has no API)."""
     profile = g.api.booking.organization()
-    values = {name: (profile or {}).get(name) or "" for name in ORGANIZATION_FIELDS}
+    return _organization_page(
+        {},
+        _organization_values(profile),
+        available=profile is not None,
+        saved="saved" in request.args,
+    )
+
+
+def _organization_values(profile: dict[str, Any] | None) -> dict[str, Any]:
+    """Booking's profile as the form's fields."""
+    values: dict[str, Any] = {name: (profile or {}).get(name) or "" for name in ORGANIZATION_FIELDS}
     for lang in LANGUAGES:
         values[f"hours-{lang}"] = ((profile or {}).get("hours") or {}).get(lang, "")
     values["logo_url"] = (profile or {}).get("logo_url")
-    return _organization_page(
-        {}, values, available=profile is not None, saved="saved" in request.args
-    )
+    return values
+
+
+def _current_organization() -> dict[str, Any]:
+    return _organization_values(g.api.booking.organization())
 
 
 def _organization_page(errors, values, *, available=True, saved=False, status=200):
@@ -106,6 +119,22 @@ def save_organization():
         if "hours" in errors:  # booking names the whole dict: show it by the default language's
             errors[f"hours-{fields['default_language']}"] = errors.pop("hours")
         return _organization_page(errors, values, status=422)
+    return redirect(url_for("console_setup.organization", saved=1))
+
+
+@blueprint.post("/setup/organization/logo")
+def upload_logo():
+    """Send the chosen image to booking as the organization's logo."""
+    upload = request.files.get("logo")
+    if upload is None or not upload.filename:
+        errors = {"logo": gettext("Choose an image file.")}
+        return _organization_page(errors, _current_organization(), status=422)
+    try:
+        g.api.booking.upload_logo(upload.read(), upload.mimetype or "application/octet-stream")
+    except ApiProblem as problem:
+        errors = _problem_or_raise(problem)
+        errors = {"logo": errors.get("_form") or " ".join(errors.values())}
+        return _organization_page(errors, _current_organization(), status=422)
     return redirect(url_for("console_setup.organization", saved=1))
 
 
