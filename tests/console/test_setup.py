@@ -47,7 +47,8 @@ def test_staff_get_the_403_page_on_every_setup_page_and_action(make_staff, sign_
     amira = sign_in("amira@maple.example")
     csrf = csrf_of(amira.get("/").text)
     for path in SETUP_PAGES:
-        assert amira.get(path).status_code == 403, path
+        page = amira.get(path, headers={"Accept": "text/html"})
+        assert page.status_code == 403 and "<html" in page.text, path
     for path in ("/setup/tokens", "/setup/staff/1", "/setup/services/new", "/setup/tokens/revoke"):
         assert amira.post(path, data={"csrf_token": csrf}).status_code == 403, path
 
@@ -401,3 +402,16 @@ def test_an_admin_uploads_the_organizations_logo(office, booking_app):
         content_type="multipart/form-data",
     )
     assert wrong.status_code == 422 and 'id="logo-error"' in wrong.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/setup/staff/999999", "/setup/services/999999", "/setup/consent-forms/999999"]
+)
+def test_a_missing_staff_member_service_or_form_is_the_404_page(office, path):
+    answer = office.get(path, headers={"Accept": "text/html"})
+    assert answer.status_code == 404 and "<html" in answer.text
+
+
+def test_retrying_a_missing_message_is_the_404_page(office):
+    csrf = csrf_of(office.get("/setup/messages").text)
+    assert office.post("/setup/messages/999999/retry", data={"csrf_token": csrf}).status_code == 404
