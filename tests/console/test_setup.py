@@ -415,3 +415,31 @@ def test_a_missing_staff_member_service_or_form_is_the_404_page(office, path):
 def test_retrying_a_missing_message_is_the_404_page(office):
     csrf = csrf_of(office.get("/setup/messages").text)
     assert office.post("/setup/messages/999999/retry", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_no_token_is_left_working_when_a_service_is_down(apps, office, make_token, monkeypatch):
+    from services.console.clients import ConsentClient
+    from shared.errors import ServiceCallFailed
+
+    def down(*args, **kwargs):
+        raise ServiceCallFailed("consent is down")
+
+    page = office.get("/setup/tokens")
+    staff_id = re.search(r'<option value="(\d+)" selected>Office', page.text).group(1)
+    monkeypatch.setattr(ConsentClient, "register_token", down)
+    answer = office.post(
+        "/setup/tokens",
+        data={
+            "name": "half made",
+            "role": "admin",
+            "staff_id": staff_id,
+            "days": "30",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert answer.status_code == 503 and 'id="new-token"' not in answer.text
+    monkeypatch.undo()
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    listed = apps["booking"].test_client().get("/api/v1/tokens", headers=admin)
+    rows = [t for t in listed.get_json() if t["name"] == "half made"]
+    assert len(rows) == 1 and rows[0]["revoked_at"] is not None

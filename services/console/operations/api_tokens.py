@@ -9,17 +9,17 @@ scripts; those show with only their service.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
-from services.console import outbox
 from services.console.clients import ConsoleClient
 from shared.auth import hash_token, new_token
 from shared.db import utcnow
 from shared.errors import FrontdeskError, ServiceCallFailed, ServiceUnavailable
+
+log = logging.getLogger("frontdesk.console.api_tokens")
 
 MAX_DAYS = 365
 
@@ -44,7 +44,6 @@ class TokenRow:
 
 def create_token(
     *,
-    session: Session,
     clients: Mapping[str, ConsoleClient],
     name: str,
     role: str,
@@ -53,10 +52,15 @@ def create_token(
     now: datetime | None = None,
 ) -> str:
     """Make a token and register it at every service; returns it (shown once, never stored).
-    If a service fails, its registration at the others is revoked (queued) and 503 raised."""
+
+    If a service refuses or fails, the services that took it revoke it again at once and the
+    error goes on up (503 for a service down): no half-made token is left working. (A revocation
+    that fails too leaves a row nobody holds the token of, until its expiry.)
+    """
     now = now or utcnow()
     token = new_token("fdt")
     digest = hash_token(token)
+    registered: list[ConsoleClient] = []
     try:
         for client in clients.values():
             client.register_token(
@@ -66,14 +70,18 @@ def create_token(
                 name=name,
                 expires_at=now + timedelta(days=days),
             )
-    except ServiceCallFailed as exc:
-        outbox.enqueue_revocation(session=session, target={"token_hash": digest})
-        raise ServiceUnavailable(
-            "A service did not answer; no token was made. Try again in a minute.",
-            code="services_unavailable",
-        ) from exc
-    except FrontdeskError:
-        outbox.enqueue_revocation(session=session, target={"token_hash": digest})
+            registered.append(client)
+    except (ServiceCallFailed, FrontdeskError) as exc:
+        for client in registered:
+            try:
+                client.revoke_tokens({"token_hash": digest})
+            except (ServiceCallFailed, FrontdeskError):
+                log.warning("a half-made API token was not revoked", extra={"error": str(exc)})
+        if isinstance(exc, ServiceCallFailed):
+            raise ServiceUnavailable(
+                "A service did not answer; no token was made. Try again in a minute.",
+                code="services_unavailable",
+            ) from exc
         raise
     return token
 

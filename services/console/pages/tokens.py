@@ -9,7 +9,6 @@ from flask_babel import gettext
 from services.console.errors import ApiProblem
 from services.console.operations import api_tokens
 from services.console.pages.access import field_errors, page_blueprint
-from shared import db
 
 blueprint = page_blueprint("console_tokens", admin=True)
 
@@ -67,7 +66,6 @@ def create_token():
         return _page(errors, values, status=422)
     try:
         token = api_tokens.create_token(
-            session=db.session(),
             clients=g.api.every(),
             name=values["name"],
             role=values["role"],
