@@ -203,11 +203,20 @@ def test_a_staff_members_field_errors_show_with_the_input_kept(make_staff, offic
     assert 'id="error-summary"' in answer.text
 
 
-def test_an_admin_deactivates_and_reactivates_a_staff_member(make_staff, office):
+def test_an_admin_deactivates_and_reactivates_a_staff_member(
+    apps, make_staff, sign_in, deliver, office
+):
+    from services.console.pages.access import COOKIE
+
     staff_id = make_staff(email="amira@maple.example", name="Amira")
+    amira = sign_in("amira@maple.example")
+    token = amira.get_cookie(COOKIE).value
     page = office.get("/setup/staff")
     csrf = csrf_of(page.text)
     office.post(f"/setup/staff/{staff_id}/active", data={"active": "0", "csrf_token": csrf})
+    assert amira.get("/").status_code == 302  # signed out at once
+    deliver()
+    assert [_api_status(apps, s, token) for s in SERVICES] == [401] * 3
     assert 'Reactivate<span class="visually-hidden"> Amira' in office.get("/setup/staff").text
     office.post(f"/setup/staff/{staff_id}/active", data={"active": "1", "csrf_token": csrf})
     assert 'Deactivate<span class="visually-hidden"> Amira' in office.get("/setup/staff").text

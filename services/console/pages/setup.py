@@ -14,7 +14,9 @@ from flask_babel import gettext
 from werkzeug.datastructures import MultiDict
 
 from services.console.errors import ApiProblem
-from services.console.pages.access import field_errors, page_blueprint
+from services.console.operations import sessions
+from services.console.pages.access import deliver_after_response, field_errors, page_blueprint
+from shared import db
 from shared.pages import LANGUAGES
 
 blueprint = page_blueprint("console_setup", admin=True)
@@ -194,7 +196,15 @@ def staff_save(staff_id: int):
         member = g.api.booking.update_staff(staff_id, fields)
     except ApiProblem as problem:
         return _staff_page(staff_id, _problem_or_raise(problem), values, 422)
+    _signed_out_if_inactive(member)
     return redirect(url_for("console_setup.staff_list", changed=member["name"]))
+
+
+def _signed_out_if_inactive(member: dict[str, Any]) -> None:
+    """A deactivated staff member is signed out everywhere (console and services) at once."""
+    if not member.get("active", True):
+        sessions.end_every_session(session=db.session(), staff_id=member["id"])
+        deliver_after_response()
 
 
 @blueprint.post("/setup/staff/<int:staff_id>/active")
@@ -206,6 +216,7 @@ def staff_active(staff_id: int):
     except ApiProblem as problem:
         _problem_or_raise(problem)
         raise
+    _signed_out_if_inactive(member)
     return redirect(url_for("console_setup.staff_list", changed=member["name"]))
 
 
