@@ -172,6 +172,10 @@ class ConsentClient(ConsoleClient):
         """Create a consent form with its first version (admin)."""
         return self.call("POST", "/api/v1/templates", json=dict(fields))
 
+    def preview_version(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """A version's content checked and rendered (each locale's `body_html`), not stored."""
+        return self.call("POST", "/api/v1/templates/preview", json=dict(content))
+
     def publish_version(self, template_id: int, content: Mapping[str, Any]) -> dict[str, Any]:
         """Publish a consent form's new version (admin)."""
         return self.call("POST", f"/api/v1/templates/{template_id}/versions", json=dict(content))

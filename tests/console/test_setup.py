@@ -285,7 +285,7 @@ def test_a_services_field_errors_show_with_the_input_kept(office):
 CONSENT_FORM = {
     "name": "Intake consent",
     "title-en": "Consent to share",
-    "body-en": "We share your file with your caseworker.",
+    "body-en": "We share your file with your **caseworker**.",
     "title-fr": "Consentement au partage",
     "body-fr": "Nous partageons votre dossier avec votre intervenante.",
     "title-ar": "الموافقة على المشاركة",
@@ -307,6 +307,7 @@ def test_a_consent_form_is_previewed_in_each_language_then_published(consent_app
     assert preview.status_code == 200
     assert '<article class="card" lang="ar" dir="rtl"' in preview.text
     assert "Consentement au partage" in preview.text and "أوافق على مشاركة ملفي" in preview.text
+    assert "<strong>caseworker</strong>" in preview.text  # rendered by consent, as signers see it
     assert 'lang="es"' not in preview.text.split('id="preview-heading"')[1].split("</section>")[0]
     assert office.get("/setup/consent-forms").text.count("Intake consent") == 0  # not published
     published = office.post(
@@ -329,6 +330,21 @@ def test_a_consent_form_is_previewed_in_each_language_then_published(consent_app
         },
     )
     assert "Version 2" in office.get("/setup/consent-forms").text
+
+
+def test_a_preview_with_mistakes_shows_consents_errors_and_no_preview(office):
+    page = office.get("/setup/consent-forms/new")
+    answer = office.post(
+        "/setup/consent-forms/new",
+        data={
+            **CONSENT_FORM,
+            "box-label-0-fr": "",
+            "action": "preview",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert answer.status_code == 422
+    assert 'id="box-label-0-fr-error"' in answer.text and 'id="preview-heading"' not in answer.text
 
 
 def test_a_consent_forms_errors_show_next_to_the_language_fields(office):

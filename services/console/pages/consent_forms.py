@@ -1,6 +1,7 @@
 """Setup > Consent forms (admins): the forms and their current version; write a new version
 (or a new form) with its title, text and checkboxes in each language, preview it in every
-language (a server-rendered preview: no script needed), then publish it at consent.
+language (consent checks and renders it as signers see it, storing nothing; a server-rendered
+preview, no script needed), then publish it at consent.
 
 Consent checks the content (English required, every language labels every checkbox); its
 field errors show next to the language's fields they are about.
@@ -155,7 +156,8 @@ def editor_errors(problem: ApiProblem) -> dict[str, str]:
     return errors or {"_form": problem.detail}
 
 
-def _editor(template: dict[str, Any] | None, values, errors, preview=False, status=200):
+def _editor(template: dict[str, Any] | None, values, errors, preview=None, status=200):
+    """The editor; with `preview` (consent's rendered bodies by locale) the preview above it."""
     body = render_template(
         "console/setup/consent_form_edit.html",
         template=template,
@@ -163,7 +165,6 @@ def _editor(template: dict[str, Any] | None, values, errors, preview=False, stat
         errors=errors,
         boxes=range(BOXES),
         preview=preview,
-        preview_langs=_written(values) if preview else [],
         preview_boxes=_boxes(values),
     )
     return body, status
@@ -184,9 +185,10 @@ def new_version(template_id: int):
 
 def _publish(template: dict[str, Any] | None):
     values = _posted(request.form)
-    if request.form.get("action") == "preview":
-        return _editor(template, values, {}, preview=True)
     try:
+        if request.form.get("action") == "preview":
+            shown = g.api.consent.preview_version(_content(values))
+            return _editor(template, values, {}, preview=shown["body_html"])
         if template is None:
             created = g.api.consent.create_template({"name": values["name"], **_content(values)})
             name = created["name"]
