@@ -468,3 +468,38 @@ def test_no_token_is_left_working_when_a_service_is_down(apps, office, make_toke
     listed = apps["booking"].test_client().get("/api/v1/tokens", headers=admin)
     rows = [t for t in listed.get_json() if t["name"] == "half made"]
     assert len(rows) == 1 and rows[0]["revoked_at"] is not None
+
+
+def test_a_new_version_keeps_the_fields_and_checkboxes_it_was_not_asked_to_change(
+    consent_app, make_token, office
+):
+    admin = {"Authorization": f"Bearer {make_token('consent', 'admin')}"}
+    labels = {"checkboxes": {"share": "I agree"}, "fields": {"pronouns": "Pronouns"}}
+    made = (
+        consent_app.test_client()
+        .post(
+            "/api/v1/templates",
+            json={
+                "name": "With a field",
+                "locales": {"en": {"title": "Consent", "body": "Text", **labels}},
+                "checkboxes": [{"key": "share", "required": False}],
+                "fields": [{"key": "pronouns", "max_length": 40}],
+            },
+            headers=admin,
+        )
+        .get_json()
+    )
+    editor = office.get(f"/setup/consent-forms/{made['id']}")
+    form = dict(re.findall(r'name="([^"]+)" type="text" value="([^"]*)"', editor.text))
+    form |= dict(re.findall(r'<textarea id="([^"]+)"[^>]*>([^<]*)</textarea>', editor.text))
+    answer = office.post(
+        f"/setup/consent-forms/{made['id']}",
+        data={**form, "action": "publish", "csrf_token": csrf_of(editor.text)},
+    )
+    assert answer.status_code == 302, answer.text
+    current = consent_app.test_client().get(f"/api/v1/templates/{made['id']}", headers=admin)
+    content = current.get_json()["current_version"]
+    assert content["number"] == 2
+    assert content["content"]["fields"] == [{"key": "pronouns", "max_length": 40}]
+    assert content["content"]["checkboxes"] == [{"key": "share", "required": False}]
+    assert content["content"]["locales"]["en"]["fields"] == {"pronouns": "Pronouns"}

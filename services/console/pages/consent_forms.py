@@ -20,7 +20,7 @@ from shared.pages import LANGUAGES
 
 blueprint = page_blueprint("console_consent_forms", admin=True)
 
-BOXES = 3  # checkbox rows on the form; a version with more is edited through the API
+BOXES = 3  # rows of each kind on the form; a version with more is edited through the API
 
 
 @blueprint.get("/setup/consent-forms")
@@ -42,6 +42,11 @@ def _template(template_id: int) -> dict[str, Any]:
         raise
 
 
+# The editor's rows: checkboxes the client ticks and fields the client fills in, each with a
+# key and a label per language; (content key, row prefix, the spec's own setting and default).
+ROWS = (("checkboxes", "box", "required", True), ("fields", "input", "max_length", 500))
+
+
 def _values_of(template: dict[str, Any] | None) -> dict[str, Any]:
     """A form's current version as the editor's fields (a new form: empty)."""
     values: dict[str, Any] = {"name": (template or {}).get("name", "")}
@@ -51,15 +56,17 @@ def _values_of(template: dict[str, Any] | None) -> dict[str, Any]:
         text = locales.get(lang) or {}
         values[f"title-{lang}"] = text.get("title", "")
         values[f"body-{lang}"] = text.get("body", "")
-    specs = content.get("checkboxes") or []
-    for index in range(BOXES):
-        spec = specs[index] if index < len(specs) else {}
-        values[f"box-key-{index}"] = spec.get("key", "")
-        values[f"box-required-{index}"] = spec.get("required", True) if spec else True
-        for lang in LANGUAGES:
-            labels = (locales.get(lang) or {}).get("checkboxes") or {}
-            values[f"box-label-{index}-{lang}"] = labels.get(spec.get("key", ""), "")
+    for kind, prefix, setting, default in ROWS:
+        specs = content.get(kind) or []
+        for index in range(BOXES):
+            spec = specs[index] if index < len(specs) else {}
+            values[f"{prefix}-key-{index}"] = spec.get("key", "")
+            values[f"{prefix}-{setting}-{index}"] = spec.get(setting, default)
+            for lang in LANGUAGES:
+                labels = (locales.get(lang) or {}).get(kind) or {}
+                values[f"{prefix}-label-{index}-{lang}"] = labels.get(spec.get("key", ""), "")
     values["validity_days"] = str(content.get("validity_days") or "")
+    values["too_many"] = any(len(content.get(kind) or []) > BOXES for kind, *_ in ROWS)
     return values
 
 
@@ -68,18 +75,21 @@ def _posted(form: MultiDict) -> dict[str, Any]:
     for lang in LANGUAGES:
         values[f"title-{lang}"] = form.get(f"title-{lang}", "").strip()
         values[f"body-{lang}"] = form.get(f"body-{lang}", "").strip()
-    for index in range(BOXES):
-        values[f"box-key-{index}"] = form.get(f"box-key-{index}", "").strip()
-        values[f"box-required-{index}"] = bool(form.get(f"box-required-{index}"))
-        for lang in LANGUAGES:
-            label = form.get(f"box-label-{index}-{lang}", "").strip()
-            values[f"box-label-{index}-{lang}"] = label
+    for _kind, prefix, setting, _default in ROWS:
+        for index in range(BOXES):
+            values[f"{prefix}-key-{index}"] = form.get(f"{prefix}-key-{index}", "").strip()
+            raw = form.get(f"{prefix}-{setting}-{index}", "").strip()
+            # A checkbox's "required" is a tick; a field's max_length is sent as typed.
+            values[f"{prefix}-{setting}-{index}"] = bool(raw) if setting == "required" else raw
+            for lang in LANGUAGES:
+                label = form.get(f"{prefix}-label-{index}-{lang}", "").strip()
+                values[f"{prefix}-label-{index}-{lang}"] = label
     values["validity_days"] = form.get("validity_days", "").strip()
     return values
 
 
-def _boxes(values: dict[str, Any]) -> list[int]:
-    return [i for i in range(BOXES) if values[f"box-key-{i}"]]
+def _rows(values: dict[str, Any], prefix: str = "box") -> list[int]:
+    return [i for i in range(BOXES) if values[f"{prefix}-key-{i}"]]
 
 
 def _written(values: dict[str, Any]) -> list[str]:
@@ -93,23 +103,34 @@ def _written(values: dict[str, Any]) -> list[str]:
 
 def _content(values: dict[str, Any]) -> dict[str, Any]:
     """The editor's fields as consent's version content."""
-    boxes = _boxes(values)
-    return {
+    content: dict[str, Any] = {
         "locales": {
             lang: {
                 "title": values[f"title-{lang}"],
                 "body": values[f"body-{lang}"],
-                "checkboxes": {
-                    values[f"box-key-{i}"]: values[f"box-label-{i}-{lang}"] for i in boxes
+                **{
+                    kind: {
+                        values[f"{prefix}-key-{i}"]: values[f"{prefix}-label-{i}-{lang}"]
+                        for i in _rows(values, prefix)
+                    }
+                    for kind, prefix, *_ in ROWS
                 },
             }
             for lang in _written(values)
         },
-        "checkboxes": [
-            {"key": values[f"box-key-{i}"], "required": values[f"box-required-{i}"]} for i in boxes
-        ],
         "validity_days": values["validity_days"] or None,
     }
+    for kind, prefix, setting, default in ROWS:
+        content[kind] = [
+            {
+                "key": values[f"{prefix}-key-{i}"],
+                setting: values[f"{prefix}-{setting}-{i}"]
+                if values[f"{prefix}-{setting}-{i}"] != ""
+                else default,
+            }
+            for i in _rows(values, prefix)
+        ]
+    return content
 
 
 def _paths(errors: Any, prefix: tuple = ()) -> list[tuple[tuple, str]]:
@@ -138,12 +159,20 @@ def _field_of(path: tuple) -> str:
             return f"{part}-{lang}"
         case ("locales", lang, "checkboxes", *_) if lang in LANGUAGES:
             return f"box-label-0-{lang}"
+        case ("locales", lang, "fields", *_) if lang in LANGUAGES:
+            return f"input-label-0-{lang}"
         case ("locales", lang, *_) if lang in LANGUAGES:
             return f"title-{lang}"
         case ("checkboxes", index, *_) if index.isdigit():
             return f"box-key-{index}"
         case ("checkboxes", *_):
             return "box-key-0"
+        case ("fields", index, "max_length") if index.isdigit():
+            return f"input-max_length-{index}"
+        case ("fields", index, *_) if index.isdigit():
+            return f"input-key-{index}"
+        case ("fields", *_):
+            return "input-key-0"
     return "_form"
 
 
@@ -165,7 +194,8 @@ def _editor(template: dict[str, Any] | None, values, errors, preview=None, statu
         errors=errors,
         boxes=range(BOXES),
         preview=preview,
-        preview_boxes=_boxes(values),
+        preview_boxes=_rows(values),
+        preview_inputs=_rows(values, "input"),
     )
     return body, status
 
