@@ -175,6 +175,17 @@ class Versions(MethodView):
         return forms.publish_version(session=session, template=template, content=data)
 
 
+@templates_blp.route("/templates/preview")
+class VersionPreview(MethodView):
+    @templates_blp.arguments(schemas.VersionContentSchema)
+    @templates_blp.response(200, schemas.VersionPreviewSchema)
+    @require("admin")
+    def post(self, data):
+        """Check a version's content and render it as signers would see it; nothing is stored
+        (the console's preview before publishing)."""
+        return {"content": data, "body_html": forms.preview_html(data)}
+
+
 @templates_blp.route("/templates/<int:template_id>/versions/<int:number>")
 class VersionByNumber(MethodView):
     @templates_blp.response(200, schemas.VersionSchema)

@@ -152,6 +152,15 @@ class VersionSchema(ma.Schema):
     created_at = UTCDateTime()
 
 
+class VersionPreviewSchema(ma.Schema):
+    """A version's content as it would be published: checked, rendered, not stored."""
+
+    content = ma.fields.Dict()
+    body_html = ma.fields.Dict(
+        metadata={"description": "Each locale's body as sanitized HTML, as signers see it."}
+    )
+
+
 class TemplateSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()

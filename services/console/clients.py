@@ -20,6 +20,8 @@ from shared.auth import REVOKE_PATH, TOKENS_PATH
 from shared.errors import ServiceCallFailed
 from shared.http import MESSAGES_PATH, ServiceClient, client_for, create_clients
 
+ORGANIZATION_PATH = "/api/v1/organization"
+
 
 class ConsoleClient(ServiceClient):
     """A service as the console calls it: JSON in, JSON out, a problem raised as ApiProblem."""
@@ -65,6 +67,16 @@ class ConsoleClient(ServiceClient):
     def revoke_tokens(self, target: Mapping[str, Any]) -> httpx.Response:
         """Revoke a token (`token_hash`) or every token of a `staff_id` at this service."""
         return self.request("POST", REVOKE_PATH, json=dict(target), expect=(200,))
+
+    # --- setup (admins): API tokens ---
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token this service knows (admin; never their hashes)."""
+        return self.call("GET", TOKENS_PATH)
+
+    def revoke_token(self, token_id: int) -> dict[str, Any]:
+        """Revoke one token by this service's id for it (admin)."""
+        return self.call("POST", REVOKE_PATH, json={"token_id": token_id})
 
 
 class BookingClient(ConsoleClient):
@@ -159,9 +171,69 @@ class BookingClient(ConsoleClient):
         """A new feed URL (`url`, `webcal_url`), shown once; the old URL stops working."""
         return self.call("POST", f"/api/v1/staff/{staff_id}/feed-token")
 
+    # --- setup (admins): staff, services, organization ---
+
+    def update_staff(self, staff_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a staff member's given fields (admin)."""
+        return self.call("PATCH", f"/api/v1/staff/{staff_id}", json=dict(fields))
+
+    def every_service(self) -> list[dict[str, Any]]:
+        """Every service, unlisted and inactive ones too (admin)."""
+        return self.call("GET", "/api/v1/services/all")
+
+    def create_service(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Add a service (admin)."""
+        return self.call("POST", "/api/v1/services", json=dict(fields))
+
+    def update_service(self, service_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Change a service's given fields (admin)."""
+        return self.call("PATCH", f"/api/v1/services/{service_id}", json=dict(fields))
+
+    def organization(self) -> dict[str, Any] | None:
+        """The organization profile, or None while booking has no such API (404/405)."""
+        response = self.request("GET", ORGANIZATION_PATH, expect=(200, 404, 405))
+        return response.json() if response.status_code == 200 else None
+
+    def update_organization(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Change the organization profile (admin)."""
+        return self.call("PUT", ORGANIZATION_PATH, json=dict(fields))
+
+    def upload_logo(self, content: bytes, content_type: str) -> dict[str, Any]:
+        """Set the organization's logo: the image itself as the body (admin)."""
+        # The one call with a raw body (ServiceClient.request sends JSON): a PUT, so a repeat
+        # after a timeout stores the same image.
+        response = self._client.put(
+            f"{ORGANIZATION_PATH}/logo", content=content, headers={"Content-Type": content_type}
+        )
+        if response.status_code >= 400:
+            raise ApiProblem.from_response(response)
+        return response.json()
+
 
 class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""
+
+    # --- setup (admins): consent forms ---
+
+    def templates(self) -> list[dict[str, Any]]:
+        """Every consent form with its current version."""
+        return self.call("GET", "/api/v1/templates")
+
+    def template(self, template_id: int) -> dict[str, Any]:
+        """One consent form with its current version."""
+        return self.call("GET", f"/api/v1/templates/{template_id}")
+
+    def create_template(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a consent form with its first version (admin)."""
+        return self.call("POST", "/api/v1/templates", json=dict(fields))
+
+    def preview_version(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        """A version's content checked and rendered (each locale's `body_html`), not stored."""
+        return self.call("POST", "/api/v1/templates/preview", json=dict(content))
+
+    def publish_version(self, template_id: int, content: Mapping[str, Any]) -> dict[str, Any]:
+        """Publish a consent form's new version (admin)."""
+        return self.call("POST", f"/api/v1/templates/{template_id}/versions", json=dict(content))
 
 
 class NotifyClient(ConsoleClient):
@@ -211,6 +283,24 @@ class NotifyClient(ConsoleClient):
             raise ApiProblem.from_response(response)
         return response.status_code == 201
 
+    # --- setup (admins): message log, webhook endpoints ---
+
+    def messages_with_status(self, status: str) -> list[dict[str, Any]]:
+        """Messages in one status (admin: everyone's)."""
+        return self.call("GET", "/api/v1/messages", params={"status": status, "limit": 200})
+
+    def retry_message(self, message_id: int) -> dict[str, Any]:
+        """Queue a failed or dead message again (admin)."""
+        return self.call("POST", f"/api/v1/messages/{message_id}/retry")
+
+    def webhook_endpoints(self) -> list[dict[str, Any]]:
+        """Every webhook receiver and whether it is disabled (admin)."""
+        return self.call("GET", "/api/v1/webhook-endpoints")
+
+    def enable_webhook_endpoint(self, endpoint_id: int) -> dict[str, Any]:
+        """Send to a disabled receiver again (admin)."""
+        return self.call("POST", f"/api/v1/webhook-endpoints/{endpoint_id}/enable")
+
 
 @dataclass
 class Clients:
@@ -253,6 +343,10 @@ class PersonApi:
     @property
     def notify(self) -> NotifyClient:
         return self._client("notify", NotifyClient)
+
+    def every(self) -> dict[str, ConsoleClient]:
+        """Each service's client by name (an API token is made at all three)."""
+        return {"booking": self.booking, "consent": self.consent, "notify": self.notify}
 
     def close(self) -> None:
         """Close the connection pools made in this request."""

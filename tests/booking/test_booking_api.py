@@ -25,6 +25,25 @@ def test_public_service_list_needs_no_token(booking_app, make_service):
     assert only_video == []
 
 
+def test_admins_list_every_service_with_unlisted_and_inactive_ones(
+    booking_app, make_service, make_token
+):
+    make_service(slug="listed")
+    make_service(slug="unlisted", listed=False)
+    make_service(slug="retired", active=False)
+    client = booking_app.test_client()
+    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
+    assert [s["slug"] for s in client.get("/api/v1/services/all", headers=admin).get_json()] == [
+        "listed",
+        "unlisted",
+        "retired",
+    ]
+    assert [s["slug"] for s in client.get("/api/v1/services").get_json()] == ["listed"]
+    staff = {"Authorization": f"Bearer {make_token('booking', 'staff', staff_id=1)}"}
+    assert client.get("/api/v1/services/all", headers=staff).status_code == 403
+    assert client.get("/api/v1/services/all").status_code == 401
+
+
 def test_slots_show_utc_and_viewer_zone(booking_app, make_service, next_weekday):
     service = make_service()
     day = next_weekday(0)

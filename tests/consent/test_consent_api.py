@@ -104,6 +104,21 @@ def test_markdown_body_is_rendered_and_sanitized(client, admin):
     assert 'href="https://example.org"' in html
 
 
+def test_a_preview_is_checked_and_rendered_and_stores_nothing(client, admin):
+    content = form_content()
+    content["locales"]["en"]["body"] = "**Bold** <script>alert(1)</script>"
+    before = client.get("/api/v1/templates", headers=admin).get_json()
+    response = client.post("/api/v1/templates/preview", json=content, headers=admin)
+    assert response.status_code == 200
+    html = response.get_json()["body_html"]["en"]
+    assert "<strong>Bold</strong>" in html and "<script" not in html
+    assert set(response.get_json()["body_html"]) == set(content["locales"])
+    assert client.get("/api/v1/templates", headers=admin).get_json() == before
+    del content["locales"]["fr"]["checkboxes"]["sharing"]
+    wrong = client.post("/api/v1/templates/preview", json=content, headers=admin)
+    assert wrong.status_code == 422 and "locales.fr.checkboxes" in wrong.get_json()["errors"]
+
+
 def test_publishing_a_version_adds_one_and_keeps_the_old(client, admin, template_id):
     first = client.get(f"/api/v1/templates/{template_id}", headers=admin).get_json()
     content = form_content(validity_days=30)

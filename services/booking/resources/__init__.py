@@ -230,6 +230,15 @@ class ServiceCollection(MethodView):
         return catalog.create_service(session=db.session(), **data)
 
 
+@catalog_blp.route("/services/all")
+class EveryService(MethodView):
+    @catalog_blp.response(200, schemas.ServiceSchema(many=True))
+    @require("admin")
+    def get(self):
+        """List every service, unlisted and inactive ones too (the console's setup)."""
+        return catalog.list_services(session=db.session(), public=False)
+
+
 @catalog_blp.route("/services/<id:service_id>")
 class ServiceItem(MethodView):
     @catalog_blp.response(200, schemas.ServiceSchema)

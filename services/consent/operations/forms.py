@@ -48,14 +48,17 @@ def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_content(content).encode()).hexdigest()
 
 
+def preview_html(content: dict[str, Any]) -> dict[str, str]:
+    """Each locale's body as a published version would show it (nothing is stored)."""
+    return {locale: render_markdown(text["body"]) for locale, text in content["locales"].items()}
+
+
 def _build_version(template: FormTemplate, number: int, content: dict[str, Any]) -> FormVersion:
     return FormVersion(
         template=template,
         number=number,
         content=content,
-        body_html={
-            locale: render_markdown(text["body"]) for locale, text in content["locales"].items()
-        },
+        body_html=preview_html(content),
         validity_days=content.get("validity_days"),
         content_sha256=content_hash(content),
     )
