@@ -11,7 +11,10 @@ import time
 import uuid
 from email import policy
 
+import pytest
 from browser_checks import WCAG_22_AA, check_accessibility, narrow_enough, screenshot
+
+pytestmark = pytest.mark.browser
 
 WEEK = [
     {"weekday": 0, "start_time": "09:00", "end_time": "12:00"},

@@ -15,6 +15,8 @@ import httpx
 import pytest
 from browser_checks import PHONE, WCAG_22_AA, check_accessibility, narrow_enough, screenshot
 
+pytestmark = pytest.mark.browser
+
 SERVICES = ("booking", "consent", "notify")
 LANGS = ("en", "fr", "es", "ar")
 

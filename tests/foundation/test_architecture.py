@@ -293,3 +293,15 @@ def test_code_uses_no_private_names_of_flask_and_its_libraries():
                 ):
                     offenders.append(f"{where}:{node.lineno} subclasses Flask")
     assert offenders == []
+
+
+@pytest.mark.parametrize("folder, mark", [("browser", "browser"), ("e2e", "e2e")])
+def test_every_browser_and_e2e_test_module_is_marked(folder, mark):
+    # An unmarked Chromium test runs in the plain pass too, where Playwright's event loop in the
+    # main thread breaks every later asyncio.run (the PDF signer's).
+    unmarked = [
+        path.name
+        for path in (ROOT / "tests" / folder).glob("test_*.py")
+        if f"pytestmark = pytest.mark.{mark}" not in path.read_text()
+    ]
+    assert unmarked == []
