@@ -1,7 +1,8 @@
 """The console's pages, one module per area; each area is one blueprint made by `page_blueprint`.
 
 Areas: sign_in (public: the sign-in form and links, sign out), agenda (the landing page),
-invitations (admins invite staff);
+invitations (admins invite staff), appointments (one appointment and its actions), clients
+(search and the client file);
 appointments, clients, availability and admin join here the same way. Every blueprint made with
 `page_blueprint` requires a signed-in person (access.py) unless made `public=True`.
 """
@@ -11,13 +12,21 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 from flask_limiter import Limiter
 
-from services.console.pages import access, agenda, invitations, labels, sign_in
+from services.console.pages import (
+    access,
+    agenda,
+    appointments,
+    clients,
+    invitations,
+    labels,
+    sign_in,
+)
 from services.console.pages.access import page_blueprint
 
 __all__ = ["page_blueprint", "register"]
 
 # Each area's module exposes `blueprint` (and may expose `register(app, limiter)` for limits).
-AREAS = (sign_in, agenda, invitations)
+AREAS = (sign_in, agenda, invitations, appointments, clients)
 
 
 def register(app: Flask, limiter: Limiter) -> None:
