@@ -25,6 +25,7 @@ from flask_babel import get_locale, gettext
 
 from services.console.errors import ApiProblem
 from services.console.pages.access import field_errors, page_blueprint
+from shared.languages import LANGUAGES
 from shared.pages import N_
 
 blueprint = page_blueprint("console_appointments")
@@ -297,7 +298,10 @@ def _client_fields(appointment: dict[str, Any]) -> dict[str, Any]:
         "client_name": appointment["client_name"],
         "client_email": appointment["client_email"],
         "client_phone": appointment.get("client_phone"),
-        "locale": appointment.get("client_language") or "en",
+        # The client's language when the suite has it, else English (consent's locales).
+        "locale": language
+        if (language := appointment.get("client_language")) in LANGUAGES
+        else "en",
         "timezone": appointment.get("client_time_zone") or "UTC",
         "appointment_id": appointment["id"],
     }
