@@ -230,6 +230,7 @@ def test_staff_b_gets_the_same_404_for_staff_as_appointment_as_for_a_missing_one
     theirs = bo.get(f"/appointments/{appointment}")
     assert missing.status_code == theirs.status_code == 404
     assert "Ana Souza" not in theirs.text
+    assert bo.get(f"/appointments/{appointment}/consents/1/record.pdf").status_code == 404
     csrf = csrf_of(bo.get("/").text)
     for action, fields in (
         ("complete", {"outcome": "resolved"}),
@@ -254,3 +255,15 @@ def test_admins_act_on_anyones_appointment(amira, make_staff, book, sign_in, fut
     assert office.get(path).status_code == 200
     done = _post(office, path, f"{path}/cancel", reason="Staff ill.")
     assert done.status_code == 302
+
+
+def test_a_cancelled_appointment_offers_no_more_actions(amira, book, sign_in, future_day):
+    appointment = book(amira, local(future_day, 10))
+    client = sign_in("amira@maple.example")
+    path = f"/appointments/{appointment}"
+    _post(client, path, f"{path}/cancel", reason="")
+    html = client.get(path).text
+    assert "Cancelled" in html
+    for action in ("Mark completed", "Cancel the appointment", "Send the invitation again"):
+        assert action not in html
+    assert "Move this appointment" not in html and "Book a follow-up at this time" not in html
