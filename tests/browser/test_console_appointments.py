@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 from browser_checks import (
     CONSENT_FORM,
+    PHONE,
     WCAG_22_AA,
     check_accessibility,
     narrow_enough,
     screenshot,
+    watch_console,
 )
 
 pytestmark = pytest.mark.browser
@@ -137,10 +139,28 @@ def _sign_in(served, page, email: str, mail: Path) -> None:
     page.wait_for_url(re.compile(r"/console/(\?.*)?$"))
 
 
+@pytest.fixture(scope="module")
+def session(served, browser, setup, tmp_path_factory):
+    """A 390 px touch screen signed in once as the staff member (one sign-in email per module)."""
+    context = browser.new_context(viewport=PHONE, has_touch=True, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        _sign_in(served, page, setup["staff"]["email"], _instance(tmp_path_factory) / "mail")
+        page.close()
+        yield context
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def signed_in(served, phone, setup, tmp_path_factory):
-    _sign_in(served, phone, setup["staff"]["email"], _instance(tmp_path_factory) / "mail")
-    return phone
+def signed_in(session):
+    """A new tab of the signed-in session, its console watched."""
+    page = session.new_page()
+    page.console_problems = watch_console(page)
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def _check(page, name: str) -> None:
