@@ -371,6 +371,7 @@ def consent_record(appointment_id: int, request_id: int):
         "Content-Disposition", f'attachment; filename="consent-record-{request_id}.pdf"'
     )
     response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
