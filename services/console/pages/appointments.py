@@ -183,10 +183,9 @@ def _page(
     return body, status
 
 
-def _done(appointment_id: int, what: str, anchor: str = "", **params: Any) -> Response:
-    """Back to the page after an action, with its notice."""
-    target = url_for(".appointment", appointment_id=appointment_id, done=what, **params)
-    return redirect(target + (f"#{anchor}" if anchor else ""))
+def _done(appointment_id: int, what: str) -> Response:
+    """Back to the top of the page after an action, where its notice is."""
+    return redirect(url_for(".appointment", appointment_id=appointment_id, done=what))
 
 
 def _refused(appointment_id: int, problem: ApiProblem, form: str, values: dict[str, str]):
@@ -284,7 +283,7 @@ def resend_invite(appointment_id: int):
         g.api.booking.resend_invite(appointment_id, click=_click())
     except ApiProblem as problem:
         return _refused(appointment_id, problem, "invite", {})
-    return _done(appointment_id, "invite_sent", "messages")
+    return _done(appointment_id, "invite_sent")
 
 
 def _click() -> str:
@@ -317,7 +316,7 @@ def send_consent(appointment_id: int):
         g.api.consent.request_consent(fields, click=_click())
     except ApiProblem as problem:
         return _refused(appointment_id, problem, "send", values)
-    return _done(appointment_id, "link_sent", "consent")
+    return _done(appointment_id, "link_sent")
 
 
 @blueprint.post("/appointments/<int:appointment_id>/consents/<int:request_id>/resend")
@@ -327,7 +326,7 @@ def resend_consent(appointment_id: int, request_id: int):
         g.api.consent.resend(request_id)
     except ApiProblem as problem:
         return _refused(appointment_id, problem, "consent", {})
-    return _done(appointment_id, "link_sent", "consent")
+    return _done(appointment_id, "link_sent")
 
 
 @blueprint.post("/appointments/<int:appointment_id>/consents/verbal")
@@ -347,7 +346,7 @@ def verbal_consent(appointment_id: int):
         g.api.consent.verbal(fields)
     except ApiProblem as problem:
         return _refused(appointment_id, problem, "verbal", values)
-    return _done(appointment_id, "verbal_recorded", "consent")
+    return _done(appointment_id, "verbal_recorded")
 
 
 @blueprint.post("/appointments/<int:appointment_id>/consents/<int:request_id>/withdraw")
@@ -358,7 +357,7 @@ def withdraw_consent(appointment_id: int, request_id: int):
         g.api.consent.withdraw(request_id, reason=values["reason"] or None)
     except ApiProblem as problem:
         return _refused(appointment_id, problem, f"withdraw-{request_id}", values)
-    return _done(appointment_id, "withdrawn", "consent")
+    return _done(appointment_id, "withdrawn")
 
 
 @blueprint.get("/appointments/<int:appointment_id>/consents/<int:request_id>/record.pdf")
