@@ -185,6 +185,7 @@ def test_complete_with_notes(served, signed_in, setup):
     page.get_by_role("button", name="Mark completed").click()
     summary = page.locator("#error-summary")
     assert summary.is_visible()  # no outcome chosen: the error is named, the notes kept
+    assert page.evaluate("document.activeElement.id") == "error-summary"
     page.get_by_label("Notes for the client's file").fill("Housing form filled in together.")
     page.get_by_role("button", name="Mark completed").click()
     assert page.locator("#error-summary").is_visible()
