@@ -267,3 +267,15 @@ def test_a_cancelled_appointment_offers_no_more_actions(amira, book, sign_in, fu
     for action in ("Mark completed", "Cancel the appointment", "Send the invitation again"):
         assert action not in html
     assert "Move this appointment" not in html and "Book a follow-up at this time" not in html
+
+
+def test_times_are_the_persons_wall_clock_on_a_dst_day(amira, book, sign_in):
+    # The second Sunday of March: Toronto springs forward; 22:00 there is 02:00 UTC next day.
+    today = datetime.now(UTC).date()
+    year = today.year if today < today.replace(month=3, day=1) else today.year + 1
+    first = datetime(year, 3, 1).date()
+    day = first + timedelta(days=(6 - first.weekday()) % 7 + 7)
+    appointment = book(amira, local(day, 22))
+    html = sign_in("amira@maple.example").get(f"/appointments/{appointment}").text
+    assert "10:00\u202fPM" in html or "10:00 PM" in html
+    assert "10:45" in html and "(America/Toronto)" in html
