@@ -194,6 +194,10 @@ class ConsentClient(ConsoleClient):
             raise ApiProblem.from_response(response)
         return response
 
+    def download_link(self, request_id: int) -> dict[str, Any]:
+        """An expiring link to the signed record, to give the client a copy (`url`, `expires_at`)."""
+        return self.call("POST", f"/api/v1/requests/{request_id}/download-links", json={"days": 7})
+
     def templates(self) -> list[dict[str, Any]]:
         """The consent forms."""
         return self.call("GET", "/api/v1/templates")

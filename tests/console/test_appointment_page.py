@@ -199,6 +199,10 @@ def test_record_verbal_consent_and_download_its_record(
     pdf = client.get(record_link)
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     request_id = re.search(r"/consents/(\d+)/withdraw", page).group(1)
+    copy = _post(client, path, f"{path}/consents/{request_id}/download-link")
+    assert copy.status_code == 201
+    url = re.search(r'<a href="(http[^"]+\.pdf)" dir="ltr"', copy.text).group(1)
+    assert "/consent/records/" in url and "shown only now" in copy.text
     withdrawn = _post(
         client, path, f"{path}/consents/{request_id}/withdraw", reason="The client asked."
     )

@@ -142,6 +142,7 @@ def _page(
     values: dict[str, str] | None = None,
     failed: str | None = None,
     status: int = 200,
+    copy_link: dict[str, Any] | None = None,
 ) -> tuple[str, int]:
     """The appointment page; after a refused action, that form's errors and input."""
     zone = ZoneInfo(g.person.time_zone)
@@ -179,6 +180,7 @@ def _page(
         values=values or {},
         failed=failed,
         click=uuid.uuid4().hex,
+        copy_link=_with_times(copy_link, "expires_at") if copy_link else None,
     )
     return body, status
 
@@ -358,6 +360,17 @@ def withdraw_consent(appointment_id: int, request_id: int):
     except ApiProblem as problem:
         return _refused(appointment_id, problem, f"withdraw-{request_id}", values)
     return _done(appointment_id, "withdrawn")
+
+
+@blueprint.post("/appointments/<int:appointment_id>/consents/<int:request_id>/download-link")
+def consent_download_link(appointment_id: int, request_id: int):
+    """A 7-day link to the signed record, shown once, for the person to give the client."""
+    try:
+        link = g.api.consent.download_link(request_id)
+    except ApiProblem as problem:
+        return _refused(appointment_id, problem, "consent", {})
+    body, _status = _page(appointment_id, copy_link={**link, "request_id": request_id})
+    return body, 201
 
 
 @blueprint.get("/appointments/<int:appointment_id>/consents/<int:request_id>/record.pdf")
