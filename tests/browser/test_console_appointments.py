@@ -231,6 +231,10 @@ def test_record_verbal_consent(served, signed_in, setup):
     with page.expect_download() as caught:
         download.click()
     assert caught.value.suggested_filename.endswith(".pdf")
+    page.get_by_role("button", name="Make a link for the client's copy").first.click()
+    assert page.locator("#copy-link a").get_attribute("href").endswith(".pdf")
+    page.goto(f"{served.base}/console/appointments/{setup['upcoming']}?lang=en")
+    _check(page, "appointment-with-consent")
     assert page.console_problems == []
 
 
