@@ -170,7 +170,7 @@ def test_resend_the_invite_once_per_click(booking_app, amira, book, sign_in, fut
     after = client.get(path).text
     assert after.count("Invite sent again") == 1
     step_on(booking_app, booking_dispatch)
-    assert "booking_confirmation" in client.get(path).text
+    assert "Confirmation with the invitation" in client.get(path).text
 
 
 def test_record_verbal_consent_and_download_its_record(

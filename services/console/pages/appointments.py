@@ -54,6 +54,19 @@ HISTORY = {
     "consent": N_("Consent changed"),
     "invite_resent": N_("Invite sent again"),
 }
+# Notify's template names, as the messages tables show them.
+MESSAGE_KINDS = {
+    "booking_confirmation": N_("Confirmation with the invitation"),
+    "booking_rescheduled": N_("New time"),
+    "booking_cancelled": N_("Cancellation"),
+    "booking_reminder": N_("Reminder"),
+    "booking_staff_notice": N_("Notice to staff"),
+    "billing_notice": N_("Billing notice"),
+    "consent_request": N_("Signing link"),
+    "consent_reminder": N_("Reminder to sign"),
+    "consent_signed": N_("Signed copy"),
+    "consent_withdrawn": N_("Withdrawal notice"),
+}
 # The notice shown after each action (?done=).
 DONE = {
     "completed": N_("Marked completed. Billing is told."),
@@ -175,6 +188,7 @@ def _page(
         outcomes=OUTCOMES,
         request_statuses=REQUEST_STATUSES,
         history_labels=HISTORY,
+        message_kinds=MESSAGE_KINDS,
         done=DONE.get(request.args.get("done", "")),
         errors=errors or {},
         values=values or {},

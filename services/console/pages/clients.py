@@ -18,7 +18,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 
 from frontdesk import privacy
 from services.console.pages.access import page_blueprint
-from services.console.pages.appointments import OUTCOMES, REQUEST_STATUSES
+from services.console.pages.appointments import MESSAGE_KINDS, OUTCOMES, REQUEST_STATUSES
 from shared.errors import Forbidden
 
 blueprint = page_blueprint("console_clients")
@@ -86,6 +86,7 @@ def client_file(key: int):
         confirm_erase=request.args.get("erase") == "confirm",
         outcome_labels=OUTCOMES,
         request_statuses=REQUEST_STATUSES,
+        message_kinds=MESSAGE_KINDS,
     )
 
 
