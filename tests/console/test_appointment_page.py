@@ -224,7 +224,7 @@ def test_send_and_resend_a_signing_link(amira, book, sign_in, future_day, consen
     assert "The signing link is on its way" in client.get(again.headers["Location"]).text
 
 
-def test_staff_b_gets_the_same_404_for_staff_as_appointment_as_for_a_missing_one(
+def test_staff_b_gets_for_staff_a_appointment_the_404_of_a_missing_one(
     amira, make_staff, book, sign_in, future_day, consent_form
 ):
     make_staff(email="bo@maple.example")
