@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -209,6 +209,65 @@ class BookingClient(ConsoleClient):
             raise ApiProblem.from_response(response)
         return response.json()
 
+    # --- the appointment page and the client file --------------------------------------------
+
+    def history(self, appointment_id: int) -> list[dict[str, Any]]:
+        """Every change of an appointment, oldest first."""
+        return self.call("GET", f"/api/v1/appointments/{appointment_id}/history")
+
+    def cancel(self, appointment_id: int, *, reason: str | None) -> dict[str, Any]:
+        """Cancel an appointment (the client is told)."""
+        return self.call(
+            "POST", f"/api/v1/appointments/{appointment_id}/cancel", json={"reason": reason}
+        )
+
+    def reschedule(self, appointment_id: int, *, start: str) -> dict[str, Any]:
+        """Move an appointment to another free slot."""
+        return self.call(
+            "POST", f"/api/v1/appointments/{appointment_id}/reschedule", json={"start": start}
+        )
+
+    def complete(self, appointment_id: int, *, outcome: str, notes: str | None) -> dict[str, Any]:
+        """Mark a started appointment completed with its outcome and notes."""
+        return self.call(
+            "POST",
+            f"/api/v1/appointments/{appointment_id}/complete",
+            json={"outcome": outcome, "notes": notes},
+        )
+
+    def no_show(self, appointment_id: int) -> dict[str, Any]:
+        """Mark that the client did not come."""
+        return self.call("POST", f"/api/v1/appointments/{appointment_id}/no-show")
+
+    def resend_invite(self, appointment_id: int, *, click: str) -> dict[str, Any]:
+        """Send the client the invite again, once per click (the key)."""
+        return self.call(
+            "POST", f"/api/v1/appointments/{appointment_id}/resend-invite", idempotency_key=click
+        )
+
+    def follow_up(self, appointment_id: int, *, start: str) -> dict[str, Any]:
+        """Book the next session for the same client, linked to this one."""
+        return self.call(
+            "POST", f"/api/v1/appointments/{appointment_id}/follow-up", json={"start": start}
+        )
+
+    def slots(
+        self, service_id: int, *, start: date, end: date, tz: str, staff_id: int
+    ) -> list[dict[str, Any]]:
+        """A staff member's free slots of a service on the days start..end (in `tz`)."""
+        params = {"start": start.isoformat(), "end": end.isoformat(), "tz": tz, "staff": staff_id}
+        return self.call("GET", f"/api/v1/services/{service_id}/slots", params=params)["slots"]
+
+    def search_clients(self, q: str | None) -> list[dict[str, Any]]:
+        """Clients by part of their name or email, or their phone's digits."""
+        return self.call("GET", "/api/v1/clients", params={"q": q} if q else None)
+
+    def appointments_of_client(self, email: str) -> list[dict[str, Any]]:
+        """A client's appointments (staff: only their own), by start time."""
+        return self.call(
+            "GET", "/api/v1/appointments", params={"client_email": email, "limit": 1000}
+        )
+
 
 class ConsentClient(ConsoleClient):
     """Consent's API as the console calls it."""
@@ -234,6 +293,37 @@ class ConsentClient(ConsoleClient):
     def publish_version(self, template_id: int, content: Mapping[str, Any]) -> dict[str, Any]:
         """Publish a consent form's new version (admin)."""
         return self.call("POST", f"/api/v1/templates/{template_id}/versions", json=dict(content))
+
+    def requests_of(self, **filters: Any) -> list[dict[str, Any]]:
+        """Consent requests by `appointment_id` or `client_email` (staff: their own)."""
+        return self.call("GET", "/api/v1/requests", params=filters)
+
+    def request_consent(self, fields: Mapping[str, Any], *, click: str) -> dict[str, Any]:
+        """Ask the client to sign a form (the link is emailed to them), once per click."""
+        return self.call("POST", "/api/v1/requests", json=dict(fields), idempotency_key=click)
+
+    def resend(self, request_id: int) -> dict[str, Any]:
+        """Email the client their signing link again."""
+        return self.call("POST", f"/api/v1/requests/{request_id}/resend")
+
+    def verbal(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Attest a consent given out loud."""
+        return self.call("POST", "/api/v1/verbal", json=dict(fields))
+
+    def withdraw(self, request_id: int, *, reason: str | None) -> dict[str, Any]:
+        """Withdraw a signed consent on the client's behalf."""
+        return self.call("POST", f"/api/v1/requests/{request_id}/withdraw", json={"reason": reason})
+
+    def record_pdf(self, request_id: int) -> httpx.Response:
+        """The signed record's PDF as consent answers it (200, or a problem)."""
+        response = self.request("GET", f"/api/v1/requests/{request_id}/record.pdf", expect=(200,))
+        if response.status_code != 200:
+            raise ApiProblem.from_response(response)
+        return response
+
+    def download_link(self, request_id: int) -> dict[str, Any]:
+        """An expiring link to the signed record, to give the client a copy (`url`, `expires_at`)."""
+        return self.call("POST", f"/api/v1/requests/{request_id}/download-links", json={"days": 7})
 
 
 class NotifyClient(ConsoleClient):
@@ -300,6 +390,16 @@ class NotifyClient(ConsoleClient):
     def enable_webhook_endpoint(self, endpoint_id: int) -> dict[str, Any]:
         """Send to a disabled receiver again (admin)."""
         return self.call("POST", f"/api/v1/webhook-endpoints/{endpoint_id}/enable")
+
+    def messages_of_appointments(self, appointment_ids: list[int]) -> list[dict[str, Any]]:
+        """Messages notify sent about any of these appointments, oldest first."""
+        if not appointment_ids:
+            return []
+        return self.call(
+            "GET",
+            "/api/v1/messages",
+            params={"appointment_id": appointment_ids, "limit": 500},
+        )
 
 
 @dataclass

@@ -199,3 +199,19 @@ def test_the_invite_of_a_cancelled_appointment_is_not_sent_again(booking_app, ma
     assert refused.status_code == 409
     assert refused.mimetype == "application/problem+json"
     assert refused.get_json()["code"] == "invalid_status"
+
+
+def test_a_repeated_idempotency_key_sends_the_invite_again_only_once(
+    booking_app, make_token, booked
+):
+    staff = {
+        "Authorization": f"Bearer {make_token('booking', 'staff', staff_id=booked['staff_id'])}"
+    }
+    client = booking_app.test_client()
+    path = f"/api/v1/appointments/{booked['id']}/resend-invite"
+    for key in ("click-1", "click-1", "click-2"):
+        resent = client.post(path, headers={**staff, "Idempotency-Key": key})
+        assert resent.status_code == 202, resent.get_json()
+    history = client.get(f"/api/v1/appointments/{booked['id']}/history", headers=staff)
+    actions = [event["action"] for event in history.get_json()]
+    assert actions.count("invite_resent") == 2

@@ -577,18 +577,40 @@ def mark_no_show(
 
 
 def resend_invite(
-    *, session: Session, appointment: Appointment, actor: Actor, now: datetime | None = None
+    *,
+    session: Session,
+    appointment: Appointment,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> Appointment:
     """Send the client the confirmation with the calendar invite again (a confirmed appointment
-    not over yet), e.g. when the first one bounced or was lost."""
+    not over yet), e.g. when the first one bounced or was lost; once per idempotency key."""
     now = now or utcnow()
+    if idempotency_key is not None and _invite_resent_with(session, appointment, idempotency_key):
+        return appointment
     _require_confirmed(appointment, "sent again")
     if appointment.end <= now:
         raise InvalidTransition("The appointment is over: its invite is not sent again.")
-    record(session, appointment, actor, "invite_resent")
+    if idempotency_key is None:
+        record(session, appointment, actor, "invite_resent")
+    else:
+        record(session, appointment, actor, "invite_resent", key=idempotency_key)
     outbox.add_invite(session, appointment)
     session.flush()
     return appointment
+
+
+def _invite_resent_with(session: Session, appointment: Appointment, key: str) -> bool:
+    """True when the invite was already sent again for this (caller-scoped) key."""
+    found = session.scalar(
+        sa.select(AppointmentEvent.id).where(
+            AppointmentEvent.appointment_id == appointment.id,
+            AppointmentEvent.action == "invite_resent",
+            AppointmentEvent.details["key"].as_string() == key,
+        )
+    )
+    return found is not None
 
 
 def follow_up(

@@ -467,7 +467,8 @@ class AppointmentResendInvite(MethodView):
         description=(
             "The appointment; its confirmation with the calendar invite is queued for the client "
             "again (notify's `GET /messages?appointment_id=` shows its delivery). A cancelled, "
-            "completed or past appointment is a 409."
+            "completed or past appointment is a 409. With an `Idempotency-Key`, a repeat of the "
+            "same key sends nothing more (a double click sends one invite)."
         ),
     )
     @appointments_blp.alt_response(409, response="CONFLICT")
@@ -475,7 +476,10 @@ class AppointmentResendInvite(MethodView):
     def post(self, appointment_id):
         """Send the client the invite again (staff: their own appointments)."""
         return appointments.resend_invite(
-            session=db.session(), appointment=_own_appointment(appointment_id), actor=_actor()
+            session=db.session(),
+            appointment=_own_appointment(appointment_id),
+            actor=_actor(),
+            idempotency_key=caller_key(),
         )
 
 

@@ -1,7 +1,8 @@
 """The console's pages, one module per area; each area is one blueprint made by `page_blueprint`.
 
 Areas: sign_in (public: the sign-in form and links, sign out), agenda (the landing page),
-invitations (admins invite staff), setup, tokens, message_log and consent_forms (admins' setup);
+invitations (admins invite staff), appointments (one appointment and its actions), clients
+(search and the client file), setup, tokens, message_log and consent_forms (admins' setup);
 appointments, clients, availability and admin join here the same way. Every blueprint made with
 `page_blueprint` requires a signed-in person (access.py) unless made `public=True`.
 """
@@ -14,7 +15,9 @@ from flask_limiter import Limiter
 from services.console.pages import (
     access,
     agenda,
+    appointments,
     availability,
+    clients,
     consent_forms,
     invitations,
     labels,
@@ -28,7 +31,18 @@ from services.console.pages.access import page_blueprint
 __all__ = ["page_blueprint", "register"]
 
 # Each area's module exposes `blueprint` (and may expose `register(app, limiter)` for limits).
-AREAS = (sign_in, agenda, invitations, availability, setup, tokens, message_log, consent_forms)
+AREAS = (
+    sign_in,
+    agenda,
+    invitations,
+    appointments,
+    clients,
+    availability,
+    setup,
+    tokens,
+    message_log,
+    consent_forms,
+)
 
 
 def register(app: Flask, limiter: Limiter) -> None:

@@ -52,3 +52,11 @@
     });
   });
 })();
+
+// After a refused form the error summary takes the focus, so it is read out first (the page
+// works without this: the summary is at the top).
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var summary = document.getElementById("error-summary");
+  if (summary) summary.focus();
+});
