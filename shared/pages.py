@@ -179,6 +179,8 @@ def init_pages(app: Flask) -> Limiter:
         lang_url=lang_url,
         get_locale=get_locale,
         org_name=app.config["ORG_NAME"],
+        # The help center is booking's page; every service's public pages link to it.
+        help_url=app.config["PUBLIC_URL"].rstrip("/") + "/booking/help",
     )
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page

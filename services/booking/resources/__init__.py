@@ -14,6 +14,7 @@ from services.booking import api_examples, privacy, schemas
 from services.booking.models import ApiToken, Appointment, Staff
 from services.booking.operations import appointments, availability, catalog, client_search
 from services.booking.operations.appointments import CLIENT, Actor
+from services.booking.resources import faq as faq_resources
 from services.booking.resources import feeds as feed_resources
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
@@ -573,6 +574,7 @@ def blueprints() -> list[Blueprint]:
         appointments_blp,
         manage_blp,
         *feed_resources.blueprints(),
+        faq_resources.faq_blp,
         privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
         token_blueprint(ApiToken),
     ]
