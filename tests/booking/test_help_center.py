@@ -172,3 +172,15 @@ def test_public_pages_link_to_the_help_center_in_their_footer(booking_app, make_
     html = booking_app.test_client().get("/", headers=HTML).get_data(as_text=True)
     footer = html.split('<footer class="site-footer">')[1]
     assert 'href="http://frontdesk.test/booking/help"' in footer
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "ar"])
+def test_help_page_speaks_the_clients_language(booking_app, entries, lang):
+    html = (
+        booking_app.test_client()
+        .get(f"/help?lang={lang}&q=zzz", headers=HTML)
+        .get_data(as_text=True)
+    )
+    for english in ("Questions and answers", "Search the answers", "Try another word", "Help:"):
+        assert english not in html, english
+    assert f'lang="{lang}"' in html
