@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.booking.demo import load_demo
-from services.booking.operations import availability, catalog
+from services.booking.operations import availability, catalog, faq
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -42,3 +42,10 @@ def test_demo_creates_maple_once_with_bookable_services(session):
     local_hours = {s.start.astimezone(TORONTO).hour for s in slots if amira.id in s.staff_ids}
     assert 12 not in local_hours and 9 in local_hours  # lunch break
     session.rollback()
+
+
+def test_demo_help_center_answers_a_search_in_each_language(session):
+    load_demo(session=session, consent_template_ids={"recording": 3})
+    session.commit()
+    for language, q in (("en", "passport"), ("fr", "annuler"), ("es", "cancelar"), ("ar", "جواز")):
+        assert faq.search_entries(session=session, language=language, q=q), (language, q)
