@@ -65,9 +65,9 @@ def script_heads(source: Migrations) -> set[str]:
 
 def compared(name: str | None, type_: str, _parents: dict) -> bool:
     """Whether alembic compares a reflected object with the models: all but the full-text
-    search indexes a migration makes for one dialect (named with `_fts`: SQLite's FTS5 tables,
-    PostgreSQL's GIN indexes), which the models cannot describe."""
-    return not (type_ in ("table", "index") and name is not None and "_fts" in name)
+    search a migration makes for one dialect (named with `_fts`: SQLite's FTS5 tables,
+    PostgreSQL's tsvector columns and their indexes), which the models cannot describe."""
+    return not (type_ in ("table", "column", "index") and name is not None and "_fts" in name)
 
 
 def drift(source: Migrations, url: str) -> list:

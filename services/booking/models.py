@@ -407,8 +407,8 @@ class FaqEntry(Base):
     """A question and its answer the organization publishes in one language (the help center).
 
     Searched with the database's full-text search, which lives in the migrations only (each
-    dialect its own): SQLite's FTS5 table `faq_entries_fts` kept by triggers, PostgreSQL's GIN
-    indexes on `to_tsvector(<the language's configuration>, question || ' ' || answer)`.
+    dialect its own): SQLite's FTS5 table `faq_entries_fts` kept by triggers, PostgreSQL's
+    generated column `search_fts` (the tsvector in the language's configuration) and its GIN index.
     """
 
     __tablename__ = "faq_entries"

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from services.booking.models import FaqEntry
 from shared.errors import NotFound
 
-# PostgreSQL's text search configuration per language; others use "simple" (no stemming).
+# PostgreSQL's text search configuration per language; others use "simple" (no stemming). The
+# migration's generated column `search_fts` says the same (a new one here needs a migration).
 TEXT_SEARCH_CONFIGS = {"en": "english", "fr": "french", "es": "spanish", "ar": "simple"}
 MAX_WORDS = 8  # of a search query (the rest is ignored)
 _WORD = re.compile(r"\w+")
@@ -81,20 +82,22 @@ def search_entries(*, session: Session, language: str, q: str, limit: int = 20) 
 
 def _search_postgresql(session: Session, language: str, words: list[str], limit: int):
     config = TEXT_SEARCH_CONFIGS.get(language, "simple")
-    # The very expression of the migration's GIN index for this configuration (written out, not
-    # built from parameters), so the planner uses that index.
-    document = f"to_tsvector('{config}', question || ' ' || answer)"
+    # search_fts: the entry's tsvector in its language's configuration (a generated column of
+    # the migration, with its GIN index).
     query = " || ".join(f"plainto_tsquery('{config}', :w{n})" for n in range(len(words)))
     params = {f"w{n}": word for n, word in enumerate(words)}
-    rank = sa.text(f"ts_rank({document}, {query}) DESC").bindparams(**params)
     return list(
         session.scalars(
             sa.select(FaqEntry)
             .where(
                 FaqEntry.language == language,
-                sa.text(f"{document} @@ ({query})").bindparams(**params),
+                sa.text(f"search_fts @@ ({query})").bindparams(**params),
             )
-            .order_by(rank, FaqEntry.position, FaqEntry.id)
+            .order_by(
+                sa.text(f"ts_rank(search_fts, {query}) DESC").bindparams(**params),
+                FaqEntry.position,
+                FaqEntry.id,
+            )
             .limit(limit)
         )
     )
