@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -35,6 +36,7 @@ ZONE = "America/Toronto"
 APPOINTMENTS = 200
 CHROMIUM = "/usr/bin/chromium"
 LCP_BUDGET_MS = 1000.0
+PAGE_BUDGET = 100_000  # bytes of HTML + CSS + JS per page (issue 22)
 # Slow 4G as Lighthouse defines it: 150 ms round trip, 1.6 Mbps down, 750 kbps up, 4x CPU.
 SLOW_4G = {
     "offline": False,
@@ -171,6 +173,14 @@ def server_ms(base: str, path: str, samples: int, cookies: dict[str, str]) -> fl
     return statistics.median(times)
 
 
+def page_bytes(base: str, path: str, cookies: dict[str, str]) -> int:
+    """The page's HTML plus every stylesheet and script it links (same origin), uncompressed."""
+    with httpx.Client(base_url=base, cookies=cookies) as client:
+        html = client.get(path).text
+        assets = re.findall(r'(?:href|src)="(/[^"]+\.(?:css|js))"', html)
+        return len(html.encode()) + sum(len(client.get(asset).content) for asset in assets)
+
+
 def largest_contentful_paint_ms(base: str, path: str, token: str, loads: int) -> list[float]:
     """LCP of `path` in Chromium under Slow 4G and 4x CPU slowdown, each load with a cold cache."""
     from playwright.sync_api import sync_playwright
@@ -235,6 +245,7 @@ def run(quick: bool = False) -> list[dict]:
         for _ in range(1 if quick else 3):
             health.append(server_ms(suite.url, "/console/health", samples, cookies))
             agenda.append(server_ms(suite.url, page, samples, cookies))
+        size = page_bytes(suite.url, page, cookies)
         paints = largest_contentful_paint_ms(suite.url, page, token, 1 if quick else 5)
     return [
         row(
@@ -244,6 +255,14 @@ def run(quick: bool = False) -> list[dict]:
             "ms",
             statistics.median(health),
             "reference (issue 22 names no ratio): the day's rows ask notify for each invitation",
+            higher_is_better=False,
+        ),
+        row(
+            f"console: agenda week of {APPOINTMENTS} appointments, HTML + CSS + JS",
+            size,
+            "bytes",
+            PAGE_BUDGET,
+            "<= 1.0x the 100 KB page budget (issue 22)",
             higher_is_better=False,
         ),
         row(
