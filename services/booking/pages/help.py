@@ -15,10 +15,11 @@ from shared import db
 def help_center():
     """The FAQ (or what matches ?q=) and the services' resources."""
     q = request.args.get("q", "").strip()[:FAQ_QUERY_MAX]
-    session = db.session()
-    if q:
-        entries = faq.search_entries(session=session, language=g.lang, q=q)
-    else:
-        entries = faq.list_entries(session=session, language=g.lang)
-    services = [s for s in catalog.list_services(session=session, public=True) if s.resources]
-    return render_template("booking/help.html", q=q, entries=entries, services=services)
+    # Read-only, outside a transaction (on PostgreSQL no BEGIN/COMMIT round trips).
+    with db.read_session() as session:
+        if q:
+            entries = faq.search_entries(session=session, language=g.lang, q=q)
+        else:
+            entries = faq.list_entries(session=session, language=g.lang)
+        services = [s for s in catalog.list_services(session=session, public=True) if s.resources]
+        return render_template("booking/help.html", q=q, entries=entries, services=services)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from services.booking import schemas
@@ -17,13 +18,19 @@ faq_blp = Blueprint(
 
 @faq_blp.route("/faq")
 class FaqCollection(MethodView):
-    @faq_blp.arguments(schemas.FaqQueryArgsSchema, location="query")
+    # An instance, not the class: webargs would build a schema per request (a hot path).
+    @faq_blp.arguments(schemas.FaqQueryArgsSchema(), location="query")
     @faq_blp.response(200, schemas.FaqEntrySchema(many=True))
     def get(self, args):
         """FAQ entries (no token needed): all, a language's, or a language's search results."""
-        if "q" in args:
-            return faq.search_entries(session=db.session(), language=args["language"], q=args["q"])
-        return faq.list_entries(session=db.session(), language=args.get("language"))
+        # Read-only, outside a transaction: one round trip on PostgreSQL, like /health.
+        with db.read_session() as session:
+            if "q" in args:
+                found = faq.search_entries(session=session, language=args["language"], q=args["q"])
+            else:
+                found = faq.list_entries(session=session, language=args.get("language"))
+            body = _ENTRIES.dumps(found)
+        return current_app.response_class(body, mimetype="application/json")
 
     @faq_blp.arguments(schemas.FaqEntryCreateSchema)
     @faq_blp.response(201, schemas.FaqEntrySchema)
@@ -31,6 +38,9 @@ class FaqCollection(MethodView):
     def post(self, data):
         """Add an FAQ entry."""
         return faq.create_entry(session=db.session(), **data)
+
+
+_ENTRIES = schemas.FaqEntrySchema(many=True)
 
 
 @faq_blp.route("/faq/<id:entry_id>")
