@@ -21,6 +21,7 @@ class FaqCollection(MethodView):
     # An instance, not the class: webargs would build a schema per request (a hot path).
     @faq_blp.arguments(schemas.FaqQueryArgsSchema(), location="query")
     @faq_blp.response(200, schemas.FaqEntrySchema(many=True))
+    @faq_blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self, args):
         """FAQ entries (no token needed): all, a language's, or a language's search results."""
         # Read-only, outside a transaction: one round trip on PostgreSQL, like /health.
