@@ -17,7 +17,17 @@ import time
 import traceback
 from pathlib import Path
 
-MODULES = ("booking", "feeds", "consent", "notify", "pages", "privacy", "allinone")
+MODULES = (
+    "booking",
+    "feeds",
+    "consent",
+    "notify",
+    "pages",
+    "privacy",
+    "allinone",
+    "console",
+    "help",
+)
 RESULTS = Path(__file__).parent / "results"
 
 

@@ -63,13 +63,25 @@ def script_heads(source: Migrations) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(source, "sqlite://")).get_heads())
 
 
+def compared(name: str | None, type_: str, _parents: dict) -> bool:
+    """Whether alembic compares a reflected object with the models: all but the full-text
+    search a migration makes for one dialect (named with `_fts`: SQLite's FTS5 tables,
+    PostgreSQL's tsvector columns and their indexes), which the models cannot describe."""
+    return not (type_ in ("table", "column", "index") and name is not None and "_fts" in name)
+
+
 def drift(source: Migrations, url: str) -> list:
     """Differences between the migrated database and the models (empty when in sync)."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": False}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": False,
+                    "include_name": compared,
+                },
             )
             with warnings.catch_warnings():
                 # SQLite cannot reflect an index on an expression, so alembic skips comparing
@@ -90,6 +102,7 @@ def run_env(context: EnvironmentContext, metadata) -> None:
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=compared,
         )
         with context.begin_transaction():
             context.run_migrations()

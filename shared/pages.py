@@ -196,6 +196,8 @@ def init_pages(app: Flask) -> Limiter:
         text_direction=text_direction,
         lang_url=lang_url,
         get_locale=get_locale,
+        # The help center is booking's page; every service's public pages link to it.
+        help_url=app.config["PUBLIC_URL"].rstrip("/") + "/booking/help",
     )
     app.jinja_env.filters["local"] = local_datetime
     app.extensions["frontdesk_html_errors"] = render_error_page

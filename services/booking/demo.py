@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.booking.models import Organization, Staff
-from services.booking.operations import catalog, organization
+from services.booking.operations import catalog, faq, organization
 from shared.db import utcnow
 
 OFFICE_DIAL_IN = "+14165550100"
@@ -144,9 +144,83 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         capacity=8,
         slot_step_minutes=90,
     )
+    for language, question, answer in DEMO_FAQ:
+        faq.create_entry(session=session, language=language, question=question, answer=answer)
     session.flush()
     return {
         "staff": {"amira": amira.id, "diego": diego.id, "office": office.id},
         "services": {s.slug: s.id for s in (intake, tax, workshop)},
         "day_off": day_off.isoformat(),
     }
+
+
+# The help center's questions and answers, in each language the pages speak.
+DEMO_FAQ = [
+    (
+        "en",
+        "What should I bring to my settlement intake?",
+        "Your passport or PR card, and any letters from IRCC. If you do not have them yet, "
+        "come anyway: we will help you get them.",
+    ),
+    (
+        "en",
+        "How do I cancel or change my appointment?",
+        "Open the link in your confirmation email and choose Cancel or Change the time. "
+        "No account or password is needed.",
+    ),
+    (
+        "en",
+        "Can I have an interpreter?",
+        "Yes, free of charge. Choose the language when you book and we will arrange it.",
+    ),
+    (
+        "fr",
+        "Que dois-je apporter à mon accueil en établissement ?",
+        "Votre passeport ou votre carte de RP, et les lettres d'IRCC. Si vous ne les avez pas "
+        "encore, venez quand même : nous vous aiderons à les obtenir.",
+    ),
+    (
+        "fr",
+        "Comment annuler ou déplacer mon rendez-vous ?",
+        "Ouvrez le lien de votre courriel de confirmation et choisissez Annuler ou Changer "
+        "l'heure. Aucun compte ni mot de passe n'est nécessaire.",
+    ),
+    (
+        "fr",
+        "Puis-je avoir un interprète ?",
+        "Oui, gratuitement. Indiquez la langue lors de la réservation et nous l'organiserons.",
+    ),
+    (
+        "es",
+        "¿Qué debo traer a mi cita de acogida?",
+        "Su pasaporte o tarjeta de residente permanente y las cartas de IRCC. Si todavía no "
+        "los tiene, venga igualmente: le ayudaremos a conseguirlos.",
+    ),
+    (
+        "es",
+        "¿Cómo cancelo o cambio mi cita?",
+        "Abra el enlace de su correo de confirmación y elija Cancelar o Cambiar la hora. "
+        "No necesita cuenta ni contraseña.",
+    ),
+    (
+        "es",
+        "¿Puedo tener un intérprete?",
+        "Sí, sin costo. Elija el idioma al reservar y lo organizaremos.",
+    ),
+    (
+        "ar",
+        "ماذا أحضر معي إلى موعد الاستقبال؟",
+        "جواز السفر أو بطاقة الإقامة الدائمة، وأي رسائل من دائرة الهجرة. إن لم تكن لديك بعد، "
+        "تعال على أي حال: سنساعدك في الحصول عليها.",
+    ),
+    (
+        "ar",
+        "كيف ألغي موعدي أو أغيّره؟",
+        "افتح الرابط في رسالة التأكيد واختر إلغاء أو تغيير الوقت. لا تحتاج إلى حساب أو كلمة مرور.",
+    ),
+    (
+        "ar",
+        "هل يمكنني الحصول على مترجم؟",
+        "نعم، مجانًا. اختر اللغة عند الحجز وسنرتّب ذلك.",
+    ),
+]

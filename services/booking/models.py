@@ -447,3 +447,25 @@ class Organization(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+
+class FaqEntry(Base):
+    """A question and its answer the organization publishes in one language (the help center).
+
+    Searched with the database's full-text search, which lives in the migrations only (each
+    dialect its own): SQLite's FTS5 table `faq_entries_fts` kept by triggers, PostgreSQL's
+    generated column `search_fts` (the tsvector in the language's configuration) and its GIN index.
+    """
+
+    __tablename__ = "faq_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(sa.String(16))
+    question: Mapped[str] = mapped_column(sa.String(300))
+    answer: Mapped[str] = mapped_column(sa.Text)
+    # Entries are listed by position, then by id (lowest first).
+    position: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.Index("ix_faq_entries_language_position", "language", "position"),)

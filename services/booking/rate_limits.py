@@ -21,6 +21,8 @@ FEED_PER_TOKEN = Rule("30/minute;600/hour", per="token")
 PAGE_POSTS = Rule("10/minute", methods=("POST",))
 # Slot search computes availability: generous for people clicking through days, not for a loop.
 SLOT_SEARCH = Rule("120/minute;2000/hour")
+# The help center's full-text search: the same allowance (its writes need an admin token).
+HELP_SEARCH = Rule("120/minute;2000/hour", methods=("GET",))
 
 _MANAGE_READ = (TOKEN_READ_PER_ADDRESS, TOKEN_READ_PER_TOKEN)
 _MANAGE_WRITE = (*_MANAGE_READ, TOKEN_WRITE_PER_ADDRESS, TOKEN_WRITE_PER_TOKEN)
@@ -34,6 +36,8 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "feeds.TeamFeed": (FEED_PER_ADDRESS, FEED_PER_TOKEN),
     "slots.Slots": (SLOT_SEARCH,),
     "pages.service_page": (SLOT_SEARCH,),
+    "faq.FaqCollection": (HELP_SEARCH,),
+    "pages.help_center": (HELP_SEARCH,),
     # The manage pages (their POSTs also count against PAGE_POSTS).
     "pages.manage": _MANAGE_READ,
     "pages.event_ics": _MANAGE_READ,

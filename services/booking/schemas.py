@@ -740,3 +740,44 @@ class OrganizationSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "The logo (PNG, JPEG or WebP), versioned by its content."},
     )
+
+
+# --- the help center's FAQ ---------------------------------------------------------------------
+
+FAQ_ANSWER_MAX = 5000
+FAQ_QUERY_MAX = 200
+
+
+class FaqEntryCreateSchema(ma.Schema):
+    language = fields.String(required=True, validate=LANGUAGE)
+    question = OneLine(required=True, validate=validate.Length(1, 300))
+    answer = fields.String(required=True, validate=validate.Length(1, FAQ_ANSWER_MAX))
+    position = fields.Integer(load_default=0, validate=validate.Range(0, 10_000))
+
+
+class FaqEntrySchema(ma.Schema):
+    id = fields.Integer()
+    language = fields.String()
+    question = fields.String()
+    answer = fields.String()
+    position = fields.Integer()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class FaqQueryArgsSchema(ma.Schema):
+    language = fields.String(
+        validate=LANGUAGE, metadata={"description": "Only this language's entries."}
+    )
+    q = fields.String(
+        validate=validate.Length(1, FAQ_QUERY_MAX),
+        metadata={
+            "description": "Full-text search (needs `language`): entries matching any word, "
+            "best first, with the language's stemming on PostgreSQL."
+        },
+    )
+
+    @validates_schema
+    def _search_needs_language(self, data, **_kwargs):
+        if "q" in data and "language" not in data:
+            raise ma.ValidationError("A search needs a language.", field_name="language")

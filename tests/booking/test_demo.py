@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.booking.demo import load_demo
-from services.booking.operations import availability, catalog
+from services.booking.operations import availability, catalog, faq
 
 TORONTO = ZoneInfo("America/Toronto")
 
@@ -53,3 +53,10 @@ def test_demo_organization_profile_has_contacts_and_hours_in_every_language(book
     assert "Maple Street" in body["address"]
     assert set(body["hours"]) == {"en", "fr", "es", "ar"}
     assert body["reply_to"] == "frontdesk@maple.example"
+
+
+def test_demo_help_center_answers_a_search_in_each_language(session):
+    load_demo(session=session, consent_template_ids={"recording": 3})
+    session.commit()
+    for language, q in (("en", "passport"), ("fr", "annuler"), ("es", "cancelar"), ("ar", "جواز")):
+        assert faq.search_entries(session=session, language=language, q=q), (language, q)

@@ -31,7 +31,7 @@ def register_pages(app: Flask) -> None:
     )
 
 
-from services.booking.pages import picker, views, zones  # noqa: E402  (the routes and filters)
+from services.booking.pages import help_center, picker, views, zones  # noqa: E402  (routes, filters)
 
 blueprint.add_app_template_filter(picker.short_day, "short_day")
 blueprint.add_app_template_filter(picker.iso, "iso")
@@ -39,4 +39,4 @@ blueprint.add_app_template_filter(picker.day_parts, "day_parts")
 blueprint.add_app_template_filter(picker.local_date, "local_date")
 blueprint.add_app_template_filter(zones.zone_label, "zone_label")
 
-__all__ = ["blueprint", "register_pages", "views"]
+__all__ = ["blueprint", "help_center", "register_pages", "views"]

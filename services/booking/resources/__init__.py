@@ -14,6 +14,7 @@ from services.booking import api_examples, privacy, schemas
 from services.booking.models import ApiToken, Appointment, Staff
 from services.booking.operations import appointments, availability, catalog, client_search
 from services.booking.operations.appointments import CLIENT, Actor
+from services.booking.resources import faq as faq_resources
 from services.booking.resources import feeds as feed_resources
 from services.booking.resources import organization as organization_resources
 from shared import db
@@ -588,6 +589,7 @@ def blueprints() -> list[Blueprint]:
         manage_blp,
         *feed_resources.blueprints(),
         *organization_resources.blueprints(),
+        faq_resources.faq_blp,
         privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
         token_blueprint(ApiToken),
     ]

@@ -1,0 +1,122 @@
+"""The help center's FAQ: entries the organization writes per language, and their search.
+
+The search is the database's own full-text search, so a client typing "passport" or "annuler"
+finds the answer: on PostgreSQL `to_tsvector` with the language's configuration (its stemmer
+and stop words; `simple` for languages PostgreSQL has none for, Arabic among them), on SQLite
+an FTS5 table (no stemmer there: each word longer than five letters is looked up by its stem's
+likely prefix, so "annuler" finds "annulation"). Any word may match; the best matches come first.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.booking.models import FaqEntry
+from shared.errors import NotFound
+
+# PostgreSQL's text search configuration per language; others use "simple" (no stemming). The
+# migration's generated column `search_fts` says the same (a new one here needs a migration).
+TEXT_SEARCH_CONFIGS = {"en": "english", "fr": "french", "es": "spanish", "ar": "simple"}
+MAX_WORDS = 8  # of a search query (the rest is ignored)
+_WORD = re.compile(r"\w+")
+# SQLite has no stemmer: a long word is looked up as its first letters (a crude stem).
+_STEM_KEEP = 5
+
+
+def list_entries(*, session: Session, language: str | None = None) -> list[FaqEntry]:
+    """Every entry (or a language's), by position then id."""
+    query = sa.select(FaqEntry).order_by(FaqEntry.language, FaqEntry.position, FaqEntry.id)
+    if language is not None:
+        query = query.where(FaqEntry.language == language)
+    return list(session.scalars(query))
+
+
+def get_entry(*, session: Session, entry_id: int) -> FaqEntry:
+    """One entry, or 404."""
+    entry = session.get(FaqEntry, entry_id)
+    if entry is None:
+        raise NotFound("No such FAQ entry.", code="faq_entry_not_found")
+    return entry
+
+
+def create_entry(*, session: Session, **fields: Any) -> FaqEntry:
+    """Add an entry."""
+    entry = FaqEntry(**fields)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def update_entry(*, session: Session, entry: FaqEntry, **fields: Any) -> FaqEntry:
+    """Replace an entry's fields."""
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    session.flush()
+    return entry
+
+
+def delete_entry(*, session: Session, entry: FaqEntry) -> None:
+    """Remove an entry."""
+    session.delete(entry)
+    session.flush()
+
+
+def search_words(q: str) -> list[str]:
+    """The words of a search query, lower-cased, at most MAX_WORDS."""
+    return [word.lower() for word in _WORD.findall(q)][:MAX_WORDS]
+
+
+def search_entries(*, session: Session, language: str, q: str, limit: int = 20) -> list[FaqEntry]:
+    """A language's entries matching any word of `q`, best first (none for a query of no words)."""
+    words = search_words(q)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return _search_postgresql(session, language, words, limit)
+    return _search_sqlite(session, language, words, limit)
+
+
+def _search_postgresql(session: Session, language: str, words: list[str], limit: int):
+    config = TEXT_SEARCH_CONFIGS.get(language, "simple")
+    # search_fts: the entry's tsvector in its language's configuration (a generated column of
+    # the migration, with its GIN index).
+    query = " || ".join(f"plainto_tsquery('{config}', :w{n})" for n in range(len(words)))
+    params = {f"w{n}": word for n, word in enumerate(words)}
+    return list(
+        session.scalars(
+            sa.select(FaqEntry)
+            .where(
+                FaqEntry.language == language,
+                sa.text(f"search_fts @@ ({query})").bindparams(**params),
+            )
+            .order_by(
+                sa.text(f"ts_rank(search_fts, {query}) DESC").bindparams(**params),
+                FaqEntry.position,
+                FaqEntry.id,
+            )
+            .limit(limit)
+        )
+    )
+
+
+def _search_sqlite(session: Session, language: str, words: list[str], limit: int):
+    terms = " OR ".join(
+        f'"{word[:_STEM_KEEP] if len(word) > _STEM_KEEP + 1 else word}"*' for word in words
+    )
+    fts = sa.table("faq_entries_fts", sa.column("rowid"), sa.column("rank"))
+    return list(
+        session.scalars(
+            sa.select(FaqEntry)
+            .join(fts, fts.c.rowid == FaqEntry.id)
+            .where(
+                FaqEntry.language == language,
+                sa.text("faq_entries_fts MATCH :terms").bindparams(terms=terms),
+            )
+            .order_by(fts.c.rank, FaqEntry.position, FaqEntry.id)
+            .limit(limit)
+        )
+    )
