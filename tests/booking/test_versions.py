@@ -4,6 +4,9 @@ hosts without any notification."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -111,3 +114,35 @@ def test_a_repeated_slot_search_reads_one_statement_and_sees_another_hosts_chang
     shown = taken.isoformat().replace("+00:00", "Z")
     assert shown in {slot["start"] for slot in first["slots"]}
     assert shown not in {slot["start"] for slot in after["slots"]}
+
+
+def test_a_booking_moves_its_staff_members_feed_and_slot_versions(
+    booking_app, session, make_service, next_weekday, at, booking_body
+):
+    """The booking's appointment is one INSERT that no flush sees (versions.insert_appointment):
+    it moves the versions itself, in the booking's transaction."""
+    service = make_service()
+    service_id, staff_id = service.id, service.staff[0].id
+    before = _versions(session).get(staff_id, (0, 0))
+    session.rollback()  # SQLite: the booking's write must not wait for this session
+    client = booking_app.test_client()
+    booked = client.post(
+        "/api/v1/appointments", json=booking_body(service_id, at(next_weekday(2), 10))
+    )
+    assert booked.status_code == 201, booked.get_json()
+    after = _versions(session)[staff_id]
+    assert after[0] > before[0] and after[1] > before[1]
+
+
+def test_no_module_but_versions_inserts_an_appointment_past_the_flush_hooks():
+    """Every other write of an appointment goes through a flush or a bulk UPDATE/DELETE, which
+    the hooks see; a Core INSERT of appointments anywhere else could skip the versions."""
+    root = Path(versions.__file__).parents[2]
+    inserting = re.compile(r"insert\(\s*(Appointment\b(?!Event|Consent)|Appointment\.__table__)")
+    found = {
+        str(path.relative_to(root))
+        for folder in ("services", "shared", "frontdesk")
+        for path in (root / folder).rglob("*.py")
+        if inserting.search(path.read_text(encoding="utf-8"))
+    }
+    assert found == {"services/booking/versions.py"}

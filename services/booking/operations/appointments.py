@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from services.booking import outbox
+from services.booking import outbox, versions
 from services.booking.errors import (
     AlreadyBooked,
     AppointmentNotFound,
@@ -97,15 +97,10 @@ def _flush_or_taken(session: Session) -> None:
 
 
 def _insert_appointment(session: Session, values: dict[str, Any]) -> Appointment:
-    """Add a new appointment and flush it (services.booking.versions moves the staff member's
-    versions in that flush)."""
-    # No consents yet: set, so the answer needs no query for them. Its service and staff go
-    # by their ids (in `values`), not as objects: the flush then has no relationship to sync,
-    # a third of its work, and reading them later finds them in the session without a query.
-    appointment = Appointment(**values, consents=[])
-    session.add(appointment)
-    _flush_or_taken(session)
-    return appointment
+    """Insert a new appointment in one statement (services.booking.versions moves the staff
+    member's versions with it)."""
+    with _taken_on_overlap():
+        return versions.insert_appointment(session, values)
 
 
 def backup_plan_problem(*, mode: str, backup: dict[str, Any]) -> BackupPlanRequired | None:
