@@ -184,7 +184,7 @@ def client_group() -> None:
 
 
 def _privacy_clients(token: str | None):
-    from frontdesk.privacy import clients_from_config
+    from services.console.operations.privacy import clients_from_config
     from shared.errors import FrontdeskError
 
     try:
@@ -214,7 +214,7 @@ def client_export(email: str, token: str | None) -> None:
     """Print everything held about the client with address EMAIL, as JSON."""
     import json
 
-    from frontdesk.privacy import export_client
+    from services.console.operations.privacy import export_client
 
     click.echo(json.dumps(_privacy_run(export_client, token, email), indent=2, ensure_ascii=False))
 
@@ -227,7 +227,7 @@ def client_erase(email: str, token: str | None, yes: bool) -> None:
     """Erase the client with address EMAIL everywhere; print what was erased and kept, and why."""
     import json
 
-    from frontdesk.privacy import erase_client
+    from services.console.operations.privacy import erase_client
 
     if not yes:
         raise click.UsageError("Erasure cannot be undone: add --yes to confirm.")

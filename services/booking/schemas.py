@@ -624,10 +624,10 @@ class AppointmentRefSchema(ma.Schema):
 
 
 class ClientEntrySchema(ma.Schema):
-    """A client, identified by the email address they book with, and their appointments in
-    short (a staff token: only its own appointments count)."""
+    """A client, identified by the email address they book with (or, without one, their phone
+    number), and their appointments in short (a staff token: only its own appointments count)."""
 
-    email = fields.String(required=True)
+    email = fields.String(required=True, allow_none=True)
     name = fields.String(required=True, metadata={"description": "As on the latest booking."})
     phone = fields.String(required=True, allow_none=True)
     appointment_count = fields.Integer(required=True)

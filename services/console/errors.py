@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from shared.errors import FrontdeskError, Gone, Unauthorized
+from shared.errors import FrontdeskError, Gone, ServiceCallFailed, Unauthorized
 
 
 class NotSignedIn(Unauthorized):
@@ -41,3 +41,9 @@ class ApiProblem(FrontdeskError):
 class TokenRefused(ApiProblem):
     """A service no longer accepts the person's token (revoked there, e.g. by an admin): the
     console session ends too and the browser goes to the sign-in page."""
+
+
+class PrivacyCallFailed(ServiceCallFailed):
+    """A service refused or failed a personal-data call (export or erasure)."""
+
+    code = "privacy_call_failed"

@@ -306,3 +306,16 @@ def test_the_weekday_numbering_is_documented(booking_app):
     assert "0 = Monday" in rule["description"]
     whole_week = spec["paths"]["/api/v1/staff/{staff_id}/availability/rules"]["put"]
     assert "whole week" in whole_week["summary"] + whole_week.get("description", "")
+
+
+def test_a_phone_only_client_is_found_by_name_and_number(api, book, two_staff, next_weekday, at):
+    backup = {"callback_number": "+14165550177", "use_dial_in": False}
+    phone_only = {**_client("Farida Noor", None, "+14165550177"), "notify_by": "sms"}
+    book(two_staff["amira_service"], at(next_weekday(2), 10), client=phone_only, backup=backup)
+    admin = api("admin")
+    for q in ("farida", "416 555 0177"):
+        found = admin("/api/v1/clients", q=q)
+        assert found.status_code == 200, found.get_json()
+        [entry] = found.get_json()
+        assert entry["email"] is None and entry["phone"] == "+14165550177", q
+        assert entry["appointment_count"] == 1

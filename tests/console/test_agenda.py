@@ -119,15 +119,28 @@ def test_previous_and_next_day_are_plain_links_with_shortcuts(make_staff, sign_i
     assert 'aria-keyshortcuts="] j"' in html and "console.js" in html
 
 
-def test_invitation_status_is_unknown_while_notify_cannot_filter_by_appointment(
-    console_app, make_staff, book, sign_in, future_day
+def test_each_rows_invitation_status_comes_from_notify_in_one_call(
+    console_app, notify_app, make_staff, book, sign_in, future_day, monkeypatch
 ):
-    # Notify's message list (admin) ignores ?appointment_id= today: its items name no
-    # appointment, so the agenda says "Unknown" rather than another appointment's status.
+    # The day's rows ask notify once for all their messages (not once per row), and a
+    # message notify holds about the appointment gives its row's status.
+    from services.console.clients import NotifyClient
+
     office = make_staff(email="office@maple.example", role="admin")
-    book(office, local(future_day, 10))
+    for hour in (9, 10, 11):
+        book(office, local(future_day, hour))
+    calls = []
+    original = NotifyClient.messages_of_appointments
+
+    def counted(self, ids):
+        calls.append(list(ids))
+        return original(self, ids)
+
+    monkeypatch.setattr(NotifyClient, "messages_of_appointments", counted)
     html = sign_in("office@maple.example").get(f"/?day={future_day}").text
-    assert "<dt>Invitation</dt><dd>Unknown</dd>" in html
+    assert len(calls) == 1 and len(calls[0]) == 3
+    assert html.count("<dt>Invitation</dt>") == 3
+    assert "<dt>Invitation</dt><dd>Unknown</dd>" not in html
 
 
 def test_invite_labels_read_notifys_statuses_and_attempts():

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from console_support import csrf_of, local
+from console_builders import csrf_of, local
 
 from services.booking.outbox import dispatch as booking_dispatch
 from shared.workers import step_on

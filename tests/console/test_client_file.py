@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from console_support import csrf_of, local
+from console_builders import csrf_of, local
 
 LI_WEI = {
     "name": "Li Wei",

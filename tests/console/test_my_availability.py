@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from console_support import csrf_of
+from console_builders import csrf_of
 
 from services.booking.models import ExternalCalendar
 from shared import db as shared_db

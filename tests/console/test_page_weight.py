@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from console_support import csrf_of, link_path, local
+from console_builders import csrf_of, link_path, local
 
 PAGE_BUDGET = 100_000  # bytes
 ASSET = re.compile(

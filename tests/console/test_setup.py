@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from console_support import csrf_of
+from console_builders import csrf_of
 
 from services.notify.models import Message
 from shared import db as shared_db

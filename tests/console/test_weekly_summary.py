@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from console_support import csrf_of, local
+from console_builders import csrf_of, local
 
 from services.booking.models import Appointment
 from services.console.clients import service_clients

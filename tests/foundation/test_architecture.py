@@ -305,3 +305,15 @@ def test_every_browser_and_e2e_test_module_is_marked(folder, mark):
         if f"pytestmark = pytest.mark.{mark}" not in path.read_text()
     ]
     assert unmarked == []
+
+
+def test_services_and_shared_never_import_the_composition_root():
+    # frontdesk/ imports every service; a service importing it would import all the others.
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for folder in ("services", "shared")
+        for path in (ROOT / folder).rglob("*.py")
+        for name in imported_modules(path)
+        if name == "frontdesk" or name.startswith("frontdesk.")
+    ]
+    assert offenders == []

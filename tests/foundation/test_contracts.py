@@ -16,9 +16,12 @@ ROW = re.compile(r"^\| ([^|]+) \| ([^|]+) \| (GET|POST|PUT|DELETE|PATCH) \| `([^
 CALLERS = {
     "booking": ["services/booking/clients.py", "shared/http.py"],
     "consent": ["services/consent/clients.py", "shared/http.py"],
-    "frontdesk": ["frontdesk/privacy.py", "frontdesk/check.py"],
     # The console's clients, and the token API's paths they share with the services.
-    "console": ["services/console/clients.py", "shared/auth.py"],
+    "console": [
+        "services/console/clients.py",
+        "services/console/operations/privacy.py",
+        "shared/auth.py",
+    ],
 }
 
 

@@ -16,11 +16,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from privacy_story import ANA, EMAIL, NAME, OMAR, OTHER_EMAIL, OTHER_NAME, OTHER_PHONE, PHONE
 
-from frontdesk.privacy import SERVICES
 from services.booking import outbox
 from services.booking.models import Appointment, AppointmentConsent
 from services.booking.operations import catalog
 from services.consent import outbox as consent_outbox
+from services.console.operations.privacy import SERVICES
 from shared import db as shared_db
 from shared.http import ServiceClient, client_for
 from shared.workers import step_on

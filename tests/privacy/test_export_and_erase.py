@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from privacy_story import EMAIL, NAME, OTHER_EMAIL, OTHER_NAME, OTHER_PHONE, PHONE
 
-from frontdesk.privacy import erase_client, export_client
 from services.booking.models import Appointment
+from services.console.operations.privacy import erase_client, export_client
 from services.notify.models import Message
 from shared import db as shared_db
 from shared.http import ServiceCallFailed, ServiceClient

@@ -8,12 +8,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from privacy_story import EMAIL, NAME, OTHER_EMAIL
 
-from frontdesk.privacy import erase_client
 from frontdesk.workers import WORKERS, worker_function
 from services.booking import privacy as booking_privacy
 from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
 from services.consent import privacy as consent_privacy
 from services.consent.models import AuditEvent, ConsentRecord, ConsentRequest, OutboxItem
+from services.console.operations.privacy import erase_client
 from services.notify import outbox as notify_outbox
 from services.notify import privacy as notify_privacy
 from services.notify.models import Message

@@ -1,7 +1,7 @@
 """Clients as staff look them up: one entry per client over their appointments.
 
-Booking keeps no client table: a client is the email address they book with (it is required),
-compared without case. The search and every figure of an entry only look at the appointments
+Booking keeps no client table: a client is the email address they book with, compared without
+case, or their phone number when they gave no email address (phone-only clients). The search and every figure of an entry only look at the appointments
 the caller may see (a staff member's own), so nothing of another staff member's leaks.
 """
 
@@ -36,7 +36,7 @@ class AppointmentRef:
 class ClientEntry:
     """One client: the latest name and phone they gave, and their appointments in short."""
 
-    email: str
+    email: str | None
     name: str
     phone: str | None
     appointment_count: int
@@ -73,8 +73,11 @@ def search_clients(
 ) -> list[ClientEntry]:
     """Clients whose name, email or phone matches `q` (all without it), most recently booked
     first; with `staff_id`, only that staff member's appointments count."""
-    key = sa.func.lower(Appointment.client_email)
-    scope = [Appointment.client_email != ERASED]
+    key = sa.func.coalesce(sa.func.lower(Appointment.client_email), Appointment.client_phone)
+    scope = [
+        key.is_not(None),
+        sa.or_(Appointment.client_email.is_(None), Appointment.client_email != ERASED),
+    ]
     if staff_id is not None:
         scope.append(Appointment.staff_id == staff_id)
     keys_query = sa.select(key).where(*scope).group_by(key)

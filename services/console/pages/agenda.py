@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask import g, render_template, request
 
+from services.console.clients import ApiProblem, ServiceCallFailed
 from services.console.pages.access import page_blueprint
 
 blueprint = page_blueprint("console_agenda")
@@ -66,11 +67,21 @@ def chosen_staff() -> int | None:
     return int(asked) if asked.isdigit() else g.person.staff_id
 
 
-def invite_status(appointment_id: int) -> dict[str, Any] | None:
-    """The status of the invitation message notify holds for an appointment (None: unknown)."""
-    messages = g.api.notify.messages_of_appointment(appointment_id)
-    if messages is None:
-        return None
+def invite_statuses(appointment_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+    """The invitation's status of each appointment, from one notify call for them all (None for
+    each when notify cannot say: the agenda still shows)."""
+    try:
+        messages = g.api.notify.messages_of_appointments(appointment_ids)
+    except (ApiProblem, ServiceCallFailed):
+        return dict.fromkeys(appointment_ids)
+    about: dict[int, list[dict[str, Any]]] = {i: [] for i in appointment_ids}
+    for message in messages:
+        about.setdefault(message.get("appointment_id"), []).append(message)
+    return {i: _invitation(found) for i, found in about.items() if i in appointment_ids}
+
+
+def _invitation(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest invitation among an appointment's messages (or its latest message)."""
     invites = [m for m in messages if m.get("template") in INVITE_TEMPLATES] or messages
     return invites[-1] if invites else {"status": "none", "attempts": 0}
 
@@ -95,11 +106,9 @@ def agenda():
         start=period.start_of(period.week_start), end=period.start_of(week_end), staff_id=staff_id
     )
     week = [_with_times(a) for a in found]
-    day_rows = [
-        {**a, "invite": invite_status(a["id"])}
-        for a in week
-        if period.local_day(a["start_at"]) == period.day
-    ]
+    day_rows = [a for a in week if period.local_day(a["start_at"]) == period.day]
+    invites = invite_statuses([a["id"] for a in day_rows])
+    day_rows = [{**a, "invite": invites[a["id"]]} for a in day_rows]
     by_day = {
         day: [a for a in week if period.local_day(a["start_at"]) == day] for day in period.week_days
     }

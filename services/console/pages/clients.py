@@ -4,7 +4,7 @@ messages on one page; admins export (JSON download) and erase (after a confirmat
 A client is who books with one email address. Their file's URL names one of their appointments
 (`/clients/<appointment id>`), never the address, so no address lands in a log or a browser's
 history, and access is booking's: another staff member's appointment is the same 404 as a
-missing one. Export and erasure are frontdesk.privacy's operations (the CLI's), called with the
+missing one. Export and erasure are the console's privacy operations (the CLI runs them too), called with the
 admin's own token.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Response, g, redirect, render_template, request, url_for
 
-from frontdesk import privacy
+from services.console.operations import privacy
 from services.console.pages.access import page_blueprint
 from services.console.pages.appointments import MESSAGE_KINDS, OUTCOMES, REQUEST_STATUSES
 from shared.errors import Forbidden
@@ -91,7 +91,7 @@ def client_file(key: int):
 
 
 def _admin_clients() -> dict[str, Any]:
-    """The three services with the admin's token, as frontdesk.privacy calls them."""
+    """The three services with the admin's token, as the privacy operations call them."""
     if not g.person.is_admin:
         raise Forbidden("Only administrators export or erase a client's data.", code="admin_only")
     return {"booking": g.api.booking, "consent": g.api.consent, "notify": g.api.notify}

@@ -16,20 +16,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from services.console.errors import PrivacyCallFailed
 from shared.db import utcnow
 from shared.errors import BadRequest
-from shared.http import ServiceCallFailed, ServiceClient
+from shared.http import ServiceClient
 from shared.timestamps import utc_iso
 
 SERVICES = ("booking", "consent", "notify")
 EXPORT_PATH = "/api/v1/privacy/clients/export"
 ERASE_PATH = "/api/v1/privacy/clients/erase"
-
-
-class PrivacyCallFailed(ServiceCallFailed):
-    """A service refused or failed a personal-data call."""
-
-    code = "privacy_call_failed"
 
 
 def token_from_config(config: Mapping[str, Any]) -> str | None:
