@@ -279,3 +279,30 @@ def test_a_token_revoked_at_a_service_ends_the_console_session(apps, make_staff,
     answer = client.get("/")
     assert answer.status_code == 302 and answer.headers["Location"].endswith("/sign-in")
     assert client.get("/").status_code == 302  # the console session ended with it
+
+
+def test_a_sign_in_a_service_refuses_leaves_no_live_token_anywhere(
+    apps, console_app, make_staff, deliver, emailed_links, monkeypatch
+):
+    from services.booking.models import ApiToken
+    from shared.errors import ServiceCallFailed
+
+    make_staff(email="amira@maple.example")
+    client = console_app.test_client()
+    client.post(
+        "/sign-in",
+        data={"email": "amira@maple.example", "csrf_token": csrf_of(client.get("/sign-in").text)},
+    )
+    deliver()
+    path = link_path(emailed_links("amira@maple.example")[-1])
+    page = client.get(path)
+
+    def down(**kwargs):
+        raise ServiceCallFailed("consent is down")
+
+    monkeypatch.setattr(console_app.extensions["clients"].consent, "register_token", down)
+    refused = client.post(path, data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 503
+    with shared_db.get_db(apps["booking"]).transaction() as session:
+        taken = session.scalars(sa.select(ApiToken).where(ApiToken.role == "staff")).all()
+    assert taken and all(row.revoked_at is not None for row in taken)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -41,6 +42,7 @@ def start_session(
     digest = hash_token(token)
     role = "admin" if staff.get("role") == "admin" else "staff"
     expires_at = now + ABSOLUTE
+    registered = []
     try:
         for client in clients.every().values():
             client.register_token(
@@ -50,9 +52,17 @@ def start_session(
                 name=f"console session of {staff['name']}"[:200],
                 expires_at=expires_at,
             )
+            registered.append(client)
     except (ServiceCallFailed, FrontdeskError) as exc:
         log.warning("console session not registered", extra={"error": str(exc)[:200]})
-        outbox.enqueue_revocation(session=session, target={"token_hash": digest})
+        # Revoked at once where it was taken (an outbox row would roll back with the 503). The
+        # token itself never left this function, so one a service could not revoke now is of
+        # no use to anyone and ends at its absolute expiry.
+        for client in registered:
+            try:
+                client.revoke_tokens({"token_hash": digest})
+            except (ServiceCallFailed, FrontdeskError, httpx.HTTPError):
+                log.warning("unused console token left to expire")
         raise ServiceUnavailable(
             "Signing in needs every service; one did not answer. Try again in a minute.",
             code="services_unavailable",
