@@ -317,3 +317,9 @@ def test_services_and_shared_never_import_the_composition_root():
         if name == "frontdesk" or name.startswith("frontdesk.")
     ]
     assert offenders == []
+
+
+def test_test_modules_have_unique_names():
+    # pytest imports test modules by their basename: two with one name stop the whole run.
+    names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
