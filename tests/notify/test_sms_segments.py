@@ -31,11 +31,17 @@ LONG = {
     "outcome": "follow_up_needed",
     "event": "booked",
     "consent_missing": True,
+    # The console's messages to staff (sign-in links, invitations, the weekly summary).
+    "sign_in_url": f"{PUBLIC}/console/sign-in/fdl_{'z' * 43}",
+    "console_url": f"{PUBLIC}/console/?day=2026-09-14",
+    "settings_url": f"{PUBLIC}/console/availability#summary",
+    "week_start": "2026-09-14T04:00:00Z",
 }
 VIDEO = {"mode": "video", "video_url": "https://meet.jit.si/maple-7f3c9e2a41b8"}
 # A consent link is 90+ characters, longer than a UCS-2 segment (67) by itself.
 CONSENT_LINKS = ("consent_request", "consent_reminder", "consent_signed")
-WITH_LINK = ("booking_confirmation", "booking_rescheduled", *CONSENT_LINKS)
+CONSOLE_LINKS = ("console_sign_in", "console_invitation", "console_weekly_summary")
+WITH_LINK = ("booking_confirmation", "booking_rescheduled", *CONSENT_LINKS, *CONSOLE_LINKS)
 
 
 def rendered(template: str, locale: str, **extra) -> str:

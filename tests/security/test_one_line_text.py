@@ -12,6 +12,7 @@ from abuse_builders import SIGNATURE, at, booking_body, next_monday
 
 from services.booking.models import Staff
 from shared import db as shared_db
+from shared.organization import OrgProfile
 
 HOSTILE = [
     "Amira\r\nX-Injected: yes",
@@ -159,7 +160,7 @@ def test_the_pdf_record_isolates_what_people_typed(consent_app, make_signing_lin
             "signer": {"typed_name": reversed_name, "proxy": True, "relationship": "mother"},
         }
         request.client_name = reversed_name
-        html = records.record_html(record, request, "0" * 64, "Maple")
+        html = records.record_html(record, request, "0" * 64, OrgProfile(name="Maple"))
         session.rollback()
     isolated = f"\u2068{reversed_name}\u2069"
     assert html.count(isolated) >= 4  # signed by, on behalf of, audit client, audit signer

@@ -19,7 +19,7 @@ def invite_staff(
     fields: Mapping[str, Any],
     language: str,
     public_url: str,
-    org_name: str,
+    org: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Add the staff member at booking (its field errors raise ApiProblem) and queue their
     invitation; returns booking's staff record."""
@@ -30,6 +30,6 @@ def invite_staff(
         purpose="invitation",
         language=language,
         public_url=public_url,
-        org_name=org_name,
+        org=org,
     )
     return staff

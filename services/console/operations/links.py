@@ -39,16 +39,23 @@ def issue_link(
 
 
 def link_message(
-    *, token: str, to: str, language: str, purpose: str, public_url: str, org_name: str
+    *,
+    token: str,
+    to: str,
+    language: str,
+    purpose: str,
+    public_url: str,
+    org: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The notify message that carries a link (template with the link only)."""
+    """The notify message that carries a link (the link, and the organization's `org_*`
+    variables for the footer every email has)."""
     url = f"{public_url.rstrip('/')}/console/sign-in/{token}"
     return {
         "channel": "email",
         "to": to,
         "template": TEMPLATES[purpose],
         "locale": language,
-        "data": {"sign_in_url": url, "org_name": org_name},
+        "data": {"sign_in_url": url, **org},
     }
 
 
@@ -59,7 +66,7 @@ def send_link(
     purpose: str,
     language: str,
     public_url: str,
-    org_name: str,
+    org: Mapping[str, Any],
 ) -> None:
     """Issue a link for a staff member and queue its email (the outbox sends it)."""
     token = issue_link(session=session, staff_id=staff["id"], purpose=purpose)
@@ -69,7 +76,7 @@ def send_link(
         language=language,
         purpose=purpose,
         public_url=public_url,
-        org_name=org_name,
+        org=org,
     )
     outbox.enqueue_email(session=session, message=message)
 

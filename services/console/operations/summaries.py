@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from services.console.clients import Clients
 from services.console.models import SummaryOptOut, SummarySent
+from services.console.operations.organization import current_profile
 from shared.db import Database, utcnow
 from shared.languages import LANGUAGES
+from shared.organization import OrgProfile
 
 TEMPLATE = "console_weekly_summary"
 SEND_FROM = time(7)  # local time on Monday from which the week's summary goes out
@@ -78,7 +80,7 @@ def summary_message(
     staff: Mapping[str, Any],
     now: datetime,
     public_url: str,
-    org_name: str,
+    org: OrgProfile,
 ) -> dict[str, Any]:
     """The notify message for one staff member's week (the seven local days from this Monday)."""
     zone = ZoneInfo(staff["time_zone"])
@@ -140,7 +142,7 @@ def summary_message(
         "locale": language_of(staff),
         "data": {
             "staff_name": staff["name"],
-            "org_name": org_name,
+            **org.message_context(language_of(staff)),
             "timezone": staff["time_zone"],
             "week_start": week_start.isoformat(),
             "console_url": f"{console}/?day={monday.isoformat()}",
@@ -198,6 +200,7 @@ def send_weekly_summaries(
                 )
             ).tuples()
         )
+    org = current_profile(booking=clients.booking, config=settings)
     queued = 0
     for staff_id, (staff, week) in due.items():
         if staff_id in opted_out or (staff_id, week) in done:
@@ -207,7 +210,7 @@ def send_weekly_summaries(
             staff=staff,
             now=now,
             public_url=settings["PUBLIC_URL"],
-            org_name=settings["ORG_NAME"],
+            org=org,
         )
         queued += clients.notify.send_once(message, idempotency_key(staff_id, week))
         _record_sent(database, staff_id, week)

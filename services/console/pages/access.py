@@ -21,6 +21,7 @@ from services.console.clients import ApiProblem, PersonApi
 from services.console.errors import NotSignedIn, TokenRefused
 from services.console.models import ConsoleSession
 from services.console.operations import sessions
+from services.console.operations.organization import current_profile
 from shared import db
 from shared.errors import Forbidden, FrontdeskError
 from shared.workers import step_on
@@ -179,3 +180,10 @@ __all__ = [
     "require_admin",
     "require_person",
 ]
+
+
+def organization_context(language: str) -> dict:
+    """The organization's `org_*` message variables in a language (booking's profile)."""
+    booking = current_app.extensions["clients"].booking
+    profile = current_profile(booking=booking, config=current_app.config)
+    return profile.message_context(language)

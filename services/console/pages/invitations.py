@@ -7,7 +7,12 @@ from flask import current_app, g, redirect, render_template, request, url_for
 
 from services.console.errors import ApiProblem
 from services.console.operations import invitations
-from services.console.pages.access import deliver_after_response, field_errors, page_blueprint
+from services.console.pages.access import (
+    deliver_after_response,
+    field_errors,
+    organization_context,
+    page_blueprint,
+)
 from shared import db
 from shared.pages import LANGUAGES
 
@@ -52,7 +57,7 @@ def invite():
             fields=fields,
             language=language,
             public_url=current_app.config["PUBLIC_URL"],
-            org_name=current_app.config["ORG_NAME"],
+            org=organization_context(language),
         )
     except ApiProblem as problem:
         if problem.status >= 500:

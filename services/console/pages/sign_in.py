@@ -19,6 +19,7 @@ from services.console.pages.access import (
     clear_session_cookie,
     deliver_after_response,
     field_errors,
+    organization_context,
     page_blueprint,
     require_person,
     session_token,
@@ -70,7 +71,7 @@ def sign_in():
             purpose="sign_in",
             language=g.lang,
             public_url=current_app.config["PUBLIC_URL"],
-            org_name=current_app.config["ORG_NAME"],
+            org=organization_context(g.lang),
         )
         deliver_after_response()
     return render_template("console/link_sent.html")
