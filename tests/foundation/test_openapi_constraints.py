@@ -153,12 +153,12 @@ def test_one_line_text_and_year_ranges_are_documented_as_the_api_checks_them(app
     assert not re.search(start["pattern"], "1899-12-31T00:00:00Z")
 
 
-def answers(operation, headers) -> collections.Counter[int]:
-    """The statuses of 25 positive cases generated for one operation."""
+def answers(operation, headers, examples: int = 25) -> collections.Counter[int]:
+    """The statuses of `examples` positive cases generated for one operation."""
     statuses: collections.Counter[int] = collections.Counter()
 
     @settings(
-        max_examples=25,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=list(HealthCheck),
         derandomize=True,
@@ -183,13 +183,15 @@ def test_data_generated_from_the_spec_is_mostly_accepted(apps, make_token):
     # (tests/security/test_input_limits.py) but no schema states it, so none are drawn: one
     # drawn into notify's free-form `data` and varied took 17 of the 25 examples once messages
     # gained two optional ids (over random seeds, about 68% were taken before and after).
-    for service, method, path, accepted, share in (
-        ("booking", "POST", "/api/v1/staff", 201, 0.8),
-        ("booking", "POST", "/api/v1/privacy/clients/export", 200, 0.8),
-        ("notify", "POST", "/api/v1/messages", 201, 0.6),
+    # 25 derandomized examples moved by 8 either way when any string constant of the code
+    # changed (Hypothesis draws from them): notify's share is measured on 200, with a margin.
+    for service, method, path, accepted, share, examples in (
+        ("booking", "POST", "/api/v1/staff", 201, 0.8, 25),
+        ("booking", "POST", "/api/v1/privacy/clients/export", 200, 0.8, 25),
+        ("notify", "POST", "/api/v1/messages", 201, 0.55, 200),
     ):
         headers = {"Authorization": f"Bearer {make_token(service, 'admin')}"}
         schema = schemathesis.openapi.from_wsgi("/openapi.json", apps[service], headers=headers)
         schema.config.generation.update(allow_x00=False)
-        statuses = answers(schema[path][method], headers)
+        statuses = answers(schema[path][method], headers, examples)
         assert statuses[accepted] >= share * sum(statuses.values()), (path, statuses)
