@@ -267,7 +267,14 @@ def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) 
         if settings.full_details
         else f"Client: {initials(appointment.client_name)}"
     )
-    parts = [appointment.service.name, ical.MODE_LABELS[appointment.mode], who]
+    # A staff member's own feed speaks their language; the team feed the default one.
+    locale = None if team else appointment.staff.language
+    gettext = ical.translator(locale)
+    parts = [
+        appointment.service.text_in(locale or "").name,
+        gettext(ical.MODE_LABELS[appointment.mode]),
+        who,
+    ]
     if team:
         parts.append(appointment.staff.name)
     summary = " · ".join(parts)
@@ -275,6 +282,7 @@ def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) 
     event = ical.appointment_event(
         appointment,
         tz=appointment.staff.time_zone,
+        locale=locale,
         summary=("Cancelled: " + summary) if cancelled else summary,
         client_details=settings.full_details,
         notes=_notes(appointment, settings),
