@@ -337,6 +337,28 @@ def _service_fields(values: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _service_errors(problem: ApiProblem) -> dict[str, str]:
+    """Booking's answer to the service form as field errors, a language's version's on its
+    own fields (booking nests them: {"translations": {"fr": {"value": {"name": [...]}}}})."""
+    errors = _problem_or_raise(problem)
+    versions = (problem.errors or {}).get("translations")
+    if isinstance(versions, dict):
+        errors.pop("translations", None)
+        for code, problems in versions.items():
+            for name, messages in (problems.get("value") or {}).items():
+                errors[_version_field(code, name)] = " ".join(_texts(messages))
+    return errors
+
+
+def _texts(messages: Any) -> list[str]:
+    """Every message in a nested error (a resource's are by index and field)."""
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _texts(value)]
+    if isinstance(messages, list):
+        return [text for value in messages for text in _texts(value)]
+    return [str(messages)]
+
+
 def _service_page(service_id: int | None, errors, values, status=200):
     body = render_template(
         "console/setup/service_edit.html",
@@ -362,7 +384,7 @@ def service_create():
     try:
         service = g.api.booking.create_service(_service_fields(values))
     except ApiProblem as problem:
-        return _service_page(None, _problem_or_raise(problem), values, 422)
+        return _service_page(None, _service_errors(problem), values, 422)
     return redirect(url_for("console_setup.services", changed=service["name"]))
 
 
@@ -382,5 +404,5 @@ def service_save(service_id: int):
     try:
         service = g.api.booking.update_service(service_id, _service_fields(values))
     except ApiProblem as problem:
-        return _service_page(service_id, _problem_or_raise(problem), values, 422)
+        return _service_page(service_id, _service_errors(problem), values, 422)
     return redirect(url_for("console_setup.services", changed=service["name"]))
