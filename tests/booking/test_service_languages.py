@@ -7,8 +7,15 @@ from __future__ import annotations
 import pytest
 import vobject
 from icalendar import Calendar
+from markupsafe import escape
 
 from services.booking import outbox
+from services.booking.demo import (
+    INTAKE_TRANSLATIONS,
+    TAX_TRANSLATIONS,
+    WORKSHOP_TRANSLATIONS,
+    load_demo,
+)
 from services.notify import outbox as notify_outbox
 from shared.workers import step_on
 
@@ -166,3 +173,24 @@ def test_a_french_speaking_staff_members_feed_is_in_french(
     [event] = Calendar.from_ical(feed.data).walk("VEVENT")
     assert str(event["SUMMARY"]).startswith(VERSIONS["fr"]["name"] + " · ")
     assert ENGLISH["name"] not in str(event["SUMMARY"]) + str(event["DESCRIPTION"])
+
+
+@pytest.mark.parametrize("lang", ["fr", "es", "ar"])
+def test_the_demo_services_speak_every_language_of_the_pages(booking_app, session, lang):
+    load_demo(session=session, consent_template_ids={"recording": 3})
+    session.commit()
+    english = [
+        "Settlement intake",
+        "Tax clinic",
+        "Job search workshop",
+        "settlement needs",
+        "income tax return",
+        "Before your intake",
+    ]
+    client = booking_app.test_client()
+    for path in ("/", "/settlement-intake", "/tax-clinic", "/help"):
+        html = client.get(path, query_string={"lang": lang}, headers=HTML).get_data(as_text=True)
+        assert [text for text in english if text in html] == [], path
+    listing = client.get("/", query_string={"lang": lang}, headers=HTML).get_data(as_text=True)
+    for version in (INTAKE_TRANSLATIONS, TAX_TRANSLATIONS, WORKSHOP_TRANSLATIONS):
+        assert escape(version[lang]["name"]) in listing
