@@ -5,6 +5,7 @@ staff member's language; a language without a version falls back to the default'
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 import vobject
 from icalendar import Calendar
 from markupsafe import escape
@@ -17,6 +18,8 @@ from services.booking.demo import (
     load_demo,
 )
 from services.notify import outbox as notify_outbox
+from services.notify.models import Message
+from shared.db import get_db
 from shared.workers import step_on
 
 ENGLISH = {
@@ -194,3 +197,23 @@ def test_the_demo_services_speak_every_language_of_the_pages(booking_app, sessio
     listing = client.get("/", query_string={"lang": lang}, headers=HTML).get_data(as_text=True)
     for version in (INTAKE_TRANSLATIONS, TAX_TRANSLATIONS, WORKSHOP_TRANSLATIONS):
         assert escape(version[lang]["name"]) in listing
+
+
+def test_every_email_and_sms_to_the_client_carries_the_service_in_their_language(
+    booking_app, notify_app, service, next_weekday, at, booking_body
+):
+    client = CLIENT_BASE | {"language": "ar", "phone": "+14165550123", "notify_by": "both"}
+    response = booking_app.test_client().post(
+        "/api/v1/appointments",
+        json=booking_body(service.id, at(next_weekday(1), 10), client=client),
+    )
+    assert response.status_code == 201, response.get_json()
+    step_on(booking_app, outbox.dispatch)
+    with get_db(notify_app).transaction() as session:
+        to_client = session.scalars(
+            sa.select(Message).where(Message.template.like("booking_%"), Message.locale == "ar")
+        ).all()
+        assert {message.channel for message in to_client} == {"email", "sms"}
+        for message in to_client:  # the confirmation and the reminders, both channels
+            assert message.data["service_name"] == VERSIONS["ar"]["name"], message.template
+            assert message.data["resources"] == VERSIONS["ar"]["resources"]
