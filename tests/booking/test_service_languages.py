@@ -17,6 +17,8 @@ from services.booking.demo import (
     WORKSHOP_TRANSLATIONS,
     load_demo,
 )
+from services.booking.operations import appointments
+from services.booking.operations.appointments import Actor
 from services.notify import outbox as notify_outbox
 from services.notify.models import Message
 from shared.db import get_db
@@ -217,3 +219,23 @@ def test_every_email_and_sms_to_the_client_carries_the_service_in_their_language
         for message in to_client:  # the confirmation and the reminders, both channels
             assert message.data["service_name"] == VERSIONS["ar"]["name"], message.template
             assert message.data["resources"] == VERSIONS["ar"]["resources"]
+
+
+def test_a_staff_members_feed_notes_and_cancellations_are_in_their_language(
+    session, booking_app, make_staff, make_service, book, next_weekday, at, make_token
+):
+    staff = make_staff(languages=["es"])
+    service = make_service(staff=[staff], **ENGLISH, slug="intake", translations=VERSIONS)
+    gone = book(service, at(next_weekday(1), 10), accommodations={"captions": True}).appointment
+    appointments.cancel(session=session, appointment=gone, actor=Actor("admin"), reason="sick")
+    session.commit()
+    client = booking_app.test_client()
+    token = make_token("booking", "staff", staff_id=staff.id)
+    made = client.post(
+        f"/api/v1/staff/{staff.id}/feed-token", headers={"Authorization": f"Bearer {token}"}
+    )
+    feed = client.get(made.get_json()["url"].split("/booking", 1)[1])
+    [event] = Calendar.from_ical(feed.data).walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Cancelada: Entrevista inicial · Videollamada · Cliente: A. S."
+    description = str(event["DESCRIPTION"])
+    assert "Adaptaciones: subtítulos" in description and "En la consola: " in description
