@@ -239,3 +239,12 @@ def test_a_staff_members_feed_notes_and_cancellations_are_in_their_language(
     assert str(event["SUMMARY"]) == "Cancelada: Entrevista inicial · Videollamada · Cliente: A. S."
     description = str(event["DESCRIPTION"])
     assert "Adaptaciones: subtítulos" in description and "En la consola: " in description
+
+
+def test_the_manage_link_api_answers_in_the_clients_language(
+    booking_app, service, book, next_weekday, at
+):
+    booked = book(service, at(next_weekday(1), 10), client={"language": "fr"} | CLIENT_BASE)
+    answer = booking_app.test_client().get(f"/api/v1/manage/{booked.manage_token}").get_json()
+    assert answer["service_name"] == VERSIONS["fr"]["name"]
+    assert answer["resources"] == VERSIONS["fr"]["resources"]
