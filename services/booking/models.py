@@ -140,7 +140,8 @@ class Service(Base):
         """The client-facing name, description and resources in a language, each falling back
         to the default language's when that language has no version of it."""
         versions = self.translations or {}
-        version = versions.get(language) or versions.get(language.split("_")[0]) or {}
+        base = language.replace("_", "-").split("-")[0]  # "fr-CA" and "fr_CA" read "fr"
+        version = versions.get(language) or versions.get(base) or {}
         return ServiceText(
             name=version.get("name") or self.name,
             description=version.get("description") or self.description or "",

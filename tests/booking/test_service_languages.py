@@ -248,3 +248,11 @@ def test_the_manage_link_api_answers_in_the_clients_language(
     answer = booking_app.test_client().get(f"/api/v1/manage/{booked.manage_token}").get_json()
     assert answer["service_name"] == VERSIONS["fr"]["name"]
     assert answer["resources"] == VERSIONS["fr"]["resources"]
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [("fr-CA", "Premier entretien"), ("", ENGLISH["name"])]
+)
+def test_a_regional_language_reads_its_languages_version(make_service, language, name):
+    service = make_service(**ENGLISH, slug="intake", translations=VERSIONS)
+    assert service.text_in(language).name == name
