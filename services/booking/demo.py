@@ -35,6 +35,87 @@ INTAKE_RESOURCES = [
 ]
 
 
+# The demo services in the other languages the pages speak.
+INTAKE_TRANSLATIONS = {
+    "fr": {
+        "name": "Premier entretien d'installation",
+        "description": "Un premier échange sur vos besoins d'installation : logement, travail, "
+        "école, papiers.",
+        "resources": [
+            {
+                "title": "Avant votre entretien",
+                "url": None,
+                "text": "Ayez sous la main votre passeport ou votre carte de RP et les lettres "
+                "d'IRCC.",
+            },
+            {
+                "title": "Rejoindre un appel vidéo",
+                "url": "https://meet.example.org/help",
+                "text": "Ouvrez le lien quelques minutes à l'avance ; aucun compte n'est requis.",
+            },
+        ],
+    },
+    "es": {
+        "name": "Entrevista de instalación",
+        "description": "Una primera conversación sobre sus necesidades de instalación: vivienda, "
+        "trabajo, escuela, documentos.",
+        "resources": [
+            {
+                "title": "Antes de su entrevista",
+                "url": None,
+                "text": "Tenga a mano su pasaporte o tarjeta de RP y las cartas de IRCC.",
+            },
+            {
+                "title": "Cómo unirse a una videollamada",
+                "url": "https://meet.example.org/help",
+                "text": "Abra el enlace unos minutos antes; no necesita una cuenta.",
+            },
+        ],
+    },
+    "ar": {
+        "name": "مقابلة الاستقرار الأولى",
+        "description": "محادثة أولى حول احتياجات استقرارك: السكن والعمل والمدرسة والأوراق.",
+        "resources": [
+            {
+                "title": "قبل مقابلتك",
+                "url": None,
+                "text": "احتفظ بجواز سفرك أو بطاقة الإقامة الدائمة وأي رسائل من IRCC في متناول يدك.",
+            },
+            {
+                "title": "الانضمام إلى مكالمة فيديو",
+                "url": "https://meet.example.org/help",
+                "text": "افتح الرابط قبل بضع دقائق؛ لا حاجة إلى حساب.",
+            },
+        ],
+    },
+}
+TAX_TRANSLATIONS = {
+    "fr": {
+        "name": "Clinique d'impôts",
+        "description": "Aide gratuite pour remplir votre déclaration de revenus.",
+    },
+    "es": {
+        "name": "Clínica de impuestos",
+        "description": "Ayuda gratuita para presentar su declaración de impuestos.",
+    },
+    "ar": {"name": "عيادة الضرائب", "description": "مساعدة مجانية في تقديم إقرارك الضريبي."},
+}
+WORKSHOP_TRANSLATIONS = {
+    "fr": {
+        "name": "Atelier de recherche d'emploi",
+        "description": "Un atelier de groupe sur les CV et les entrevues au Canada.",
+    },
+    "es": {
+        "name": "Taller de búsqueda de empleo",
+        "description": "Un taller en grupo sobre currículums y entrevistas en Canadá.",
+    },
+    "ar": {
+        "name": "ورشة البحث عن عمل",
+        "description": "ورشة جماعية حول السير الذاتية والمقابلات في كندا.",
+    },
+}
+
+
 PROFILE = {
     "name": "Maple Community Services",
     "phone": "+14165550123",
@@ -120,6 +201,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         min_notice_minutes=120,
         horizon_days=60,
         resources=INTAKE_RESOURCES,
+        translations=INTAKE_TRANSLATIONS,
         required_consent_template_ids=sorted(set(consent_template_ids.values())),
     )
     tax = catalog.create_service(
@@ -132,6 +214,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         modes=["in_person", "phone"],
         location="Maple Community Services, 120 Maple Street, Toronto",
         slot_step_minutes=30,
+        translations=TAX_TRANSLATIONS,
     )
     workshop = catalog.create_service(
         session=session,
@@ -143,6 +226,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         modes=["video"],
         capacity=8,
         slot_step_minutes=90,
+        translations=WORKSHOP_TRANSLATIONS,
     )
     for language, question, answer in DEMO_FAQ:
         faq.create_entry(session=session, language=language, question=question, answer=answer)

@@ -119,6 +119,7 @@ def appointment_event(
     adds the client as the attendee of a scheduling message.
     """
     gettext = translator(locale)
+    service_name = appointment.service.text_in(locale or "").name
     state = state or EventState.of(appointment)
     zone = ZoneInfo(tz or appointment.client_time_zone)
     event = Event()
@@ -134,7 +135,7 @@ def appointment_event(
         one_line(
             summary
             or gettext("%(service)s with %(staff)s")
-            % {"service": appointment.service.name, "staff": appointment.staff.name}
+            % {"service": service_name, "staff": appointment.staff.name}
         ),
     )
     event.add("status", "CANCELLED" if state.cancelled else "CONFIRMED")
@@ -144,7 +145,7 @@ def appointment_event(
     organizer.params["cn"] = vText(one_line(appointment.staff.name))
     event.add("organizer", organizer)
 
-    description = [f"{gettext(MODE_LABELS[appointment.mode])}: {appointment.service.name}."]
+    description = [f"{gettext(MODE_LABELS[appointment.mode])}: {service_name}."]
     if appointment.mode == "video" and appointment.video_url:
         description.append(gettext("Join the video call: %(url)s") % {"url": appointment.video_url})
         event.add("location", appointment.video_url)
@@ -184,7 +185,7 @@ def appointment_event(
         alarm.add("action", "DISPLAY")
         alarm.add(
             "description",
-            gettext("%(service)s starts soon") % {"service": appointment.service.name},
+            gettext("%(service)s starts soon") % {"service": service_name},
         )
         alarm.add("trigger", timedelta(minutes=-30))
         event.add_component(alarm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from datetime import datetime, time
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.auth import make_token_model
 from shared.db import make_base, utcnow
+from shared.languages import LANGUAGES
 from shared.outbox import OutboxRow
 
 Base = make_base()
@@ -57,6 +59,11 @@ class Staff(Base):
     __table_args__ = (sa.CheckConstraint("role in ('staff', 'admin')", name="role"),)
 
     @property
+    def language(self) -> str:
+        """The first of the staff member's languages that the suite speaks (else English)."""
+        return next((code for code in self.languages or [] if code in LANGUAGES), "en")
+
+    @property
     def calendar_problems(self) -> list[dict]:
         """The external calendars whose last fetch failed: shown on the staff record, so the
         staff member learns that their busy time may be stale (their last good blocks stay)."""
@@ -81,6 +88,15 @@ service_staff = sa.Table(
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class ServiceText:
+    """What a client reads of a service, in one language."""
+
+    name: str
+    description: str
+    resources: list[dict[str, Any]]
+
+
 class Service(Base):
     """An appointment type clients can book."""
 
@@ -101,6 +117,12 @@ class Service(Base):
     capacity: Mapped[int] = mapped_column(sa.Integer, default=1)
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [1440, 60])
     resources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # The client-facing text in other languages: {"fr": {"name", "description", "resources"}}.
+    # name, description and resources above are in the organization's default language and are
+    # what a language without a version (or a version missing a field) falls back to.
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(
+        sa.JSON, default=dict, server_default="{}"
+    )
     required_consent_template_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     # Staff may read the consent forms out and record the client's consent (clients we only
     # text are told so instead of getting a signing link).
@@ -113,6 +135,18 @@ class Service(Base):
     staff: Mapped[list[Staff]] = relationship(
         secondary=service_staff, order_by=lambda: Staff.id, lazy="selectin"
     )
+
+    def text_in(self, language: str) -> ServiceText:
+        """The client-facing name, description and resources in a language, each falling back
+        to the default language's when that language has no version of it."""
+        versions = self.translations or {}
+        base = language.replace("_", "-").split("-")[0]  # "fr-CA" and "fr_CA" read "fr"
+        version = versions.get(language) or versions.get(base) or {}
+        return ServiceText(
+            name=version.get("name") or self.name,
+            description=version.get("description") or self.description or "",
+            resources=list(version.get("resources") or self.resources or []),
+        )
 
     __table_args__ = (
         sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),

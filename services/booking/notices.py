@@ -121,11 +121,12 @@ def template_data(
 ) -> dict[str, Any]:
     """The variables every booking template receives (the organization's in `language`)."""
     service = appointment.service
+    text = service.text_in(language)
     backup = appointment.backup
     return {
         **settings.profile.message_context(language),
         "client_name": appointment.client_name,
-        "service_name": service.name,
+        "service_name": text.name,
         "staff_name": appointment.staff.name,
         "start": iso(state.start),
         "end": iso(state.end),
@@ -135,7 +136,7 @@ def template_data(
         "location": service.location if appointment.mode == "in_person" else None,
         "backup": {"callback_number": backup["callback_number"], "dial_in": backup["dial_in"]},
         "manage_url": manage_url(settings, appointment),
-        "resources": list(service.resources or []),
+        "resources": text.resources,
         "consent_links": [
             {"title": c.form_title, "url": c.signing_url}
             for c in appointment.consents

@@ -124,6 +124,25 @@ class ResourceLinkSchema(ma.Schema):
     text = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
+class ServiceTranslationSchema(ma.Schema):
+    """A service's client-facing text in one language; a field left out falls back to the
+    default language's."""
+
+    name = OneLine(validate=validate.Length(1, 200))
+    description = fields.String(validate=validate.Length(max=10_000))
+    resources = fields.List(
+        fields.Nested(ResourceLinkSchema), validate=validate.Length(max=MAX_LIST_ITEMS)
+    )
+
+
+SERVICE_TRANSLATIONS_DOCS = {
+    "description": "The name, description and resources in other languages, by language code "
+    '({"fr": {"name": ..., "description": ..., "resources": [...]}}). Clients read their '
+    "language's version; a language or field without one falls back to the service's own "
+    "name, description and resources (the organization's default language)."
+}
+
+
 class ServiceCreateSchema(ma.Schema):
     name = OneLine(required=True, validate=validate.Length(1, 200))
     slug = fields.String(required=True, validate=[validate.Length(1, 100), SLUG])
@@ -150,6 +169,14 @@ class ServiceCreateSchema(ma.Schema):
         fields.Nested(ResourceLinkSchema),
         load_default=list,
         validate=validate.Length(max=MAX_LIST_ITEMS),
+    )
+    translations = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(LANGUAGES, error="One of the languages offered: {choices}.")
+        ),
+        values=fields.Nested(ServiceTranslationSchema),
+        load_default=dict,
+        metadata=SERVICE_TRANSLATIONS_DOCS,
     )
     required_consent_template_ids = fields.List(
         fields.Integer(validate=ID_RANGE),
@@ -203,6 +230,11 @@ class ServiceSchema(ma.Schema):
     capacity = fields.Integer()
     reminder_offsets_minutes = fields.List(fields.Integer())
     resources = fields.List(fields.Nested(ResourceLinkSchema))
+    translations = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(ServiceTranslationSchema),
+        metadata=SERVICE_TRANSLATIONS_DOCS,
+    )
     required_consent_template_ids = fields.List(fields.Integer())
     verbal_consent = fields.Boolean()
     listed = fields.Boolean()
@@ -542,7 +574,7 @@ class ManagedAppointmentSchema(ma.Schema):
 
     id = fields.Integer()
     service_id = fields.Integer()
-    service_name = fields.Function(lambda a: a.service.name)
+    service_name = fields.Function(lambda a: a.service.text_in(a.client_language).name)
     staff_name = fields.Function(lambda a: a.staff.name)
     start = UTCDateTime()
     end = UTCDateTime()
@@ -554,7 +586,7 @@ class ManagedAppointmentSchema(ma.Schema):
     client_time_zone = fields.String()
     backup = fields.Nested(BackupOutSchema)
     accommodations = fields.Nested(AccommodationsSchema)
-    resources = fields.Function(lambda a: a.service.resources or [])
+    resources = fields.Function(lambda a: a.service.text_in(a.client_language).resources)
     consent_status = fields.String()
     consents = fields.List(fields.Nested(ConsentSchema))
 

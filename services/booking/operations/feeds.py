@@ -237,37 +237,52 @@ def console_page(appointment: Appointment, settings: FeedSettings) -> str:
     return f"{settings.public_url.rstrip('/')}/console/appointments/{appointment.id}"
 
 
-def _notes(appointment: Appointment, settings: FeedSettings) -> list[str]:
+def _notes(
+    appointment: Appointment, settings: FeedSettings, gettext: Callable[[str], str]
+) -> list[str]:
     """The feed's own DESCRIPTION lines: who the client is (as much as allowed), their needs,
     and the appointment's console page."""
     if settings.full_details:
         contacts = [appointment.client_email, appointment.client_phone]
-        lines = [f"Client: {appointment.client_name} ({', '.join(c for c in contacts if c)})"]
+        who = f"{appointment.client_name} ({', '.join(c for c in contacts if c)})"
     else:
-        lines = [f"Client: {initials(appointment.client_name)}"]
+        who = initials(appointment.client_name)
+    lines = [gettext("Client: %(who)s") % {"who": who}]
     needs = []
     if appointment.accommodation_captions:
-        needs.append("captions")
+        needs.append(gettext("captions"))
     if appointment.accommodation_interpreter_language:
-        needs.append(f"interpreter ({appointment.accommodation_interpreter_language})")
+        needs.append(
+            gettext("interpreter (%(language)s)")
+            % {"language": appointment.accommodation_interpreter_language}
+        )
     if settings.full_details and appointment.accommodation_other:
         needs.append(appointment.accommodation_other)
     if needs:
-        lines.append("Accommodations: " + "; ".join(needs))
+        lines.append(gettext("Accommodations: %(needs)s") % {"needs": "; ".join(needs)})
     if settings.full_details and appointment.client_notes:
-        lines.append("Notes from the client: " + appointment.client_notes)
-    lines.append("In the console: " + console_page(appointment, settings))
+        lines.append(
+            gettext("Notes from the client: %(notes)s") % {"notes": appointment.client_notes}
+        )
+    lines.append(gettext("In the console: %(url)s") % {"url": console_page(appointment, settings)})
     return lines
 
 
 def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) -> Event:
     """One appointment as a feed VEVENT: same UID and SEQUENCE as the client's invite."""
+    # A staff member's own feed speaks their language; the team feed the default one.
+    locale = None if team else appointment.staff.language
+    gettext = ical.translator(locale)
     who = (
         appointment.client_name
         if settings.full_details
-        else f"Client: {initials(appointment.client_name)}"
+        else gettext("Client: %(who)s") % {"who": initials(appointment.client_name)}
     )
-    parts = [appointment.service.name, ical.MODE_LABELS[appointment.mode], who]
+    parts = [
+        appointment.service.text_in(locale or "").name,
+        gettext(ical.MODE_LABELS[appointment.mode]),
+        who,
+    ]
     if team:
         parts.append(appointment.staff.name)
     summary = " · ".join(parts)
@@ -275,9 +290,10 @@ def feed_event(appointment: Appointment, *, settings: FeedSettings, team: bool) 
     event = ical.appointment_event(
         appointment,
         tz=appointment.staff.time_zone,
-        summary=("Cancelled: " + summary) if cancelled else summary,
+        locale=locale,
+        summary=gettext("Cancelled: %(summary)s") % {"summary": summary} if cancelled else summary,
         client_details=settings.full_details,
-        notes=_notes(appointment, settings),
+        notes=_notes(appointment, settings, gettext),
         staff_page=console_page(appointment, settings),
     )
     if cancelled:  # a cancelled slot no longer blocks the calendar's free/busy

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from flask import g
 from flask_babel import gettext as _
 
 from services.booking.models import Appointment
@@ -23,7 +24,7 @@ def google_calendar_url(appointment: Appointment) -> str:
     details += backup_lines(appointment)
     params = {
         "action": "TEMPLATE",
-        "text": f"{service.name} · {current_org().name}",
+        "text": f"{service.text_in(g.lang).name} · {current_org().name}",
         "dates": f"{appointment.start:%Y%m%dT%H%M%SZ}/{appointment.end:%Y%m%dT%H%M%SZ}",
         "details": "\n".join(details),
         "location": where,

@@ -21,5 +21,9 @@ def help_center():
             entries = faq.search_entries(session=session, language=g.lang, q=q)
         else:
             entries = faq.list_entries(session=session, language=g.lang)
-        services = [s for s in catalog.list_services(session=session, public=True) if s.resources]
+        services = [
+            s
+            for s in catalog.list_services(session=session, public=True)
+            if s.text_in(g.lang).resources
+        ]
         return render_template("booking/help.html", q=q, entries=entries, services=services)

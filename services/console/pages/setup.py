@@ -233,6 +233,19 @@ def services():
     )
 
 
+def _resource_lines(resources: list[dict[str, Any]]) -> str:
+    """Resource links as the form's lines ('Title | https://…')."""
+    return "\n".join(
+        " | ".join(part for part in (r.get("title"), r.get("url")) if part) for r in resources
+    )
+
+
+def _version_field(code: str, name: str) -> str:
+    """The form field of a text in another language; booking's field errors ("translations.fr.
+    name") land on it as field_errors spells them."""
+    return f"translations-{code}-{name}"
+
+
 def _service_values(service: dict[str, Any]) -> dict[str, Any]:
     """A service (booking's JSON) as the form shows it."""
     values: dict[str, Any] = {
@@ -243,10 +256,11 @@ def _service_values(service: dict[str, Any]) -> dict[str, Any]:
     values["reminder_offsets_minutes"] = ", ".join(
         str(m) for m in service.get("reminder_offsets_minutes") or []
     )
-    values["resources"] = "\n".join(
-        " | ".join(part for part in (r.get("title"), r.get("url")) if part)
-        for r in service.get("resources") or []
-    )
+    values["resources"] = _resource_lines(service.get("resources") or [])
+    for code, version in (service.get("translations") or {}).items():
+        values[_version_field(code, "name")] = version.get("name", "")
+        values[_version_field(code, "description")] = version.get("description", "")
+        values[_version_field(code, "resources")] = _resource_lines(version.get("resources") or [])
     values["required_consent_template_ids"] = [
         str(i) for i in service.get("required_consent_template_ids") or []
     ]
@@ -272,6 +286,13 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
             *SERVICE_NUMBERS,
         )
     }
+    values.update(
+        {
+            _version_field(code, name): form.get(_version_field(code, name), "").strip()
+            for code in LANGUAGES
+            for name in ("name", "description", "resources")
+        }
+    )
     values["modes"] = form.getlist("modes")
     values["required_consent_template_ids"] = form.getlist("required_consent_template_ids")
     values["staff_ids"] = form.getlist("staff_ids")
@@ -298,11 +319,44 @@ def _service_fields(values: dict[str, Any]) -> dict[str, Any]:
     fields["resources"] = [
         _resource(line) for line in values["resources"].splitlines() if line.strip()
     ]
+    fields["translations"] = {}
+    for code in LANGUAGES:
+        version = {
+            name: values.get(_version_field(code, name), "")
+            for name in ("name", "description", "resources")
+        }
+        version["resources"] = [
+            _resource(line) for line in version["resources"].splitlines() if line.strip()
+        ]
+        if version := {name: value for name, value in version.items() if value}:
+            fields["translations"][code] = version
     fields["required_consent_template_ids"] = values["required_consent_template_ids"]
     fields["staff_ids"] = values["staff_ids"]
     fields["listed"] = values["listed"]
     fields["active"] = values["active"]
     return fields
+
+
+def _service_errors(problem: ApiProblem) -> dict[str, str]:
+    """Booking's answer to the service form as field errors, a language's version's on its
+    own fields (booking nests them: {"translations": {"fr": {"value": {"name": [...]}}}})."""
+    errors = _problem_or_raise(problem)
+    versions = (problem.errors or {}).get("translations")
+    if isinstance(versions, dict):
+        errors.pop("translations", None)
+        for code, problems in versions.items():
+            for name, messages in (problems.get("value") or {}).items():
+                errors[_version_field(code, name)] = " ".join(_texts(messages))
+    return errors
+
+
+def _texts(messages: Any) -> list[str]:
+    """Every message in a nested error (a resource's are by index and field)."""
+    if isinstance(messages, dict):
+        return [text for value in messages.values() for text in _texts(value)]
+    if isinstance(messages, list):
+        return [text for value in messages for text in _texts(value)]
+    return [str(messages)]
 
 
 def _service_page(service_id: int | None, errors, values, status=200):
@@ -330,7 +384,7 @@ def service_create():
     try:
         service = g.api.booking.create_service(_service_fields(values))
     except ApiProblem as problem:
-        return _service_page(None, _problem_or_raise(problem), values, 422)
+        return _service_page(None, _service_errors(problem), values, 422)
     return redirect(url_for("console_setup.services", changed=service["name"]))
 
 
@@ -350,5 +404,5 @@ def service_save(service_id: int):
     try:
         service = g.api.booking.update_service(service_id, _service_fields(values))
     except ApiProblem as problem:
-        return _service_page(service_id, _problem_or_raise(problem), values, 422)
+        return _service_page(service_id, _service_errors(problem), values, 422)
     return redirect(url_for("console_setup.services", changed=service["name"]))
