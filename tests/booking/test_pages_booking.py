@@ -676,3 +676,14 @@ def test_arabic_pages_are_right_to_left_and_in_arabic(client, service, day, at, 
     assert "تعديل أو إلغاء" in manage and "أضف إلى تقويمك" in manage
     english = text(client.get(f"/{service.slug}?lang=en", headers=HTML))
     assert '<html lang="en" dir="ltr">' in english
+
+
+def test_error_summary_says_a_message_shared_by_two_inputs_once(client, service, day):
+    form = open_details(client, service, day)
+    data = details(form, phone="abc", callback_number="xyz", backup="callback")
+    html = text(client.post(f"/{service.slug}", data=data, headers=HTML))
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    lines = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a>', summary)
+    assert lines == [("phone", "Please enter a phone number, for example +1 416 555 0100.")]
+    # Each input still carries its own message beside it.
+    assert 'id="phone-error"' in html and 'id="callback_number-error"' in html
