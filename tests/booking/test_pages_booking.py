@@ -687,3 +687,11 @@ def test_error_summary_says_a_message_shared_by_two_inputs_once(client, service,
     assert lines == [("phone", "Please enter a phone number, for example +1 416 555 0100.")]
     # Each input still carries its own message beside it.
     assert 'id="phone-error"' in html and 'id="callback_number-error"' in html
+
+
+def test_french_time_zones_read_as_places_not_heure_colon(client, service):
+    html = unescape(text(client.get(f"/{service.slug}?lang=fr", headers=HTML)))
+    assert "heure :" not in html
+    assert re.search(r'<option value="America/Toronto"[^>]*>Canada \(Toronto\) \(UTC', html)
+    spanish = unescape(text(client.get(f"/{service.slug}?lang=es", headers=HTML)))
+    assert "hora de Canadá (Toronto)" in spanish
