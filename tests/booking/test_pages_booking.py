@@ -695,3 +695,19 @@ def test_french_time_zones_read_as_places_not_heure_colon(client, service):
     assert re.search(r'<option value="America/Toronto"[^>]*>Canada \(Toronto\) \(UTC', html)
     spanish = unescape(text(client.get(f"/{service.slug}?lang=es", headers=HTML)))
     assert "hora de Canadá (Toronto)" in spanish
+
+
+def test_back_after_booking_says_the_time_is_the_clients_own(client, booking_app, service, day):
+    form = open_details(client, service, day)
+    start = hidden(form, "start")
+    response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
+    token = token_of(response.headers["Location"])
+    # Back: the browser asks for the details step of the time it has just booked.
+    back = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&start={start}", headers=HTML))
+    assert 'id="own-booking"' in back and "You have booked this time" in back
+    assert f'href="/manage/{token}"' in back
+    assert "Someone just booked this time" not in back
+    # Another browser still hears that the time was just taken.
+    other = booking_app.test_client()
+    page = text(other.get(f"/{service.slug}?mode=video&tz={TZ}&start={start}", headers=HTML))
+    assert "Someone just booked this time" in page and 'id="own-booking"' not in page

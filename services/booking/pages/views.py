@@ -6,8 +6,10 @@ Views stay thin: they read the query or the form, call one operation and render.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_babel import gettext as _
 
 from services.booking import ical
@@ -77,6 +79,30 @@ def _dial_in_offered(service: Service) -> bool:
     return any(s.dial_in for s in availability.bookable_staff(service))
 
 
+# The browser's own recent bookings (slug, start, manage token), kept in its signed session
+# cookie: Back from the confirmation shows "you booked this time", not "someone just booked it".
+OWN_BOOKINGS = "own_bookings"
+OWN_BOOKINGS_KEPT = 5
+
+
+def _remember_own_booking(service: Service, start: datetime, token: str) -> None:
+    """Keep this booking in the browser's session, newest first, the last few only."""
+    kept = [
+        b
+        for b in browser_session.get(OWN_BOOKINGS, [])
+        if b[0] != service.slug or b[1] != iso(start)
+    ]
+    browser_session[OWN_BOOKINGS] = [[service.slug, iso(start), token], *kept][:OWN_BOOKINGS_KEPT]
+
+
+def _own_booking(service: Service, start: datetime) -> str | None:
+    """The manage token of this browser's booking of `service` at `start`, if it made one."""
+    for slug, at, token in browser_session.get(OWN_BOOKINGS, []):
+        if slug == service.slug and at == iso(start):
+            return token
+    return None
+
+
 def _service_page(service: Service, args, *, status: int = 200, **context) -> tuple[str, int]:
     """Render the step the query (or the re-shown form) has reached."""
     session = db.session()
@@ -96,6 +122,8 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
     if step == 2 and start is not None:
         if "details" in context or is_free(session, service, tz, start, now):
             step = 3
+        elif own := _own_booking(service, start):
+            context["own_booking"] = own
         else:
             context["taken"] = True
             context["nearest"] = nearest_slots(
@@ -206,6 +234,7 @@ def book(slug: str):
         return _service_page(
             service, args, status=exc.status, details=details, errors=details.errors
         )
+    _remember_own_booking(service, start, booked.manage_token)
     return redirect(url_for(".manage", token=booked.manage_token, new=1), 303)
 
 
