@@ -711,3 +711,36 @@ def test_back_after_booking_says_the_time_is_the_clients_own(client, booking_app
     other = booking_app.test_client()
     page = text(other.get(f"/{service.slug}?mode=video&tz={TZ}&start={start}", headers=HTML))
     assert "Someone just booked this time" in page and 'id="own-booking"' not in page
+
+
+def test_confirmation_links_straight_to_the_form_to_sign_now(
+    client, booking_app, make_service, day, at, book
+):
+    service = make_service(required_consent_template_ids=[7])
+    booked = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{booked.manage_token}?new=1", headers=HTML))
+    sign_now = f"/manage/{booked.manage_token}/sign"
+    assert re.search(rf'id="booked".*href="{sign_now}"[^>]*>Sign the form now<', page, re.S)
+    # Before the consent service has made the form: the page says it is being prepared.
+    preparing = client.get(sign_now, headers=HTML)
+    assert preparing.status_code == 200
+    assert "Your form is being prepared" in text(preparing)
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointments.set_consent(
+            session=session,
+            appointment=session.get(Appointment, booked.appointment.id),
+            request_id=41,
+            template_id=7,
+            form_title="Session recording",
+            status="pending",
+            signing_url="http://frontdesk.test/consent/sign/fdc_abc",
+        )
+    response = client.get(sign_now, headers=HTML)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "http://frontdesk.test/consent/sign/fdc_abc"
+
+
+def test_confirmation_without_forms_has_no_sign_now_link(client, service, day, at, book):
+    booked = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{booked.manage_token}?new=1", headers=HTML))
+    assert 'id="booked"' in page and 'id="sign-now"' not in page

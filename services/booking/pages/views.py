@@ -283,6 +283,23 @@ def manage(token: str):
     )
 
 
+@blueprint.get("/manage/<manage_token:token>/sign")
+def sign_now(token: str):
+    """Straight to the first form waiting for the client's signature; while the consent
+    service is still preparing it (booking's outbox asks for it), the manage page says so."""
+    appointment = _appointment(token)
+    for consent in appointment.consents:
+        if consent.status == "pending" and consent.signing_url:
+            return redirect(consent.signing_url, 303)
+    return _manage_page(
+        appointment,
+        token,
+        "booking/manage.html",
+        preparing=True,
+        google_url=google_calendar_url(appointment),
+    )
+
+
 @blueprint.get("/m/<string(length=32):short>")
 def short_manage(short: str):
     """The short manage link of SMS messages: the same token, shorter, sent to the manage page."""
