@@ -744,3 +744,14 @@ def test_confirmation_without_forms_has_no_sign_now_link(client, service, day, a
     booked = book(service, at(day, 9))
     page = text(client.get(f"/manage/{booked.manage_token}?new=1", headers=HTML))
     assert 'id="booked"' in page and 'id="sign-now"' not in page
+
+
+def test_a_service_with_one_way_to_meet_asks_no_mode_question(client, make_service):
+    workshop = make_service(modes=["video"], location=None)
+    page = text(client.get(f"/{workshop.slug}", headers=HTML))
+    assert 'type="radio"' not in page and "How do you want to meet?" not in page
+    assert 'id="only-mode"' in page and "Video call" in page
+    assert "Step 1 of 3: Your time zone" in page
+    assert '<input type="hidden" name="mode" value="video">' in page
+    french = text(client.get(f"/{workshop.slug}?lang=fr", headers=HTML))
+    assert "votre fuseau horaire" in french
