@@ -755,3 +755,26 @@ def test_a_service_with_one_way_to_meet_asks_no_mode_question(client, make_servi
     assert '<input type="hidden" name="mode" value="video">' in page
     french = text(client.get(f"/{workshop.slug}?lang=fr", headers=HTML))
     assert "votre fuseau horaire" in french
+
+
+def test_a_group_workshops_backup_plan_is_its_dial_in_not_a_call_back(
+    client, booking_app, make_service, day
+):
+    workshop = make_service(capacity=8, location=None)
+    form = open_details(client, workshop, day)
+    assert 'id="backup-group-dial-in"' in form
+    assert 'id="backup-callback"' not in form and 'id="callback_number"' not in form
+    data = details(form, phone="", callback_number="")
+    data.pop("backup")
+    data["backup"] = hidden(form, "backup")
+    response = client.post(f"/{workshop.slug}", data=data, headers=HTML)
+    assert response.status_code == 303, text(response)
+    page = text(client.get(response.headers["Location"], headers=HTML))
+    assert "If the video does not work, call us at +1 416-555-0100." in page
+    assert "we will call you" not in page
+
+
+def test_a_group_without_a_dial_in_keeps_the_call_back(client, make_service, make_staff, day):
+    workshop = make_service(capacity=8, location=None, staff=[make_staff(dial_in=None)])
+    form = open_details(client, workshop, day)
+    assert 'id="backup-callback"' in form and 'id="backup-group-dial-in"' not in form
