@@ -308,6 +308,12 @@ def test_in_person_confirmation_gives_the_address(client, make_service, next_wee
     response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
     page = text(client.get(response.headers["Location"], headers=HTML))
     assert "12 Maple Street, Toronto" in page and "Please arrive 5 minutes early." in page
+    # A map search link for the address; nothing on the page is loaded from the map site.
+    assert (
+        'id="map-link" href="https://www.openstreetmap.org/search?query=12%20Maple%20Street%2C%20Toronto"'
+        in page
+    )
+    assert "<img" not in page and "<iframe" not in page
 
 
 def test_video_with_dial_in_backup_shows_the_number_to_call(client, service, day):
