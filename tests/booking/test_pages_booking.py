@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
@@ -784,3 +785,23 @@ def test_a_group_without_a_dial_in_keeps_the_call_back(client, make_service, mak
     workshop = make_service(capacity=8, location=None, staff=[make_staff(dial_in=None)])
     form = open_details(client, workshop, day)
     assert 'id="backup-callback"' in form and 'id="backup-group-dial-in"' not in form
+
+
+def test_month_calendar_links_the_free_days_without_javascript(client, service, day):
+    month = day.strftime("%Y-%m")
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&month={month}", headers=HTML))
+    calendar = re.search(r'<nav aria-labelledby="month-title" id="month">.*?</nav>', html, re.S)
+    grid = calendar.group(0)
+    assert "<caption>" in grid and '<th scope="col"><abbr title="Monday">Mon</abbr></th>' in grid
+    free = re.findall(r'id="month-(\d{4}-\d{2}-\d{2})" href="([^"]+)"', grid)
+    assert day.isoformat() in dict(free)  # Amira works that Tuesday
+    assert all(found.startswith(month) for found, _ in free)
+    # Weekends are plain numbers, not links: Amira does not work then.
+    saturday = day + timedelta(days=(5 - day.weekday()) % 7)
+    if saturday.month == day.month:
+        assert saturday.isoformat() not in dict(free)
+    # A day of the calendar is a link to that day's times: it works with JavaScript off.
+    page = text(client.get(unescape(dict(free)[day.isoformat()]), headers=HTML))
+    assert f'id="month-{day.isoformat()}"' in page
+    assert re.search(rf'id="month-{day.isoformat()}"[^>]*aria-current="date"', page)
+    assert 'id="slot-list"' in page and 'id="days"' in page  # the day list stays as well

@@ -29,10 +29,12 @@ from services.booking.pages.calendar_links import google_calendar_url
 from services.booking.pages.details import INPUT_LIMITS, Details, page_errors, read_details
 from services.booking.pages.phones import backup_lines
 from services.booking.pages.picker import (
+    build_month,
     build_picker,
     day_of,
     is_free,
     iso,
+    month_of,
     nearest_slots,
     start_of,
 )
@@ -133,8 +135,11 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
         errors["slot-1"] = _("Please choose a time.")
     if step == 3:
         context.setdefault("details", Details(values={"language": g.lang}))
-    picker = None
+    picker = month = None
     if step == 2:
+        # The month asked for, else the chosen day's (the day list's links carry no month).
+        shown = month_of(args.get("month")) or day_of(args.get("day")) or day_of(args.get("first"))
+        month = build_month(session=session, service=service, tz=tz, month=shown, now=now)
         picker = build_picker(
             session=session,
             service=service,
@@ -154,6 +159,7 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
         step=step,
         start=start,
         picker=picker,
+        month=month,
         dial_in_offered=_dial_in_offered(service),
         request_key=secrets.token_urlsafe(16),
         limits=INPUT_LIMITS,
