@@ -1,5 +1,6 @@
 """Demo data for consent: the form "Session recording and information sharing" in English,
-French and Spanish with two required checkboxes. Idempotent: found by name the second time."""
+French and Spanish. Its boxes match its text: the client can say no to recording and to sharing
+(two optional boxes); only "I have read this form" is required, and the text says so. Idempotent: found by name the second time."""
 
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ RECORDING_FORM = {
                 "- Recordings are kept for 12 months, then deleted.\n"
                 "- We never share your information with anyone else without asking you.\n"
                 "- You can say no, and you can change your mind at any time: it will not "
-                "affect the services you receive."
+                "affect the services you receive.\n\n"
+                "Only the first box is required. Tick the others only if you agree."
             ),
             "checkboxes": {
+                "read": "I have read this form and my questions were answered.",
                 "recording": "I agree that this session may be recorded.",
                 "sharing": "I agree that my information may be shared with partner agencies.",
             },
@@ -40,9 +43,12 @@ RECORDING_FORM = {
                 "- Nous ne partageons jamais vos informations avec d'autres personnes sans "
                 "vous le demander.\n"
                 "- Vous pouvez refuser et changer d'avis à tout moment : cela ne changera pas "
-                "les services que vous recevez."
+                "les services que vous recevez.\n\n"
+                "Seule la première case est obligatoire. Cochez les autres seulement si vous "
+                "êtes d'accord."
             ),
             "checkboxes": {
+                "read": "J'ai lu ce formulaire et on a répondu à mes questions.",
                 "recording": "J'accepte que cette séance soit enregistrée.",
                 "sharing": "J'accepte que mes informations soient partagées avec les "
                 "organismes partenaires.",
@@ -58,9 +64,11 @@ RECORDING_FORM = {
                 "- Las grabaciones se guardan 12 meses y luego se eliminan.\n"
                 "- Nunca compartimos su información con nadie más sin preguntarle.\n"
                 "- Puede decir que no y cambiar de opinión en cualquier momento: no afectará "
-                "los servicios que recibe."
+                "los servicios que recibe.\n\n"
+                "Solo la primera casilla es obligatoria. Marque las demás solo si está de acuerdo."
             ),
             "checkboxes": {
+                "read": "He leído este formulario y respondieron a mis preguntas.",
                 "recording": "Acepto que esta sesión sea grabada.",
                 "sharing": "Acepto que mi información se comparta con las agencias asociadas.",
             },
@@ -68,8 +76,9 @@ RECORDING_FORM = {
         },
     },
     "checkboxes": [
-        {"key": "recording", "required": True},
-        {"key": "sharing", "required": True},
+        {"key": "read", "required": True},
+        {"key": "recording", "required": False},
+        {"key": "sharing", "required": False},
     ],
     "fields": [],
     "validity_days": 365,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
@@ -308,6 +309,12 @@ def test_in_person_confirmation_gives_the_address(client, make_service, next_wee
     response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
     page = text(client.get(response.headers["Location"], headers=HTML))
     assert "12 Maple Street, Toronto" in page and "Please arrive 5 minutes early." in page
+    # A map search link for the address; nothing on the page is loaded from the map site.
+    assert (
+        'id="map-link" href="https://www.openstreetmap.org/search?query=12%20Maple%20Street%2C%20Toronto"'
+        in page
+    )
+    assert "<img" not in page and "<iframe" not in page
 
 
 def test_video_with_dial_in_backup_shows_the_number_to_call(client, service, day):
@@ -676,3 +683,125 @@ def test_arabic_pages_are_right_to_left_and_in_arabic(client, service, day, at, 
     assert "تعديل أو إلغاء" in manage and "أضف إلى تقويمك" in manage
     english = text(client.get(f"/{service.slug}?lang=en", headers=HTML))
     assert '<html lang="en" dir="ltr">' in english
+
+
+def test_error_summary_says_a_message_shared_by_two_inputs_once(client, service, day):
+    form = open_details(client, service, day)
+    data = details(form, phone="abc", callback_number="xyz", backup="callback")
+    html = text(client.post(f"/{service.slug}", data=data, headers=HTML))
+    summary = re.search(r'<div class="error-summary".*?</div>', html, re.S).group(0)
+    lines = re.findall(r'<li><a href="#([^"]+)">([^<]*)</a>', summary)
+    assert lines == [("phone", "Please enter a phone number, for example +1 416 555 0100.")]
+    # Each input still carries its own message beside it.
+    assert 'id="phone-error"' in html and 'id="callback_number-error"' in html
+
+
+def test_french_time_zones_read_as_places_not_heure_colon(client, service):
+    html = unescape(text(client.get(f"/{service.slug}?lang=fr", headers=HTML)))
+    assert "heure :" not in html
+    assert re.search(r'<option value="America/Toronto"[^>]*>Canada \(Toronto\) \(UTC', html)
+    spanish = unescape(text(client.get(f"/{service.slug}?lang=es", headers=HTML)))
+    assert "hora de Canadá (Toronto)" in spanish
+
+
+def test_back_after_booking_says_the_time_is_the_clients_own(client, booking_app, service, day):
+    form = open_details(client, service, day)
+    start = hidden(form, "start")
+    response = client.post(f"/{service.slug}", data=details(form), headers=HTML)
+    token = token_of(response.headers["Location"])
+    # Back: the browser asks for the details step of the time it has just booked.
+    back = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&start={start}", headers=HTML))
+    assert 'id="own-booking"' in back and "You have booked this time" in back
+    assert f'href="/manage/{token}"' in back
+    assert "Someone just booked this time" not in back
+    # Another browser still hears that the time was just taken.
+    other = booking_app.test_client()
+    page = text(other.get(f"/{service.slug}?mode=video&tz={TZ}&start={start}", headers=HTML))
+    assert "Someone just booked this time" in page and 'id="own-booking"' not in page
+
+
+def test_confirmation_links_straight_to_the_form_to_sign_now(
+    client, booking_app, make_service, day, at, book
+):
+    service = make_service(required_consent_template_ids=[7])
+    booked = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{booked.manage_token}?new=1", headers=HTML))
+    sign_now = f"/manage/{booked.manage_token}/sign"
+    assert re.search(rf'id="booked".*href="{sign_now}"[^>]*>Sign the form now<', page, re.S)
+    # Before the consent service has made the form: the page says it is being prepared.
+    preparing = client.get(sign_now, headers=HTML)
+    assert preparing.status_code == 200
+    assert "Your form is being prepared" in text(preparing)
+    with shared_db.get_db(booking_app).transaction() as session:
+        appointments.set_consent(
+            session=session,
+            appointment=session.get(Appointment, booked.appointment.id),
+            request_id=41,
+            template_id=7,
+            form_title="Session recording",
+            status="pending",
+            signing_url="http://frontdesk.test/consent/sign/fdc_abc",
+        )
+    response = client.get(sign_now, headers=HTML)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "http://frontdesk.test/consent/sign/fdc_abc"
+
+
+def test_confirmation_without_forms_has_no_sign_now_link(client, service, day, at, book):
+    booked = book(service, at(day, 9))
+    page = text(client.get(f"/manage/{booked.manage_token}?new=1", headers=HTML))
+    assert 'id="booked"' in page and 'id="sign-now"' not in page
+
+
+def test_a_service_with_one_way_to_meet_asks_no_mode_question(client, make_service):
+    workshop = make_service(modes=["video"], location=None)
+    page = text(client.get(f"/{workshop.slug}", headers=HTML))
+    assert 'type="radio"' not in page and "How do you want to meet?" not in page
+    assert 'id="only-mode"' in page and "Video call" in page
+    assert "Step 1 of 3: Your time zone" in page
+    assert '<input type="hidden" name="mode" value="video">' in page
+    french = text(client.get(f"/{workshop.slug}?lang=fr", headers=HTML))
+    assert "votre fuseau horaire" in french
+
+
+def test_a_group_workshops_backup_plan_is_its_dial_in_not_a_call_back(
+    client, booking_app, make_service, day
+):
+    workshop = make_service(capacity=8, location=None)
+    form = open_details(client, workshop, day)
+    assert 'id="backup-group-dial-in"' in form
+    assert 'id="backup-callback"' not in form and 'id="callback_number"' not in form
+    data = details(form, phone="", callback_number="")
+    data.pop("backup")
+    data["backup"] = hidden(form, "backup")
+    response = client.post(f"/{workshop.slug}", data=data, headers=HTML)
+    assert response.status_code == 303, text(response)
+    page = text(client.get(response.headers["Location"], headers=HTML))
+    assert "If the video does not work, call us at +1 416-555-0100." in page
+    assert "we will call you" not in page
+
+
+def test_a_group_without_a_dial_in_keeps_the_call_back(client, make_service, make_staff, day):
+    workshop = make_service(capacity=8, location=None, staff=[make_staff(dial_in=None)])
+    form = open_details(client, workshop, day)
+    assert 'id="backup-callback"' in form and 'id="backup-group-dial-in"' not in form
+
+
+def test_month_calendar_links_the_free_days_without_javascript(client, service, day):
+    month = day.strftime("%Y-%m")
+    html = text(client.get(f"/{service.slug}?mode=video&tz={TZ}&month={month}", headers=HTML))
+    calendar = re.search(r'<nav aria-labelledby="month-title" id="month">.*?</nav>', html, re.S)
+    grid = calendar.group(0)
+    assert "<caption>" in grid and '<th scope="col"><abbr title="Monday">Mon</abbr></th>' in grid
+    free = re.findall(r'id="month-(\d{4}-\d{2}-\d{2})" href="([^"]+)"', grid)
+    assert day.isoformat() in dict(free)  # Amira works that Tuesday
+    assert all(found.startswith(month) for found, _ in free)
+    # Weekends are plain numbers, not links: Amira does not work then.
+    saturday = day + timedelta(days=(5 - day.weekday()) % 7)
+    if saturday.month == day.month:
+        assert saturday.isoformat() not in dict(free)
+    # A day of the calendar is a link to that day's times: it works with JavaScript off.
+    page = text(client.get(unescape(dict(free)[day.isoformat()]), headers=HTML))
+    assert f'id="month-{day.isoformat()}"' in page
+    assert re.search(rf'id="month-{day.isoformat()}"[^>]*aria-current="date"', page)
+    assert 'id="slot-list"' in page and 'id="days"' in page  # the day list stays as well

@@ -248,3 +248,58 @@ def test_phone_only_client_chooses_sms_with_the_keyboard_on_a_phone(served, brow
         assert problems == [], problems
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es", "ar"])
+def test_month_calendar_is_used_with_the_keyboard_at_390_px(served, browser, clinic, lang):
+    """Step 2's month calendar: fits 390 px, passes axe, a free day is reached with Tab and
+    opened with Enter; and the reschedule page's time-zone select fits the screen."""
+    context = browser.new_context(
+        viewport=PHONE,
+        locale=lang,
+        timezone_id="America/Toronto",
+        extra_http_headers={"X-Forwarded-For": f"192.0.2.{next(CLIENT_NUMBERS)}"},
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/booking/{clinic}?mode=video&tz=America/Toronto&lang={lang}")
+        page.locator("table.month").wait_for()
+        narrow_enough(page)
+        assert check_accessibility(page) == []
+        free_days = page.locator("table.month a")
+        assert free_days.count() > 0
+        target = free_days.nth(free_days.count() - 1)
+        day = target.get_attribute("id").removeprefix("month-")
+        for _ in range(200):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.id") == f"month-{day}":
+                break
+        page.keyboard.press("Enter")
+        page.wait_for_load_state("load")
+        assert page.locator(f"#month-{day}").get_attribute("aria-current") == "date"
+        assert page.locator("#slot-list input[type=radio]").count() > 0
+        narrow_enough(page)
+        screenshot(page, f"booking-month-{lang}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es", "ar"])
+def test_reschedule_time_zone_select_fits_390_px(served, browser, clinic, lang):
+    context = browser.new_context(
+        viewport=PHONE,
+        locale="en",
+        timezone_id="America/Toronto",
+        extra_http_headers={"X-Forwarded-For": f"192.0.2.{next(CLIENT_NUMBERS)}"},
+    )
+    try:
+        page = context.new_page()
+        book_a_slot(page, served.base, clinic)
+        page.goto(f"{page.url.split('?')[0]}/reschedule?lang={lang}")
+        select = page.locator("#tz")
+        box = select.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        narrow_enough(page)
+    finally:
+        context.close()

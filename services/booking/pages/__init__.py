@@ -37,6 +37,9 @@ blueprint.add_app_template_filter(picker.short_day, "short_day")
 blueprint.add_app_template_filter(picker.iso, "iso")
 blueprint.add_app_template_filter(picker.day_parts, "day_parts")
 blueprint.add_app_template_filter(picker.local_date, "local_date")
+blueprint.add_app_template_filter(picker.month_title, "month_title")
+blueprint.add_app_template_filter(picker.long_day, "long_day")
+blueprint.add_app_template_global(picker.weekday_names, "weekday_names")
 blueprint.add_app_template_filter(zones.zone_label, "zone_label")
 
 __all__ = ["blueprint", "help_center", "register_pages", "views"]

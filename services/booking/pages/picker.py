@@ -183,3 +183,76 @@ def is_free(session: Session, service: Service, tz: str, start: datetime, now: d
         now=now,
     )
     return any(slot.start == start for slot in slots)
+
+
+@dataclass
+class Month:
+    """A month as a calendar grid (weeks from Monday; None pads the first and last weeks), its
+    days with free times, and the months before and after it within the booking horizon."""
+
+    first: date
+    weeks: list[list[date | None]]
+    free: set[date]
+    earlier: date | None = None
+    later: date | None = None
+
+
+def month_of(value: str | None) -> date | None:
+    """The first day of a 'YYYY-MM' month from the query, or None."""
+    day = day_of(f"{value}-01") if value and len(value) == 7 else None
+    return day
+
+
+def build_month(
+    *, session: Session, service: Service, tz: str, month: date | None, now: datetime
+) -> Month:
+    """The calendar of `month` (the current one by default) with its days with free times."""
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    last = (now + timedelta(days=service.horizon_days)).astimezone(zone).date()
+    first = (month or today).replace(day=1)
+    if not today.replace(day=1) <= first <= last:
+        first = today.replace(day=1)
+    following = (first + timedelta(days=31)).replace(day=1)
+    start, stop = max(first, today), min(following - timedelta(days=1), last)
+    found = availability.search_slots(
+        session=session,
+        service=service,
+        start_date=start,
+        end_date=stop,
+        tz=tz,
+        now=now,
+        cache=current_app.extensions["booking_caches"].slots,
+    )
+    days = [None] * first.weekday()
+    days += [first + timedelta(days=n) for n in range((following - first).days)]
+    days += [None] * (-len(days) % 7)
+    return Month(
+        first=first,
+        weeks=[days[i : i + 7] for i in range(0, len(days), 7)],
+        free=set(_by_day(found, zone)),
+        earlier=(first - timedelta(days=1)).replace(day=1) if first > today else None,
+        later=following if following <= last else None,
+    )
+
+
+def month_title(month: date) -> str:
+    """'December 2026' in the page's language."""
+    return format_date(month, format="LLLL y", locale=get_locale())
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """(short, full) weekday names from Monday, in the page's language."""
+    monday = date(2024, 1, 1)
+    return [
+        (
+            format_date(monday + timedelta(days=n), format="EEE", locale=get_locale()),
+            format_date(monday + timedelta(days=n), format="EEEE", locale=get_locale()),
+        )
+        for n in range(7)
+    ]
+
+
+def long_day(day: date) -> str:
+    """'Tuesday 8 December 2026' in the page's language."""
+    return format_date(day, format="full", locale=get_locale())

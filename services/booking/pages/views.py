@@ -6,8 +6,10 @@ Views stay thin: they read the query or the form, call one operation and render.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 
 from flask import Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_babel import gettext as _
 
 from services.booking import ical
@@ -27,10 +29,12 @@ from services.booking.pages.calendar_links import google_calendar_url
 from services.booking.pages.details import INPUT_LIMITS, Details, page_errors, read_details
 from services.booking.pages.phones import backup_lines
 from services.booking.pages.picker import (
+    build_month,
     build_picker,
     day_of,
     is_free,
     iso,
+    month_of,
     nearest_slots,
     start_of,
 )
@@ -77,6 +81,30 @@ def _dial_in_offered(service: Service) -> bool:
     return any(s.dial_in for s in availability.bookable_staff(service))
 
 
+# The browser's own recent bookings (slug, start, manage token), kept in its signed session
+# cookie: Back from the confirmation shows "you booked this time", not "someone just booked it".
+OWN_BOOKINGS = "own_bookings"
+OWN_BOOKINGS_KEPT = 5
+
+
+def _remember_own_booking(service: Service, start: datetime, token: str) -> None:
+    """Keep this booking in the browser's session, newest first, the last few only."""
+    kept = [
+        b
+        for b in browser_session.get(OWN_BOOKINGS, [])
+        if b[0] != service.slug or b[1] != iso(start)
+    ]
+    browser_session[OWN_BOOKINGS] = [[service.slug, iso(start), token], *kept][:OWN_BOOKINGS_KEPT]
+
+
+def _own_booking(service: Service, start: datetime) -> str | None:
+    """The manage token of this browser's booking of `service` at `start`, if it made one."""
+    for slug, at, token in browser_session.get(OWN_BOOKINGS, []):
+        if slug == service.slug and at == iso(start):
+            return token
+    return None
+
+
 def _service_page(service: Service, args, *, status: int = 200, **context) -> tuple[str, int]:
     """Render the step the query (or the re-shown form) has reached."""
     session = db.session()
@@ -96,6 +124,8 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
     if step == 2 and start is not None:
         if "details" in context or is_free(session, service, tz, start, now):
             step = 3
+        elif own := _own_booking(service, start):
+            context["own_booking"] = own
         else:
             context["taken"] = True
             context["nearest"] = nearest_slots(
@@ -105,8 +135,11 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
         errors["slot-1"] = _("Please choose a time.")
     if step == 3:
         context.setdefault("details", Details(values={"language": g.lang}))
-    picker = None
+    picker = month = None
     if step == 2:
+        # The month asked for, else the chosen day's (the day list's links carry no month).
+        shown = month_of(args.get("month")) or day_of(args.get("day")) or day_of(args.get("first"))
+        month = build_month(session=session, service=service, tz=tz, month=shown, now=now)
         picker = build_picker(
             session=session,
             service=service,
@@ -126,6 +159,7 @@ def _service_page(service: Service, args, *, status: int = 200, **context) -> tu
         step=step,
         start=start,
         picker=picker,
+        month=month,
         dial_in_offered=_dial_in_offered(service),
         request_key=secrets.token_urlsafe(16),
         limits=INPUT_LIMITS,
@@ -206,6 +240,7 @@ def book(slug: str):
         return _service_page(
             service, args, status=exc.status, details=details, errors=details.errors
         )
+    _remember_own_booking(service, start, booked.manage_token)
     return redirect(url_for(".manage", token=booked.manage_token, new=1), 303)
 
 
@@ -250,6 +285,23 @@ def manage(token: str):
         "booking/manage.html",
         new=request.args.get("new") == "1",
         moved=request.args.get("moved") == "1",
+        google_url=google_calendar_url(appointment),
+    )
+
+
+@blueprint.get("/manage/<manage_token:token>/sign")
+def sign_now(token: str):
+    """Straight to the first form waiting for the client's signature; while the consent
+    service is still preparing it (booking's outbox asks for it), the manage page says so."""
+    appointment = _appointment(token)
+    for consent in appointment.consents:
+        if consent.status == "pending" and consent.signing_url:
+            return redirect(consent.signing_url, 303)
+    return _manage_page(
+        appointment,
+        token,
+        "booking/manage.html",
+        preparing=True,
         google_url=google_calendar_url(appointment),
     )
 

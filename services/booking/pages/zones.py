@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import get_timezone_gmt, get_timezone_location
 from flask_babel import get_locale
 
@@ -99,6 +100,20 @@ def org_zone(service: Service) -> str:
     return staff[0].time_zone if staff else "UTC"
 
 
+# Languages whose CLDR region format reads badly in a list: French's "heure : Canada (Toronto)".
+# Their labels give the place alone: "Canada (Toronto) (UTC-05:00)".
+PLACE_ONLY = {"fr"}
+
+
+def _location(info: ZoneInfo, locale) -> str:
+    """The zone's place in words, in the language's region format unless it reads badly."""
+    location = get_timezone_location(info, locale=locale)
+    if Locale.parse(locale).language not in PLACE_ONLY:
+        return location
+    before, _, after = Locale.parse(locale).zone_formats["region"].partition("%s")
+    return location.removeprefix(before).removesuffix(after)
+
+
 @lru_cache(maxsize=32)
 def _zone_choices(locale: str, today: date) -> tuple[tuple[str, str], ...]:
     """(zone, 'Canada (Toronto) Time (GMT-05:00)') for the common zones, by offset."""
@@ -110,8 +125,7 @@ def _zone_choices(locale: str, today: date) -> tuple[tuple[str, str], ...]:
         if zone == "UTC":
             label = "UTC"
         else:
-            location = get_timezone_location(info, locale=locale)
-            label = f"{location} ({get_timezone_gmt(moment.astimezone(info), locale=locale)})"
+            label = f"{_location(info, locale)} ({get_timezone_gmt(moment.astimezone(info), locale=locale)})"
         rows.append((offset, label, zone))
     return tuple((zone, label) for _offset, label, zone in sorted(rows))
 
@@ -126,7 +140,6 @@ def zone_choices(current: str) -> list[tuple[str, str]]:
     choices = list(_zone_choices(str(get_locale() or "en"), utcnow().date()))
     if current not in COMMON_ZONES:
         info = ZoneInfo(current)
-        location = get_timezone_location(info, locale=get_locale())
         gmt = get_timezone_gmt(utcnow().astimezone(info), locale=get_locale())
-        choices.insert(0, (current, f"{location} ({gmt})"))
+        choices.insert(0, (current, f"{_location(info, get_locale())} ({gmt})"))
     return choices
