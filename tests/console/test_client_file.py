@@ -92,3 +92,18 @@ def test_erasure_asks_for_confirmation_then_erases_everywhere(
     )
     assert erased.status_code == 200 and "Client erased" in erased.text
     assert "Ana Souza" not in office.get("/clients?q=ana").text
+
+
+def test_a_phone_only_clients_file_opens_with_their_appointments(
+    make_staff, book, sign_in, future_day
+):
+    amira = make_staff(email="amira@maple.example")
+    phone_only = {**LI_WEI, "email": None, "notify_by": "sms"}
+    for hour in (10, 14):
+        book(amira, local(future_day, hour), client=dict(phone_only))
+    client = sign_in("amira@maple.example")
+    file = client.get(_file_link(client.get("/clients?q=li wei").text))
+    assert file.status_code == 200, file.text
+    assert "<h1>Li Wei</h1>" in file.text
+    assert 'href="tel:+15145550777"' in file.text and "mailto:" not in file.text
+    assert file.text.count("Settlement intake") == 2

@@ -38,7 +38,7 @@ def _file_key(entry: dict[str, Any]) -> int | None:
     for ref in (entry.get("next_appointment"), entry.get("last_appointment")):
         if ref:
             return ref["id"]
-    found = g.api.booking.appointments_of_client(entry["email"])
+    found = g.api.booking.appointments_of_client(email=entry["email"], phone=entry.get("phone"))
     return found[-1]["id"] if found else None
 
 
@@ -55,10 +55,12 @@ def search():
     return render_template("console/clients.html", q=q, results=results, searched=bool(q))
 
 
-def _client_of(key: int) -> tuple[str, list[dict[str, Any]]]:
-    """The client's address and appointments, from one of their appointments (404 if not yours)."""
-    email = g.api.booking.appointment(key)["client_email"]
-    found = g.api.booking.appointments_of_client(email)
+def _client_of(key: int) -> tuple[str | None, list[dict[str, Any]]]:
+    """The client's address (None for a phone-only client) and appointments, from one of their
+    appointments (404 if not yours)."""
+    named = g.api.booking.appointment(key)
+    email = named["client_email"]
+    found = g.api.booking.appointments_of_client(email=email, phone=named["client_phone"])
     return email, [_with_times(a, "start", "end") for a in found]
 
 
@@ -66,10 +68,14 @@ def _client_of(key: int) -> tuple[str, list[dict[str, Any]]]:
 def client_file(key: int):
     """A client's appointments, consents and messages."""
     email, appointments = _client_of(key)
-    consents = [
-        _with_times(r, "created_at", "signed_at")
-        for r in g.api.consent.requests_of(client_email=email)
-    ]
+    # Consent requests are filed under the client's email; a phone-only client's, under each
+    # of their appointments.
+    requests = (
+        g.api.consent.requests_of(client_email=email)
+        if email
+        else [r for a in appointments for r in g.api.consent.requests_of(appointment_id=a["id"])]
+    )
+    consents = [_with_times(r, "created_at", "signed_at") for r in requests]
     messages = [
         _with_times(m, "created_at", "last_attempt_at")
         for m in g.api.notify.messages_of_appointments([a["id"] for a in appointments])
