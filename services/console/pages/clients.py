@@ -19,7 +19,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 from services.console.operations import privacy
 from services.console.pages.access import page_blueprint
 from services.console.pages.appointments import MESSAGE_KINDS, OUTCOMES, REQUEST_STATUSES
-from shared.errors import Forbidden
+from shared.errors import Conflict, Forbidden
 
 blueprint = page_blueprint("console_clients")
 
@@ -103,11 +103,22 @@ def _admin_clients() -> dict[str, Any]:
     return {"booking": g.api.booking, "consent": g.api.consent, "notify": g.api.notify}
 
 
+def _email_for_privacy(key: int) -> str:
+    """The client's address: the services' privacy operations find a client by email only."""
+    email, _appointments = _client_of(key)
+    if email is None:
+        raise Conflict(
+            "This client gave no email address: export and erasure need one.",
+            code="phone_only_client",
+        )
+    return email
+
+
 @blueprint.post("/clients/<int:key>/export")
 def export(key: int):
     """Everything the suite holds about the client, as a JSON download (admins)."""
     clients = _admin_clients()
-    email, _appointments = _client_of(key)
+    email = _email_for_privacy(key)
     document = privacy.export_client(clients=clients, email=email)
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json"
@@ -124,6 +135,6 @@ def erase(key: int):
     clients = _admin_clients()
     if request.form.get("confirm") != "yes":
         return redirect(url_for(".client_file", key=key, erase="confirm") + "#erase")
-    email, _appointments = _client_of(key)
+    email = _email_for_privacy(key)
     privacy.erase_client(clients=clients, email=email)
     return render_template("console/erased.html")
