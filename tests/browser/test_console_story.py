@@ -26,6 +26,8 @@ from browser_checks import PHONE, WCAG_22_AA, check_accessibility, narrow_enough
 pytestmark = pytest.mark.browser
 
 ZONE = "America/Toronto"
+# Python's None shown for a value the client did not give (a phone-only client's email).
+NO_VALUE = re.compile(r"\bNone\b(?! needed)")
 
 
 def _png() -> bytes:
@@ -246,6 +248,7 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         appointment_id = int(re.search(r"/appointments/(\d+)", staff.url).group(1))
         appointment_url = f"{served.base}/console/appointments/{appointment_id}?lang=en"
         _step(staff, 14, "appointment", found)
+        assert not NO_VALUE.search(staff.locator("main").inner_text())
 
         verbal = staff.locator("#verbal")
         verbal.get_by_label("Consent form").select_option(label=form_name)
@@ -275,10 +278,12 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         # 9. The client's file.
         staff.goto(f"{served.base}/console/clients?q=souza&lang=en")
         _step(staff, 18, "client-search", found)
+        assert not NO_VALUE.search(staff.locator("main").inner_text())
         staff.get_by_role("link", name="Ana Souza").first.click()
         assert staff.get_by_role("heading", level=1).inner_text() == "Ana Souza"
         assert "Housing form filled in together." in staff.locator("main").inner_text()
         _step(staff, 19, "client-file", found)
+        assert not NO_VALUE.search(staff.locator("main").inner_text())
     finally:
         for context in (admin_context, staff_context, client_context):
             context.close()

@@ -102,10 +102,13 @@ def test_a_phone_only_clients_file_opens_with_their_appointments(
     for hour in (10, 14):
         book(amira, local(future_day, hour), client=dict(phone_only))
     client = sign_in("amira@maple.example")
-    file = client.get(_file_link(client.get("/clients?q=li wei").text))
+    found = client.get("/clients?q=li wei").text
+    assert "None" not in found and 'href="tel:+15145550777"' in found
+    file = client.get(_file_link(found))
     assert file.status_code == 200, file.text
     assert "<h1>Li Wei</h1>" in file.text
     assert 'href="tel:+15145550777"' in file.text and "mailto:" not in file.text
+    assert "None" not in file.text
     assert file.text.count("Settlement intake") == 2
 
 
