@@ -94,15 +94,15 @@ def _move_to_the_past(served, appointment_id: int) -> None:
         )
 
 
-def _agenda_says(page, served, label: str) -> str:
+def _agenda_says(page, served, day: str, label: str) -> str:
     """What the agenda's row of the client's appointment says under `label`, once the
     services' workers have told booking (notify's delivery, consent's signature): the agenda
-    is reloaded until the value is final or 45 s have passed."""
+    is reloaded (on the appointment's `day`) until the value is final or 45 s have passed."""
     final = {"Invitation": "Delivered", "Consent": "Signed"}[label]
     row = page.locator("li.agenda-row", has_text="Ana Souza")
     deadline = time.monotonic() + 45
     while True:
-        page.goto(f"{served.base}/console/?lang=en")
+        page.goto(f"{served.base}/console/?day={day}&lang=en")
         value = row.locator(f"dt:text-is('{label}') + dd").inner_text()
         if value == final or time.monotonic() > deadline:
             return value
@@ -231,7 +231,10 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         client.locator(f"#service-{slug} a.button").click()
         client.locator("#mode-phone").check()
         client.locator("#show-times").click()
-        client.locator("#days a").first.click()
+        first_day = client.locator("#days a").first
+        # The day in Toronto (the client's zone and the staff member's): the agenda's day.
+        booked_day = first_day.get_attribute("id").removeprefix("day-")
+        first_day.click()
         client.locator("#slot-list input[type=radio]").first.check()
         _step(client, 10, "client-slots", found)
         client.locator("#slot-continue").click()
@@ -246,7 +249,7 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         # 8. The staff member sees it on the agenda with the backup number, and that the
         # confirmation (the invitation, here by SMS) reached the client: notify's worker sends
         # it within seconds, the agenda says so once it has.
-        assert _agenda_says(staff, served, "Invitation") == "Delivered"
+        assert _agenda_says(staff, served, booked_day, "Invitation") == "Delivered"
         row = staff.locator("li.agenda-row", has_text="Ana Souza")
         digits = re.sub(r"\D", "", client_phone)
         assert digits in re.sub(r"\D", "", row.locator("a[href^='tel:']").first.inner_text())
@@ -266,7 +269,7 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         verbal.get_by_role("button", name="Record verbal consent").click()
         assert staff.get_by_role("status").inner_text().startswith("Verbal consent recorded")
         _step(staff, 15, "verbal-consent", found)
-        assert _agenda_says(staff, served, "Consent") == "Signed"
+        assert _agenda_says(staff, served, booked_day, "Consent") == "Signed"
         staff.goto(appointment_url)
 
         _move_to_the_past(served, appointment_id)
