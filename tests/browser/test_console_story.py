@@ -122,7 +122,7 @@ def _context(browser):
 
 def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser):
     suffix = uuid.uuid4().hex[:6]
-    staff_email = f"noor-{suffix}@maple.example"
+    staff_email = f"samira-{suffix}@maple.example"
     form_name = f"Recording consent {suffix}"
     service_name = f"Settlement intake {suffix}"
     slug = f"story-intake-{suffix}"
@@ -157,11 +157,11 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
 
         # 3. Invite the staff member.
         admin.goto(f"{served.base}/console/setup/staff/invite?lang=en")
-        admin.get_by_label("Name").fill("Noor Rahimi")
+        admin.get_by_label("Name").fill("Samira Nouri")
         admin.get_by_label("Email address").fill(staff_email)
         admin.get_by_label("Time zone").fill(ZONE)
         admin.get_by_role("button", name="Invite").click()
-        admin.get_by_text("Noor Rahimi is invited").wait_for()
+        admin.get_by_text("Samira Nouri is invited").wait_for()
         _step(admin, 4, "staff-invited", found)
 
         # 4. A consent form, previewed, then published.
@@ -198,7 +198,7 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         admin.locator("#min_notice_minutes").fill("0")
         admin.locator("#slot_step_minutes").fill("30")
         admin.locator("label", has_text=form_name).click()
-        admin.locator("label", has_text="Noor Rahimi").click()
+        admin.locator("label", has_text="Samira Nouri").click()
         admin.locator("#listed").check()
         admin.locator("#active").check()
         admin.get_by_role("button", name="Save", exact=True).click()
@@ -213,7 +213,7 @@ def test_a_new_admin_sets_up_and_a_staff_member_serves_a_client(served, browser)
         # 6. The staff member signs in from the invitation, sets weekly hours.
         staff = staff_context.new_page()
         _follow(staff, served, _emailed_link(served, staff_email))
-        staff.get_by_text("Signed in as Noor Rahimi").wait_for()
+        staff.get_by_text("Signed in as Samira Nouri").wait_for()
         _step(staff, 8, "staff-signed-in", found)
         staff.goto(f"{served.base}/console/availability?lang=en")
         today = datetime.now(ZoneInfo(ZONE))
