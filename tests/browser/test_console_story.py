@@ -65,6 +65,8 @@ def _emailed_link(served, address: str, timeout: float = 45) -> str:
 def _step(page, number: int, name: str, found: dict) -> None:
     """The story's checks on the page it reached: no sideways scroll at 390 px, axe's
     violations collected (asserted together at the end), a numbered screenshot."""
+    # After a form's post, the new page's text can be there before its style sheet is.
+    page.wait_for_load_state("load")
     narrow_enough(page)
     if violations := check_accessibility(page, WCAG_22_AA):
         found[f"{number:02d}-{name}"] = violations
