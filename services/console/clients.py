@@ -262,11 +262,13 @@ class BookingClient(ConsoleClient):
         """Clients by part of their name or email, or their phone's digits."""
         return self.call("GET", "/api/v1/clients", params={"q": q} if q else None)
 
-    def appointments_of_client(self, email: str) -> list[dict[str, Any]]:
-        """A client's appointments (staff: only their own), by start time."""
-        return self.call(
-            "GET", "/api/v1/appointments", params={"client_email": email, "limit": 1000}
-        )
+    def appointments_of_client(
+        self, *, email: str | None, phone: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A client's appointments by their email, or their phone when they gave no email
+        (staff: only their own), by start time."""
+        who = {"client_email": email} if email else {"client_phone": phone}
+        return self.call("GET", "/api/v1/appointments", params={**who, "limit": 1000})
 
 
 class ConsentClient(ConsoleClient):

@@ -66,6 +66,21 @@ def test_the_page_shows_the_appointment_its_history_and_messages(amira, book, si
     assert "You can mark it completed or as a no-show once it has started." in html
 
 
+def test_a_phone_only_clients_appointment_shows_no_empty_email(amira, book, sign_in, future_day):
+    client = {
+        "name": "Li Wei",
+        "email": None,
+        "phone": "+15145550777",
+        "language": "en",
+        "time_zone": "America/Toronto",
+        "notify_by": "sms",
+    }
+    appointment = book(amira, local(future_day, 10), client=client)
+    html = sign_in("amira@maple.example").get(f"/appointments/{appointment}").text
+    assert 'href="tel:+15145550777"' in html
+    assert "mailto:" not in html and "None" not in html
+
+
 def test_complete_needs_an_outcome_and_keeps_the_notes_on_error(amira, book, sign_in):
     appointment = _started(book, amira)
     client = sign_in("amira@maple.example")

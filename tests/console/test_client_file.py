@@ -92,3 +92,37 @@ def test_erasure_asks_for_confirmation_then_erases_everywhere(
     )
     assert erased.status_code == 200 and "Client erased" in erased.text
     assert "Ana Souza" not in office.get("/clients?q=ana").text
+
+
+def test_a_phone_only_clients_file_opens_with_their_appointments(
+    make_staff, book, sign_in, future_day
+):
+    amira = make_staff(email="amira@maple.example")
+    phone_only = {**LI_WEI, "email": None, "notify_by": "sms"}
+    for hour in (10, 14):
+        book(amira, local(future_day, hour), client=dict(phone_only))
+    client = sign_in("amira@maple.example")
+    found = client.get("/clients?q=li wei").text
+    assert "None" not in found and 'href="tel:+15145550777"' in found
+    file = client.get(_file_link(found))
+    assert file.status_code == 200, file.text
+    assert "<h1>Li Wei</h1>" in file.text
+    assert 'href="tel:+15145550777"' in file.text and "mailto:" not in file.text
+    assert "None" not in file.text
+    assert file.text.count("Settlement intake") == 2
+
+
+def test_a_phone_only_client_cannot_be_exported_by_email_so_the_admin_is_told(
+    make_staff, book, sign_in, future_day
+):
+    amira = make_staff(email="amira@maple.example")
+    make_staff(email="office@maple.example", role="admin")
+    appointment = book(amira, local(future_day, 10), client={**LI_WEI, "email": None})
+    office = sign_in("office@maple.example")
+    page = office.get(f"/clients/{appointment}").text
+    assert "Export everything" not in page
+    for action in ("export", "erase"):
+        refused = office.post(
+            f"/clients/{appointment}/{action}", data={"csrf_token": csrf_of(page), "confirm": "yes"}
+        )
+        assert refused.status_code == 409, action

@@ -19,7 +19,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 from services.console.operations import privacy
 from services.console.pages.access import page_blueprint
 from services.console.pages.appointments import MESSAGE_KINDS, OUTCOMES, REQUEST_STATUSES
-from shared.errors import Forbidden
+from shared.errors import Conflict, Forbidden
 
 blueprint = page_blueprint("console_clients")
 
@@ -38,7 +38,7 @@ def _file_key(entry: dict[str, Any]) -> int | None:
     for ref in (entry.get("next_appointment"), entry.get("last_appointment")):
         if ref:
             return ref["id"]
-    found = g.api.booking.appointments_of_client(entry["email"])
+    found = g.api.booking.appointments_of_client(email=entry["email"], phone=entry.get("phone"))
     return found[-1]["id"] if found else None
 
 
@@ -55,10 +55,12 @@ def search():
     return render_template("console/clients.html", q=q, results=results, searched=bool(q))
 
 
-def _client_of(key: int) -> tuple[str, list[dict[str, Any]]]:
-    """The client's address and appointments, from one of their appointments (404 if not yours)."""
-    email = g.api.booking.appointment(key)["client_email"]
-    found = g.api.booking.appointments_of_client(email)
+def _client_of(key: int) -> tuple[str | None, list[dict[str, Any]]]:
+    """The client's address (None for a phone-only client) and appointments, from one of their
+    appointments (404 if not yours)."""
+    named = g.api.booking.appointment(key)
+    email = named["client_email"]
+    found = g.api.booking.appointments_of_client(email=email, phone=named["client_phone"])
     return email, [_with_times(a, "start", "end") for a in found]
 
 
@@ -66,10 +68,14 @@ def _client_of(key: int) -> tuple[str, list[dict[str, Any]]]:
 def client_file(key: int):
     """A client's appointments, consents and messages."""
     email, appointments = _client_of(key)
-    consents = [
-        _with_times(r, "created_at", "signed_at")
-        for r in g.api.consent.requests_of(client_email=email)
-    ]
+    # Consent requests are filed under the client's email; a phone-only client's, under each
+    # of their appointments.
+    requests = (
+        g.api.consent.requests_of(client_email=email)
+        if email
+        else [r for a in appointments for r in g.api.consent.requests_of(appointment_id=a["id"])]
+    )
+    consents = [_with_times(r, "created_at", "signed_at") for r in requests]
     messages = [
         _with_times(m, "created_at", "last_attempt_at")
         for m in g.api.notify.messages_of_appointments([a["id"] for a in appointments])
@@ -97,11 +103,22 @@ def _admin_clients() -> dict[str, Any]:
     return {"booking": g.api.booking, "consent": g.api.consent, "notify": g.api.notify}
 
 
+def _email_for_privacy(key: int) -> str:
+    """The client's address: the services' privacy operations find a client by email only."""
+    email, _appointments = _client_of(key)
+    if email is None:
+        raise Conflict(
+            "This client gave no email address: export and erasure need one.",
+            code="phone_only_client",
+        )
+    return email
+
+
 @blueprint.post("/clients/<int:key>/export")
 def export(key: int):
     """Everything the suite holds about the client, as a JSON download (admins)."""
     clients = _admin_clients()
-    email, _appointments = _client_of(key)
+    email = _email_for_privacy(key)
     document = privacy.export_client(clients=clients, email=email)
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json"
@@ -118,6 +135,6 @@ def erase(key: int):
     clients = _admin_clients()
     if request.form.get("confirm") != "yes":
         return redirect(url_for(".client_file", key=key, erase="confirm") + "#erase")
-    email, _appointments = _client_of(key)
+    email = _email_for_privacy(key)
     privacy.erase_client(clients=clients, email=email)
     return render_template("console/erased.html")
