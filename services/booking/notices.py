@@ -241,6 +241,51 @@ def reminders(settings: Settings, appointment: Appointment, payload: dict[str, A
     return _by_channel(appointment, settings, email)
 
 
+SMS_LINKS_MAX = 3  # an SMS lists the soonest few (each link is some 60 characters)
+
+
+def lost_links(
+    settings: Settings,
+    first: Appointment,
+    found: list[Appointment],
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """'Lost my link?': the manage links of the client's upcoming appointments (those still
+    upcoming now), to the email or phone stored on the first, in its client's language."""
+    upcoming = sorted(
+        (a for a in found if a.status == "confirmed" and a.end > now), key=lambda a: a.start
+    )
+    sms = payload["channel"] == "sms"
+    to = first.client_phone if sms else first.client_email
+    if not upcoming or not to:
+        return []
+    locale = locale_for(first.client_language)
+    link = short_manage_url if sms else manage_url
+    if sms:
+        upcoming = upcoming[:SMS_LINKS_MAX]
+    data = {
+        **settings.profile.message_context(locale),
+        "client_name": first.client_name,
+        "timezone": first.client_time_zone,
+        "appointments": [
+            {"service_name": a.service.name, "start": iso(a.start), "manage_url": link(settings, a)}
+            for a in upcoming
+        ],
+    }
+    channel = "sms" if sms else "email"
+    return [
+        {
+            "channel": channel,
+            "to": to,
+            "template": "booking_lost_links",
+            "locale": locale,
+            "data": data,
+        }
+    ]
+
+
 def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple[str, dict]]:
     """The billing notice (email and/or signed webhook) for a completed appointment."""
     data = {

@@ -263,6 +263,11 @@ def _calls(
         messages = notices.reminders(settings, appointment, payload)
     elif kind == "notify.billing":
         messages = [body for _, body in notices.billing_messages(settings, appointment)]
+    elif kind == "notify.lost_links":
+        found = session.scalars(
+            sa.select(Appointment).where(Appointment.id.in_(payload["appointment_ids"]))
+        ).all()
+        messages = notices.lost_links(settings, appointment, found, payload, now=now)
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
     if not messages:

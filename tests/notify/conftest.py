@@ -108,6 +108,18 @@ def template_data(template: str) -> dict[str, Any]:
             "form_title": "Consent to treatment",
             "org_name": "Harbour Clinic",
         },
+        "booking_lost_links": {
+            "client_name": "Ana Lima",
+            "org_name": "Harbour Clinic",
+            "timezone": "Europe/Paris",
+            "appointments": [
+                {
+                    "service_name": "Counselling session",
+                    "start": start,
+                    "manage_url": "http://frontdesk.test/booking/m/abc",
+                }
+            ],
+        },
         "console_sign_in": {
             "sign_in_url": "http://frontdesk.test/console/sign-in/fdl_abc",
             "org_name": "Harbour Clinic",
