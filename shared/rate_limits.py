@@ -59,9 +59,11 @@ def token_key() -> str:
 
 def contact_key() -> str:
     """The email address or phone number a form names (its `contact` field), folded and hashed:
-    "lost my link?" is limited per contact however many addresses ask for it."""
+    "lost my link?" is limited per contact however many addresses ask for it. A phone number
+    counts by its last 9 digits, written with or without its country code alike."""
     typed = (request.form.get("contact") or "").strip().casefold()
-    folded = typed if "@" in typed else "".join(c for c in typed if c.isdigit())
+    digits = "".join(c for c in typed if c.isdigit())
+    folded = typed if "@" in typed or not digits else digits[-9:]
     return "contact:" + hashlib.sha256(b"frontdesk-rate-limit:" + folded.encode()).hexdigest()
 
 

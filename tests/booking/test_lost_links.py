@@ -179,6 +179,15 @@ def test_lost_link_is_rate_limited_per_contact_across_addresses(booking_app):
     assert ask(client, "bob@example.org", address="192.0.2.9").status_code == 303
 
 
+def test_a_phone_number_is_counted_alike_with_or_without_its_country_code(booking_app):
+    client = booking_app.test_client()
+    typed = ["+1 416 555 0123", "416-555-0123", "(416) 555 0123", "+14165550123"]
+    statuses = [
+        ask(client, number, address=f"192.0.2.{n}").status_code for n, number in enumerate(typed)
+    ]
+    assert statuses == [303, 303, 303, 429]
+
+
 def test_lost_link_is_rate_limited_per_address(booking_app):
     client = booking_app.test_client()
     statuses = [ask(client, f"client{n}@example.org").status_code for n in range(6)]
