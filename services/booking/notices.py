@@ -10,8 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.booking import ical
-from services.booking.manage_tokens import manage_token_for, short_manage_token
-from services.booking.models import Appointment
+from services.booking.manage_tokens import (
+    manage_token_for,
+    question_token_for,
+    short_manage_token,
+)
+from services.booking.models import Appointment, Question
 from services.booking.operations import organization
 from shared.languages import LANGUAGES
 from shared.organization import OrgProfile
@@ -284,6 +288,29 @@ def lost_links(
             "data": data,
         }
     ]
+
+
+def question_url(settings: Settings, question: Question) -> str:
+    """The client's page of a question's thread."""
+    return f"{settings.public_url}/booking/questions/{question_token_for(question.uid, settings.secret)}"
+
+
+def question_answered(settings: Settings, question: Question) -> list[dict[str, Any]]:
+    """'Your question has an answer': the link to the thread, by email and/or SMS (no answer
+    text in the message: it stays behind the link)."""
+    locale = locale_for(question.language)
+    data = {
+        **settings.profile.message_context(locale),
+        "client_name": question.client_name or None,
+        "thread_url": question_url(settings, question),
+    }
+    base = {"template": "booking_question_answered", "locale": locale, "data": data}
+    messages = []
+    if question.client_email:
+        messages.append({**base, "channel": "email", "to": question.client_email})
+    if question.client_phone:
+        messages.append({**base, "channel": "sms", "to": question.client_phone})
+    return messages
 
 
 def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple[str, dict]]:
