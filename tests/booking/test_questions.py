@@ -161,3 +161,20 @@ def test_asking_is_rate_limited_per_address(booking_app):
         for n in range(6)
     ]
     assert statuses == [303] * 5 + [429]
+
+
+def test_erasing_a_client_deletes_their_questions(booking_app, make_token):
+    ask_on_help_page(booking_app.test_client(), contact="Ana@Example.org", body="Parking?")
+    ask_on_help_page(booking_app.test_client(), contact="bob@example.org", body="Hours?")
+    admin = make_token("booking", "admin")
+    erased = api(
+        booking_app,
+        admin,
+        "POST",
+        "/api/v1/privacy/clients/erase",
+        json={"email": "ana@example.org"},
+    )
+    assert erased.status_code == 200, erased.get_json()
+    assert erased.get_json()["erased"]["questions_deleted"] == 1
+    left = api(booking_app, admin, "GET", "/api/v1/questions").get_json()
+    assert [q["messages"][0]["body"] for q in left] == ["Hours?"]
