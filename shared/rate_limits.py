@@ -29,8 +29,8 @@ from shared.errors import Unauthorized
 @dataclass(frozen=True)
 class Rule:
     """One limit on a route: `rate` in Flask-Limiter's notation ("10/minute;60/hour"), counted
-    per client address (`per="address"`) or per the route's `token` (`per="token"`), for the
-    given methods (all when empty)."""
+    per client address (`per="address"`), per the route's `token` (`per="token"`) or per the
+    form's `contact` (`per="contact"`), for the given methods (all when empty)."""
 
     rate: str
     per: str = "address"
@@ -57,7 +57,17 @@ def token_key() -> str:
     return "token:" + hashlib.sha256(b"frontdesk-rate-limit:" + token.encode()).hexdigest()
 
 
-KEYS = {"address": client_address, "token": token_key}
+def contact_key() -> str:
+    """The email address or phone number a form names (its `contact` field), folded and hashed:
+    "lost my link?" is limited per contact however many addresses ask for it. A phone number
+    counts by its last 9 digits, written with or without its country code alike."""
+    typed = (request.form.get("contact") or "").strip().casefold()
+    digits = "".join(c for c in typed if c.isdigit())
+    folded = typed if "@" in typed or not digits else digits[-9:]
+    return "contact:" + hashlib.sha256(b"frontdesk-rate-limit:" + folded.encode()).hexdigest()
+
+
+KEYS = {"address": client_address, "token": token_key, "contact": contact_key}
 
 
 def presents_api_token() -> bool:

@@ -18,6 +18,12 @@ def manage_token_for(uid: str, secret: str) -> str:
     return "fdm_" + digest[:48]
 
 
+def question_token_for(uid: str, secret: str) -> str:
+    """The client's token of an 'ask us' thread (derived the same way, with its own purpose)."""
+    digest = hmac.new(secret.encode(), f"question:{uid}".encode(), hashlib.sha256).hexdigest()
+    return "fdq_" + digest[:48]
+
+
 def hash_manage_token(token: str) -> str:
     """What is stored and looked up for a manage token."""
     return hashlib.sha256(token.encode()).hexdigest()

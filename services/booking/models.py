@@ -503,3 +503,57 @@ class FaqEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (sa.Index("ix_faq_entries_language_position", "language", "position"),)
+
+
+class Question(Base):
+    """'Ask us': a client's question and the answers to it, read by the client behind a token.
+
+    The token is derived from `uid` with the secret key (like manage tokens) and only its
+    SHA-256 is stored: answers can carry the link, a copy of the database alone opens nothing.
+    """
+
+    __tablename__ = "questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # Asked from a manage page: tied to that appointment (its staff member answers).
+    appointment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("appointments.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    client_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    client_email: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
+    client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)  # E.164
+    language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    appointment: Mapped[Appointment | None] = relationship()
+    messages: Mapped[list[QuestionMessage]] = relationship(
+        order_by="QuestionMessage.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("status in ('open', 'answered')", name="status"),
+        sa.Index("ix_questions_status_id", "status", "id"),
+    )
+
+
+class QuestionMessage(Base):
+    """One message of a question's thread: the client's (question, reply) or a staff answer."""
+
+    __tablename__ = "question_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("questions.id", ondelete="CASCADE"), index=True
+    )
+    author: Mapped[str] = mapped_column(sa.String(8))
+    staff_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("author in ('client', 'staff')", name="author"),)

@@ -10,8 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.booking import ical
-from services.booking.manage_tokens import manage_token_for, short_manage_token
-from services.booking.models import Appointment
+from services.booking.manage_tokens import (
+    manage_token_for,
+    question_token_for,
+    short_manage_token,
+)
+from services.booking.models import Appointment, Question
 from services.booking.operations import organization
 from shared.languages import LANGUAGES
 from shared.organization import OrgProfile
@@ -240,6 +244,74 @@ def reminders(settings: Settings, appointment: Appointment, payload: dict[str, A
         "group": reminders_group(appointment),
     }
     return _by_channel(appointment, settings, email)
+
+
+SMS_LINKS_MAX = 3  # an SMS lists the soonest few (each link is some 60 characters)
+
+
+def lost_links(
+    settings: Settings,
+    first: Appointment,
+    found: list[Appointment],
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """'Lost my link?': the manage links of the client's upcoming appointments (those still
+    upcoming now), to the email or phone stored on the first, in its client's language."""
+    upcoming = sorted(
+        (a for a in found if a.status == "confirmed" and a.end > now), key=lambda a: a.start
+    )
+    sms = payload["channel"] == "sms"
+    to = first.client_phone if sms else first.client_email
+    if not upcoming or not to:
+        return []
+    locale = locale_for(first.client_language)
+    link = short_manage_url if sms else manage_url
+    if sms:
+        upcoming = upcoming[:SMS_LINKS_MAX]
+    data = {
+        **settings.profile.message_context(locale),
+        "client_name": first.client_name,
+        "timezone": first.client_time_zone,
+        "appointments": [
+            {"service_name": a.service.name, "start": iso(a.start), "manage_url": link(settings, a)}
+            for a in upcoming
+        ],
+    }
+    channel = "sms" if sms else "email"
+    return [
+        {
+            "channel": channel,
+            "to": to,
+            "template": "booking_lost_links",
+            "locale": locale,
+            "data": data,
+        }
+    ]
+
+
+def question_url(settings: Settings, question: Question) -> str:
+    """The client's page of a question's thread."""
+    return f"{settings.public_url}/booking/questions/{question_token_for(question.uid, settings.secret)}"
+
+
+def question_answered(settings: Settings, question: Question) -> list[dict[str, Any]]:
+    """'Your question has an answer': the link to the thread, by email and/or SMS (no answer
+    text in the message: it stays behind the link)."""
+    locale = locale_for(question.language)
+    data = {
+        **settings.profile.message_context(locale),
+        "client_name": question.client_name or None,
+        "thread_url": question_url(settings, question),
+    }
+    base = {"template": "booking_question_answered", "locale": locale, "data": data}
+    messages = []
+    if question.client_email:
+        messages.append({**base, "channel": "email", "to": question.client_email})
+    if question.client_phone:
+        messages.append({**base, "channel": "sms", "to": question.client_phone})
+    return messages
 
 
 def billing_messages(settings: Settings, appointment: Appointment) -> list[tuple[str, dict]]:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from services.booking import notices
 from services.booking.clients import Clients
-from services.booking.models import Appointment, OutboxIntent
+from services.booking.models import Appointment, OutboxIntent, Question
 from shared import outbox
 from shared.db import Database, utcnow
 
@@ -147,6 +147,21 @@ def add_cancelled(session: Session, appointment: Appointment, *, reason: str | N
     )
 
 
+def add_question_answered(session: Session, question: Question) -> None:
+    """Tell the client their question has an answer, with the link to the thread."""
+    session.execute(
+        _INSERT_INTENTS,
+        [
+            {
+                "appointment_id": question.appointment_id,
+                "kind": "notify.question",
+                "payload": {"question_id": question.id},
+                "idempotency_key": f"booking-{uuid.uuid4().hex}",
+            }
+        ],
+    )
+
+
 def add_consent_withdrawn(session: Session, appointment: Appointment, *, form_title: str) -> None:
     """Tell the staff member that the client withdrew a consent tied to the appointment."""
     add_intents(
@@ -232,10 +247,17 @@ def _calls(
     now: datetime,
 ) -> list[Callable[[], httpx.Response]] | None:
     """The calls one intent stands for, built from the appointment as it is now (None: skip it)."""
-    appointment = session.get(Appointment, intent.appointment_id)
     if intent.kind.startswith("notify.") and intent.kind != "notify.cancel_group":
         settings = settings.with_profile(session)
     kind, payload, key = intent.kind, dict(intent.payload), intent.idempotency_key
+    if kind == "notify.question":  # may concern no appointment
+        question = session.get(Question, payload["question_id"])
+        messages = notices.question_answered(settings, question) if question else []
+        keys = _message_keys(kind, key, messages)
+        return [
+            lambda m=m, k=k: clients.notify.send(m, k) for m, k in zip(messages, keys, strict=True)
+        ] or None
+    appointment = session.get(Appointment, intent.appointment_id)
     if kind == "notify.cancel_group":
         return [lambda: clients.notify.cancel_group(payload["group"])]
     if kind == "consent.request":
@@ -263,6 +285,11 @@ def _calls(
         messages = notices.reminders(settings, appointment, payload)
     elif kind == "notify.billing":
         messages = [body for _, body in notices.billing_messages(settings, appointment)]
+    elif kind == "notify.lost_links":
+        found = session.scalars(
+            sa.select(Appointment).where(Appointment.id.in_(payload["appointment_ids"]))
+        ).all()
+        messages = notices.lost_links(settings, appointment, found, payload, now=now)
     else:
         raise UnknownIntent(f"unknown intent kind {kind}")
     if not messages:

@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
-from services.booking.models import Appointment, AppointmentEvent, OutboxIntent
+from services.booking.models import Appointment, AppointmentEvent, OutboxIntent, Question
 from services.booking.operations.appointments import record
 from shared.actors import Actor
 from shared.db import reclaim_after_commit, utcnow
@@ -231,6 +231,15 @@ def erase_client(
     )
     for appointment in found:
         anonymize(session=session, appointment=appointment, actor=actor)
+    # "Ask us" threads are the client's words: deleted whole, tied or asked by this address.
+    questions = session.execute(
+        sa.delete(Question).where(
+            sa.or_(
+                sa.func.lower(Question.client_email) == client.email.strip().lower(),
+                Question.appointment_id.in_([a.id for a in found]),
+            )
+        )
+    ).rowcount
     reclaim_after_commit(session)
     log.info(
         "client erased", extra={"appointment_ids": [a.id for a in found], "actor": actor.label}
@@ -241,6 +250,7 @@ def erase_client(
             "appointments_anonymized": len(found),
             "confirmed_appointments_cancelled": cancelled,
             "pending_messages_cancelled": skipped or 0,
+            "questions_deleted": questions or 0,
         },
         "kept": {"appointments": len(found)},
         "reasons": {"appointments": KEPT_WHY},

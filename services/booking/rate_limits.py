@@ -23,6 +23,11 @@ PAGE_POSTS = Rule("10/minute", methods=("POST",))
 SLOT_SEARCH = Rule("120/minute;2000/hour")
 # The help center's full-text search: the same allowance (its writes need an admin token).
 HELP_SEARCH = Rule("120/minute;2000/hour", methods=("GET",))
+# "Lost my link?": each POST may send a message, so few per address and fewer per contact.
+LOST_LINK_PER_ADDRESS = Rule("5/minute;20/hour", methods=("POST",))
+LOST_LINK_PER_CONTACT = Rule("3/hour;6/day", per="contact", methods=("POST",))
+# "Ask us" from the help center: each POST stores a question for staff to read.
+ASK_PER_ADDRESS = Rule("5/minute;20/hour", methods=("POST",))
 
 _MANAGE_READ = (TOKEN_READ_PER_ADDRESS, TOKEN_READ_PER_TOKEN)
 _MANAGE_WRITE = (*_MANAGE_READ, TOKEN_WRITE_PER_ADDRESS, TOKEN_WRITE_PER_TOKEN)
@@ -38,6 +43,11 @@ LIMITS: dict[str, tuple[Rule, ...]] = {
     "pages.service_page": (SLOT_SEARCH,),
     "faq.FaqCollection": (HELP_SEARCH,),
     "pages.help_center": (HELP_SEARCH,),
+    "pages.lost_link": (LOST_LINK_PER_ADDRESS, LOST_LINK_PER_CONTACT),
+    "pages.ask": (ASK_PER_ADDRESS,),
+    # A question's thread is behind its token, like the manage pages.
+    "pages.ask_about_appointment": _MANAGE_WRITE,
+    "pages.question_thread": _MANAGE_WRITE,
     # The manage pages (their POSTs also count against PAGE_POSTS).
     "pages.manage": _MANAGE_READ,
     "pages.event_ics": _MANAGE_READ,

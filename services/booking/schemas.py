@@ -813,3 +813,34 @@ class FaqQueryArgsSchema(ma.Schema):
     def _search_needs_language(self, data, **_kwargs):
         if "q" in data and "language" not in data:
             raise ma.ValidationError("A search needs a language.", field_name="language")
+
+
+# --- "Ask us": clients' questions, answered by staff --------------------------------------------
+
+
+class QuestionQueryArgsSchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(("open", "answered")))
+
+
+class QuestionAnswerCreateSchema(ma.Schema):
+    # Plain text, line breaks allowed (the operation refuses HTML and control characters).
+    body = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class QuestionMessageSchema(ma.Schema):
+    id = fields.Integer()
+    author = fields.String(metadata={"description": "client or staff"})
+    staff_id = fields.Integer(allow_none=True)
+    body = fields.String()
+    created_at = UTCDateTime()
+
+
+class QuestionSchema(ma.Schema):
+    id = fields.Integer()
+    appointment_id = fields.Integer(allow_none=True)
+    client_name = fields.String()
+    language = fields.String()
+    status = fields.String()
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+    messages = fields.List(fields.Nested(QuestionMessageSchema))

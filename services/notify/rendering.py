@@ -43,6 +43,10 @@ REQUIRED_DATA: dict[str, tuple[str, ...]] = {
     "booking_cancelled": _BOOKING,
     "booking_rescheduled": (*_BOOKING, "previous_start"),
     "booking_staff_notice": (*_BOOKING, "event"),
+    # "Lost my link?": `appointments` lists {service_name, start, manage_url}, soonest first.
+    "booking_lost_links": ("client_name", "org_name", "timezone", "appointments"),
+    # "Ask us": the link to the client's thread only (the answer stays behind it).
+    "booking_question_answered": ("org_name", "thread_url"),
     "billing_notice": (
         "appointment_id",
         "client_name",

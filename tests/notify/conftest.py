@@ -63,7 +63,11 @@ def booking_data(**overrides: Any) -> dict[str, Any]:
 
 def template_data(template: str) -> dict[str, Any]:
     """Sample data for any template."""
-    if template.startswith("booking_"):
+    # The templates of one appointment; "lost my link" and "ask us" have data of their own.
+    if template.startswith("booking_") and template not in (
+        "booking_lost_links",
+        "booking_question_answered",
+    ):
         return booking_data()
     start = booking_data()["start"]
     return {
@@ -107,6 +111,23 @@ def template_data(template: str) -> dict[str, Any]:
             "client_name": "Ana Lima",
             "form_title": "Consent to treatment",
             "org_name": "Harbour Clinic",
+        },
+        "booking_lost_links": {
+            "client_name": "Ana Lima",
+            "org_name": "Harbour Clinic",
+            "timezone": "Europe/Paris",
+            "appointments": [
+                {
+                    "service_name": "Counselling session",
+                    "start": start,
+                    "manage_url": "http://frontdesk.test/booking/m/abc",
+                }
+            ],
+        },
+        "booking_question_answered": {
+            "client_name": "Ana Lima",
+            "org_name": "Harbour Clinic",
+            "thread_url": "http://frontdesk.test/booking/questions/fdq_abc",
         },
         "console_sign_in": {
             "sign_in_url": "http://frontdesk.test/console/sign-in/fdl_abc",

@@ -27,6 +27,7 @@ LONG = {
     "form_title": "Consent to counselling services",
     "signing_url": f"{PUBLIC}/consent/sign/fdc_{'x' * 43}",
     "download_url": f"{PUBLIC}/consent/records/fdr_{'y' * 43}.pdf",
+    "thread_url": f"{PUBLIC}/booking/questions/fdq_{'z' * 48}",  # an "ask us" thread
     "appointment_id": 123456,
     "outcome": "follow_up_needed",
     "event": "booked",
@@ -41,7 +42,14 @@ VIDEO = {"mode": "video", "video_url": "https://meet.jit.si/maple-7f3c9e2a41b8"}
 # A consent link is 90+ characters, longer than a UCS-2 segment (67) by itself.
 CONSENT_LINKS = ("consent_request", "consent_reminder", "consent_signed")
 CONSOLE_LINKS = ("console_sign_in", "console_invitation", "console_weekly_summary")
-WITH_LINK = ("booking_confirmation", "booking_rescheduled", *CONSENT_LINKS, *CONSOLE_LINKS)
+WITH_LINK = (
+    "booking_confirmation",
+    "booking_rescheduled",
+    "booking_lost_links",
+    "booking_question_answered",
+    *CONSENT_LINKS,
+    *CONSOLE_LINKS,
+)
 
 
 def rendered(template: str, locale: str, **extra) -> str:

@@ -31,7 +31,13 @@ def register_pages(app: Flask) -> None:
     )
 
 
-from services.booking.pages import help_center, picker, views, zones  # noqa: E402  (routes, filters)
+from services.booking.pages import (  # noqa: E402  (routes, filters)
+    ask_us,
+    help_center,
+    picker,
+    views,
+    zones,
+)
 
 blueprint.add_app_template_filter(picker.short_day, "short_day")
 blueprint.add_app_template_filter(picker.iso, "iso")
@@ -42,4 +48,4 @@ blueprint.add_app_template_filter(picker.long_day, "long_day")
 blueprint.add_app_template_global(picker.weekday_names, "weekday_names")
 blueprint.add_app_template_filter(zones.zone_label, "zone_label")
 
-__all__ = ["blueprint", "help_center", "register_pages", "views"]
+__all__ = ["ask_us", "blueprint", "help_center", "register_pages", "views"]

@@ -17,6 +17,7 @@ from services.booking.operations.appointments import CLIENT, Actor
 from services.booking.resources import faq as faq_resources
 from services.booking.resources import feeds as feed_resources
 from services.booking.resources import organization as organization_resources
+from services.booking.resources import questions as question_resources
 from shared import db
 from shared.api import Blueprint, whoami_blueprint
 from shared.auth import current_principal, require, token_blueprint
@@ -590,6 +591,7 @@ def blueprints() -> list[Blueprint]:
         *feed_resources.blueprints(),
         *organization_resources.blueprints(),
         faq_resources.faq_blp,
+        question_resources.questions_blp,
         privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client),
         token_blueprint(ApiToken),
     ]

@@ -1,0 +1,144 @@
+"""'Ask us': a client's question, staff answers, and the client's replies, as one thread.
+
+A question asked from a manage page is tied to that appointment: its staff member sees and
+answers it. Untied questions (asked from the help center) are seen and answered by every staff
+member, since nobody in particular owns them; admins see all. Each answer reaches the client by
+the channel they gave, as a link to the thread (the token is derived from the question's uid
+with the secret key and only its hash is stored); no message body carries the thread itself.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.booking import outbox
+from services.booking.manage_tokens import hash_manage_token, question_token_for
+from services.booking.models import Appointment, Question, QuestionMessage
+from shared.errors import NotFound, ValidationFailed
+
+BODY_MAX = 2000
+NAME_MAX = 200
+# Control characters other than line breaks and tabs, and the bidi overrides and isolates.
+_REFUSED = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]"
+)
+# Anything that reads as an HTML tag or comment: questions are plain text.
+_TAG = re.compile(r"<\s*[/!?]?\s*[a-zA-Z]")
+STATUSES = ("open", "answered")
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be a question's message, or None."""
+    if not text.strip():
+        return "Write your question."
+    if len(text) > BODY_MAX:
+        return f"Keep it under {BODY_MAX} characters."
+    if _REFUSED.search(text):
+        return "Use plain text: no control or text-direction characters."
+    if _TAG.search(text):
+        return "Use plain text: no HTML."
+    return None
+
+
+def _checked(body: str) -> str:
+    body = body.strip().replace("\r\n", "\n")
+    if problem := text_problem(body):
+        raise ValidationFailed(errors={"body": [problem]})
+    return body
+
+
+def _hash(token: str) -> str:
+    return hash_manage_token(token)  # the same SHA-256 as manage tokens
+
+
+def ask(
+    *,
+    session: Session,
+    body: str,
+    secret: str,
+    language: str,
+    name: str = "",
+    email: str | None = None,
+    phone: str | None = None,
+    appointment: Appointment | None = None,
+) -> Question:
+    """Store a client's question (tied to `appointment` when given, whose contacts it uses)."""
+    body = _checked(body)
+    if appointment is not None:
+        name = appointment.client_name
+        email = appointment.client_email if appointment.by_email else None
+        phone = appointment.client_phone if appointment.by_sms or not email else None
+        language = appointment.client_language
+    if not email and not phone:
+        raise ValidationFailed(errors={"contact": ["Give an email address or a phone number."]})
+    uid = secrets.token_hex(16)
+    question = Question(
+        uid=uid,
+        token_hash=_hash(question_token_for(uid, secret)),
+        appointment=appointment,
+        client_name=name.strip()[:NAME_MAX],
+        client_email=email,
+        client_phone=phone,
+        language=language,
+        status="open",
+        messages=[QuestionMessage(author="client", body=body)],
+    )
+    session.add(question)
+    session.flush()
+    return question
+
+
+def _visible(staff_id: int | None) -> sa.ColumnElement[bool]:
+    """Staff: questions about their appointments and untied ones; admin (None): all."""
+    if staff_id is None:
+        return sa.true()
+    theirs = sa.select(Appointment.id).where(Appointment.staff_id == staff_id)
+    return sa.or_(Question.appointment_id.is_(None), Question.appointment_id.in_(theirs))
+
+
+def list_questions(*, session: Session, staff_id: int | None, status: str | None) -> list[Question]:
+    """The questions the caller may see, oldest first (those of one status when given)."""
+    query = sa.select(Question).where(_visible(staff_id)).order_by(Question.id)
+    if status:
+        query = query.where(Question.status == status)
+    return list(session.scalars(query))
+
+
+def get_question(*, session: Session, question_id: int, staff_id: int | None) -> Question:
+    """One question the caller may see (404 otherwise, so ids cannot be probed)."""
+    question = session.scalar(
+        sa.select(Question).where(Question.id == question_id, _visible(staff_id))
+    )
+    if question is None:
+        raise NotFound("No such question.", code="question_not_found")
+    return question
+
+
+def question_by_token(*, session: Session, token: str) -> Question | None:
+    """The question a client's thread token opens, or None."""
+    return session.scalar(sa.select(Question).where(Question.token_hash == _hash(token)))
+
+
+def answer(
+    *, session: Session, question: Question, staff_id: int | None, body: str
+) -> QuestionMessage:
+    """A staff answer; the client gets a link to the thread by their channel (the outbox)."""
+    message = QuestionMessage(author="staff", staff_id=staff_id, body=_checked(body))
+    question.messages.append(message)
+    question.status = "answered"
+    session.flush()
+    outbox.add_question_answered(session, question)
+    return message
+
+
+def reply(*, session: Session, question: Question, body: str) -> QuestionMessage:
+    """The client's reply in the thread: the question is open again."""
+    message = QuestionMessage(author="client", body=_checked(body))
+    question.messages.append(message)
+    question.status = "open"
+    session.flush()
+    return message

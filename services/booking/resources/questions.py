@@ -1,0 +1,58 @@
+"""'Ask us' under /api/v1/questions: staff see clients' questions and answer them.
+
+Staff see the questions about their own appointments and the untied ones (asked from the help
+center: nobody in particular owns them); admins see all. Others answer 404, so ids cannot be
+probed. Clients ask and reply on the pages, behind their thread's token.
+"""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from services.booking import schemas
+from services.booking.operations import questions
+from shared import db
+from shared.api import Blueprint
+from shared.auth import current_principal, require
+
+questions_blp = Blueprint(
+    "questions", __name__, url_prefix="/api/v1", description="Clients' questions ('ask us')"
+)
+
+
+def _staff_scope() -> int | None:
+    """The staff member whose questions the caller sees (None: every question)."""
+    principal = current_principal()
+    return principal.staff_id if principal.role == "staff" else None
+
+
+@questions_blp.route("/questions")
+class QuestionCollection(MethodView):
+    @questions_blp.arguments(schemas.QuestionQueryArgsSchema(), location="query")
+    @questions_blp.response(200, schemas.QuestionSchema(many=True))
+    @require("staff", "admin")
+    def get(self, args):
+        """Questions the caller may answer, oldest first (?status=open: those waiting)."""
+        return questions.list_questions(
+            session=db.session(), staff_id=_staff_scope(), status=args.get("status")
+        )
+
+
+@questions_blp.route("/questions/<id:question_id>/answers")
+class QuestionAnswers(MethodView):
+    @questions_blp.arguments(schemas.QuestionAnswerCreateSchema)
+    @questions_blp.response(201, schemas.QuestionSchema)
+    @require("staff", "admin")
+    def post(self, data, question_id):
+        """Answer a question: the client gets a link to the thread by their channel."""
+        session = db.session()
+        question = questions.get_question(
+            session=session, question_id=question_id, staff_id=_staff_scope()
+        )
+        questions.answer(
+            session=session,
+            question=question,
+            staff_id=current_principal().staff_id,
+            body=data["body"],
+        )
+        return question
