@@ -184,10 +184,10 @@ def test_data_generated_from_the_spec_is_mostly_accepted(apps, make_token):
     # drawn into notify's free-form `data` and varied took 17 of the 25 examples once messages
     # gained two optional ids (over random seeds, about 68% were taken before and after).
     # 25 derandomized examples moved by 8 either way when any string constant of the code
-    # changed (Hypothesis draws from them): notify's share is measured on 200, with a margin.
+    # changed (Hypothesis draws from them): each share is measured on 200, with a margin.
     for service, method, path, accepted, share, examples in (
-        ("booking", "POST", "/api/v1/staff", 201, 0.8, 25),
-        ("booking", "POST", "/api/v1/privacy/clients/export", 200, 0.8, 25),
+        ("booking", "POST", "/api/v1/staff", 201, 0.65, 200),
+        ("booking", "POST", "/api/v1/privacy/clients/export", 200, 0.7, 200),
         ("notify", "POST", "/api/v1/messages", 201, 0.55, 200),
     ):
         headers = {"Authorization": f"Bearer {make_token(service, 'admin')}"}
