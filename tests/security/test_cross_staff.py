@@ -15,8 +15,8 @@ import pytest
 from abuse_builders import FORM, SIGNATURE
 
 from services.booking import outbox as booking_outbox
-from services.booking.models import ExternalCalendar
-from services.booking.operations import catalog
+from services.booking.models import Appointment, ExternalCalendar
+from services.booking.operations import catalog, questions
 from services.consent import outbox as consent_outbox
 from shared import db as shared_db
 from shared.workers import step_on
@@ -25,6 +25,7 @@ METHODS = ("get", "post", "put", "patch", "delete")
 # Valid bodies, so that what refuses B is the ownership check and not validation.
 SOON = (datetime.now(UTC) + timedelta(days=9)).replace(microsecond=0)
 BODIES = {
+    ("post", "/api/v1/questions/{question_id}/answers"): {"body": "Yes: bring your passport."},
     ("put", "/api/v1/staff/{staff_id}/availability/rules"): {
         "rules": [{"weekday": 0, "start_time": "10:00", "end_time": "12:00"}]
     },
@@ -81,6 +82,7 @@ UNSCOPED = {
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/clients"),
+    ("get", "/api/v1/questions"),
     ("get", "/api/v1/requests"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
@@ -122,12 +124,21 @@ def rows(apps, service, book_api, make_token):
         calendar = ExternalCalendar(staff_id=a.id, url="https://calendar.example.org/a.ics")
         session.add(calendar)
         session.flush()
+        # The client asks a question from the manage page of A's appointment.
+        question = questions.ask(
+            session=session,
+            body="Do I bring my passport?",
+            secret=apps["booking"].config["SECRET_KEY"],
+            language="en",
+            appointment=session.get(Appointment, booked["appointment"]["id"]),
+        )
         ids = {
             "staff_id": a.id,
             "appointment_id": booked["appointment"]["id"],
             "exception_id": exception.id,
             "block_id": block.id,
             "calendar_id": calendar.id,
+            "question_id": question.id,
             "weekday": 0,
             "b": b.id,
         }
@@ -238,6 +249,10 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     mine = client.get(listing, headers=owner).get_json()
     assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
     if service_name == "booking":
+        asked = client.get("/api/v1/questions", headers=stranger).get_json()
+        assert rows["question_id"] not in [q["id"] for q in asked]
+        mine = client.get("/api/v1/questions", headers=owner).get_json()
+        assert rows["question_id"] in [q["id"] for q in mine]
         for query in ("", "?q=Client", "?q=client.of.a", f"?staff_id={rows['staff_id']}"):
             for path in ("/api/v1/clients", "/api/v1/appointments"):
                 theirs = client.get(f"{path}{query}", headers=stranger)

@@ -203,6 +203,7 @@ def test_the_booking_page_refuses_a_name_with_a_line_break_and_keeps_the_form(bo
     refused = client.post("/intake", data=form, headers={"Accept": "text/html"})
     assert refused.status_code == 422
     shown = refused.get_data(as_text=True)
-    # Two fields, each named in the summary and beside its input.
-    assert shown.count("Please use one line of plain text, without special characters.") == 4
+    # Two fields with the same message: once in the summary (linked to the first), and beside
+    # each input.
+    assert shown.count("Please use one line of plain text, without special characters.") == 3
     assert 'value="ana@example.org"' in shown
