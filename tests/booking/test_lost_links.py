@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from test_pages_booking import HTML, hidden, text
+from test_phone_only import PHONE, run_workers
 
 from services.booking.manage_tokens import manage_token_for, short_manage_token
 from services.booking.models import Appointment, OutboxIntent
 from services.booking.operations import appointments
 from services.booking.operations.appointments import CLIENT as CLIENT_ACTOR
 from shared.testing import RecordingServer, twilio_handler
-from tests.booking.test_pages_booking import HTML, hidden, text
-from tests.booking.test_phone_only import PHONE, run_workers
 
 ANA = {
     "name": "Ana Souza",

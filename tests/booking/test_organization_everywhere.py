@@ -75,7 +75,7 @@ def test_every_booking_page_shows_the_name_and_contacts_in_each_language(
 
 
 def test_the_logo_is_in_every_page_header(booking_app, profile, make_token):
-    from tests.booking.test_organization import image
+    from test_organization import image
 
     headers = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
     client = booking_app.test_client()

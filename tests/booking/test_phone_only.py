@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from test_messages import create_consent_form
+from test_pages_booking import HTML, TZ, hidden, slots, text
 
 from services.booking import outbox
 from services.booking.manage_tokens import manage_token_from_short, short_manage_token
@@ -19,8 +21,6 @@ from services.notify.models import Message
 from shared import db as shared_db
 from shared.testing import RecordingServer, twilio_handler
 from shared.workers import step_on
-from tests.booking.test_messages import create_consent_form
-from tests.booking.test_pages_booking import HTML, TZ, hidden, slots, text
 
 PHONE = "+14165550123"
 

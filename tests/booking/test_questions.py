@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_lost_links import ANA, booked_for
+from test_pages_booking import HTML, hidden, text
+from test_phone_only import run_workers
 
 from services.booking.manage_tokens import manage_token_for
-from tests.booking.test_lost_links import ANA, booked_for
-from tests.booking.test_pages_booking import HTML, hidden, text
-from tests.booking.test_phone_only import run_workers
 
 
 @pytest.fixture(autouse=True)

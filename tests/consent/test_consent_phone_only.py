@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from consent_builders import form_content
+from test_pages_signing import HTML, csrf_of, good_answers, open_form
 
 from services.consent.models import OutboxItem
 from shared import db as shared_db
-from tests.consent.test_pages_signing import HTML, csrf_of, good_answers, open_form
 
 SIGNATURE = {
     "typed_name": "Amal Haddad",

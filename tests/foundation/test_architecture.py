@@ -323,3 +323,15 @@ def test_test_modules_have_unique_names():
     # pytest imports test modules by their basename: two with one name stop the whole run.
     names = [path.name for path in (ROOT / "tests").rglob("test_*.py")]
     assert sorted({name for name in names if names.count(name) > 1}) == []
+
+
+def test_tests_never_import_through_a_tests_package():
+    # `make test` runs pytest without the repository on sys.path: `from tests.x import` only
+    # works with PYTHONPATH set. Siblings are imported by name (pytest puts their folder first).
+    offenders = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for name in imported_modules(path)
+        if name == "tests" or name.startswith("tests.")
+    ]
+    assert offenders == []

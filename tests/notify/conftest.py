@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
+from notify_builders import booking_data
 
 from shared import testing
-from shared.db import utcnow
 
 CALENDAR = (
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Frontdesk//test//EN\r\nMETHOD:{method}\r\n"
@@ -23,42 +22,6 @@ CALENDAR = (
 def calendar(method: str = "REQUEST") -> str:
     """A one-event calendar with the given METHOD."""
     return CALENDAR.format(method=method)
-
-
-def booking_data(**overrides: Any) -> dict[str, Any]:
-    """Data every booking template accepts (a video session with a backup phone plan)."""
-    start = utcnow().replace(microsecond=0) + timedelta(days=1)
-    data = {
-        "client_name": "Ana Lima",
-        "service_name": "Counselling session",
-        "staff_name": "Dr. Chloé Martin",
-        "org_name": "Harbour Clinic",
-        "start": start.isoformat().replace("+00:00", "Z"),
-        "end": (start + timedelta(minutes=45)).isoformat().replace("+00:00", "Z"),
-        "timezone": "America/Toronto",
-        "mode": "video",
-        "video_url": "https://meet.example.org/room/abc",
-        "location": None,
-        "backup": {"callback_number": "+14165550100", "dial_in": "+14165550199"},
-        "manage_url": "http://frontdesk.test/booking/manage/tok123",
-        "resources": [
-            {
-                "title": "Before your first session",
-                "url": "https://example.org/prep",
-                "text": "Five minutes to read.",
-            }
-        ],
-        "consent_links": [
-            {"title": "Consent to treatment", "url": "http://frontdesk.test/consent/sign/abc"}
-        ],
-        "accommodations": {"captions": True, "interpreter_language": "Portuguese", "other": None},
-        "consent_missing": True,
-        "reason": "The counsellor is ill.",
-        "previous_start": start.isoformat().replace("+00:00", "Z"),
-        "event": "booked",
-    }
-    data.update(overrides)
-    return data
 
 
 def template_data(template: str) -> dict[str, Any]:

@@ -5,11 +5,11 @@ message."""
 from __future__ import annotations
 
 import pytest
+from notify_builders import booking_data
 
 from services.notify import rendering
 from services.notify.channels import SmsSize, sms_body, sms_size
 from shared.languages import LANGUAGES
-from tests.notify.conftest import booking_data
 
 PUBLIC = "https://book.maplecommunity.org"  # a realistic long public address
 LONG = {
