@@ -25,7 +25,7 @@ TARGET_RATIO = round(1 / 1.2, 3)
 SIGNATURE = {
     "typed_name": "Ana López",
     "disclosure_accepted": True,
-    "checkboxes": {"recording": True, "sharing": True},
+    "checkboxes": {"read": True, "recording": True, "sharing": True},  # the demo form's boxes
     "timezone": "America/Toronto",
 }
 
@@ -90,11 +90,12 @@ def _sample_html(app) -> str:
     from services.consent.models import ConsentRecord
     from services.consent.operations import records
     from shared import db
+    from shared.organization import OrgProfile
 
     with db.get_db(app).transaction() as session:
         record = session.scalar(sa.select(ConsentRecord).order_by(ConsentRecord.id.desc()).limit(1))
         return records.record_html(
-            record, record.request, record.evidence_sha256, app.config["ORG_NAME"]
+            record, record.request, record.evidence_sha256, OrgProfile.from_settings(app.config)
         )
 
 
