@@ -249,6 +249,17 @@ def gather_slots(
     return [slots[start] for start in sorted(slots)]
 
 
+def still_free(service: SlotRules, calendar: StaffCalendar, start: datetime) -> bool:
+    """Whether a start found offered in this calendar's working time is still clear of its
+    (reloaded) busy blocks and appointments: least_booked_free's test without the working
+    time, which is not read again, for the check under the staff member's lock."""
+    lo = start - timedelta(minutes=service.buffer_before_minutes)
+    hi = start + timedelta(minutes=service.duration_minutes + service.buffer_after_minutes)
+    if any(t.start < hi and t.end > lo for t in calendar.busy):
+        return False
+    return bool(seats_left(service, appointments_around(calendar, service, start), start))
+
+
 def least_booked_free(
     service: SlotRules, calendars: Sequence[StaffCalendar], start: datetime, now: datetime
 ) -> tuple[list[StaffCalendar], list[StaffCalendar]]:

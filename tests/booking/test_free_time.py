@@ -134,6 +134,33 @@ def test_free_starts_are_the_step_grid_starts_that_fit_a_window_clear_of_busy_ti
     assert found == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    busy=st.lists(st.tuples(st.integers(400, 800), st.integers(1, 120)), max_size=4),
+    booked=st.lists(
+        st.tuples(st.sampled_from([570, 585, 600, 615, 630]), st.booleans()), max_size=4
+    ),
+    capacity=st.integers(1, 3),
+    before=st.sampled_from([0, 10]),
+    after=st.sampled_from([0, 15]),
+)
+def test_the_check_again_under_the_lock_agrees_with_the_first_choice(
+    busy, booked, capacity, before, after
+):
+    """still_free (the recheck once a staff member is locked) says free exactly when
+    least_booked_free, which also tests the working time, finds the offered start free."""
+    service = _service(capacity=capacity, buffer_before_minutes=before, buffer_after_minutes=after)
+    first_look = _calendar([(480, 1020)], [])  # offered at 10:00, before the reload
+    reloaded = _calendar([(480, 1020)], busy)
+    reloaded.appointments = [
+        Taken(_at(m), _at(m + 30), 1 if same_service else 2, _at(m)) for m, same_service in booked
+    ]
+    start = _at(600)
+    assert free_time.least_booked_free(service, [first_look], start, MIDNIGHT)[1]
+    _, free = free_time.least_booked_free(service, [reloaded], start, MIDNIGHT)
+    assert free_time.still_free(service, reloaded, start) == bool(free)
+
+
 @given(
     booked=st.lists(st.sampled_from([600, 615, 630]), max_size=5),
     capacity=st.integers(1, 4),

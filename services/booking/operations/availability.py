@@ -29,6 +29,7 @@ from services.booking.free_time import (
     gather_slots,
     least_booked_free,
     local_time,
+    still_free,
 )
 from services.booking.models import (
     Appointment,
@@ -557,7 +558,7 @@ def claim_staff_at(
     first, *others = free
     lock_staff(session, [first.staff.id])
     load_taken(session=session, calendars=[first], start=start, end=end)
-    if least_booked_free(service, [first], start, now)[1]:
+    if still_free(service, first, start):
         return first.staff
     for calendar in others:
         # Not waiting here is what rules out deadlocks. The price: a staff member another booking
@@ -565,6 +566,6 @@ def claim_staff_at(
         if not lock_staff(session, [calendar.staff.id], skip_locked=True):
             continue
         load_taken(session=session, calendars=[calendar], start=start, end=end)
-        if least_booked_free(service, [calendar], start, now)[1]:
+        if still_free(service, calendar, start):
             return calendar.staff
     raise SlotTaken("Someone booked this time a moment ago; please choose another slot.")
