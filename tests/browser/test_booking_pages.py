@@ -77,6 +77,14 @@ def clinic(served):
                 "staff_ids": [staff_id],
                 "required_consent_template_ids": [form.json()["id"]],
                 "resources": [{"title": "Your ID card"}],
+                # Shown on the confirmation and manage pages (multi-line, the Arabic RTL).
+                "join_instructions": "Keep your phone free.\nIf we miss you, we call again.",
+                "access_notes": "Side entrance, step-free.\n2nd floor, buzzer 4.",
+                "translations": {
+                    "fr": {"join_instructions": "Gardez votre téléphone libre.\nNous rappelons."},
+                    "es": {"join_instructions": "Tenga su teléfono libre.\nLe volvemos a llamar."},
+                    "ar": {"join_instructions": "أبقِ هاتفك متاحًا.\nسنعاود الاتصال."},  # noqa: RUF001
+                },
             },
         )
         assert service.status_code == 201, service.text
@@ -192,6 +200,7 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
         page.locator("#book").click()
         page.locator("#booked").wait_for()
         _visit(page, None, f"booking-confirmation-{suffix}", found)
+        assert page.locator("#join-instructions").is_visible()
         manage = page.url.split("?")[0]
         _visit(page, manage, f"booking-manage-{suffix}", found)
         _visit(page, f"{manage}/reschedule", f"booking-reschedule-{suffix}", found)
