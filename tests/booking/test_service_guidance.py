@@ -5,6 +5,10 @@ SMTP), in the invite and the calendar file; never in the SMS, which links to the
 
 from __future__ import annotations
 
+import re
+from html import unescape as html_unescape
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import sqlalchemy as sa
 from icalendar import Calendar
@@ -253,3 +257,25 @@ def test_reminders_carry_the_guidance_and_sms_leave_it_to_the_manage_page(
             else:
                 first_line = VERSIONS["ar"]["join_instructions"].split("\n")[0]
                 assert first_line not in shown.sms
+
+
+def google_details(html: str) -> str:
+    """The details of the page's add-to-Google-Calendar link."""
+    href = html_unescape(re.search(r'id="add-google" href="([^"]+)"', html).group(1))
+    assert len(href) <= 6000
+    return parse_qs(urlsplit(href).query)["details"][0]
+
+
+def test_the_google_calendar_link_carries_the_guidance_while_it_stays_short(
+    booking_app, make_service, book, next_weekday, at
+):
+    client = booking_app.test_client()
+    short = make_service(join_instructions="Test your microphone first.")
+    booked = book(short, at(next_weekday(1), 10))
+    html = client.get(f"/manage/{booked.manage_token}", headers=HTML).text
+    assert "Test your microphone first." in google_details(html)
+    # 2,000 Arabic characters are 12,000 once percent-encoded: the link leaves them to the page.
+    long = make_service(translations={"ar": {"join_instructions": "ب" * 2000}})
+    booked = book(long, at(next_weekday(2), 10), client={"language": "ar"} | CLIENT)
+    html = client.get(f"/manage/{booked.manage_token}", query_string={"lang": "ar"}).text
+    assert "ب" * 2000 in html and "ب" * 100 not in google_details(html)
