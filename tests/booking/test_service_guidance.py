@@ -279,3 +279,12 @@ def test_the_google_calendar_link_carries_the_guidance_while_it_stays_short(
     booked = book(long, at(next_weekday(2), 10), client={"language": "ar"} | CLIENT)
     html = client.get(f"/manage/{booked.manage_token}", query_string={"lang": "ar"}).text
     assert "ب" * 2000 in html and "ب" * 100 not in google_details(html)
+
+
+def test_the_openapi_document_describes_the_guidance_and_its_limit(booking_app):
+    schemas = booking_app.test_client().get("/openapi.json").get_json()["components"]["schemas"]
+    for name in ("ServiceCreate", "ServiceTranslation"):
+        for field in ("join_instructions", "access_notes"):
+            described = schemas[name]["properties"][field]
+            assert described["maxLength"] == 2000, (name, field)
+            assert "never HTML" in described["description"], (name, field)
