@@ -35,6 +35,48 @@ INTAKE_RESOURCES = [
 ]
 
 
+# How to join the demo's video and phone appointments, and how to get into the office.
+INTAKE_JOIN = {
+    "en": "Open the link 5 minutes early and test your microphone. If the video fails, we call "
+    "you on the number you gave us.\nFor a phone appointment, keep your phone free: we call you.",
+    "fr": "Ouvrez le lien 5 minutes en avance et testez votre micro. Si la vidéo ne fonctionne "
+    "pas, nous vous appelons au numéro donné.\nPour un rendez-vous par téléphone, gardez votre "
+    "téléphone libre : nous vous appelons.",
+    "es": "Abra el enlace 5 minutos antes y pruebe su micrófono. Si el video falla, le llamamos "
+    "al número que nos dio.\nPara una cita por teléfono, mantenga su teléfono libre: le "
+    "llamamos nosotros.",
+    "ar": "افتح الرابط قبل 5 دقائق وجرّب الميكروفون. إذا لم يعمل الفيديو، نتصل بك على الرقم "
+    "الذي أعطيتنا إياه.\nفي موعد الهاتف، أبقِ هاتفك متاحًا: نحن نتصل بك.",
+}
+TAX_JOIN = {
+    "en": "Have your tax slips (T4, T5) and last year's notice of assessment next to the phone.",
+    "fr": "Ayez vos feuillets d'impôt (T4, T5) et votre dernier avis de cotisation près du "
+    "téléphone.",
+    "es": "Tenga sus comprobantes fiscales (T4, T5) y su última notificación de evaluación "
+    "junto al teléfono.",
+    "ar": "احتفظ بقسائم الضرائب (T4 وT5) وإشعار التقييم للسنة الماضية بجانب الهاتف.",
+}
+TAX_ACCESS = {
+    "en": "Entrance on Elm Lane, at the side of the building; step-free, with an elevator.\n"
+    "2nd floor, room 204: press buzzer 4 and we open.",
+    "fr": "Entrée rue Elm Lane, sur le côté du bâtiment ; sans marches, avec ascenseur.\n"
+    "2e étage, salle 204 : sonnez à l'interphone 4 et nous ouvrons.",
+    "es": "Entrada por Elm Lane, al lado del edificio; sin escalones, con ascensor.\n"
+    "2.º piso, sala 204: toque el timbre 4 y le abrimos.",
+    "ar": "المدخل من شارع Elm Lane على جانب المبنى؛ دون درج، مع مصعد.\n"
+    "الطابق الثاني، الغرفة 204: اضغط الجرس رقم 4 وسنفتح لك.",
+}
+WORKSHOP_JOIN = {
+    "en": "Open the link 5 minutes early; your camera may stay off. Have a pen and your resume "
+    "at hand.",
+    "fr": "Ouvrez le lien 5 minutes en avance ; votre caméra peut rester éteinte. Ayez un stylo "
+    "et votre CV sous la main.",
+    "es": "Abra el enlace 5 minutos antes; puede dejar la cámara apagada. Tenga a mano un "
+    "bolígrafo y su currículum.",
+    "ar": "افتح الرابط قبل 5 دقائق؛ يمكنك إبقاء الكاميرا مطفأة. احتفظ بقلم وسيرتك الذاتية في "
+    "متناول يدك.",
+}
+
 # The demo services in the other languages the pages speak.
 INTAKE_TRANSLATIONS = {
     "fr": {
@@ -54,6 +96,7 @@ INTAKE_TRANSLATIONS = {
                 "text": "Ouvrez le lien quelques minutes à l'avance ; aucun compte n'est requis.",
             },
         ],
+        "join_instructions": INTAKE_JOIN["fr"],
     },
     "es": {
         "name": "Entrevista de instalación",
@@ -71,6 +114,7 @@ INTAKE_TRANSLATIONS = {
                 "text": "Abra el enlace unos minutos antes; no necesita una cuenta.",
             },
         ],
+        "join_instructions": INTAKE_JOIN["es"],
     },
     "ar": {
         "name": "مقابلة الاستقرار الأولى",
@@ -87,31 +131,44 @@ INTAKE_TRANSLATIONS = {
                 "text": "افتح الرابط قبل بضع دقائق؛ لا حاجة إلى حساب.",
             },
         ],
+        "join_instructions": INTAKE_JOIN["ar"],
     },
 }
 TAX_TRANSLATIONS = {
     "fr": {
         "name": "Clinique d'impôts",
         "description": "Aide gratuite pour remplir votre déclaration de revenus.",
+        "join_instructions": TAX_JOIN["fr"],
+        "access_notes": TAX_ACCESS["fr"],
     },
     "es": {
         "name": "Clínica de impuestos",
         "description": "Ayuda gratuita para presentar su declaración de impuestos.",
+        "join_instructions": TAX_JOIN["es"],
+        "access_notes": TAX_ACCESS["es"],
     },
-    "ar": {"name": "عيادة الضرائب", "description": "مساعدة مجانية في تقديم إقرارك الضريبي."},
+    "ar": {
+        "name": "عيادة الضرائب",
+        "description": "مساعدة مجانية في تقديم إقرارك الضريبي.",
+        "join_instructions": TAX_JOIN["ar"],
+        "access_notes": TAX_ACCESS["ar"],
+    },
 }
 WORKSHOP_TRANSLATIONS = {
     "fr": {
         "name": "Atelier de recherche d'emploi",
         "description": "Un atelier de groupe sur les CV et les entrevues au Canada.",
+        "join_instructions": WORKSHOP_JOIN["fr"],
     },
     "es": {
         "name": "Taller de búsqueda de empleo",
         "description": "Un taller en grupo sobre currículums y entrevistas en Canadá.",
+        "join_instructions": WORKSHOP_JOIN["es"],
     },
     "ar": {
         "name": "ورشة البحث عن عمل",
         "description": "ورشة جماعية حول السير الذاتية والمقابلات في كندا.",
+        "join_instructions": WORKSHOP_JOIN["ar"],
     },
 }
 
@@ -201,6 +258,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         min_notice_minutes=120,
         horizon_days=60,
         resources=INTAKE_RESOURCES,
+        join_instructions=INTAKE_JOIN["en"],
         translations=INTAKE_TRANSLATIONS,
         required_consent_template_ids=sorted(set(consent_template_ids.values())),
     )
@@ -214,6 +272,8 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         modes=["in_person", "phone"],
         location="Maple Community Services, 120 Maple Street, Toronto",
         slot_step_minutes=30,
+        join_instructions=TAX_JOIN["en"],
+        access_notes=TAX_ACCESS["en"],
         translations=TAX_TRANSLATIONS,
     )
     workshop = catalog.create_service(
@@ -226,6 +286,7 @@ def load_demo(*, session: Session, consent_template_ids: dict[str, int]) -> dict
         modes=["video"],
         capacity=8,
         slot_step_minutes=90,
+        join_instructions=WORKSHOP_JOIN["en"],
         translations=WORKSHOP_TRANSLATIONS,
     )
     for language, question, answer in DEMO_FAQ:

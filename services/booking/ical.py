@@ -119,7 +119,8 @@ def appointment_event(
     adds the client as the attendee of a scheduling message.
     """
     gettext = translator(locale)
-    service_name = appointment.service.text_in(locale or "").name
+    text = appointment.service.text_in(locale or "")
+    service_name = text.name
     state = state or EventState.of(appointment)
     zone = ZoneInfo(tz or appointment.client_time_zone)
     event = Event()
@@ -158,6 +159,10 @@ def appointment_event(
         appointment, client_details=client_details, locale=locale, staff_page=staff_page
     ):
         description.append(gettext("Backup plan: %(plan)s") % {"plan": plan})
+    # What the client reads on the manage page: how to join, or how to get in.
+    guidance = text.access_notes if appointment.mode == "in_person" else text.join_instructions
+    if guidance:
+        description.append(guidance)
     description.extend(notes)
     event.add("description", "\n".join(description))
 

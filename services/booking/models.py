@@ -95,6 +95,8 @@ class ServiceText:
     name: str
     description: str
     resources: list[dict[str, Any]]
+    join_instructions: str
+    access_notes: str
 
 
 class Service(Base):
@@ -117,9 +119,15 @@ class Service(Base):
     capacity: Mapped[int] = mapped_column(sa.Integer, default=1)
     reminder_offsets_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: [1440, 60])
     resources: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    # The client-facing text in other languages: {"fr": {"name", "description", "resources"}}.
-    # name, description and resources above are in the organization's default language and are
-    # what a language without a version (or a version missing a field) falls back to.
+    # How to join a video or phone appointment, and how to reach the address of an in-person
+    # one (entrance, step-free access, floor): plain text shown to the client beside the link
+    # or the address, in the confirmation, the reminders and the invite.
+    join_instructions: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    access_notes: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # The client-facing text in other languages: {"fr": {"name", "description", "resources",
+    # "join_instructions", "access_notes"}}. The fields above are in the organization's default
+    # language and are what a language without a version (or a version missing a field) falls
+    # back to.
     translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(
         sa.JSON, default=dict, server_default="{}"
     )
@@ -137,8 +145,9 @@ class Service(Base):
     )
 
     def text_in(self, language: str) -> ServiceText:
-        """The client-facing name, description and resources in a language, each falling back
-        to the default language's when that language has no version of it."""
+        """The client-facing name, description, resources, join instructions and access notes in
+        a language, each falling back to the default language's when that language has no
+        version of it."""
         versions = self.translations or {}
         base = language.replace("_", "-").split("-")[0]  # "fr-CA" and "fr_CA" read "fr"
         version = versions.get(language) or versions.get(base) or {}
@@ -146,6 +155,8 @@ class Service(Base):
             name=version.get("name") or self.name,
             description=version.get("description") or self.description or "",
             resources=list(version.get("resources") or self.resources or []),
+            join_instructions=version.get("join_instructions") or self.join_instructions or "",
+            access_notes=version.get("access_notes") or self.access_notes or "",
         )
 
     __table_args__ = (

@@ -138,6 +138,8 @@ def template_data(
         "mode": appointment.mode,
         "video_url": appointment.video_url if appointment.mode == "video" else None,
         "location": service.location if appointment.mode == "in_person" else None,
+        "join_instructions": text.join_instructions if appointment.mode != "in_person" else "",
+        "access_notes": text.access_notes if appointment.mode == "in_person" else "",
         "backup": {"callback_number": backup["callback_number"], "dial_in": backup["dial_in"]},
         "manage_url": manage_url(settings, appointment),
         "resources": text.resources,

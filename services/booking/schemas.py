@@ -124,6 +124,27 @@ class ResourceLinkSchema(ma.Schema):
     text = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
+# How long a service's join instructions or access notes may be: a short paragraph or a
+# few lines, read on a phone beside the link or the address.
+GUIDANCE_MAX = 2000
+JOIN_INSTRUCTIONS_DOCS = {
+    "description": "How to join a video or phone appointment (e.g. 'Open the link 5 minutes "
+    "early; if the video fails we call you'). Plain text, line breaks kept, never HTML; shown "
+    "to the client on the confirmation and manage pages, in the confirmation and reminder "
+    "emails and in the invite."
+}
+ACCESS_NOTES_DOCS = {
+    "description": "How to get into the address of an in-person appointment (entrance, "
+    "step-free access, floor, buzzer). Plain text, line breaks kept, never HTML; shown next "
+    "to the address and its map link, in the emails and in the invite."
+}
+
+
+def guidance_field(docs: dict[str, str], **kwargs: Any) -> fields.String:
+    """A plain-text field of join instructions or access notes (at most GUIDANCE_MAX)."""
+    return fields.String(validate=validate.Length(max=GUIDANCE_MAX), metadata=docs, **kwargs)
+
+
 class ServiceTranslationSchema(ma.Schema):
     """A service's client-facing text in one language; a field left out falls back to the
     default language's."""
@@ -133,13 +154,16 @@ class ServiceTranslationSchema(ma.Schema):
     resources = fields.List(
         fields.Nested(ResourceLinkSchema), validate=validate.Length(max=MAX_LIST_ITEMS)
     )
+    join_instructions = guidance_field(JOIN_INSTRUCTIONS_DOCS)
+    access_notes = guidance_field(ACCESS_NOTES_DOCS)
 
 
 SERVICE_TRANSLATIONS_DOCS = {
-    "description": "The name, description and resources in other languages, by language code "
-    '({"fr": {"name": ..., "description": ..., "resources": [...]}}). Clients read their '
+    "description": "The name, description, resources, join instructions and access notes in "
+    'other languages, by language code ({"fr": {"name": ..., "description": ..., "resources": '
+    '[...], "join_instructions": ..., "access_notes": ...}}). Clients read their '
     "language's version; a language or field without one falls back to the service's own "
-    "name, description and resources (the organization's default language)."
+    "field (the organization's default language)."
 }
 
 
@@ -170,6 +194,8 @@ class ServiceCreateSchema(ma.Schema):
         load_default=list,
         validate=validate.Length(max=MAX_LIST_ITEMS),
     )
+    join_instructions = guidance_field(JOIN_INSTRUCTIONS_DOCS, load_default="")
+    access_notes = guidance_field(ACCESS_NOTES_DOCS, load_default="")
     translations = fields.Dict(
         keys=fields.String(
             validate=validate.OneOf(LANGUAGES, error="One of the languages offered: {choices}.")
@@ -230,6 +256,8 @@ class ServiceSchema(ma.Schema):
     capacity = fields.Integer()
     reminder_offsets_minutes = fields.List(fields.Integer())
     resources = fields.List(fields.Nested(ResourceLinkSchema))
+    join_instructions = fields.String(metadata=JOIN_INSTRUCTIONS_DOCS)
+    access_notes = fields.String(metadata=ACCESS_NOTES_DOCS)
     translations = fields.Dict(
         keys=fields.String(),
         values=fields.Nested(ServiceTranslationSchema),
@@ -587,6 +615,18 @@ class ManagedAppointmentSchema(ma.Schema):
     backup = fields.Nested(BackupOutSchema)
     accommodations = fields.Nested(AccommodationsSchema)
     resources = fields.Function(lambda a: a.service.text_in(a.client_language).resources)
+    join_instructions = fields.Function(
+        lambda a: (
+            a.service.text_in(a.client_language).join_instructions if a.mode != "in_person" else ""
+        ),
+        metadata=JOIN_INSTRUCTIONS_DOCS,
+    )
+    access_notes = fields.Function(
+        lambda a: (
+            a.service.text_in(a.client_language).access_notes if a.mode == "in_person" else ""
+        ),
+        metadata=ACCESS_NOTES_DOCS,
+    )
     consent_status = fields.String()
     consents = fields.List(fields.Nested(ConsentSchema))
 

@@ -233,6 +233,9 @@ def render(
     context = {
         "location": None,
         "video_url": None,
+        # The service's how-to-join text (video, phone) or access notes (in person).
+        "join_instructions": None,
+        "access_notes": None,
         "manage_url": None,
         "reason": None,
         "consent_missing": False,

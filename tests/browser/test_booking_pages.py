@@ -25,6 +25,10 @@ CLIENT_NUMBERS = itertools.count(10)
 PHONE_NUMBERS = itertools.count(100)
 
 
+JOIN_AR = "أبقِ هاتفك متاحًا.\nسنعاود الاتصال."  # noqa: RUF001
+ACCESS_NOTES_AR = "المدخل الجانبي، دون درج.\nالطابق الثاني، الجرس 4."  # noqa: RUF001
+
+
 def a_phone_number() -> str:
     """A phone number no other booking of the run used (+1 416 555 0100, 0101, ...)."""
     return f"+1 416 555 {next(PHONE_NUMBERS):04d}"
@@ -77,6 +81,14 @@ def clinic(served):
                 "staff_ids": [staff_id],
                 "required_consent_template_ids": [form.json()["id"]],
                 "resources": [{"title": "Your ID card"}],
+                # Shown on the confirmation and manage pages (multi-line, the Arabic RTL).
+                "join_instructions": "Keep your phone free.\nIf we miss you, we call again.",
+                "access_notes": "Side entrance, step-free.\n2nd floor, buzzer 4.",
+                "translations": {
+                    "ar": {"access_notes": ACCESS_NOTES_AR, "join_instructions": JOIN_AR},
+                    "fr": {"join_instructions": "Gardez votre téléphone libre.\nNous rappelons."},
+                    "es": {"join_instructions": "Tenga su teléfono libre.\nLe volvemos a llamar."},
+                },
             },
         )
         assert service.status_code == 201, service.text
@@ -192,6 +204,7 @@ def test_every_booking_page_passes_axe_wcag21_aa(served, browser, clinic, lang, 
         page.locator("#book").click()
         page.locator("#booked").wait_for()
         _visit(page, None, f"booking-confirmation-{suffix}", found)
+        assert page.locator("#join-instructions").is_visible()
         manage = page.url.split("?")[0]
         _visit(page, manage, f"booking-manage-{suffix}", found)
         _visit(page, f"{manage}/reschedule", f"booking-reschedule-{suffix}", found)
@@ -280,6 +293,43 @@ def test_month_calendar_is_used_with_the_keyboard_at_390_px(served, browser, cli
         assert page.locator("#slot-list input[type=radio]").count() > 0
         narrow_enough(page)
         screenshot(page, f"booking-month-{lang}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_in_person_confirmation_shows_access_notes_under_the_address_and_passes_axe(
+    served, browser, clinic, lang
+):
+    context = browser.new_context(
+        viewport=PHONE,
+        locale=lang,
+        timezone_id="America/Toronto",
+        extra_http_headers={"X-Forwarded-For": f"192.0.2.{next(CLIENT_NUMBERS)}"},
+    )
+    found: dict = {}
+    try:
+        page = context.new_page()
+        problems = watch_console(page)
+        page.goto(f"{served.base}/booking/{clinic}?lang={lang}")
+        page.locator("#mode-in_person").check()
+        page.locator("#show-times").click()
+        page.locator("#slot-list input[type=radio]").first.check()
+        page.locator("#slot-continue").click()
+        page.locator("#name").fill("Amal Haddad")
+        page.locator("#email").fill(f"amal-{uuid.uuid4().hex[:8]}@example.org")
+        page.locator("#phone").fill(a_phone_number())
+        page.locator("#book").click()
+        page.locator("#booked").wait_for()
+        _visit(page, None, f"booking-in-person-{lang}", found)
+        notes = page.locator("#access-notes")
+        assert notes.is_visible()
+        # Below the address and its map link, in the client's language (English without one).
+        assert notes.bounding_box()["y"] > page.locator("#map-link").bounding_box()["y"]
+        expected = ACCESS_NOTES_AR if lang == "ar" else "Side entrance, step-free.\n2nd floor"
+        assert expected in notes.inner_text()
+        assert found == {}, found
+        assert problems == [], problems
     finally:
         context.close()
 

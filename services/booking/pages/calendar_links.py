@@ -11,6 +11,11 @@ from services.booking.models import Appointment
 from services.booking.pages.phones import backup_lines
 from shared.pages import current_org
 
+# The longest add-event link we hand out: well under the 8 KB request line many servers and
+# proxies accept.
+GOOGLE_URL_MAX = 6000
+GOOGLE_ADD = "https://calendar.google.com/calendar/render?"
+
 
 def google_calendar_url(appointment: Appointment) -> str:
     """A Google Calendar 'add event' link (no manage token: it would leave our site)."""
@@ -20,14 +25,22 @@ def google_calendar_url(appointment: Appointment) -> str:
         "phone": _("Phone call"),
         "in_person": service.location or "",
     }[appointment.mode]
+    text = service.text_in(g.lang)
     details = [where] if appointment.mode == "video" and where else []
     details += backup_lines(appointment)
     params = {
         "action": "TEMPLATE",
-        "text": f"{service.text_in(g.lang).name} · {current_org().name}",
+        "text": f"{text.name} · {current_org().name}",
         "dates": f"{appointment.start:%Y%m%dT%H%M%SZ}/{appointment.end:%Y%m%dT%H%M%SZ}",
         "details": "\n".join(details),
         "location": where,
         "ctz": appointment.client_time_zone,
     }
-    return "https://calendar.google.com/calendar/render?" + urlencode(params)
+    # How to join (or get in) too, unless it makes the link longer than servers reliably take
+    # (2,000 Arabic characters are 12,000 once encoded); the manage page always shows it.
+    guidance = text.access_notes if appointment.mode == "in_person" else text.join_instructions
+    if guidance:
+        url = GOOGLE_ADD + urlencode({**params, "details": "\n".join([*details, guidance])})
+        if len(url) <= GOOGLE_URL_MAX:
+            return url
+    return GOOGLE_ADD + urlencode(params)

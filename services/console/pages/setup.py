@@ -240,6 +240,10 @@ def _resource_lines(resources: list[dict[str, Any]]) -> str:
     )
 
 
+# A service's texts that have a version in every language (resources apart: lines of links).
+SERVICE_TEXTS = ("name", "description", "join_instructions", "access_notes")
+
+
 def _version_field(code: str, name: str) -> str:
     """The form field of a text in another language; booking's field errors ("translations.fr.
     name") land on it as field_errors spells them."""
@@ -249,7 +253,7 @@ def _version_field(code: str, name: str) -> str:
 def _service_values(service: dict[str, Any]) -> dict[str, Any]:
     """A service (booking's JSON) as the form shows it."""
     values: dict[str, Any] = {
-        name: service.get(name, "") for name in ("name", "slug", "description", "location")
+        name: service.get(name, "") for name in (*SERVICE_TEXTS, "slug", "location")
     }
     values.update({name: str(service.get(name, "")) for name in SERVICE_NUMBERS})
     values["modes"] = list(service.get("modes") or [])
@@ -258,8 +262,8 @@ def _service_values(service: dict[str, Any]) -> dict[str, Any]:
     )
     values["resources"] = _resource_lines(service.get("resources") or [])
     for code, version in (service.get("translations") or {}).items():
-        values[_version_field(code, "name")] = version.get("name", "")
-        values[_version_field(code, "description")] = version.get("description", "")
+        for name in SERVICE_TEXTS:
+            values[_version_field(code, name)] = version.get(name, "")
         values[_version_field(code, "resources")] = _resource_lines(version.get("resources") or [])
     values["required_consent_template_ids"] = [
         str(i) for i in service.get("required_consent_template_ids") or []
@@ -275,11 +279,10 @@ def _service_values(service: dict[str, Any]) -> dict[str, Any]:
 def _form_values(form: MultiDict) -> dict[str, Any]:
     """The posted service form, as typed (shown again on an error)."""
     values: dict[str, Any] = {
-        name: form.get(name, "").strip()
+        name: _typed(form, name)
         for name in (
-            "name",
+            *SERVICE_TEXTS,
             "slug",
-            "description",
             "location",
             "reminder_offsets_minutes",
             "resources",
@@ -288,9 +291,9 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
     }
     values.update(
         {
-            _version_field(code, name): form.get(_version_field(code, name), "").strip()
+            _version_field(code, name): _typed(form, _version_field(code, name))
             for code in LANGUAGES
-            for name in ("name", "description", "resources")
+            for name in (*SERVICE_TEXTS, "resources")
         }
     )
     values["modes"] = form.getlist("modes")
@@ -301,6 +304,12 @@ def _form_values(form: MultiDict) -> dict[str, Any]:
     return values
 
 
+def _typed(form: MultiDict, name: str) -> str:
+    """A posted field as typed, trimmed, the browser's CRLF line breaks as LF (a CRLF would
+    count twice against booking's length limits)."""
+    return form.get(name, "").replace("\r\n", "\n").strip()
+
+
 def _resource(line: str) -> dict[str, Any]:
     """'Title | https://…' (or just a title) as one of the service's resource links."""
     title, _, url = (part.strip() for part in line.partition("|"))
@@ -309,7 +318,7 @@ def _resource(line: str) -> dict[str, Any]:
 
 def _service_fields(values: dict[str, Any]) -> dict[str, Any]:
     """The form's values as booking's service fields (numbers still as typed)."""
-    fields: dict[str, Any] = {name: values[name] for name in ("name", "slug", "description")}
+    fields: dict[str, Any] = {name: values[name] for name in (*SERVICE_TEXTS, "slug")}
     fields["location"] = values["location"] or None
     fields.update({name: values[name] for name in SERVICE_NUMBERS})
     fields["modes"] = values["modes"]
@@ -323,7 +332,7 @@ def _service_fields(values: dict[str, Any]) -> dict[str, Any]:
     for code in LANGUAGES:
         version = {
             name: values.get(_version_field(code, name), "")
-            for name in ("name", "description", "resources")
+            for name in (*SERVICE_TEXTS, "resources")
         }
         version["resources"] = [
             _resource(line) for line in version["resources"].splitlines() if line.strip()
