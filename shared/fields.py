@@ -52,6 +52,15 @@ class OneLine(ma.fields.String):
         return text
 
 
+class PlainText(ma.fields.String):
+    """Text of several lines, with line breaks as LF: a browser's CRLF (or a lone CR) becomes
+    one LF before any length check, so a limit counts the characters a reader sees."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # What the OpenAPI document says of a phone number, so generated clients and fuzzers send one
 # the API takes: E.164 (spaces are accepted too, and the number must exist in its country's
 # numbering plan, which no pattern can say; the `e164` format names that rule).

@@ -21,6 +21,7 @@ from shared.fields import (
     EmailAddress,
     OneLine,
     PhoneNumber,
+    PlainText,
     TimeZone,
     UTCDateTime,
     contact_errors,
@@ -142,7 +143,7 @@ ACCESS_NOTES_DOCS = {
 
 def guidance_field(docs: dict[str, str], **kwargs: Any) -> fields.String:
     """A plain-text field of join instructions or access notes (at most GUIDANCE_MAX)."""
-    return fields.String(validate=validate.Length(max=GUIDANCE_MAX), metadata=docs, **kwargs)
+    return PlainText(validate=validate.Length(max=GUIDANCE_MAX), metadata=docs, **kwargs)
 
 
 class ServiceTranslationSchema(ma.Schema):

@@ -125,6 +125,15 @@ def test_the_longest_guidance_is_accepted(admin):
     assert admin("POST", "/api/v1/services", body).status_code == 201
 
 
+def test_line_breaks_sent_as_crlf_are_stored_as_lf_and_counted_once(admin):
+    """1,000 lines sent with CRLF are 1,999 characters once stored: within the limit."""
+    notes = "\r\n".join(["x"] * 1000)
+    body = {"name": "Intake", "slug": "intake", "duration_minutes": 45, "access_notes": notes}
+    answer = admin("POST", "/api/v1/services", body)
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["access_notes"] == "\n".join(["x"] * 1000)
+
+
 def test_a_language_or_field_without_a_version_reads_the_default(make_service):
     service = make_service(
         **ENGLISH, slug="intake", translations={"fr": {"access_notes": "Porte B."}}
