@@ -20,9 +20,9 @@ from services.booking import outbox
 from services.booking.errors import QuestionClosed, TooManyQuestions, TooManyReplies
 from services.booking.manage_tokens import hash_manage_token, question_token_for
 from services.booking.models import Appointment, Question, QuestionMessage
+from shared.db import utcnow
 from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
-from shared.db import utcnow
 
 BODY_MAX = 2000
 NAME_MAX = 200
