@@ -825,6 +825,10 @@ class QuestionQueryArgsSchema(ma.Schema):
     )
 
 
+class QuestionCountSchema(ma.Schema):
+    open = fields.Integer(metadata={"description": "questions waiting for an answer"})
+
+
 class QuestionAnswerCreateSchema(ma.Schema):
     # Plain text, line breaks allowed (the operation refuses HTML and control characters).
     body = fields.String(required=True, validate=validate.Length(1, 2000))

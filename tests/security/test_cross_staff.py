@@ -83,6 +83,7 @@ UNSCOPED = {
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/clients"),
     ("get", "/api/v1/questions"),
+    ("get", "/api/v1/questions/open-count"),
     ("get", "/api/v1/requests"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
@@ -256,6 +257,9 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
             assert rows["question_id"] not in [q["id"] for q in asked], status
         mine = client.get("/api/v1/questions", headers=owner).get_json()
         assert rows["question_id"] in [q["id"] for q in mine]
+        count = "/api/v1/questions/open-count"
+        assert client.get(count, headers=stranger).get_json() == {"open": 0}
+        assert client.get(count, headers=owner).get_json() == {"open": 1}
         for query in ("", "?q=Client", "?q=client.of.a", f"?staff_id={rows['staff_id']}"):
             for path in ("/api/v1/clients", "/api/v1/appointments"):
                 theirs = client.get(f"{path}{query}", headers=stranger)

@@ -174,6 +174,14 @@ def list_questions(*, session: Session, staff_id: int | None, status: str | None
     return list(session.scalars(query))
 
 
+def count_open(*, session: Session, staff_id: int | None) -> int:
+    """How many questions the caller may see are waiting for an answer."""
+    query = sa.select(sa.func.count(Question.id)).where(
+        _visible(staff_id), Question.status == "open"
+    )
+    return session.scalar(query) or 0
+
+
 def get_question(*, session: Session, question_id: int, staff_id: int | None) -> Question:
     """One question the caller may see (404 otherwise, so ids cannot be probed)."""
     question = session.scalar(

@@ -39,6 +39,27 @@ class QuestionCollection(MethodView):
         )
 
 
+@questions_blp.route("/questions/open-count")
+class QuestionOpenCount(MethodView):
+    @questions_blp.response(200, schemas.QuestionCountSchema)
+    @require("staff", "admin")
+    def get(self):
+        """How many questions the caller may see wait for an answer (the console's nav badge)."""
+        count = questions.count_open(session=db.session(), staff_id=_staff_scope())
+        return {"open": count}
+
+
+@questions_blp.route("/questions/<id:question_id>")
+class QuestionItem(MethodView):
+    @questions_blp.response(200, schemas.QuestionSchema)
+    @require("staff", "admin")
+    def get(self, question_id):
+        """One question and its whole thread (another staff member's answers 404)."""
+        return questions.get_question(
+            session=db.session(), question_id=question_id, staff_id=_staff_scope()
+        )
+
+
 @questions_blp.route("/questions/<id:question_id>/answers")
 class QuestionAnswers(MethodView):
     @questions_blp.arguments(schemas.QuestionAnswerCreateSchema)
