@@ -82,6 +82,15 @@ SETTINGS: dict[str, tuple[Any, str]] = {
         "Bookings one email address or phone number may make on the public pages and API in "
         "24 hours (0: no cap).",
     ),
+    "MAX_QUESTIONS_PER_CONTACT_PER_DAY": (
+        5,
+        "Questions one email address or phone number may ask ('ask us') in 24 hours (0: no cap).",
+    ),
+    "MAX_QUESTION_REPLIES_PER_CONTACT_PER_DAY": (
+        20,
+        "Replies one email address or phone number may write in its question threads in 24 hours "
+        "(0: no cap).",
+    ),
     "ALLOW_PRIVATE_WEBHOOKS": (False, "Allow webhook and feed URLs on loopback/private addresses."),
     "RETENTION_APPOINTMENT_DAYS": (
         730,

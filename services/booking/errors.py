@@ -59,3 +59,15 @@ class FeedNotFound(NotFound):
 
 class CalendarNotFound(NotFound):
     code, title = "calendar_not_found", "No such calendar"
+
+
+class TooManyQuestions(TooManyRequests):
+    code, title = "too_many_questions", "Too many questions from this contact today"
+
+
+class TooManyReplies(TooManyRequests):
+    code, title = "too_many_question_replies", "Too many replies from this contact today"
+
+
+class QuestionClosed(Conflict):
+    code, title = "question_closed", "This question is closed"

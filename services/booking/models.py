@@ -535,7 +535,10 @@ class Question(Base):
     client_name: Mapped[str] = mapped_column(sa.String(200), default="")
     client_email: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
     client_phone: Mapped[str | None] = mapped_column(sa.String(20), nullable=True)  # E.164
+    # Who asked, for the daily limits: the address's mailbox key, else the phone number.
+    contact_key: Mapped[str | None] = mapped_column(sa.String(320), nullable=True)
     language: Mapped[str] = mapped_column(sa.String(16), default="en")
+    # open: waiting for staff; answered; closed: staff ended the thread (spam, handled by phone).
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -546,8 +549,9 @@ class Question(Base):
     )
 
     __table_args__ = (
-        sa.CheckConstraint("status in ('open', 'answered')", name="status"),
+        sa.CheckConstraint("status in ('open', 'answered', 'closed')", name="status"),
         sa.Index("ix_questions_status_id", "status", "id"),
+        sa.Index("ix_questions_contact_key_created_at", "contact_key", "created_at"),
     )
 
 

@@ -860,7 +860,14 @@ class FaqQueryArgsSchema(ma.Schema):
 
 
 class QuestionQueryArgsSchema(ma.Schema):
-    status = fields.String(validate=validate.OneOf(("open", "answered")))
+    status = fields.String(
+        validate=validate.OneOf(("open", "answered", "closed")),
+        metadata={"description": "open (waiting for staff), answered or closed"},
+    )
+
+
+class QuestionCountSchema(ma.Schema):
+    open = fields.Integer(metadata={"description": "questions waiting for an answer"})
 
 
 class QuestionAnswerCreateSchema(ma.Schema):
@@ -880,8 +887,15 @@ class QuestionSchema(ma.Schema):
     id = fields.Integer()
     appointment_id = fields.Integer(allow_none=True)
     client_name = fields.String()
+    # How the client hears from us (never the address or number itself).
+    contact_channel = fields.Method(
+        "_channel", metadata={"description": "email or sms: how the client gets the answer"}
+    )
     language = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "open, answered or closed"})
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     messages = fields.List(fields.Nested(QuestionMessageSchema))
+
+    def _channel(self, question) -> str:
+        return "email" if question.client_email else "sms"

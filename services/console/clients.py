@@ -262,6 +262,28 @@ class BookingClient(ConsoleClient):
         """Clients by part of their name or email, or their phone's digits."""
         return self.call("GET", "/api/v1/clients", params={"q": q} if q else None)
 
+    # --- "ask us": clients' questions (the Questions page) ---
+
+    def questions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """The questions the person may answer, oldest first (`status`: open, answered, closed)."""
+        return self.call("GET", "/api/v1/questions", params={"status": status} if status else None)
+
+    def open_question_count(self) -> int:
+        """How many of those wait for an answer (the nav's badge)."""
+        return self.call("GET", "/api/v1/questions/open-count")["open"]
+
+    def question(self, question_id: int) -> dict[str, Any]:
+        """One question's thread (another staff member's appointment's is a 404 ApiProblem)."""
+        return self.call("GET", f"/api/v1/questions/{question_id}")
+
+    def answer_question(self, question_id: int, body: str) -> dict[str, Any]:
+        """Answer: booking sends the client the link to the thread by their channel."""
+        return self.call("POST", f"/api/v1/questions/{question_id}/answers", json={"body": body})
+
+    def close_question(self, question_id: int) -> dict[str, Any]:
+        """Close the thread without answering (409 question_closed if it is closed)."""
+        return self.call("POST", f"/api/v1/questions/{question_id}/close")
+
     def appointments_of_client(
         self, *, email: str | None, phone: str | None = None
     ) -> list[dict[str, Any]]:

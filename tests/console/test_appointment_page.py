@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from console_builders import csrf_of, local
@@ -47,10 +48,13 @@ def _post(client, page_path: str, url: str, **fields):
 
 
 def _started(book, staff_id: int) -> int:
-    """An appointment that started a few minutes ago."""
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
-    now -= timedelta(minutes=now.minute % 15)  # on the service's 15-minute slot steps
-    return book(staff_id, now - timedelta(minutes=15), now=now - timedelta(hours=1))
+    """An appointment that has started: yesterday at 10:00 in Toronto, booked the hour before.
+
+    Inside the staff member's hours whatever the time of day the tests run (one starting a few
+    minutes ago did not fit them late in the evening in Toronto)."""
+    yesterday = datetime.now(ZoneInfo("America/Toronto")).date() - timedelta(days=1)
+    start = local(yesterday, 10)
+    return book(staff_id, start, now=start - timedelta(hours=1))
 
 
 def test_the_page_shows_the_appointment_its_history_and_messages(amira, book, sign_in, future_day):

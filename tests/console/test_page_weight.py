@@ -12,6 +12,10 @@ from datetime import timedelta
 
 from console_builders import csrf_of, link_path, local
 
+from services.booking.models import Appointment
+from services.booking.operations import questions
+from shared import db as shared_db
+
 PAGE_BUDGET = 100_000  # bytes
 ASSET = re.compile(
     r'<(?:link[^>]*rel="stylesheet"[^>]*href|script[^>]*src)="([^"]+)"', re.IGNORECASE
@@ -42,6 +46,7 @@ def page_weight(client, path: str) -> tuple[int, int]:
 
 
 def test_every_console_page_weighs_under_100_kb(
+    booking_app,
     console_app,
     consent_app,
     make_token,
@@ -75,6 +80,7 @@ def test_every_console_page_weighs_under_100_kb(
         "template_id": _consent_form(consent_app, make_token),
         "staff_id": amira,
         "person_id": admin,
+        "question_id": _question(booking_app, appointments[0]),
         "token": link_path(emailed_links("office@maple.example")[-1]).rsplit("/", 1)[1],
     }
     paths = [f"/?day={future_day}&staff={amira}", f"/?day={future_day}&staff=all"]
@@ -89,6 +95,18 @@ def test_every_console_page_weighs_under_100_kb(
     heavy = {path: size for path, (_, size) in weights.items() if size >= PAGE_BUDGET}
     assert not heavy, heavy
     assert weights[paths[0]][1] > 10_000  # the busy day was really weighed
+
+
+def _question(booking_app, appointment_id: int) -> int:
+    """A client's longest question about an appointment (the Questions pages)."""
+    with shared_db.get_db(booking_app).transaction() as session:
+        return questions.ask(
+            session=session,
+            body="Can I bring my documents on paper? " * 57,
+            secret=booking_app.config["SECRET_KEY"],
+            language="fr",
+            appointment=session.get(Appointment, appointment_id),
+        ).id
 
 
 def _consent_form(consent_app, make_token) -> int:

@@ -83,6 +83,7 @@ UNSCOPED = {
     ("get", "/api/v1/appointments"),
     ("get", "/api/v1/clients"),
     ("get", "/api/v1/questions"),
+    ("get", "/api/v1/questions/open-count"),
     ("get", "/api/v1/requests"),
     ("get", "/api/v1/messages"),
     ("get", "/api/v1/templates"),
@@ -185,6 +186,8 @@ def _snapshot(apps, make_token, ids) -> dict:
             headers=admin,
         ),
         "calendars": booking.get(f"/api/v1/staff/{a}/calendars", headers=admin),
+        # The question on A's appointment: B neither answers nor closes it.
+        "questions": booking.get("/api/v1/questions", headers=admin),
         "request": consent.get(f"/api/v1/requests/{ids['request_id']}", headers=consent_admin),
     }
     for name, response in reads.items():
@@ -249,10 +252,14 @@ def test_a_staff_token_never_reaches_another_staff_members_rows(
     mine = client.get(listing, headers=owner).get_json()
     assert len(mine) == 1 and json.dumps(mine).count("client.of.a@example.org") >= 1
     if service_name == "booking":
-        asked = client.get("/api/v1/questions", headers=stranger).get_json()
-        assert rows["question_id"] not in [q["id"] for q in asked]
+        for status in ("", "?status=open", "?status=answered", "?status=closed"):
+            asked = client.get(f"/api/v1/questions{status}", headers=stranger).get_json()
+            assert rows["question_id"] not in [q["id"] for q in asked], status
         mine = client.get("/api/v1/questions", headers=owner).get_json()
         assert rows["question_id"] in [q["id"] for q in mine]
+        count = "/api/v1/questions/open-count"
+        assert client.get(count, headers=stranger).get_json() == {"open": 0}
+        assert client.get(count, headers=owner).get_json() == {"open": 1}
         for query in ("", "?q=Client", "?q=client.of.a", f"?staff_id={rows['staff_id']}"):
             for path in ("/api/v1/clients", "/api/v1/appointments"):
                 theirs = client.get(f"{path}{query}", headers=stranger)

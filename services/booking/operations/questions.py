@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.booking import outbox
+from services.booking.errors import QuestionClosed, TooManyQuestions, TooManyReplies
 from services.booking.manage_tokens import hash_manage_token, question_token_for
 from services.booking.models import Appointment, Question, QuestionMessage
+from shared.db import utcnow
+from shared.email_addresses import mailbox_key
 from shared.errors import NotFound, ValidationFailed
 
 BODY_MAX = 2000
@@ -28,7 +32,9 @@ _REFUSED = re.compile(
 )
 # Anything that reads as an HTML tag or comment: questions are plain text.
 _TAG = re.compile(r"<\s*[/!?]?\s*[a-zA-Z]")
-STATUSES = ("open", "answered")
+STATUSES = ("open", "answered", "closed")
+# The daily limits count a contact's questions and replies over this sliding window.
+LIMIT_WINDOW = timedelta(hours=24)
 
 
 def text_problem(text: str) -> str | None:
@@ -65,8 +71,14 @@ def ask(
     email: str | None = None,
     phone: str | None = None,
     appointment: Appointment | None = None,
+    daily_cap: int = 0,
+    now: datetime | None = None,
 ) -> Question:
-    """Store a client's question (tied to `appointment` when given, whose contacts it uses)."""
+    """Store a client's question (tied to `appointment` when given, whose contacts it uses).
+
+    With `daily_cap`, one contact (mailbox or phone number) may ask at most that many questions
+    in 24 hours (TooManyQuestions beyond), on top of the pages' per-address rate limits.
+    """
     body = _checked(body)
     if appointment is not None:
         name = appointment.client_name
@@ -75,6 +87,9 @@ def ask(
         language = appointment.client_language
     if not email and not phone:
         raise ValidationFailed(errors={"contact": ["Give an email address or a phone number."]})
+    key = mailbox_key(email) if email else phone
+    if daily_cap:
+        _check_questions_cap(session, key, daily_cap, now or utcnow())
     uid = secrets.token_hex(16)
     question = Question(
         uid=uid,
@@ -83,6 +98,7 @@ def ask(
         client_name=name.strip()[:NAME_MAX],
         client_email=email,
         client_phone=phone,
+        contact_key=key,
         language=language,
         status="open",
         messages=[QuestionMessage(author="client", body=body)],
@@ -90,6 +106,56 @@ def ask(
     session.add(question)
     session.flush()
     return question
+
+
+def _retry_after(oldest_counted: datetime, now: datetime) -> dict[str, str]:
+    free_again = oldest_counted + LIMIT_WINDOW
+    return {"Retry-After": str(max(1, int((free_again - now).total_seconds()) + 1))}
+
+
+def _check_questions_cap(session: Session, key: str, cap: int, now: datetime) -> None:
+    asked = session.scalars(
+        sa.select(Question.created_at)
+        .where(Question.contact_key == key, Question.created_at > now - LIMIT_WINDOW)
+        .order_by(Question.created_at.desc())
+        .limit(cap)
+    ).all()
+    if len(asked) >= cap:
+        raise TooManyQuestions(
+            f"This email address or phone number already asked {cap} questions in the last "
+            "24 hours; please wait for the answers, or ask again later.",
+            headers=_retry_after(asked[-1], now),
+        )
+
+
+def _check_replies_cap(session: Session, key: str | None, cap: int, now: datetime) -> None:
+    """At most `cap` replies (client messages after a thread's first) per contact in 24 hours."""
+    if not key:
+        return
+    first = (
+        sa.select(sa.func.min(QuestionMessage.id))
+        .where(QuestionMessage.question_id == Question.id)
+        .correlate(Question)
+        .scalar_subquery()
+    )
+    written = session.scalars(
+        sa.select(QuestionMessage.created_at)
+        .join(Question, QuestionMessage.question_id == Question.id)
+        .where(
+            Question.contact_key == key,
+            QuestionMessage.author == "client",
+            QuestionMessage.created_at > now - LIMIT_WINDOW,
+            QuestionMessage.id != first,
+        )
+        .order_by(QuestionMessage.created_at.desc())
+        .limit(cap)
+    ).all()
+    if len(written) >= cap:
+        raise TooManyReplies(
+            f"This email address or phone number already wrote {cap} replies in the last "
+            "24 hours; please wait for our answer, or write again later.",
+            headers=_retry_after(written[-1], now),
+        )
 
 
 def _visible(staff_id: int | None) -> sa.ColumnElement[bool]:
@@ -106,6 +172,14 @@ def list_questions(*, session: Session, staff_id: int | None, status: str | None
     if status:
         query = query.where(Question.status == status)
     return list(session.scalars(query))
+
+
+def count_open(*, session: Session, staff_id: int | None) -> int:
+    """How many questions the caller may see are waiting for an answer."""
+    query = sa.select(sa.func.count(Question.id)).where(
+        _visible(staff_id), Question.status == "open"
+    )
+    return session.scalar(query) or 0
 
 
 def get_question(*, session: Session, question_id: int, staff_id: int | None) -> Question:
@@ -127,6 +201,7 @@ def answer(
     *, session: Session, question: Question, staff_id: int | None, body: str
 ) -> QuestionMessage:
     """A staff answer; the client gets a link to the thread by their channel (the outbox)."""
+    _refuse_closed(question)
     message = QuestionMessage(author="staff", staff_id=staff_id, body=_checked(body))
     question.messages.append(message)
     question.status = "answered"
@@ -135,9 +210,35 @@ def answer(
     return message
 
 
-def reply(*, session: Session, question: Question, body: str) -> QuestionMessage:
-    """The client's reply in the thread: the question is open again."""
-    message = QuestionMessage(author="client", body=_checked(body))
+def _refuse_closed(question: Question) -> None:
+    if question.status == "closed":
+        raise QuestionClosed("This question is closed: nobody can write in it any more.")
+
+
+def close(*, session: Session, question: Question) -> Question:
+    """Staff end a thread without answering (spam, or handled by phone): the client is not
+    told, their thread page says it is closed and takes no more replies."""
+    _refuse_closed(question)
+    question.status = "closed"
+    session.flush()
+    return question
+
+
+def reply(
+    *,
+    session: Session,
+    question: Question,
+    body: str,
+    daily_cap: int = 0,
+    now: datetime | None = None,
+) -> QuestionMessage:
+    """The client's reply in the thread: the question is open again (a closed one refuses it;
+    with `daily_cap`, so does a contact who already wrote that many replies in 24 hours)."""
+    _refuse_closed(question)
+    body = _checked(body)
+    if daily_cap:
+        _check_replies_cap(session, question.contact_key, daily_cap, now or utcnow())
+    message = QuestionMessage(author="client", body=body)
     question.messages.append(message)
     question.status = "open"
     session.flush()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from services.booking.errors import QuestionClosed, TooManyQuestions, TooManyReplies
 from services.booking.manage_tokens import question_token_for
 from services.booking.models import Question
 from services.booking.operations import appointments, lost_links, questions
@@ -31,9 +32,28 @@ def _body_error(exc: ValidationFailed) -> dict[str, str]:
     }
 
 
-def _ask_page(form: dict[str, str], errors: dict[str, str], token: str | None, status=200):
+def _caps() -> tuple[int, int]:
+    config = current_app.config
+    return (
+        config["MAX_QUESTIONS_PER_CONTACT_PER_DAY"],
+        config["MAX_QUESTION_REPLIES_PER_CONTACT_PER_DAY"],
+    )
+
+
+def _too_many_questions() -> dict[str, str]:
+    return {
+        "body": _(
+            "You have asked us several questions today already. We will answer them; please "
+            "wait for our reply, or call us if it is urgent. Your text is kept below."
+        )
+    }
+
+
+def _ask_page(
+    form: dict[str, str], errors: dict[str, str], token: str | None, status=200, headers=None
+):
     page = render_template("booking/ask.html", form=form, errors=errors, token=token, limits=LIMITS)
-    return page, status
+    return page, status, headers or {}
 
 
 def _thread_redirect(question: Question):
@@ -59,15 +79,19 @@ def ask():
         errors["body"] = _body_error(ValidationFailed(errors={"body": [problem]}))["body"]
     if errors:
         return _ask_page(form, errors, None, 422)
-    question = questions.ask(
-        session=db.session(),
-        body=form["body"],
-        secret=current_app.config["SECRET_KEY"],
-        language=g.lang,
-        name=form["name"].strip(),
-        email=form["contact"].strip() if contact.channel == "email" else None,
-        phone=contact.key if contact.channel == "sms" else None,
-    )
+    try:
+        question = questions.ask(
+            session=db.session(),
+            body=form["body"],
+            secret=current_app.config["SECRET_KEY"],
+            language=g.lang,
+            name=form["name"].strip(),
+            email=form["contact"].strip() if contact.channel == "email" else None,
+            phone=contact.key if contact.channel == "sms" else None,
+            daily_cap=_caps()[0],
+        )
+    except TooManyQuestions as exc:
+        return _ask_page(form, _too_many_questions(), None, 429, exc.headers)
     return _thread_redirect(question)
 
 
@@ -85,7 +109,10 @@ def ask_about_appointment(token: str):
             secret=current_app.config["SECRET_KEY"],
             language=appointment.client_language,
             appointment=appointment,
+            daily_cap=_caps()[0],
         )
+    except TooManyQuestions as exc:
+        return _ask_page(form, _too_many_questions(), token, 429, exc.headers)
     except ValidationFailed as exc:
         errors = _body_error(exc)
         return _ask_page(form, errors, token, 422)
@@ -99,12 +126,23 @@ def question_thread(token: str):
     question = questions.question_by_token(session=session, token=token)
     if question is None:
         raise NotFound("This link does not open a question.", code="question_not_found")
-    body, errors, status = "", {}, 200
+    body, errors, status, headers = "", {}, 200, {}
     if request.method == "POST":
         body = request.form.get("body") or ""
         try:
-            questions.reply(session=session, question=question, body=body)
+            questions.reply(session=session, question=question, body=body, daily_cap=_caps()[1])
             return redirect(url_for(".question_thread", token=token, sent=1), 303)
+        except QuestionClosed:
+            status = 409  # the page says the thread is closed, in place of the form
+        except TooManyReplies as exc:
+            status, headers = 429, exc.headers
+            errors = {
+                "body": _(
+                    "You have written to us many times today already. We read every message; "
+                    "please wait for our answer, or call us if it is urgent. Your text is kept "
+                    "below."
+                )
+            }
         except ValidationFailed as exc:
             errors, status = _body_error(exc), 422
     page = render_template(
@@ -119,4 +157,4 @@ def question_thread(token: str):
         zone=question.appointment.client_time_zone if question.appointment else None,
         sent=request.args.get("sent") == "1",
     )
-    return page, status
+    return page, status, headers

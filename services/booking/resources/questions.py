@@ -32,9 +32,31 @@ class QuestionCollection(MethodView):
     @questions_blp.response(200, schemas.QuestionSchema(many=True))
     @require("staff", "admin")
     def get(self, args):
-        """Questions the caller may answer, oldest first (?status=open: those waiting)."""
+        """Questions the caller may answer, oldest first (?status=open: those waiting;
+        answered; closed)."""
         return questions.list_questions(
             session=db.session(), staff_id=_staff_scope(), status=args.get("status")
+        )
+
+
+@questions_blp.route("/questions/open-count")
+class QuestionOpenCount(MethodView):
+    @questions_blp.response(200, schemas.QuestionCountSchema)
+    @require("staff", "admin")
+    def get(self):
+        """How many questions the caller may see wait for an answer (the console's nav badge)."""
+        count = questions.count_open(session=db.session(), staff_id=_staff_scope())
+        return {"open": count}
+
+
+@questions_blp.route("/questions/<id:question_id>")
+class QuestionItem(MethodView):
+    @questions_blp.response(200, schemas.QuestionSchema)
+    @require("staff", "admin")
+    def get(self, question_id):
+        """One question and its whole thread (another staff member's answers 404)."""
+        return questions.get_question(
+            session=db.session(), question_id=question_id, staff_id=_staff_scope()
         )
 
 
@@ -56,3 +78,18 @@ class QuestionAnswers(MethodView):
             body=data["body"],
         )
         return question
+
+
+@questions_blp.route("/questions/<id:question_id>/close")
+class QuestionClose(MethodView):
+    @questions_blp.response(200, schemas.QuestionSchema)
+    @questions_blp.alt_response(409, response="CONFLICT")
+    @require("staff", "admin")
+    def post(self, question_id):
+        """Close a thread without answering (spam, or handled by phone): the client's thread
+        page says it is closed and takes no more replies. 409 question_closed if it is already."""
+        session = db.session()
+        question = questions.get_question(
+            session=session, question_id=question_id, staff_id=_staff_scope()
+        )
+        return questions.close(session=session, question=question)

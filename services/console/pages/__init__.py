@@ -2,7 +2,7 @@
 
 Areas: sign_in (public: the sign-in form and links, sign out), agenda (the landing page),
 invitations (admins invite staff), appointments (one appointment and its actions), clients
-(search and the client file), setup, tokens, message_log and consent_forms (admins' setup);
+(search and the client file), questions (clients' "ask us" questions), setup, tokens, message_log and consent_forms (admins' setup);
 appointments, clients, availability and admin join here the same way. Every blueprint made with
 `page_blueprint` requires a signed-in person (access.py) unless made `public=True`.
 """
@@ -22,6 +22,7 @@ from services.console.pages import (
     invitations,
     labels,
     message_log,
+    questions,
     setup,
     sign_in,
     tokens,
@@ -42,6 +43,7 @@ AREAS = (
     tokens,
     message_log,
     consent_forms,
+    questions,
 )
 
 
