@@ -85,12 +85,19 @@ def load(
         def sent(event: dict) -> None:
             kinds[event["requestId"]] = event.get("type", "Other")
 
+        done: set[str] = set()
+
         def finished(event: dict) -> None:
+            done.add(event["requestId"])
             kind = kinds.get(event["requestId"], "Other")
             transferred[kind] = transferred.get(kind, 0) + int(event["encodedDataLength"])
 
+        def failed(event: dict) -> None:
+            done.add(event["requestId"])
+
         cdp.on("Network.requestWillBeSent", sent)
         cdp.on("Network.loadingFinished", finished)
+        cdp.on("Network.loadingFailed", failed)
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         if throttled:
@@ -100,7 +107,10 @@ def load(
         if response is None or response.status != 200:
             raise RuntimeError(f"{url} answered {response and response.status}")
         painted = page.evaluate(_LCP) if lcp else None
-        page.wait_for_load_state("networkidle")  # the last loadingFinished events arrive
+        for _ in range(250):  # every request the page made has finished (at most 5 s more)
+            if done >= kinds.keys():
+                break
+            page.wait_for_timeout(20)
         return Load(url, painted, dict(transferred))
     finally:
         context.close()

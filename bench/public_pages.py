@@ -74,14 +74,22 @@ def _sign(client: httpx.Client, url: str) -> None:
         raise RuntimeError(f"signing {url} answered {signed.status_code}: {signed.text[:2000]}")
 
 
-def client_pages(base: str, admin_token: str) -> dict[str, str]:
+def client_pages(
+    base: str, admin_token: str, *, client_address: str | None = None
+) -> dict[str, str]:
     """Make what a client's pages need in the running suite at `base`; {page name: path}.
 
-    Paths carry no language; `pages_in(pages, lang)` adds it."""
+    Paths carry no language; `pages_in(pages, lang)` adds it. `client_address` goes in
+    X-Forwarded-For of the client's requests, for a suite that trusts it (its own rate limit)."""
     api = httpx.Client(
         base_url=base, headers={"Authorization": f"Bearer {admin_token}"}, timeout=60
     )
-    browser = httpx.Client(base_url=base, timeout=60, follow_redirects=True)
+    browser = httpx.Client(
+        base_url=base,
+        timeout=60,
+        follow_redirects=True,
+        headers={"X-Forwarded-For": client_address} if client_address else {},
+    )
     with api, browser:
         services = api.get("/booking/api/v1/services").json()
         services = services.get("items", services) if isinstance(services, dict) else services
