@@ -117,6 +117,20 @@ def test_admins_write_entries_and_anyone_searches_them(booking_app, make_token):
     assert gone.status_code == 404 and gone.json["code"] == "faq_entry_not_found"
 
 
+@pytest.mark.parametrize(("language", "q", "index"), [("en", "passport", 0), ("fr", "annuler", 2)])
+def test_search_answers_the_json_the_entry_schema_makes(booking_app, entries, language, q, index):
+    # The search writes its JSON from the rows it read, not through marshmallow: the same bytes.
+    from services.booking.schemas import FaqEntrySchema
+
+    found = booking_app.test_client().get(
+        "/api/v1/faq", query_string={"language": language, "q": q}
+    )
+    assert found.status_code == 200
+    assert found.get_data(as_text=True) == FaqEntrySchema(many=True).dumps([entries[index]])
+    nothing = booking_app.test_client().get("/api/v1/faq?language=en&q=zzzz")
+    assert nothing.get_data(as_text=True) == FaqEntrySchema(many=True).dumps([]) == "[]"
+
+
 def test_staff_cannot_write_entries(booking_app, make_token):
     staff = {"Authorization": f"Bearer {make_token('booking', 'staff', staff_id=1)}"}
     body = {"language": "en", "question": "Q?", "answer": "A."}
