@@ -15,8 +15,8 @@ import cProfile
 import os
 import pstats
 
-from bench.help import SEARCHES, _seed
 from bench.harness import fresh_pg_database
+from bench.help import SEARCHES, _seed
 
 
 def _calls(client, path: str, count: int) -> pstats.Stats:
@@ -43,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     url = fresh_pg_database("bench_help_calls")
     _seed(url)
     os.environ.update(
-        {"FRONTDESK_DATABASE_URL": url, "FRONTDESK_SECRET_KEY": "bench", "FRONTDESK_LOG_LEVEL": "WARNING"}
+        {
+            "FRONTDESK_DATABASE_URL": url,
+            "FRONTDESK_SECRET_KEY": "bench",
+            "FRONTDESK_LOG_LEVEL": "WARNING",
+        }
     )
     client = create_booking_app().test_client()
     health = _calls(client, "/health", args.count)
