@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app
 from flask.views import MethodView
 
@@ -12,8 +10,6 @@ from services.booking.operations import faq
 from shared import db
 from shared.api import Blueprint
 from shared.auth import require
-from shared.fields import UTCDateTime
-from shared.timestamps import utc_iso
 
 faq_blp = Blueprint(
     "faq", __name__, url_prefix="/api/v1", description="The help center's FAQ, per language"
@@ -31,8 +27,7 @@ class FaqCollection(MethodView):
         # Read-only, outside a transaction: one round trip on PostgreSQL, like /health.
         with db.read_session() as session:
             if "q" in args:
-                found = faq.search_entries(session=session, language=args["language"], q=args["q"])
-                body = entries_json(found)
+                body = faq.search_json(session=session, language=args["language"], q=args["q"])
             else:
                 body = _ENTRIES.dumps(
                     faq.list_entries(session=session, language=args.get("language"))
@@ -48,23 +43,6 @@ class FaqCollection(MethodView):
 
 
 _ENTRIES = schemas.FaqEntrySchema(many=True)
-# FaqEntrySchema's fields, each an entry's column of the same name; the moments among them.
-_FIELDS = tuple(_ENTRIES.fields)
-_MOMENTS = frozenset(
-    name for name, field in _ENTRIES.fields.items() if isinstance(field, UTCDateTime)
-)
-
-
-def entries_json(rows) -> str:
-    """The JSON FaqEntrySchema(many=True).dumps makes of these entries, made from the search's
-    rows directly: marshmallow's field-by-field dump was half the search's Python work at 20
-    answers (bench/help_calls.py). tests/booking/test_help_center.py holds them equal."""
-    if not rows:
-        return "[]"
-    at = [(name, rows[0]._fields.index(name), name in _MOMENTS) for name in _FIELDS]
-    return json.dumps(
-        [{name: utc_iso(row[i]) if moment else row[i] for name, i, moment in at} for row in rows]
-    )
 
 
 @faq_blp.route("/faq/<id:entry_id>")
