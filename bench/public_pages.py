@@ -7,7 +7,7 @@ one booking of the demo's Settlement intake (its manage, confirmation, reschedul
 pages), one consent request left to sign and one signed; each page is then loaded in Chromium
 (bench/chromium.py: Slow 4G, 4x CPU, cold cache, 390 px) in English and in Arabic.
 
-`python -m bench.public_pages [--quick]` (--quick: one load per page, English and Arabic)
+`python -m bench.public_pages [--quick]` (--quick: one load each of five pages, en and ar)
 """
 
 from __future__ import annotations
@@ -33,6 +33,15 @@ THREADS = 8  # frontdesk serve's default
 LANGUAGES = ("en", "ar")
 SERVICE = "settlement-intake"  # the demo's: two modes, consent forms, resources, translations
 ZONE = "America/Toronto"
+# What --quick loads (the smoke run: the pages still open and paint): the heaviest pages and
+# the consent form, each in both languages; tests/browser/test_public_page_weight.py opens them all.
+QUICK = (
+    "month calendar + slot picker",
+    "details form",
+    "reschedule",
+    "confirmation",
+    "consent: signing",
+)
 
 
 def _with_lang(path: str, lang: str) -> str:
@@ -208,6 +217,8 @@ def measure(quick: bool = False) -> dict[tuple[str, str], dict]:
         with chromium() as browser:
             for lang in LANGUAGES:
                 for name, path in pages_in(pages, lang).items():
+                    if quick and name not in QUICK:
+                        continue
                     runs = [load(browser, suite.url + path) for _ in range(loads)]
                     paints = [r.lcp_ms for r in runs]
                     found[(name, lang)] = {
