@@ -124,6 +124,10 @@ def client_pages(
         if booked.status_code != 201:
             raise RuntimeError(f"booking answered {booked.status_code}: {booked.text}")
         token = booked.json()["manage_token"]
+        free = _first_slot(browser, picker)  # the details form of a time still free after it
+        details = f"{picker}&start={quote(free)}"
+        if 'id="slot-taken"' in browser.get(details).text:
+            raise RuntimeError(f"{details} says the time was taken, not the details form")
         template = service["required_consent_template_ids"][0]
         links = []
         for _ in range(2):
@@ -147,7 +151,7 @@ def client_pages(
         "services (index)": "/booking/",
         "service: mode and time zone": service_page,
         "month calendar + slot picker": picker,
-        "details form": f"{picker}&start={quote(start)}",
+        "details form": details,
         "confirmation": f"/booking/manage/{token}?new=1",
         "manage": f"/booking/manage/{token}",
         "reschedule": f"/booking/manage/{token}/reschedule",
