@@ -26,6 +26,7 @@ MODULES = (
     "privacy",
     "allinone",
     "console",
+    "public_pages",
     "help",
 )
 RESULTS = Path(__file__).parent / "results"

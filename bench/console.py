@@ -29,22 +29,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from bench.chromium import LCP_BUDGET_MS, PAGE_BUDGET, chromium, load
 from bench.harness import gunicorn, row
 
 THREADS = 8  # frontdesk serve's default
 ZONE = "America/Toronto"
 APPOINTMENTS = 200
-CHROMIUM = "/usr/bin/chromium"
-LCP_BUDGET_MS = 1000.0
-PAGE_BUDGET = 100_000  # bytes of HTML + CSS + JS per page (issue 22)
-# Slow 4G as Lighthouse defines it: 150 ms round trip, 1.6 Mbps down, 750 kbps up, 4x CPU.
-SLOW_4G = {
-    "offline": False,
-    "latency": 150,
-    "downloadThroughput": 1.6 * 1024 * 1024 / 8,
-    "uploadThroughput": 750 * 1024 / 8,
-}
-CPU_SLOWDOWN = 4
 
 
 def _week_monday() -> date:
@@ -183,43 +173,11 @@ def page_bytes(base: str, path: str, cookies: dict[str, str]) -> int:
 
 def largest_contentful_paint_ms(base: str, path: str, token: str, loads: int) -> list[float]:
     """LCP of `path` in Chromium under Slow 4G and 4x CPU slowdown, each load with a cold cache."""
-    from playwright.sync_api import sync_playwright
-
     from services.console.pages.access import COOKIE
 
-    found = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-        )
-        try:
-            for _ in range(loads):
-                context = browser.new_context(viewport={"width": 390, "height": 844})
-                context.add_cookies([{"name": COOKIE, "value": token, "url": base + "/console/"}])
-                page = context.new_page()
-                cdp = context.new_cdp_session(page)
-                cdp.send("Network.enable")
-                cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-                cdp.send("Network.emulateNetworkConditions", SLOW_4G)
-                cdp.send("Emulation.setCPUThrottlingRate", {"rate": CPU_SLOWDOWN})
-                response = page.goto(base + path, wait_until="load")
-                if response is None or response.status != 200:
-                    raise RuntimeError(f"{path} answered {response and response.status}")
-                found.append(
-                    page.evaluate(
-                        """() => new Promise(resolve => {
-                            new PerformanceObserver(list => {
-                                const entries = list.getEntries();
-                                resolve(entries[entries.length - 1].startTime);
-                            }).observe({type: 'largest-contentful-paint', buffered: true});
-                        })"""
-                    )
-                )
-                context.close()
-        finally:
-            browser.close()
-    return found
+    cookie = [{"name": COOKIE, "value": token, "url": base + "/console/"}]
+    with chromium() as browser:
+        return [load(browser, base + path, cookies=cookie).lcp_ms for _ in range(loads)]
 
 
 def run(quick: bool = False) -> list[dict]:

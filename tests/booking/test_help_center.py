@@ -4,6 +4,8 @@ and the public /help page with its search box working without JavaScript."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from services.booking.operations import faq
@@ -115,6 +117,25 @@ def test_admins_write_entries_and_anyone_searches_them(booking_app, make_token):
     assert client.delete(f"/api/v1/faq/{entry_id}", headers=admin).status_code == 204
     gone = client.get(f"/api/v1/faq/{entry_id}")
     assert gone.status_code == 404 and gone.json["code"] == "faq_entry_not_found"
+
+
+@pytest.mark.parametrize(("language", "q", "index"), [("en", "passport", 0), ("fr", "annuler", 2)])
+def test_search_answers_the_json_the_entry_schema_makes(
+    booking_app, session, entries, language, q, index
+):
+    # The search's JSON is written by PostgreSQL (from the rows on SQLite), not through
+    # marshmallow: the same values, moments written as utc_iso writes them.
+    from services.booking.schemas import FaqEntrySchema
+
+    entries[index].created_at = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)  # no microseconds
+    session.commit()
+    found = booking_app.test_client().get(
+        "/api/v1/faq", query_string={"language": language, "q": q}
+    )
+    assert found.status_code == 200
+    assert found.json == FaqEntrySchema(many=True).dump([entries[index]])
+    nothing = booking_app.test_client().get("/api/v1/faq?language=en&q=zzzz")
+    assert nothing.status_code == 200 and nothing.json == []
 
 
 def test_staff_cannot_write_entries(booking_app, make_token):
