@@ -27,11 +27,10 @@ class FaqCollection(MethodView):
         # Read-only, outside a transaction: one round trip on PostgreSQL, like /health.
         with db.read_session() as session:
             if "q" in args:
-                body = faq.search_json(session=session, language=args["language"], q=args["q"])
+                found = faq.search_entries(session=session, language=args["language"], q=args["q"])
             else:
-                body = _ENTRIES.dumps(
-                    faq.list_entries(session=session, language=args.get("language"))
-                )
+                found = faq.list_entries(session=session, language=args.get("language"))
+            body = _ENTRIES.dumps(found)
         return current_app.response_class(body, mimetype="application/json")
 
     @faq_blp.arguments(schemas.FaqEntryCreateSchema)
