@@ -3,7 +3,7 @@
 language (consent checks and renders it as signers see it, storing nothing; a server-rendered
 preview, no script needed), then publish it at consent.
 
-Consent checks the content (English required, every language labels every checkbox); its
+Consent checks the content (at least one language, every language labels every checkbox); its
 field errors show next to the language's fields they are about.
 """
 
