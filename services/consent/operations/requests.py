@@ -122,6 +122,12 @@ def _to_client(
         )
 
 
+def _form(request: ConsentRequest, settings: records.RecordSettings) -> forms.LocalizedForm:
+    """The request's form in the client's language, else the organization's default, else the
+    form's own."""
+    return forms.localize(request.version, request.locale, settings.org.default_language)
+
+
 def _new_request(
     *,
     session: Session,
@@ -219,7 +225,7 @@ def create_request(
         details={"template_id": template.id, "version": request.version.number, "send": send},
     )
     url = signing_url(settings, token)
-    title = forms.localize(request.version, request.locale, settings.org.default_language).title
+    title = _form(request, settings).title
     if send:
         _send_link(session=session, request=request, url=url, settings=settings)
     if appointment_id is not None:
@@ -260,9 +266,7 @@ def _send_link(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(
-                    request.version, request.locale, settings.org.default_language
-                ).title,
+                "form_title": _form(request, settings).title,
                 "signing_url": url,
                 "expires_at": utc_iso(request.expires_at),
                 **settings.org.message_context(request.locale),
@@ -506,7 +510,7 @@ def sign(
     the client. Rendering and signing happen here; if they fail, nothing is kept.
     """
     request = request_for_token(session=session, token=token, allow_signed=False, lock=True)
-    form = forms.localize(request.version, request.locale, settings.org.default_language)
+    form = _form(request, settings)
     checkboxes, fields = checkboxes or {}, fields or {}
     typed_name = typed_name.strip()
     raise_every(
@@ -584,9 +588,7 @@ def _after_signing(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(
-                    request.version, request.locale, settings.org.default_language
-                ).title,
+                "form_title": _form(request, settings).title,
                 "download_url": url,
                 "expires_at": utc_iso(link.expires_at),
                 **settings.org.message_context(request.locale),
@@ -663,9 +665,7 @@ def withdraw(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(
-                    request.version, request.locale, settings.org.default_language
-                ).title,
+                "form_title": _form(request, settings).title,
                 **settings.org.message_context(request.locale),
             },
         },
@@ -732,7 +732,7 @@ def attest_verbal(
         settings=settings,
         verbal=True,
     )
-    form = forms.localize(request.version, request.locale, settings.org.default_language)
+    form = _form(request, settings)
     if checkboxes is None:
         checkboxes = {box["key"]: True for box in form.checkboxes}
     raise_every(answer_problems(form=form, checkboxes=checkboxes, fields={}))
