@@ -193,11 +193,14 @@ def _privacy_clients(token: str | None):
         raise click.UsageError(exc.detail) from exc
 
 
-def _privacy_run(operation, token: str | None, email: str) -> dict:
+def _privacy_run(operation, token: str | None, contact: str) -> dict:
+    """Run a privacy operation for CONTACT: an email address, or a phone number (a client who
+    booked without an address)."""
     from shared.errors import FrontdeskError
 
+    whom = {"email": contact} if "@" in contact else {"phone": contact}
     try:
-        return operation(clients=_privacy_clients(token), email=email)
+        return operation(clients=_privacy_clients(token), **whom)
     except FrontdeskError as exc:
         raise click.ClickException(exc.detail) from exc
 
@@ -208,30 +211,34 @@ TOKEN_OPTION = click.option(
 
 
 @client_group.command("export")
-@click.argument("email")
+@click.argument("contact")
 @TOKEN_OPTION
-def client_export(email: str, token: str | None) -> None:
-    """Print everything held about the client with address EMAIL, as JSON."""
+def client_export(contact: str, token: str | None) -> None:
+    """Print everything held about the client with address or phone number CONTACT (with its
+    country code), as JSON."""
     import json
 
     from services.console.operations.privacy import export_client
 
-    click.echo(json.dumps(_privacy_run(export_client, token, email), indent=2, ensure_ascii=False))
+    document = _privacy_run(export_client, token, contact)
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @client_group.command("erase")
-@click.argument("email")
+@click.argument("contact")
 @TOKEN_OPTION
 @click.option("--yes", is_flag=True, help="Confirm: this cannot be undone.")
-def client_erase(email: str, token: str | None, yes: bool) -> None:
-    """Erase the client with address EMAIL everywhere; print what was erased and kept, and why."""
+def client_erase(contact: str, token: str | None, yes: bool) -> None:
+    """Erase the client with address or phone number CONTACT everywhere; print what was erased
+    and kept, and why."""
     import json
 
     from services.console.operations.privacy import erase_client
 
     if not yes:
         raise click.UsageError("Erasure cannot be undone: add --yes to confirm.")
-    click.echo(json.dumps(_privacy_run(erase_client, token, email), indent=2, ensure_ascii=False))
+    result = _privacy_run(erase_client, token, contact)
+    click.echo(json.dumps(result, indent=2, ensure_ascii=False))
 
 
 @main.command()

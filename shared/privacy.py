@@ -40,12 +40,14 @@ ROLES = ("admin", "service")
 
 @dataclass(frozen=True)
 class ClientLookup:
-    """Whose data: the client's email address; for notify also the client's phone numbers and
-    the idempotency keys of the messages the other services sent about them."""
+    """Whose data: the client's email address and/or phone numbers (E.164; a phone-only
+    client has no address); for consent also the ids of their booking appointments, for
+    notify the idempotency keys of the messages the other services sent about them."""
 
-    email: str
+    email: str | None = None
     phones: tuple[str, ...] = ()
     message_keys: tuple[str, ...] = ()
+    appointment_ids: tuple[int, ...] = ()
 
 
 class ExportClient(Protocol):
@@ -65,26 +67,57 @@ class EraseClient(Protocol):
 
 
 class ClientLookupSchema(ma.Schema):
-    """Whose data: the client's email address; for notify also the client's phone numbers and
-    the idempotency keys of the messages other services sent about them.
+    """Whose data: the client's email address, their phone numbers, or both (a client who
+    booked with a phone only is found by it); for consent also the ids of their booking
+    appointments, for notify the idempotency keys of the messages other services sent about
+    them.
 
-    Sent in the body (never the query string) so the address stays out of proxy logs.
+    Sent in the body (never the query string) so the address stays out of proxy logs. A phone
+    number needs its country code: erasing by the last digits could reach somebody else.
     """
 
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=320))
+    email = ma.fields.Email(
+        load_default=None, allow_none=True, validate=ma.validate.Length(max=320)
+    )
     phones = ma.fields.List(PhoneNumber(), load_default=list, validate=ma.validate.Length(max=50))
     message_keys = ma.fields.List(
         ma.fields.String(validate=ma.validate.Length(1, 200)),
         load_default=list,
         validate=ma.validate.Length(max=2000),
     )
+    appointment_ids = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=ma.validate.Range(1, 2**31 - 1)),
+        load_default=list,
+        validate=ma.validate.Length(max=2000),
+    )
+
+    @ma.validates_schema
+    def _someone(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not data.get("email") and not data.get("phones"):
+            raise ma.ValidationError("Give the client's email address or phone number.", "email")
+
+
+# The look-up as the OpenAPI document gives it: an address or at least one number.
+LOOKUP_BODY_DOCS = {
+    "allOf": [
+        ClientLookupSchema,
+        {
+            "anyOf": [
+                {"required": ["email"], "properties": {"email": {"type": "string"}}},
+                {"required": ["phones"], "properties": {"phones": {"minItems": 1}}},
+            ]
+        },
+    ]
+}
+LOOKUP_DOC = {"requestBody": {"content": {"application/json": {"schema": LOOKUP_BODY_DOCS}}}}
 
 
 class ClientExportSchema(ma.Schema):
     """Everything one service holds about a client, as plain JSON."""
 
     service = ma.fields.String(required=True)
-    email = ma.fields.String(required=True)
+    email = ma.fields.String(required=True, allow_none=True)
+    phones = ma.fields.List(ma.fields.String(), required=True)
     data = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(), required=True)
 
 
@@ -119,13 +152,14 @@ def privacy_blueprint(*, export: ExportClient, erase: EraseClient) -> Blueprint:
             email=data["email"],
             phones=tuple(data["phones"]),
             message_keys=tuple(data["message_keys"]),
+            appointment_ids=tuple(data["appointment_ids"]),
         )
 
     @blp.route("/clients/export")
     class ClientExport(MethodView):
         @blp.arguments(ClientLookupSchema)
         @blp.response(200, ClientExportSchema)
-        @blp.doc(**_summary(export))
+        @blp.doc(**_summary(export), **LOOKUP_DOC)
         @require(*ROLES)
         def post(self, data):
             return export(session=db.session(), client=lookup(data), config=current_app.config)
@@ -134,7 +168,7 @@ def privacy_blueprint(*, export: ExportClient, erase: EraseClient) -> Blueprint:
     class ClientErasure(MethodView):
         @blp.arguments(ClientLookupSchema)
         @blp.response(200, ErasureSchema)
-        @blp.doc(**_summary(erase))
+        @blp.doc(**_summary(erase), **LOOKUP_DOC)
         @require(*ROLES)
         def post(self, data):
             principal = current_principal()

@@ -58,16 +58,23 @@ KEPT_WHY = (
 RETENTION_BATCH = 500
 
 
-def _of_client(email: str):
-    return sa.func.lower(Appointment.client_email) == email.strip().lower()
+def _of_client(client: ClientLookup):
+    """Appointments booked with the client's address (any case) or one of their numbers."""
+    matches = []
+    if client.email:
+        matches.append(sa.func.lower(Appointment.client_email) == client.email.strip().lower())
+    if client.phones:
+        matches.append(Appointment.client_phone.in_(client.phones))
+    return sa.or_(*matches) if matches else sa.false()
 
 
-def appointments_of(*, session: Session, email: str) -> list[Appointment]:
-    """The client's appointments (matched on the address, case-insensitively), oldest first."""
+def appointments_of(*, session: Session, client: ClientLookup) -> list[Appointment]:
+    """The client's appointments (by address, case-insensitively, or by phone number, as
+    E.164), oldest first."""
     return list(
         session.scalars(
             sa.select(Appointment)
-            .where(_of_client(email))
+            .where(_of_client(client))
             .order_by(Appointment.start, Appointment.id)
         )
     )
@@ -127,14 +134,15 @@ def _appointment_view(session: Session, appointment: Appointment) -> dict[str, A
 def export_client(
     *, session: Session, client: ClientLookup, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Everything booking holds about a client (by email address).
+    """Everything booking holds about a client (by email address or phone number).
 
-    `phones` and `message_keys` tell the caller what to look for at notify: the client's
-    numbers and the idempotency keys of the messages booking sent about these appointments.
+    `phones`, `message_keys` and `appointment_ids` tell the caller what to look for at consent
+    and notify: the client's numbers, the idempotency keys of the messages booking sent about
+    these appointments, and the appointments themselves.
     """
-    email = client.email
-    found = appointments_of(session=session, email=email)
-    phones = sorted({n for a in found for n in (a.client_phone, a.backup_callback_number) if n})
+    found = appointments_of(session=session, client=client)
+    numbers = (n for a in found for n in (a.client_phone, a.backup_callback_number) if n)
+    phones = sorted({*client.phones, *numbers})
     keys = session.scalars(
         sa.select(OutboxIntent.idempotency_key)
         .where(
@@ -145,11 +153,13 @@ def export_client(
     )
     return {
         "service": "booking",
-        "email": email,
+        "email": client.email,
+        "phones": list(client.phones),
         "data": {
             "appointments": [_appointment_view(session, a) for a in found],
             "phones": phones,
             "message_keys": list(keys),
+            "appointment_ids": [a.id for a in found],
         },
     }
 
@@ -218,7 +228,7 @@ def erase_client(
 
     Returns what was erased and kept, and why.
     """
-    found = appointments_of(session=session, email=client.email)
+    found = appointments_of(session=session, client=client)
     cancelled = sum(_still_to_come(a) for a in found)
     skipped = session.scalar(
         sa.select(sa.func.count())
@@ -231,15 +241,14 @@ def erase_client(
     )
     for appointment in found:
         anonymize(session=session, appointment=appointment, actor=actor)
-    # "Ask us" threads are the client's words: deleted whole, tied or asked by this address.
-    questions = session.execute(
-        sa.delete(Question).where(
-            sa.or_(
-                sa.func.lower(Question.client_email) == client.email.strip().lower(),
-                Question.appointment_id.in_([a.id for a in found]),
-            )
-        )
-    ).rowcount
+    # "Ask us" threads are the client's words: deleted whole, tied or asked by this address
+    # or number.
+    asked_by = [Question.appointment_id.in_([a.id for a in found])]
+    if client.email:
+        asked_by.append(sa.func.lower(Question.client_email) == client.email.strip().lower())
+    if client.phones:
+        asked_by.append(Question.client_phone.in_(client.phones))
+    questions = session.execute(sa.delete(Question).where(sa.or_(*asked_by))).rowcount
     reclaim_after_commit(session)
     log.info(
         "client erased", extra={"appointment_ids": [a.id for a in found], "actor": actor.label}

@@ -64,11 +64,24 @@ def register(app: Flask) -> None:
 
 
 def _language(client_language: str | None) -> str:
-    """?lang= when it names a language we have, else the client's own language."""
+    """?lang= when it names a language we have, else the client's own language, else the
+    organization's default."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return asked
-    return client_language if client_language in LANGUAGES else "en"
+    if client_language in LANGUAGES:
+        return client_language
+    return _org_language()
+
+
+def _org_language() -> str:
+    """The organization's default language (booking's profile, cached)."""
+    return current_app.extensions[ORGANIZATION_SOURCE]().default_language
+
+
+def _localized(consent: ConsentRequest, lang: str) -> forms.LocalizedForm:
+    """The form in the page's language, else the client's, else the organization's default."""
+    return forms.localize(consent.version, lang, consent.locale, _org_language())
 
 
 def _page(template: str, lang: str, http_status: int = 200, **context: Any) -> tuple[str, int]:
@@ -275,7 +288,7 @@ def _form_page(
     status: int = 200,
     notice: str | None = None,
 ):
-    form = forms.localize(consent.version, lang)
+    form = _localized(consent, lang)
     return _page(
         "pages/sign.html",
         lang,
@@ -301,7 +314,7 @@ def _signed_page(token: str, consent: ConsentRequest, lang: str, status: int = 2
         status,
         token=token,
         consent=consent,
-        form=forms.localize(consent.version, lang),
+        form=_localized(consent, lang),
         record=consent.record,
         **extra,
     )
@@ -310,7 +323,9 @@ def _signed_page(token: str, consent: ConsentRequest, lang: str, status: int = 2
 @blueprint.get("/sign/<link_token:token>")
 def sign_form(token: str):
     """The form to read and sign, or a kind page when it is signed already."""
-    view = requests.view_form(session=db.session(), token=token, origin=_origin())
+    view = requests.view_form(
+        session=db.session(), token=token, origin=_origin(), settings=_settings()
+    )
     lang = _language(view.request.locale)
     if view.request.status == "signed":
         return _signed_page(token, view.request, lang, already=True)
@@ -328,7 +343,7 @@ def sign(token: str):
     if request.form.get("website"):
         # The honeypot: people never see this field, form-filling robots do.
         return render_error_page(400, "honeypot", "")
-    form = forms.localize(consent.version, lang)
+    form = _localized(consent, lang)
     answers = Answers.from_form(form)
     if problems := answers.problems(form):
         return _form_page(token, consent, lang, answers, _page_errors(problems, form, answers), 422)
@@ -370,7 +385,7 @@ def _sign_again_after_csrf_failure():
     lang = _language(consent.locale)
     if consent.status == "signed":
         return _signed_page(token, consent, lang, 409, already=True)
-    answers = Answers.from_form(forms.localize(consent.version, consent.locale))
+    answers = Answers.from_form(_localized(consent, consent.locale))
     return _form_page(token, consent, lang, answers, status=400, notice=MESSAGES["csrf"])
 
 

@@ -69,15 +69,31 @@ KEPT_WHY = (
 )
 
 
-def requests_of(*, session: Session, email: str) -> list[ConsentRequest]:
-    """The client's consent requests (matched on the address, case-insensitively), oldest first."""
+def requests_of(*, session: Session, client: ClientLookup) -> list[ConsentRequest]:
+    """The client's consent requests, oldest first: sent to their address (any case) or one of
+    their numbers (E.164), or about one of their booking appointments."""
+    matches = []
+    if client.email:
+        matches.append(sa.func.lower(ConsentRequest.client_email) == client.email.strip().lower())
+    if client.phones:
+        matches.append(ConsentRequest.client_phone.in_(client.phones))
+    if client.appointment_ids:
+        matches.append(ConsentRequest.appointment_id.in_(client.appointment_ids))
+    if not matches:
+        return []
     return list(
         session.scalars(
-            sa.select(ConsentRequest)
-            .where(sa.func.lower(ConsentRequest.client_email) == email.strip().lower())
-            .order_by(ConsentRequest.id)
+            sa.select(ConsentRequest).where(sa.or_(*matches)).order_by(ConsentRequest.id)
         )
     )
+
+
+def _restricted_of(session: Session, client: ClientLookup, secret: str) -> list[ConsentRequest]:
+    """The client's requests kept as restricted evidence after an erasure: found by the keyed
+    hash of their address (a phone-only client's are no longer theirs to find)."""
+    if not client.email:
+        return []
+    return requests_of(session=session, client=ClientLookup(email=pseudonym(secret, client.email)))
 
 
 def is_restricted(*, session: Session, request_id: int) -> bool:
@@ -165,18 +181,19 @@ def _outbox_keys(session: Session, request_ids: list[int]) -> list[str]:
 def export_client(
     *, session: Session, client: ClientLookup, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Everything consent holds about a client (by email address).
+    """Everything consent holds about a client (by email address, phone number or booking
+    appointment).
 
     Requests, records' metadata and answers, and their own audit events; records kept after
     an erasure are listed without details.
     """
-    email = client.email
-    found = requests_of(session=session, email=email)
-    restricted = requests_of(session=session, email=pseudonym(config["SECRET_KEY"], email))
+    found = requests_of(session=session, client=client)
+    restricted = _restricted_of(session, client, config["SECRET_KEY"])
     days = record_retention_days(config)
     return {
         "service": "consent",
-        "email": email,
+        "email": client.email,
+        "phones": list(client.phones),
         "data": {
             "requests": [_request_view(r) for r in found],
             "restricted_records": [
@@ -264,7 +281,7 @@ def erase_client(
 
     Returns what was erased and kept, and why.
     """
-    found = requests_of(session=session, email=client.email)
+    found = requests_of(session=session, client=client)
     signed = [r for r in found if r.record is not None]
     unsigned_ids = [r.id for r in found if r.record is None]
     for kept in signed:

@@ -416,7 +416,11 @@ class SigningLink(MethodView):
     def get(self, args, token):
         """The form behind a signing link, in the client's language (?locale= to switch)."""
         return requests.view_form(
-            session=db.session(), token=token, origin=_origin(), locale=args["locale"]
+            session=db.session(),
+            token=token,
+            origin=_origin(),
+            settings=_settings(),
+            locale=args["locale"],
         )
 
     @signing_blp.arguments(schemas.SignatureSchema, example=api_examples.SIGN)

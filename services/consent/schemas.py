@@ -23,6 +23,10 @@ from shared.timestamps import utc_iso
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
 _LOCALE = validate.OneOf(forms.LOCALES)
+LOCALE_DOC = (
+    "The client's language. The request is in it when the form has it, else in the "
+    "organization's default language, else in the form's own (the answer says which)."
+)
 _ID = validate.Range(1, MAX_ID)
 # What a signer may send: no form has more boxes or fields (keys are at most 40 characters, the
 # per-field limit is the form's own, at most 5000), and a drawn signature is checked for its
@@ -76,13 +80,18 @@ class LocaleTextSchema(ma.Schema):
 
 
 class VersionContentSchema(ma.Schema):
-    """A version's content: text per locale (English required), checkboxes, fields, validity."""
+    """A version's content: text per locale (at least one), checkboxes, fields, validity."""
 
     locales = ma.fields.Dict(
         keys=ma.fields.String(validate=_LOCALE),
         values=ma.fields.Nested(LocaleTextSchema),
         required=True,
-        metadata={"required": [forms.DEFAULT_LOCALE]},
+        validate=validate.Length(min=1),
+        metadata={
+            "minProperties": 1,
+            "description": "At least one language. A client whose language the form lacks "
+            "gets the organization's default language, else English, else the form's first.",
+        },
     )
     checkboxes = ma.fields.List(
         ma.fields.Nested(CheckboxSpecSchema),
@@ -103,8 +112,6 @@ class VersionContentSchema(ma.Schema):
     @validates_schema
     def _every_locale_labels_everything(self, data: dict[str, Any], **_kwargs: Any) -> None:
         locales = data.get("locales") or {}
-        if forms.DEFAULT_LOCALE not in locales:
-            raise ma.ValidationError("English text is required.", "locales")
         for kind in ("checkboxes", "fields"):
             keys = [spec["key"] for spec in data.get(kind, [])]
             if len(set(keys)) != len(keys):
@@ -212,7 +219,11 @@ class ConsentRequestCreateSchema(ClientContactSchema):
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = OneLine(required=True, validate=validate.Length(1, 200))
-    locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
+    locale = ma.fields.String(
+        load_default=None,
+        validate=_LOCALE,
+        metadata={"description": LOCALE_DOC},
+    )
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     timezone = TimeZone(load_default="UTC")
     expires_at = UTCDateTime(
@@ -405,7 +416,11 @@ class VerbalSchema(ClientContactSchema):
 
     template_id = ma.fields.Integer(required=True, validate=_ID)
     client_name = OneLine(required=True, validate=validate.Length(1, 200))
-    locale = ma.fields.String(load_default=forms.DEFAULT_LOCALE, validate=_LOCALE)
+    locale = ma.fields.String(
+        load_default=None,
+        validate=_LOCALE,
+        metadata={"description": LOCALE_DOC},
+    )
     timezone = TimeZone(load_default="UTC")
     appointment_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)
     staff_id = ma.fields.Integer(load_default=None, allow_none=True, validate=_ID)

@@ -59,14 +59,19 @@ def _mentions(value: str):
     )
 
 
-def _addressed_to(email: str, phones: Iterable[str]):
-    email_match = sa.and_(
-        Message.channel == "email", sa.func.lower(Message.recipient) == email.strip().lower()
-    )
+def _addressed_to(email: str | None, phones: Iterable[str]):
+    matches = []
+    if email:
+        matches.append(
+            sa.and_(
+                Message.channel == "email",
+                sa.func.lower(Message.recipient) == email.strip().lower(),
+            )
+        )
     phones = list(phones)
-    if not phones:
-        return email_match
-    return sa.or_(email_match, sa.and_(Message.channel == "sms", Message.recipient.in_(phones)))
+    if phones:
+        matches.append(sa.and_(Message.channel == "sms", Message.recipient.in_(phones)))
+    return sa.or_(*matches) if matches else sa.false()
 
 
 def _sent_about(keys: Iterable[str]):
@@ -77,7 +82,7 @@ def _sent_about(keys: Iterable[str]):
 
 
 def messages_of(
-    *, session: Session, email: str, phones: Iterable[str] = (), keys: Iterable[str] = ()
+    *, session: Session, email: str | None, phones: Iterable[str] = (), keys: Iterable[str] = ()
 ) -> tuple[list[Message], list[Message]]:
     """(messages addressed to the client, other messages about the client), oldest first."""
     phones, keys = list(phones), list(keys)
@@ -85,7 +90,7 @@ def messages_of(
         session.scalars(sa.select(Message).where(_addressed_to(email, phones)).order_by(Message.id))
     )
     seen = {m.id for m in to_client}
-    about = sa.or_(_sent_about(keys), *(_mentions(v) for v in [email, *phones]))
+    about = sa.or_(_sent_about(keys), *(_mentions(v) for v in [email, *phones] if v))
     about_client = [
         m
         for m in session.scalars(sa.select(Message).where(about).order_by(Message.id))
@@ -115,7 +120,7 @@ def _message_view(message: Message, *, addressed_to_client: bool) -> dict[str, A
 def export_client(
     *, session: Session, client: ClientLookup, config: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Metadata of every message to or about a client (by email, phones, message keys).
+    """Metadata of every message to or about a client (by email and/or phones, message keys).
 
     The client's own messages in full, the ones about them to others without the recipient
     or the content (other people's data).
@@ -126,6 +131,7 @@ def export_client(
     return {
         "service": "notify",
         "email": client.email,
+        "phones": list(client.phones),
         "data": {
             "messages_to_client": [_message_view(m, addressed_to_client=True) for m in to_client],
             "messages_about_client_to_others": [

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from test_messages import create_consent_form
@@ -23,6 +24,8 @@ from shared.testing import RecordingServer, twilio_handler
 from shared.workers import step_on
 
 PHONE = "+14165550123"
+# The phone-only SMS transcripts, kept with the screenshots as the issue's evidence (CI artifact).
+TRANSCRIPTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -78,6 +81,25 @@ def sent_sms(notify_app) -> list[Message]:
         return list(
             session.query(Message).filter_by(channel="sms", status="sent").order_by(Message.id)
         )
+
+
+def write_transcript(notify_app, sms, lang: str) -> Path:
+    """var/screenshots/sms-transcript-<lang>.txt: every SMS the provider's stand-in received,
+    in order, with its recipient, the time notify sent it and its segments (notify's own count,
+    matched to the text the provider got)."""
+    sent = {channels.sms_body(message_body(m)): m for m in sent_sms(notify_app)}
+    entries = []
+    for number, form in enumerate(sms.requests, start=1):
+        message = sent[form["Body"]]  # a text notify never sent fails here
+        when = message.sent_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        entries.append(
+            f"SMS {number}\nTo: {form['To']}\nTime: {when}\n"
+            f"Segments: {message.segments}\n\n{form['Body']}\n"
+        )
+    path = TRANSCRIPTS / f"sms-transcript-{lang}.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(entries), encoding="utf-8")
+    return path
 
 
 def test_phone_only_client_books_on_the_page_and_hears_everything_by_sms(
@@ -140,6 +162,29 @@ def test_phone_only_client_books_on_the_page_and_hears_everything_by_sms(
     [notice] = [form["Body"] for form in sms.requests[4:]]
     assert "est annulé." in notice
     assert len(sms.requests) == 5
+    transcript = write_transcript(notify_app, sms, "fr").read_text(encoding="utf-8")
+    assert transcript.count(f"To: {PHONE}") == 5 and notice in transcript
+
+
+def test_arabic_phone_only_client_hears_everything_by_sms_in_arabic(
+    booking_app, consent_app, notify_app, sms, make_service, make_token, next_weekday
+):
+    """The same story in Arabic (right to left): each SMS in Arabic, its transcript written."""
+    template_id = create_consent_form(consent_app, make_token)
+    service = make_service(modes=["phone"], required_consent_template_ids=[template_id])
+    client = booking_app.test_client()
+    response, _location = book_on_page(client, service, next_weekday(1), "ar", language="ar")
+    assert response.status_code == 303, text(response)
+    with shared_db.get_db(booking_app).transaction() as session:
+        start = session.query(Appointment).one().start
+    run_workers(booking_app, consent_app, notify_app)
+    run_workers(booking_app, consent_app, notify_app, now=start - timedelta(hours=23))
+    assert len(sms.requests) == 4  # confirmation, signing link, both day-before reminders
+    for form in sms.requests:
+        assert form["To"] == PHONE
+        assert re.search("[\u0600-\u06ff]{3}", form["Body"]), form["Body"]
+    transcript = write_transcript(notify_app, sms, "ar").read_text(encoding="utf-8")
+    assert transcript.count("Segments: ") == 4
 
 
 def book_via_api(booking_app, service, start, booking_body, **client):

@@ -123,3 +123,8 @@ def expect_heading(page, text: str) -> None:
     heading = page.get_by_role("heading", level=1)
     heading.wait_for()
     assert heading.inner_text().strip() == text
+
+
+# The clinic service's Arabic join instructions and access notes (multi-line, right to left).
+JOIN_AR = "أبقِ هاتفك متاحًا.\nسنعاود الاتصال."  # noqa: RUF001
+ACCESS_NOTES_AR = "المدخل الجانبي، دون درج.\nالطابق الثاني، الجرس 4."  # noqa: RUF001

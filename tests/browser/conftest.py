@@ -11,12 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from browser_checks import PHONE, watch_console
+from browser_checks import ACCESS_NOTES_AR, CONSENT_FORM, JOIN_AR, PHONE, watch_console
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -152,3 +153,64 @@ def phone(browser):
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def clinic(served):
+    """A staff member free every day (Toronto), a service in the three modes that needs the
+    consent form signed, and its slug."""
+    suffix = uuid.uuid4().hex[:8]
+    with served.api() as api:
+        form = api.post(
+            "/consent/api/v1/templates", json={**CONSENT_FORM, "name": f"Recording {suffix}"}
+        )
+        assert form.status_code == 201, form.text
+        staff = api.post(
+            "/booking/api/v1/staff",
+            json={
+                "name": "Amira Haddad",
+                "email": f"amira-{suffix}@maple.example",
+                "time_zone": "America/Toronto",
+                "languages": ["en", "fr", "ar"],
+                "video_link_template": "https://meet.example.org/amira",
+                "dial_in": "+14165550199",
+            },
+        )
+        assert staff.status_code == 201, staff.text
+        staff_id = staff.json()["id"]
+        rules = api.put(
+            f"/booking/api/v1/staff/{staff_id}/availability/rules",
+            json={
+                "rules": [
+                    {"weekday": day, "start_time": "00:00", "end_time": "23:45"} for day in range(7)
+                ]
+            },
+        )
+        assert rules.status_code == 200, rules.text
+        service = api.post(
+            "/booking/api/v1/services",
+            json={
+                "name": "Settlement intake",
+                "slug": f"intake-{suffix}",
+                "description": "A first talk about what you need.",
+                "duration_minutes": 30,
+                "modes": ["video", "phone", "in_person"],
+                "location": "12 Maple Street, Toronto",
+                "min_notice_minutes": 0,
+                "horizon_days": 30,
+                "slot_step_minutes": 30,
+                "staff_ids": [staff_id],
+                "required_consent_template_ids": [form.json()["id"]],
+                "resources": [{"title": "Your ID card"}],
+                # Shown on the confirmation and manage pages (multi-line, the Arabic RTL).
+                "join_instructions": "Keep your phone free.\nIf we miss you, we call again.",
+                "access_notes": "Side entrance, step-free.\n2nd floor, buzzer 4.",
+                "translations": {
+                    "ar": {"access_notes": ACCESS_NOTES_AR, "join_instructions": JOIN_AR},
+                    "fr": {"join_instructions": "Gardez votre téléphone libre.\nNous rappelons."},
+                    "es": {"join_instructions": "Tenga su teléfono libre.\nLe volvemos a llamar."},
+                },
+            },
+        )
+        assert service.status_code == 201, service.text
+    return service.json()["slug"]

@@ -76,14 +76,6 @@ def token_of(created: dict) -> str:
 # --- forms ------------------------------------------------------------------------------------
 
 
-def test_template_needs_english_text(client, admin):
-    content = form_content()
-    del content["locales"]["en"]
-    response = client.post("/api/v1/templates", json={"name": "x", **content}, headers=admin)
-    assert response.status_code == 422
-    assert "locales" in response.get_json()["errors"]
-
-
 def test_every_locale_must_label_every_checkbox(client, admin):
     content = form_content()
     del content["locales"]["fr"]["checkboxes"]["sharing"]

@@ -112,17 +112,29 @@ def test_a_phone_only_clients_file_opens_with_their_appointments(
     assert file.text.count("Settlement intake") == 2
 
 
-def test_a_phone_only_client_cannot_be_exported_by_email_so_the_admin_is_told(
+def test_an_admin_exports_and_erases_a_phone_only_client_by_their_number(
     make_staff, book, sign_in, future_day
 ):
     amira = make_staff(email="amira@maple.example")
     make_staff(email="office@maple.example", role="admin")
-    appointment = book(amira, local(future_day, 10), client={**LI_WEI, "email": None})
+    phone_only = {**LI_WEI, "email": None, "notify_by": "sms"}
+    first = book(amira, local(future_day, 10), client=dict(phone_only))
+    second = book(amira, local(future_day, 14), client=dict(phone_only))
+    other = book(amira, local(future_day, 11), client={**phone_only, "phone": "+15145550888"})
     office = sign_in("office@maple.example")
-    page = office.get(f"/clients/{appointment}").text
-    assert "Export everything" not in page
-    for action in ("export", "erase"):
-        refused = office.post(
-            f"/clients/{appointment}/{action}", data={"csrf_token": csrf_of(page), "confirm": "yes"}
-        )
-        assert refused.status_code == 409, action
+    page = office.get(f"/clients/{first}").text
+    assert "Export everything about this client" in page
+    exported = office.post(f"/clients/{first}/export", data={"csrf_token": csrf_of(page)})
+    assert exported.status_code == 200 and exported.mimetype == "application/json"
+    document = json.loads(exported.data)
+    assert (document["email"], document["phone"]) == (None, "+15145550777")
+    found = document["services"]["booking"]["appointments"]
+    assert sorted(a["id"] for a in found) == [first, second]
+    assert {a["client"]["phone"] for a in found} == {"+15145550777"}
+    erased = office.post(
+        f"/clients/{first}/erase", data={"csrf_token": csrf_of(page), "confirm": "yes"}
+    )
+    assert erased.status_code == 200 and "Client erased" in erased.text
+    assert "Li Wei" in office.get(f"/clients/{other}").text  # another number: untouched
+    assert "Li Wei" not in office.get(f"/clients/{first}").text
+    assert "Li Wei" not in office.get("/clients?q=%2B15145550777").text

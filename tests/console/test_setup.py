@@ -332,6 +332,30 @@ def test_a_consent_form_is_previewed_in_each_language_then_published(consent_app
     assert "Version 2" in office.get("/setup/consent-forms").text
 
 
+def test_a_consent_form_without_english_is_published_from_the_console(office):
+    page = office.get("/setup/consent-forms/new")
+    assert "at least one language" in page.text
+    without_english = {key: value for key, value in CONSENT_FORM.items() if not key.endswith("-en")}
+    published = office.post(
+        "/setup/consent-forms/new",
+        data={**without_english, "action": "publish", "csrf_token": csrf_of(page.text)},
+    )
+    assert published.status_code == 302, published.text
+    assert "Intake consent" in office.get(published.headers["Location"]).text
+
+
+def test_a_consent_form_with_no_language_written_says_what_english_needs(office):
+    page = office.get("/setup/consent-forms/new")
+    written = ("title-", "body-", "box-label-")
+    blank = {key: value for key, value in CONSENT_FORM.items() if not key.startswith(written)}
+    answer = office.post(
+        "/setup/consent-forms/new",
+        data={**blank, "action": "publish", "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 422
+    assert 'id="title-en-error"' in answer.text
+
+
 def test_a_preview_with_mistakes_shows_consents_errors_and_no_preview(office):
     page = office.get("/setup/consent-forms/new")
     answer = office.post(

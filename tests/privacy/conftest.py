@@ -11,19 +11,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from privacy_story import ANA, EMAIL, NAME, OMAR, OTHER_EMAIL, OTHER_NAME, OTHER_PHONE, PHONE
+from privacy_story import (
+    ANA,
+    EMAIL,
+    NAME,
+    OMAR,
+    OTHER_EMAIL,
+    OTHER_NAME,
+    OTHER_PHONE,
+    PHONE,
+    at_local,
+    dispatch,
+    monday,
+)
 
-from services.booking import outbox
 from services.booking.models import Appointment, AppointmentConsent
 from services.booking.operations import catalog
-from services.consent import outbox as consent_outbox
 from services.console.operations.privacy import SERVICES
 from shared import db as shared_db
 from shared.http import ServiceClient, client_for
-from shared.workers import step_on
 
 CONSENT_FORM = {
     "name": "Session recording",
@@ -52,16 +60,6 @@ class Story:
     tokens: dict[str, str] = field(default_factory=dict)
 
 
-def _monday(weeks_ahead: int) -> datetime:
-    today = datetime.now(UTC).date() + timedelta(weeks=weeks_ahead)
-    return datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=UTC)
-
-
-def _at(day: datetime, hour: int) -> datetime:
-    local = datetime.combine(day.date(), time(hour), tzinfo=ZoneInfo("America/Toronto"))
-    return local.astimezone(UTC)
-
-
 @pytest.fixture
 def privacy_clients(apps) -> dict:
     """Clients for the three services through the in-process suite, with the service token."""
@@ -78,15 +76,6 @@ def billing(booking_app):
     booking_app.config["BILLING_EMAIL"] = "billing@maple.example"
     yield
     booking_app.config["BILLING_EMAIL"] = previous
-
-
-def dispatch(apps) -> None:
-    """Run booking's outbox (past the consent wait) and consent's until nothing is left."""
-    later = datetime.now(UTC) + timedelta(minutes=15)
-    for _ in range(10):
-        sent = step_on(apps["booking"], outbox.dispatch, now=later)
-        if not sent + step_on(apps["consent"], consent_outbox.dispatch):
-            return
 
 
 def _book(client, service_id: int, start: datetime, who: dict[str, Any]) -> dict:
@@ -145,11 +134,11 @@ def story(apps, make_token, billing) -> Story:
             required_consent_template_ids=[template_id],
         )
         story = Story(service_id=service.id, staff_id=staff.id, template_id=template_id)
-    monday = _monday(2)
+    first_monday = monday(2)
     ana = {**ANA, "name": NAME, "email": EMAIL, "phone": PHONE}
     omar = {**OMAR, "name": OTHER_NAME, "email": OTHER_EMAIL, "phone": OTHER_PHONE}
     for who, hour in ((ana, 10), (ana, 14), (omar, 11)):
-        booked = _book(booking, story.service_id, _at(monday, hour), who)
+        booked = _book(booking, story.service_id, at_local(first_monday, hour), who)
         story.appointments.setdefault(who["email"], []).append(booked["appointment"]["id"])
         if who is ana:
             story.manage_tokens.append(booked["manage_token"])

@@ -23,6 +23,7 @@ from shared.db import utcnow
 from shared.languages import LANGUAGES
 
 LOCALES = LANGUAGES
+# A form's own fallback when it has neither the asked language nor the organization's default.
 DEFAULT_LOCALE = "en"
 
 # CommonMark with raw HTML disabled; nh3 then keeps only harmless tags.
@@ -145,11 +146,21 @@ class LocalizedForm:
     fields: list[dict[str, Any]]  # [{"key", "label", "max_length"}]
 
 
-def localize(version: FormVersion, locale: str) -> LocalizedForm:
-    """The version's text in `locale`, falling back to English when it has no translation."""
+def form_locale(version: FormVersion, *wanted: str | None) -> str:
+    """The first of `wanted` the version has text in, else its own default: English when it
+    has it, else its first language in LOCALES order (never a language it lacks)."""
     locales = version.content["locales"]
-    chosen = locale if locale in locales else DEFAULT_LOCALE
-    text = locales[chosen]
+    for locale in (*wanted, DEFAULT_LOCALE):
+        if locale in locales:
+            return locale
+    return next((code for code in LOCALES if code in locales), min(locales))
+
+
+def localize(version: FormVersion, locale: str | None, *fallbacks: str | None) -> LocalizedForm:
+    """The version's text in `locale`, else in the first of `fallbacks` it has (see
+    form_locale)."""
+    chosen = form_locale(version, locale, *fallbacks)
+    text = version.content["locales"][chosen]
     return LocalizedForm(
         locale=chosen,
         title=text["title"],

@@ -261,7 +261,7 @@ def record_html(
 ) -> str:
     """The record's HTML: form as signed, answers, signature and the audit page."""
     version = request.version
-    form = forms.localize(version, request.locale)
+    form = forms.localize(version, request.locale, org.default_language)
     answers = record.answers
     signer = answers.get("signer", {})
     image = answers.get("signature_image")
@@ -370,7 +370,9 @@ def add_withdrawal(
     """Record a withdrawal on the record's last page as a signed incremental update."""
     org = settings.signer()
     x1, y1, x2, y2 = WITHDRAWAL_BOX
-    locale = forms.localize(record.request.version, record.request.locale).locale
+    locale = forms.localize(
+        record.request.version, record.request.locale, settings.org.default_language
+    ).locale
     html = _templates.get_template("withdrawal.html").render(
         t=labels_for(locale),
         locale=locale,

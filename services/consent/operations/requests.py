@@ -122,6 +122,12 @@ def _to_client(
         )
 
 
+def _form(request: ConsentRequest, settings: records.RecordSettings) -> forms.LocalizedForm:
+    """The request's form in the client's language, else the organization's default, else the
+    form's own."""
+    return forms.localize(request.version, request.locale, settings.org.default_language)
+
+
 def _new_request(
     *,
     session: Session,
@@ -143,7 +149,7 @@ def _new_request(
         client_email=client.get("client_email"),
         client_phone=client.get("client_phone"),
         notify_by=client.get("notify_by") or default_notify_by(client.get("client_email")),
-        locale=client.get("locale") or forms.DEFAULT_LOCALE,
+        locale=client.get("locale") or settings.org.default_language,
         timezone=client.get("timezone") or "UTC",
         appointment_id=appointment_id,
         staff_id=staff_id,
@@ -219,7 +225,7 @@ def create_request(
         details={"template_id": template.id, "version": request.version.number, "send": send},
     )
     url = signing_url(settings, token)
-    title = forms.localize(request.version, request.locale).title
+    title = _form(request, settings).title
     if send:
         _send_link(session=session, request=request, url=url, settings=settings)
     if appointment_id is not None:
@@ -260,7 +266,7 @@ def _send_link(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(request.version, request.locale).title,
+                "form_title": _form(request, settings).title,
                 "signing_url": url,
                 "expires_at": utc_iso(request.expires_at),
                 **settings.org.message_context(request.locale),
@@ -388,13 +394,21 @@ DISCLOSURE = (
 
 
 def view_form(
-    *, session: Session, token: str, origin: Origin, locale: str | None = None
+    *,
+    session: Session,
+    token: str,
+    origin: Origin,
+    settings: records.RecordSettings,
+    locale: str | None = None,
 ) -> SigningView:
-    """The form behind a signing link, in the client's (or the given) language; audited as viewed."""
+    """The form behind a signing link, in the given or the client's language (else the
+    organization's default); audited as viewed."""
     request = request_for_token(session=session, token=token)
     if request.status == "pending" and (not request.events or request.events[-1].kind != "viewed"):
         record_event(session=session, request=request, kind="viewed", origin=origin)
-    form = forms.localize(request.version, locale or request.locale)
+    form = forms.localize(
+        request.version, locale or request.locale, request.locale, settings.org.default_language
+    )
     return SigningView(request=request, form=form, disclosure=DISCLOSURE)
 
 
@@ -496,7 +510,7 @@ def sign(
     the client. Rendering and signing happen here; if they fail, nothing is kept.
     """
     request = request_for_token(session=session, token=token, allow_signed=False, lock=True)
-    form = forms.localize(request.version, request.locale)
+    form = _form(request, settings)
     checkboxes, fields = checkboxes or {}, fields or {}
     typed_name = typed_name.strip()
     raise_every(
@@ -574,7 +588,7 @@ def _after_signing(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(request.version, request.locale).title,
+                "form_title": _form(request, settings).title,
                 "download_url": url,
                 "expires_at": utc_iso(link.expires_at),
                 **settings.org.message_context(request.locale),
@@ -651,7 +665,7 @@ def withdraw(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": forms.localize(request.version, request.locale).title,
+                "form_title": _form(request, settings).title,
                 **settings.org.message_context(request.locale),
             },
         },
@@ -718,7 +732,7 @@ def attest_verbal(
         settings=settings,
         verbal=True,
     )
-    form = forms.localize(request.version, request.locale)
+    form = _form(request, settings)
     if checkboxes is None:
         checkboxes = {box["key"]: True for box in form.checkboxes}
     raise_every(answer_problems(form=form, checkboxes=checkboxes, fields={}))

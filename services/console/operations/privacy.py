@@ -3,6 +3,9 @@
 Each service answers for its own data (services/<svc>/privacy.py documents what it erases
 and keeps); this module calls their admin routes with a service or admin token and merges:
 
+- whose: the client's email address, or for a client who booked with a phone only, their
+  number (E.164); consent also gets booking's ids of the client's appointments (a phone-only
+  client's requests are filed under them);
 - export: booking and consent first, then notify with the phone numbers and message keys
   they know for the client (notify holds addresses and numbers, not people);
 - erase: the same lookups first, then notify, consent and booking, in that order, so that a
@@ -64,24 +67,45 @@ def _call(client: ServiceClient, service: str, path: str, body: dict[str, Any]) 
     return response.json()
 
 
-def _lookups(clients: Mapping[str, ServiceClient], email: str) -> tuple[dict, dict, dict]:
-    """booking's and consent's exports, and what notify needs to find the client's messages."""
-    booking = _call(clients["booking"], "booking", EXPORT_PATH, {"email": email})
-    consent = _call(clients["consent"], "consent", EXPORT_PATH, {"email": email})
+def client_lookup(*, email: str | None = None, phone: str | None = None) -> dict[str, Any]:
+    """Whose data, as the services' privacy routes take it: an address, a number, or both."""
+    lookup: dict[str, Any] = {"email": email} if email else {}
+    if phone:
+        lookup["phones"] = [phone]
+    return lookup
+
+
+def _lookups(
+    clients: Mapping[str, ServiceClient], lookup: Mapping[str, Any]
+) -> tuple[dict, dict, dict, dict]:
+    """booking's and consent's exports, and what consent and notify need to find the rest:
+    consent gets booking's appointment ids, notify every number and message key."""
+    booking = _call(clients["booking"], "booking", EXPORT_PATH, dict(lookup))
+    consent_lookup = {**lookup, "appointment_ids": booking["data"]["appointment_ids"]}
+    consent = _call(clients["consent"], "consent", EXPORT_PATH, consent_lookup)
     notify_lookup = {
-        "email": email,
-        "phones": sorted(set(booking["data"]["phones"]) | set(consent["data"]["phones"])),
+        **lookup,
+        "phones": sorted(
+            set(lookup.get("phones", ()))
+            | set(booking["data"]["phones"])
+            | set(consent["data"]["phones"])
+        ),
         "message_keys": booking["data"]["message_keys"] + consent["data"]["message_keys"],
     }
-    return booking, consent, notify_lookup
+    return booking, consent, consent_lookup, notify_lookup
 
 
-def export_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[str, Any]:
-    """Everything the suite holds about the client, per service, as one JSON document."""
-    booking, consent, notify_lookup = _lookups(clients, email)
+def export_client(
+    *, clients: Mapping[str, ServiceClient], email: str | None = None, phone: str | None = None
+) -> dict[str, Any]:
+    """Everything the suite holds about the client (by address or, for a client who gave
+    none, by phone number), per service, as one JSON document."""
+    lookup = client_lookup(email=email, phone=phone)
+    booking, consent, _consent_lookup, notify_lookup = _lookups(clients, lookup)
     notify = _call(clients["notify"], "notify", EXPORT_PATH, notify_lookup)
     return {
         "email": email,
+        "phone": phone,
         "exported_at": utc_iso(utcnow()),
         "services": {
             "booking": booking["data"],
@@ -91,16 +115,21 @@ def export_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[s
     }
 
 
-def erase_client(*, clients: Mapping[str, ServiceClient], email: str) -> dict[str, Any]:
-    """Erase the client everywhere; per service, what was erased and what was kept and why."""
-    _booking, _consent, notify_lookup = _lookups(clients, email)
+def erase_client(
+    *, clients: Mapping[str, ServiceClient], email: str | None = None, phone: str | None = None
+) -> dict[str, Any]:
+    """Erase the client everywhere (by address or phone number); per service, what was erased
+    and what was kept and why."""
+    lookup = client_lookup(email=email, phone=phone)
+    _booking, _consent, consent_lookup, notify_lookup = _lookups(clients, lookup)
+    bodies = {"notify": notify_lookup, "consent": consent_lookup, "booking": lookup}
     results = {}
     for service in ("notify", "consent", "booking"):
-        body = notify_lookup if service == "notify" else {"email": email}
-        result = _call(clients[service], service, ERASE_PATH, body)
+        result = _call(clients[service], service, ERASE_PATH, bodies[service])
         results[service] = {key: result[key] for key in ("erased", "kept", "reasons")}
     return {
         "email": email,
+        "phone": phone,
         "erased_at": utc_iso(utcnow()),
         "services": results,
     }

@@ -1,7 +1,7 @@
 """The client file: find a client by name, email or phone, then their appointments, consents and
 messages on one page; admins export (JSON download) and erase (after a confirmation step).
 
-A client is who books with one email address. Their file's URL names one of their appointments
+A client is who books with one email address (or, without one, one phone number). Their file's URL names one of their appointments
 (`/clients/<appointment id>`), never the address, so no address lands in a log or a browser's
 history, and access is booking's: another staff member's appointment is the same 404 as a
 missing one. Export and erasure are the console's privacy operations (the CLI runs them too), called with the
@@ -19,7 +19,7 @@ from flask import Response, g, redirect, render_template, request, url_for
 from services.console.operations import privacy
 from services.console.pages.access import page_blueprint
 from services.console.pages.appointments import MESSAGE_KINDS, OUTCOMES, REQUEST_STATUSES
-from shared.errors import Conflict, Forbidden
+from shared.errors import Forbidden
 
 blueprint = page_blueprint("console_clients")
 
@@ -103,23 +103,20 @@ def _admin_clients() -> dict[str, Any]:
     return {"booking": g.api.booking, "consent": g.api.consent, "notify": g.api.notify}
 
 
-def _email_for_privacy(key: int) -> str:
-    """The client's address: the services' privacy operations find a client by email only."""
-    email, _appointments = _client_of(key)
-    if email is None:
-        raise Conflict(
-            "This client gave no email address: export and erasure need one.",
-            code="phone_only_client",
-        )
-    return email
+def _whom(key: int) -> dict[str, str]:
+    """Whom the privacy operations look for: the client's address, or a phone-only client's
+    number (their appointments are all booked with it)."""
+    email, appointments = _client_of(key)
+    if email:
+        return {"email": email}
+    return {"phone": appointments[-1]["client_phone"]}
 
 
 @blueprint.post("/clients/<int:key>/export")
 def export(key: int):
     """Everything the suite holds about the client, as a JSON download (admins)."""
     clients = _admin_clients()
-    email = _email_for_privacy(key)
-    document = privacy.export_client(clients=clients, email=email)
+    document = privacy.export_client(clients=clients, **_whom(key))
     response = Response(
         json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json"
     )
@@ -135,6 +132,5 @@ def erase(key: int):
     clients = _admin_clients()
     if request.form.get("confirm") != "yes":
         return redirect(url_for(".client_file", key=key, erase="confirm") + "#erase")
-    email = _email_for_privacy(key)
-    privacy.erase_client(clients=clients, email=email)
+    privacy.erase_client(clients=clients, **_whom(key))
     return render_template("console/erased.html")

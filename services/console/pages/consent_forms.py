@@ -3,7 +3,7 @@
 language (consent checks and renders it as signers see it, storing nothing; a server-rendered
 preview, no script needed), then publish it at consent.
 
-Consent checks the content (English required, every language labels every checkbox); its
+Consent checks the content (at least one language, every language labels every checkbox); its
 field errors show next to the language's fields they are about.
 """
 
@@ -93,12 +93,10 @@ def _rows(values: dict[str, Any], prefix: str = "box") -> list[int]:
 
 
 def _written(values: dict[str, Any]) -> list[str]:
-    """The languages with a title or text (English always: consent requires it)."""
-    return [
-        lang
-        for lang in LANGUAGES
-        if lang == "en" or values[f"title-{lang}"] or values[f"body-{lang}"]
-    ]
+    """The languages with a title or text; English when none has (consent then says what its
+    fields need, next to them)."""
+    written = [lang for lang in LANGUAGES if values[f"title-{lang}"] or values[f"body-{lang}"]]
+    return written or ["en"]
 
 
 def _content(values: dict[str, Any]) -> dict[str, Any]:
