@@ -10,14 +10,18 @@ likely prefix, so "annuler" finds "annulation"). Any word may match; the best ma
 from __future__ import annotations
 
 import functools
+import json
 import re
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.booking.models import FaqEntry
+from shared.db import UTCDateTime
 from shared.errors import NotFound
+from shared.timestamps import utc_iso
 
 # PostgreSQL's text search configuration per language; others use "simple" (no stemming). The
 # migration's generated column `search_fts` says the same (a new one here needs a migration).
@@ -107,6 +111,71 @@ def _search_postgresql(session: Session, language: str, words: list[str], limit:
     statement = _postgresql_statement(TEXT_SEARCH_CONFIGS.get(language, "simple"), len(words))
     params = {f"w{n}": word for n, word in enumerate(words)}
     return list(session.execute(statement, {"language": language, "limit": limit, **params}))
+
+
+def _utc_iso_sql(column: str) -> str:
+    """shared.timestamps.utc_iso's format in PostgreSQL: ISO 8601 in UTC with a 'Z', the
+    microseconds only when there are some (as Python's isoformat)."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"extract(microseconds FROM {utc})::bigint % 1000000 = 0 THEN '' "
+        f"ELSE to_char({utc}, '.US') END || 'Z'"
+    )
+
+
+# The API's JSON of the search's answers (FaqEntrySchema's fields: the entry's columns, the
+# moments as utc_iso writes them), made by PostgreSQL in the search's own statement.
+_JSON_OBJECT = "json_build_object({})".format(
+    ", ".join(
+        f"'{c.name}', "
+        + (
+            _utc_iso_sql(f'found."{c.name}"')
+            if isinstance(c.type, UTCDateTime)
+            else f'found."{c.name}"'
+        )
+        for c in _COLUMNS
+    )
+)
+
+
+def search_json(*, session: Session, language: str, q: str, limit: int = 20) -> str:
+    """search_entries' answers as the API's JSON list (FaqEntrySchema(many=True)'s fields).
+
+    On PostgreSQL the database writes it in the search's statement, one text value back: the
+    entries' rows, their result processing and the JSON were most of a search's Python work at
+    20 answers (bench/help_calls.py). Elsewhere it is made here from the rows."""
+    words = search_words(q)
+    if not words:
+        return "[]"
+    if session.get_bind().dialect.name != "postgresql":
+        return json.dumps(
+            [
+                {
+                    c.name: utc_iso(v) if isinstance(v, datetime) else v
+                    for c, v in zip(_COLUMNS, row, strict=True)
+                }
+                for row in _search_sqlite(session, language, words, limit)
+            ]
+        )
+    statement = _postgresql_json_statement(TEXT_SEARCH_CONFIGS.get(language, "simple"), len(words))
+    params = {f"w{n}": word for n, word in enumerate(words)}
+    return session.execute(statement, {"language": language, "limit": limit, **params}).scalar_one()
+
+
+@functools.lru_cache(maxsize=len(TEXT_SEARCH_CONFIGS) * MAX_WORDS)
+def _postgresql_json_statement(config: str, count: int) -> sa.TextClause:
+    # The search of _postgresql_statement, its rank kept to order the JSON list by.
+    query = " || ".join(f"plainto_tsquery('{config}', :w{n})" for n in range(count))
+    columns = ", ".join(f'"{c.name}"' for c in _COLUMNS)
+    order = 'found.rank DESC, found."position", found.id'
+    # Only names and configurations of this module go in the text; the words are bound.
+    return sa.text(
+        f"SELECT coalesce(json_agg({_JSON_OBJECT} ORDER BY {order}), '[]'::json)::text "  # noqa: S608
+        f"FROM (SELECT {columns}, ts_rank(search_fts, {query}) AS rank FROM faq_entries "
+        f"WHERE language = :language AND search_fts @@ ({query}) "
+        f'ORDER BY rank DESC, "position", id LIMIT :limit) AS found'
+    )
 
 
 _FTS = sa.table("faq_entries_fts", sa.column("rowid"), sa.column("rank"))

@@ -27,10 +27,11 @@ class FaqCollection(MethodView):
         # Read-only, outside a transaction: one round trip on PostgreSQL, like /health.
         with db.read_session() as session:
             if "q" in args:
-                found = faq.search_entries(session=session, language=args["language"], q=args["q"])
+                body = faq.search_json(session=session, language=args["language"], q=args["q"])
             else:
-                found = faq.list_entries(session=session, language=args.get("language"))
-            body = _ENTRIES.dumps(found)
+                body = _ENTRIES.dumps(
+                    faq.list_entries(session=session, language=args.get("language"))
+                )
         return current_app.response_class(body, mimetype="application/json")
 
     @faq_blp.arguments(schemas.FaqEntryCreateSchema)
