@@ -81,17 +81,16 @@ def create_suite_app():
 
 # The statements of a booking (catalog.get_service, appointments._check_daily_cap,
 # availability.load_calendars / lock_staff / load_taken, the INSERTs of appointments.book,
-# versions.bump_version, appointments.record and outbox.add_booked), as plain SQL.
-_SERVICE = """
-SELECT s.id, s.duration_minutes, s.buffer_before_minutes, s.buffer_after_minutes,
-       s.capacity, s.modes, s.reminder_offsets_minutes, s.required_consent_template_ids,
-       st.id, st.name, st.time_zone, st.active, st.video_link_template, st.dial_in
-FROM services s JOIN service_staff ss ON ss.service_id = s.id JOIN staff st ON st.id = ss.staff_id
-WHERE s.id = %s ORDER BY st.id
-"""
+# versions.bump_version, appointments.record and outbox.add_booked), as plain SQL that reads and
+# writes what the app's do: every column of the service and its staff (what the ORM loads), the
+# daily cap by address or phone number, every column of a new appointment. _booking_columns
+# names the columns from the models, so the floor follows the app when a column is added.
 _CAP = """
-SELECT created_at FROM appointments
-WHERE created_at > %s AND lower(client_email) = %s AND follow_up_of_id IS NULL
+SELECT created_at, id FROM appointments
+WHERE created_at > %(since)s AND client_email_key = %(email)s AND follow_up_of_id IS NULL
+UNION
+SELECT created_at, id FROM appointments
+WHERE created_at > %(since)s AND client_phone = %(phone)s AND follow_up_of_id IS NULL
 ORDER BY created_at
 """
 _WORKING_TIME = """
@@ -111,15 +110,6 @@ WHERE staff_id = ANY(%(ids)s) AND status = 'confirmed' AND blocked_start > %(rea
   AND blocked_start < %(hi)s AND blocked_end > %(lo)s
 """
 _LOCK = "SELECT id FROM staff WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
-_INSERT_APPOINTMENT = """
-INSERT INTO appointments (uid, service_id, staff_id, start, "end", blocked_start, blocked_end,
-  exclusive, status, mode, video_url, client_name, client_email, client_language,
-  client_time_zone, backup_callback_number, backup_use_dial_in, accommodation_captions,
-  sequence, manage_token_hash, created_at, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s, true, 'confirmed', %s, %s, %s, %s, %s, %s, %s, false,
-  false, 0, %s, %s, %s)
-RETURNING id
-"""
 _BUMP = """
 INSERT INTO feed_versions (staff_id, version, changed_at, availability_version)
 VALUES (%(staff)s, 1, %(now)s, 1)
@@ -131,12 +121,41 @@ ON CONFLICT (staff_id) DO UPDATE SET availability_version = feed_versions.availa
 _EVENT = """
 INSERT INTO appointment_events (appointment_id, at, actor, action, details)
 VALUES (%(id)s, %%s, 'client', 'booked', %%s)
+RETURNING id
 """
 _OUTBOX = """
 INSERT INTO booking_outbox (appointment_id, kind, payload, idempotency_key, status, attempts,
   next_attempt_at, created_at)
 VALUES (%(id)s, %%s, %%s, %%s, 'pending', 0, %%s, %%s)
 """
+
+
+def _booking_columns() -> tuple[list[str], list[str], list[str]]:
+    """The columns of services, staff and appointments (but its id), from the models."""
+    from services.booking.models import Appointment, Service, Staff
+
+    def names(model) -> list[str]:
+        return [column.name for column in model.__table__.c]
+
+    return names(Service), names(Staff), [c for c in names(Appointment) if c != "id"]
+
+
+def _service_statement(service_columns: list[str], staff_columns: list[str]) -> str:
+    """The service and its staff, every column of both, one row per staff member (as
+    catalog.get_service's joined load)."""
+    columns = [f's."{c}"' for c in service_columns] + [f'st."{c}"' for c in staff_columns]
+    return (
+        f"SELECT {', '.join(columns)} FROM services s LEFT JOIN "  # noqa: S608
+        "(service_staff ss JOIN staff st ON st.id = ss.staff_id) ON ss.service_id = s.id "
+        "WHERE s.id = %s ORDER BY st.id"
+    )
+
+
+def _insert_statement(columns: list[str]) -> str:
+    """A new appointment, every column but its id (as versions.insert_appointment)."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join(f"%({c})s" for c in columns)
+    return f"INSERT INTO appointments ({names}) VALUES ({values}) RETURNING id"  # noqa: S608
 
 
 # In the pipelined floor, the writes after the appointment's INSERT go in the same batch and
@@ -153,7 +172,7 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
     with only the Python that choosing a staff member needs (no validation, no ORM, no hooks,
     a one-field answer): the floor under a booking's cost in this stack, to set the booking
     POST against beside the bare INSERT. One statement at a time, as the booking app sends
-    them: BEGIN and COMMIT, nine statements, eleven waits for the database.
+    them: BEGIN and COMMIT, ten statements, twelve waits for the database.
 
     `pipelined`: the same statements in three waits, as few as the bare INSERT's (BEGIN,
     INSERT, COMMIT), with psycopg's pipeline mode: BEGIN and the three reads; the lock and the
@@ -171,6 +190,12 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
     from psycopg.types.json import Jsonb
 
     app = Flask("booking-sql")
+    service_columns, staff_columns, appointment_columns = _booking_columns()
+    service_sql = _service_statement(service_columns, staff_columns)
+    insert_sql = _insert_statement(appointment_columns)
+    # Where each column is in the service statement's rows.
+    service_at = {name: n for n, name in enumerate(service_columns)}
+    staff_at = {name: len(service_columns) + n for n, name in enumerate(staff_columns)}
     url = sa.make_url(os.environ["FRONTDESK_BENCH_BOOKING_SQL_URL"])  # psycopg's: no +driver
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     connections: dict[int, psycopg.Connection] = {}  # one per worker process (sync workers)
@@ -203,17 +228,21 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
         now = datetime.now(UTC)
         conn = connection()
         # Read in the booking's own transaction, as the booking app does (no cache on a write).
-        staff = conn.execute(_SERVICE, (body["service_id"],)).fetchall()
-        service_id, duration = staff[0][0], timedelta(minutes=staff[0][1])
-        end = start + duration
-        ids = [row[8] for row in staff if row[11]]
+        staff = conn.execute(service_sql, (body["service_id"],)).fetchall()
+        service = staff[0]
+        service_id = service[service_at["id"]]
+        end = start + timedelta(minutes=service[service_at["duration_minutes"]])
+        ids = [row[staff_at["id"]] for row in staff if row[staff_at["active"]]]
         day = start.date()
         taken_params = {"ids": ids, "lo": start, "hi": end, "reach": start - timedelta(days=7)}
         try:
             with conn.pipeline() if pipelined else contextlib.nullcontext():
                 _, working, taken = batch(
                     conn,
-                    (_CAP, (now - timedelta(days=1), email.lower())),
+                    (
+                        _CAP,
+                        {"since": now - timedelta(days=1), "email": email.lower(), "phone": None},
+                    ),
                     (_WORKING_TIME, {"ids": ids, "first": day, "last": day}),
                     (_TAKEN, taken_params),
                 )
@@ -243,27 +272,35 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
                     return slot_taken()
                 uid = f"{secrets.token_hex(16)}@frontdesk"
                 token = secrets.token_urlsafe(32)
-                row = next(s for s in staff if s[8] == chosen)
-                appointment = (
-                    uid,
-                    service_id,
-                    chosen,
-                    start,
-                    end,
-                    start,
-                    end,
-                    body["mode"],
-                    row[12],
-                    body["client"]["name"],
-                    email,
-                    body["client"].get("language") or "en",
-                    row[10],
-                    body["backup"].get("callback_number"),
-                    hashlib.sha256(token.encode()).hexdigest(),
-                    now,
-                    now,
+                member = next(row for row in staff if row[staff_at["id"]] == chosen)
+                appointment = dict.fromkeys(appointment_columns)
+                appointment.update(
+                    uid=uid,
+                    service_id=service_id,
+                    staff_id=chosen,
+                    start=start,
+                    end=end,
+                    blocked_start=start,
+                    blocked_end=end,
+                    exclusive=True,
+                    status="confirmed",
+                    mode=body["mode"],
+                    video_url=member[staff_at["video_link_template"]],
+                    client_name=body["client"]["name"],
+                    client_email=email,
+                    client_email_key=email.lower(),
+                    notify_by="email",
+                    client_language=body["client"].get("language") or "en",
+                    client_time_zone=member[staff_at["time_zone"]],
+                    backup_callback_number=body["backup"].get("callback_number"),
+                    backup_use_dial_in=False,
+                    accommodation_captions=False,
+                    sequence=0,
+                    manage_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                    created_at=now,
+                    updated_at=now,
                 )
-                (inserted,) = batch(conn, (_INSERT_APPOINTMENT, appointment))
+                (inserted,) = batch(conn, (insert_sql, appointment))
                 # The new id as SQL (pipelined) or as the first parameter of the writes.
                 new_id, first = (_NEW_ID, ()) if pipelined else ("%s", inserted.fetchone())
                 details = {"start": body["start"], "staff_id": chosen, "mode": body["mode"]}
@@ -274,12 +311,23 @@ def create_booking_sql_app(*, pipelined: bool = False) -> Flask:
                     "cancelled": False,
                     "stamp": now.isoformat(),
                 }
+                offsets = service[service_at["reminder_offsets_minutes"]] or []
                 intents = [
-                    ("notify.client", {"template": "booking_confirmation", "state": state}),
+                    (
+                        "notify.client",
+                        {"template": "booking_confirmation", "state": state, "extra": {}},
+                    ),
                     ("notify.staff", {"event": "booked", "state": state}),
                     *(
-                        ("notify.reminder", {"offset_minutes": offset, "state": state})
-                        for offset in staff[0][6]
+                        (
+                            "notify.reminder",
+                            {
+                                "send_at": (start - timedelta(minutes=offset)).isoformat(),
+                                "offset_minutes": offset,
+                                "state": state,
+                            },
+                        )
+                        for offset in sorted(set(offsets), reverse=True)
                         if start - timedelta(minutes=offset) > now + timedelta(minutes=1)
                     ),
                 ]
