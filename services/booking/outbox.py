@@ -67,18 +67,19 @@ def add_intent(
     add_intents(session, appointment, [(kind, payload)])
 
 
-def _client(appointment: Appointment, template: str, **extra: Any) -> Intent:
-    return (
-        "notify.client",
-        {"template": template, "state": notices.state_payload(appointment), "extra": extra},
-    )
+# The intents of one change share its state (notices.state_payload): it is made once per change.
+State = dict[str, Any]
 
 
-def _staff(appointment: Appointment, event: str, **extra: Any) -> Intent:
-    return ("notify.staff", {"event": event, "state": notices.state_payload(appointment), **extra})
+def _client(state: State, template: str, **extra: Any) -> Intent:
+    return ("notify.client", {"template": template, "state": state, "extra": extra})
 
 
-def _reminders(appointment: Appointment, *, now: datetime) -> list[Intent]:
+def _staff(state: State, event: str, **extra: Any) -> Intent:
+    return ("notify.staff", {"event": event, "state": state, **extra})
+
+
+def _reminders(appointment: Appointment, state: State, *, now: datetime) -> list[Intent]:
     """One reminder per offset of the service that is still in the future."""
     reminders = []
     for offset in sorted(set(appointment.service.reminder_offsets_minutes or []), reverse=True):
@@ -87,7 +88,7 @@ def _reminders(appointment: Appointment, *, now: datetime) -> list[Intent]:
             payload = {
                 "send_at": notices.iso(send_at),
                 "offset_minutes": offset,
-                "state": notices.state_payload(appointment),
+                "state": state,
             }
             reminders.append(("notify.reminder", payload))
     return reminders
@@ -100,7 +101,8 @@ def _cancel_reminders(appointment: Appointment) -> Intent:
 
 def add_reminders(session: Session, appointment: Appointment, *, now: datetime) -> None:
     """One reminder per offset of the service that is still in the future."""
-    add_intents(session, appointment, _reminders(appointment, now=now))
+    state = notices.state_payload(appointment)
+    add_intents(session, appointment, _reminders(appointment, state, now=now))
 
 
 def add_cancel_reminders(session: Session, appointment: Appointment) -> None:
@@ -117,32 +119,35 @@ def add_booked(
 ) -> None:
     """Consent requests, confirmation with the invite, staff notice, reminders."""
     requests = [("consent.request", {"template_id": t}) for t in consent_template_ids or []]
+    state = notices.state_payload(appointment)
     add_intents(
         session,
         appointment,
         [
             *requests,
-            _client(appointment, "booking_confirmation"),
-            _staff(appointment, "booked"),
-            *_reminders(appointment, now=now),
+            _client(state, "booking_confirmation"),
+            _staff(state, "booked"),
+            *_reminders(appointment, state, now=now),
         ],
     )
 
 
 def add_invite(session: Session, appointment: Appointment) -> None:
     """The client's confirmation with the invite, once more (a new message, not a replay)."""
-    add_intents(session, appointment, [_client(appointment, "booking_confirmation")])
+    state = notices.state_payload(appointment)
+    add_intents(session, appointment, [_client(state, "booking_confirmation")])
 
 
 def add_cancelled(session: Session, appointment: Appointment, *, reason: str | None) -> None:
     """Reminders withdrawn, CANCEL to the client, notice to staff."""
+    state = notices.state_payload(appointment)
     add_intents(
         session,
         appointment,
         [
             _cancel_reminders(appointment),
-            _client(appointment, "booking_cancelled", reason=reason),
-            _staff(appointment, "cancelled"),
+            _client(state, "booking_cancelled", reason=reason),
+            _staff(state, "cancelled"),
         ],
     )
 
@@ -165,7 +170,9 @@ def add_question_answered(session: Session, question: Question) -> None:
 def add_consent_withdrawn(session: Session, appointment: Appointment, *, form_title: str) -> None:
     """Tell the staff member that the client withdrew a consent tied to the appointment."""
     add_intents(
-        session, appointment, [_staff(appointment, "consent_withdrawn", form_title=form_title)]
+        session,
+        appointment,
+        [_staff(notices.state_payload(appointment), "consent_withdrawn", form_title=form_title)],
     )
 
 
@@ -174,14 +181,15 @@ def add_rescheduled(
 ) -> None:
     """Old reminders withdrawn, updated invite to the client, notice to staff, new reminders."""
     previous = notices.iso(previous_start)
+    state = notices.state_payload(appointment)
     add_intents(
         session,
         appointment,
         [
             _cancel_reminders(appointment),
-            _client(appointment, "booking_rescheduled", previous_start=previous),
-            _staff(appointment, "rescheduled"),
-            *_reminders(appointment, now=now),
+            _client(state, "booking_rescheduled", previous_start=previous),
+            _staff(state, "rescheduled"),
+            *_reminders(appointment, state, now=now),
         ],
     )
 
