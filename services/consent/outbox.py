@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from services.consent.clients import Clients, consent_status_path
 from services.consent.models import ConsentRequest, OutboxItem
@@ -85,24 +85,48 @@ def enqueue_booking_status(
     return item
 
 
-def booking_body(request: ConsentRequest) -> dict[str, Any]:
-    """The body of the consent -> booking contract, from the request as it is now."""
+def booking_body(request: ConsentRequest, default_language: str | None) -> dict[str, Any]:
+    """The body of the consent -> booking contract, from the request as it is now; the form
+    is named as the client is shown it (the organization's default language when the form
+    lacks the client's)."""
     return {
         "template_id": request.version.template_id,
-        "form_title": forms.localize(request.version, request.locale).title,
+        "form_title": forms.request_title(request, default_language),
         "status": request.status,
     }
 
 
-def _call(session: Session, clients: Clients, item: OutboxItem) -> Callable[[], httpx.Response]:
+def _call(
+    session: Session, clients: Clients, item: OutboxItem, default_language: Callable[[], str]
+) -> Callable[[], httpx.Response]:
     """The call an item stands for, made later outside the transaction."""
     client = getattr(clients, item.target)
-    body = item.body
-    if item.target == "booking":
-        body = booking_body(session.get(ConsentRequest, item.request_id))
     key = item.idempotency_key if item.method == "POST" else None
-    method, path = item.method, item.path
+    method, path, body = item.method, item.path, item.body
+    if item.target == "booking":
+        # The status is read now; the organization's language is asked of booking with the
+        # call, outside the transaction (booking down: both wait for the retry).
+        request = session.get(
+            ConsentRequest, item.request_id, options=[joinedload(ConsentRequest.version)]
+        )
+        return lambda: client.request(
+            method, path, json=booking_body(request, default_language()), idempotency_key=key
+        )
     return lambda: client.request(method, path, json=body, idempotency_key=key)
+
+
+def _organization_language(clients: Clients) -> Callable[[], str]:
+    """The organization's default language as booking gives it, asked at most once per batch
+    and only when a call needs it (it raises ServiceCallFailed when booking does not answer,
+    so the call is retried rather than sent with a title in another language)."""
+    language: list[str] = []
+
+    def default_language() -> str:
+        if not language:
+            language.append(clients.booking.organization().default_language)
+        return language[0]
+
+    return default_language
 
 
 def _without_links(body: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -141,7 +165,8 @@ def dispatch(
     now = utcnow()
     with database.transaction() as session:
         items = outbox.claim(session, OutboxItem, now=now, limit=limit, lease=LEASE)
-        calls = [(item.id, _call(session, clients, item)) for item in items]
+        language = _organization_language(clients)
+        calls = [(item.id, _call(session, clients, item, language)) for item in items]
     if not calls:
         return 0
     outcomes = [(item_id, outbox.outcome_of(call)) for item_id, call in calls]

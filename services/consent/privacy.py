@@ -47,10 +47,12 @@ from services.consent.models import (
     DownloadLink,
     OutboxItem,
 )
+from services.consent.operations import forms
 from services.consent.operations.audit import record_event
 from shared.actors import Actor
 from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow
+from shared.pages import current_org
 from shared.privacy import ClientLookup, pseudonym
 from shared.timestamps import utc_iso
 
@@ -120,13 +122,13 @@ def _event_view(event: AuditEvent) -> dict[str, Any]:
     return view
 
 
-def _request_view(found: ConsentRequest) -> dict[str, Any]:
+def _request_view(found: ConsentRequest, default_language: str) -> dict[str, Any]:
     version = found.version
     view: dict[str, Any] = {
         "id": found.id,
         "template_id": version.template_id,
         "template_version": version.number,
-        "form_title": (version.content.get("locales", {}).get(found.locale) or {}).get("title"),
+        "form_title": forms.request_title(found, default_language),
         "status": found.status,
         "verbal": found.verbal,
         "client": {
@@ -190,12 +192,13 @@ def export_client(
     found = requests_of(session=session, client=client)
     restricted = _restricted_of(session, client, config["SECRET_KEY"])
     days = record_retention_days(config)
+    language = current_org().default_language
     return {
         "service": "consent",
         "email": client.email,
         "phones": list(client.phones),
         "data": {
-            "requests": [_request_view(r) for r in found],
+            "requests": [_request_view(r, language) for r in found],
             "restricted_records": [
                 {
                     "request_id": r.id,

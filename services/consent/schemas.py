@@ -19,6 +19,7 @@ from shared.fields import (
     contact_errors,
     default_notify_by,
 )
+from shared.pages import current_org
 from shared.timestamps import utc_iso
 
 _KEY = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="Use lower-case letters, digits and _.")
@@ -266,7 +267,13 @@ class ConsentRequestSchema(ma.Schema):
     status = ma.fields.String()
     template_id = ma.fields.Function(lambda r: r.version.template_id)
     template_version = ma.fields.Function(lambda r: r.version.number)
-    form_title = ma.fields.Function(lambda r: forms.localize(r.version, r.locale).title)
+    form_title = ma.fields.Function(
+        lambda r: forms.request_title(r, current_org().default_language),
+        metadata={
+            "description": "In the client's language, else the organization's default, else "
+            "the form's own."
+        },
+    )
     client_name = ma.fields.String()
     client_email = ma.fields.String(allow_none=True)
     client_phone = ma.fields.String(allow_none=True)

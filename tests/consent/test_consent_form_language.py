@@ -1,6 +1,7 @@
 """A form without the client's language falls back to the organization's default language
-(booking's profile), then to the form's own: on the signing page, in the PDF record and in the
-messages consent sends. A form may be published without English."""
+(booking's profile), then to the form's own: on the signing page, in the PDF record, in the
+messages consent sends, and wherever staff see the form named (the API, booking's appointment,
+the privacy export). A form may be published without English."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from consent_builders import ORIGIN, form_content
 from consent_validators import pdftotext
 from markupsafe import escape
 
+from services.consent import outbox
 from services.consent.models import OutboxItem
 from services.consent.operations import forms, records, requests
 from shared import db as shared_db
 from shared.organization import ORGANIZATION_SOURCE
+from shared.workers import step_on
 
 HTML = {"Accept": "text/html"}
 FRENCH_TITLE = "Enregistrement de la séance et partage d'informations"
@@ -144,6 +147,66 @@ def test_a_form_lacking_both_languages_shows_its_own_never_a_blank_one(
     page = consent_app.test_client().get(f"/sign/{token}", headers=HTML).get_data(as_text=True)
     assert f'<h1 lang="es">{SPANISH_TITLE}</h1>' in page
     assert "Acepto la grabación" in page
+
+
+# --- the form as staff see it named ------------------------------------------------------------
+
+# French only, or English and French: neither has the client's Spanish; the organization's is French.
+NO_SPANISH = pytest.mark.parametrize("languages", [("fr",), ("en", "fr")])
+
+
+def _ask_in_spanish(client_api, admin_headers, languages, **extra) -> dict:
+    template = client_api.post(
+        "/api/v1/templates",
+        json={"name": "Recording", **_content(*languages)},
+        headers=admin_headers,
+    ).get_json()
+    body = {
+        "template_id": template["id"],
+        "client_name": "Ana López",
+        "client_email": "ana@example.org",
+        "locale": "es",
+        "timezone": "America/Toronto",
+        "send": False,
+    }
+    answer = client_api.post("/api/v1/requests", json=body | extra, headers=admin_headers)
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+@NO_SPANISH
+def test_the_request_api_names_a_form_the_client_lacks_in_the_organizations_french(
+    client_api, admin_headers, french_org, languages
+):
+    created = _ask_in_spanish(client_api, admin_headers, languages)
+    assert created["form_title"] == FRENCH_TITLE
+    found = client_api.get(f"/api/v1/requests/{created['id']}", headers=admin_headers)
+    assert found.get_json()["form_title"] == FRENCH_TITLE
+    listed = client_api.get("/api/v1/requests", headers=admin_headers).get_json()
+    assert [r["form_title"] for r in listed] == [FRENCH_TITLE]
+
+
+@NO_SPANISH
+def test_booking_is_told_the_status_of_a_form_the_client_lacks_in_the_organizations_french(
+    consent_app, client_api, admin_headers, french_org, appointment, languages
+):
+    _ask_in_spanish(client_api, admin_headers, languages, appointment_id=appointment.id)
+    step_on(consent_app, outbox.dispatch)
+    _status, consents = appointment.consents()
+    assert [(c["status"], c["form_title"]) for c in consents] == [("pending", FRENCH_TITLE)]
+
+
+@NO_SPANISH
+def test_the_privacy_export_names_a_form_the_client_lacks_in_the_organizations_french(
+    client_api, admin_headers, french_org, languages
+):
+    _ask_in_spanish(client_api, admin_headers, languages)
+    answer = client_api.post(
+        "/api/v1/privacy/clients/export", json={"email": "ana@example.org"}, headers=admin_headers
+    )
+    assert answer.status_code == 200, answer.get_json()
+    [request] = answer.get_json()["data"]["requests"]
+    assert request["client"]["locale"] == "es" and request["form_title"] == FRENCH_TITLE
 
 
 def test_a_form_published_without_english_is_accepted_and_signable(

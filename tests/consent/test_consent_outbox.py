@@ -3,9 +3,8 @@ kept and retried when the other service is down, never dropped."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -233,65 +232,6 @@ def test_expired_requests_are_marked_and_booking_told(consent_app, consent):
 
 
 # --- through booking ---------------------------------------------------------------------------
-
-
-def _next_monday() -> date:
-    today = datetime.now(UTC).date() + timedelta(days=7)
-    return today + timedelta(days=(0 - today.weekday()) % 7)
-
-
-@pytest.fixture
-def appointment(booking_app, make_token):
-    """A real appointment booked through booking's API (a service with no required forms)."""
-    client = booking_app.test_client()
-    admin = {"Authorization": f"Bearer {make_token('booking', 'admin')}"}
-    staff = client.post(
-        "/api/v1/staff",
-        json={
-            "name": "Amira Haddad",
-            "email": "amira@maple.example",
-            "time_zone": "America/Toronto",
-        },
-        headers=admin,
-    ).get_json()
-    rules = [{"weekday": d, "start_time": "09:00", "end_time": "17:00"} for d in range(5)]
-    client.put(
-        f"/api/v1/staff/{staff['id']}/availability/rules", json={"rules": rules}, headers=admin
-    )
-    service = client.post(
-        "/api/v1/services",
-        json={
-            "name": "Settlement intake",
-            "slug": "intake",
-            "duration_minutes": 45,
-            "modes": ["video", "phone"],
-            "staff_ids": [staff["id"]],
-        },
-        headers=admin,
-    ).get_json()
-    start = datetime.combine(_next_monday(), time(10), tzinfo=ZoneInfo("America/Toronto"))
-    response = client.post(
-        "/api/v1/appointments",
-        json={
-            "service_id": service["id"],
-            "start": start.astimezone(UTC).isoformat(),
-            "mode": "phone",
-            "client": {"name": "Ana López", "email": "ana@example.org", "phone": "+14165550101"},
-            "backup": {"callback_number": "+14165550101"},
-        },
-        headers=admin,
-    )
-    assert response.status_code == 201, response.get_json()
-
-    class Booked:
-        id = response.get_json()["appointment"]["id"]
-
-        @staticmethod
-        def consents():
-            found = client.get(f"/api/v1/appointments/{Booked.id}", headers=admin).get_json()
-            return found["consent_status"], found["consents"]
-
-    return Booked
 
 
 def test_booking_sees_consent_status_change_through_the_outbox(consent_app, consent, appointment):

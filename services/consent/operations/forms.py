@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
 from services.consent.errors import TemplateArchived, TemplateNotFound, VersionNotFound
-from services.consent.models import MAX_ID, FormTemplate, FormVersion
+from services.consent.models import MAX_ID, ConsentRequest, FormTemplate, FormVersion
 from shared.db import utcnow
 from shared.languages import LANGUAGES
 
@@ -154,6 +154,17 @@ def form_locale(version: FormVersion, *wanted: str | None) -> str:
         if locale in locales:
             return locale
     return next((code for code in LOCALES if code in locales), min(locales))
+
+
+def request_title(request: ConsentRequest, default_language: str | None) -> str:
+    """The title of a request's form wherever it is named outside the signing page (messages,
+    the API, booking's appointment, the privacy export): in the client's language, else in
+    the organization's default, else in the form's own, the language the client is shown the
+    form in (see form_locale)."""
+    version = request.version
+    return version.content["locales"][form_locale(version, request.locale, default_language)][
+        "title"
+    ]
 
 
 def localize(version: FormVersion, locale: str | None, *fallbacks: str | None) -> LocalizedForm:

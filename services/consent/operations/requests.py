@@ -225,7 +225,7 @@ def create_request(
         details={"template_id": template.id, "version": request.version.number, "send": send},
     )
     url = signing_url(settings, token)
-    title = _form(request, settings).title
+    title = forms.request_title(request, settings.org.default_language)
     if send:
         _send_link(session=session, request=request, url=url, settings=settings)
     if appointment_id is not None:
@@ -266,7 +266,7 @@ def _send_link(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": _form(request, settings).title,
+                "form_title": forms.request_title(request, settings.org.default_language),
                 "signing_url": url,
                 "expires_at": utc_iso(request.expires_at),
                 **settings.org.message_context(request.locale),
@@ -588,7 +588,7 @@ def _after_signing(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": _form(request, settings).title,
+                "form_title": forms.request_title(request, settings.org.default_language),
                 "download_url": url,
                 "expires_at": utc_iso(link.expires_at),
                 **settings.org.message_context(request.locale),
@@ -665,7 +665,7 @@ def withdraw(
             "locale": request.locale,
             "data": {
                 "client_name": request.client_name,
-                "form_title": _form(request, settings).title,
+                "form_title": forms.request_title(request, settings.org.default_language),
                 **settings.org.message_context(request.locale),
             },
         },
