@@ -297,3 +297,68 @@ def test_the_openapi_document_describes_the_guidance_and_its_limit(booking_app):
             described = schemas[name]["properties"][field]
             assert described["maxLength"] == 2000, (name, field)
             assert "never HTML" in described["description"], (name, field)
+
+
+def test_the_staff_notice_tells_staff_what_the_client_was_told_in_the_staffs_language(
+    booking_app, notify_app, make_service, make_staff, make_token, next_weekday, at, booking_body
+):
+    """The staff member reads the join instructions (video) or the access notes (in person) in
+    their own language (French here) in the booked and rescheduled notices, text and HTML."""
+    staff = make_staff(languages=["fr"])
+    service = make_service(
+        staff=[staff],
+        **ENGLISH,
+        modes=["video", "in_person"],
+        location=ADDRESS,
+        translations=VERSIONS,
+    )
+    client = booking_app.test_client()
+    client_in_arabic = CLIENT | {"language": "ar"}
+    ids = {}
+    for day, mode in ((1, "video"), (2, "in_person")):
+        body = booking_body(
+            service.id, at(next_weekday(day), 10), client=client_in_arabic, mode=mode
+        )
+        response = client.post("/api/v1/appointments", json=body)
+        assert response.status_code == 201, response.get_json()
+        ids[mode] = response.get_json()["appointment"]["id"]
+    moved = client.post(
+        f"/api/v1/appointments/{ids['in_person']}/reschedule",
+        json={"start": at(next_weekday(2), 11).isoformat()},
+        headers={"Authorization": f"Bearer {make_token('booking', 'admin')}"},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    step_on(booking_app, outbox.dispatch)
+    with get_db(notify_app).transaction() as session:
+        notices = session.scalars(
+            sa.select(Message)
+            .where(Message.template == "booking_staff_notice")
+            .order_by(Message.id)
+        ).all()
+        shown = [
+            (
+                m.data["event"],
+                m.data["mode"],
+                m.locale,
+                rendering.render(template=m.template, locale=m.locale, data=m.data),
+            )
+            for m in notices
+        ]
+    assert [(event, mode) for event, mode, _, _ in shown] == [
+        ("booked", "video"),
+        ("booked", "in_person"),
+        ("rescheduled", "in_person"),
+    ]
+    for event, mode, locale, rendered in shown:
+        assert locale == "fr"
+        told, not_told = (
+            ("join_instructions", "access_notes")
+            if mode == "video"
+            else ("access_notes", "join_instructions")
+        )
+        for line in VERSIONS["fr"][told].split("\n"):
+            assert line in rendered.text, (event, mode)
+            assert line in rendered.html, (event, mode)
+        assert VERSIONS["fr"][not_told].split("\n")[0] not in rendered.text + rendered.html
+        assert english_left(rendered.text + rendered.html) == [], (event, mode)
+        assert VERSIONS["ar"][told].split("\n")[0] not in rendered.text  # the client's language
