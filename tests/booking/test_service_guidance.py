@@ -1,7 +1,9 @@
 """A service's join instructions (video, phone) and access notes (in person), in the client's
 language with the default language's as fallback: through the API (validated, at most 2,000
 characters), on the confirmation/manage page, in the confirmation and reminder emails (real
-SMTP), in the invite and the calendar file; never in the SMS, which links to the page."""
+SMTP), in the invite and the calendar file, in the staff member's notices (in their language);
+never in the SMS, which links to the page. The access notes also show on the booking page before
+a time is chosen."""
 
 from __future__ import annotations
 
@@ -297,3 +299,110 @@ def test_the_openapi_document_describes_the_guidance_and_its_limit(booking_app):
             described = schemas[name]["properties"][field]
             assert described["maxLength"] == 2000, (name, field)
             assert "never HTML" in described["description"], (name, field)
+
+
+def place_on(html: str) -> str:
+    """The booking page's in-person place: its address, map link and access notes."""
+    return html.split('id="in-person-place"', 1)[1].split("</div>", 1)[0]
+
+
+@pytest.mark.parametrize("lang", ["fr", "ar"])
+def test_the_booking_page_shows_the_access_notes_before_a_time_is_chosen(
+    booking_app, service, lang
+):
+    """Step-free entrance, floor, buzzer: a client can tell whether they can get in before
+    choosing a time, under the address and its map link, in the page's language."""
+    client = booking_app.test_client()
+    for args in ({"lang": lang}, {"lang": lang, "mode": "in_person", "tz": "America/Toronto"}):
+        html = client.get(f"/{service.slug}", query_string=args, headers=HTML).text
+        place = place_on(html)
+        assert f"<bdi>{ADDRESS}</bdi>" in place  # its number stays first in Arabic
+        assert place.index('id="map-link"') < place.index('id="access-notes"')
+        assert VERSIONS[lang]["access_notes"] in place
+        assert english_left(html) == []
+        assert html.index('id="in-person-place"') < html.index("<form")
+
+
+def test_the_booking_page_shows_access_notes_as_text_never_as_html(booking_app, make_service):
+    service = make_service(modes=["in_person"], location=ADDRESS, access_notes="Door <b>B</b>")
+    html = booking_app.test_client().get(f"/{service.slug}", headers=HTML).text
+    assert "Door &lt;b&gt;B&lt;/b&gt;" in place_on(html)
+    assert "<b>B" not in html
+
+
+def test_a_video_booking_page_shows_no_access_notes(booking_app, make_service, service):
+    client = booking_app.test_client()
+    video_only = make_service(**ENGLISH, modes=["video"], location=ADDRESS)
+    html = client.get(f"/{video_only.slug}", query_string={"lang": "fr"}, headers=HTML).text
+    assert 'id="in-person-place"' not in html
+    assert ENGLISH["access_notes"] not in html
+    # A service offering in person too, once the client chose video: none either.
+    args = {"lang": "fr", "mode": "video", "tz": "America/Toronto"}
+    html = client.get(f"/{service.slug}", query_string=args, headers=HTML).text
+    assert 'id="in-person-place"' not in html
+    assert VERSIONS["fr"]["access_notes"] not in html
+
+
+def test_the_staff_notice_tells_staff_what_the_client_was_told_in_the_staffs_language(
+    booking_app, notify_app, make_service, make_staff, make_token, next_weekday, at, booking_body
+):
+    """The staff member reads the join instructions (video) or the access notes (in person) in
+    their own language (French here) in the booked and rescheduled notices, text and HTML."""
+    staff = make_staff(languages=["fr"])
+    service = make_service(
+        staff=[staff],
+        **ENGLISH,
+        modes=["video", "in_person"],
+        location=ADDRESS,
+        translations=VERSIONS,
+    )
+    client = booking_app.test_client()
+    client_in_arabic = CLIENT | {"language": "ar"}
+    ids = {}
+    for day, mode in ((1, "video"), (2, "in_person")):
+        body = booking_body(
+            service.id, at(next_weekday(day), 10), client=client_in_arabic, mode=mode
+        )
+        response = client.post("/api/v1/appointments", json=body)
+        assert response.status_code == 201, response.get_json()
+        ids[mode] = response.get_json()["appointment"]["id"]
+    moved = client.post(
+        f"/api/v1/appointments/{ids['in_person']}/reschedule",
+        json={"start": at(next_weekday(2), 11).isoformat()},
+        headers={"Authorization": f"Bearer {make_token('booking', 'admin')}"},
+    )
+    assert moved.status_code == 200, moved.get_json()
+    step_on(booking_app, outbox.dispatch)
+    with get_db(notify_app).transaction() as session:
+        notices = session.scalars(
+            sa.select(Message)
+            .where(Message.template == "booking_staff_notice")
+            .order_by(Message.id)
+        ).all()
+        shown = [
+            (
+                m.data["event"],
+                m.data["mode"],
+                m.locale,
+                rendering.render(template=m.template, locale=m.locale, data=m.data),
+            )
+            for m in notices
+        ]
+    assert [(event, mode) for event, mode, _, _ in shown] == [
+        ("booked", "video"),
+        ("booked", "in_person"),
+        ("rescheduled", "in_person"),
+    ]
+    for event, mode, locale, rendered in shown:
+        assert locale == "fr"
+        told, not_told = (
+            ("join_instructions", "access_notes")
+            if mode == "video"
+            else ("access_notes", "join_instructions")
+        )
+        for line in VERSIONS["fr"][told].split("\n"):
+            assert line in rendered.text, (event, mode)
+            assert line in rendered.html, (event, mode)
+        assert VERSIONS["fr"][not_told].split("\n")[0] not in rendered.text + rendered.html
+        assert english_left(rendered.text + rendered.html) == [], (event, mode)
+        assert VERSIONS["ar"][told].split("\n")[0] not in rendered.text  # the client's language

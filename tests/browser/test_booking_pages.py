@@ -11,6 +11,7 @@ import pytest
 from browser_checks import (
     ACCESS_NOTES_AR,
     PHONE,
+    WCAG_22_AA,
     check_accessibility,
     expect_heading,
     narrow_enough,
@@ -233,7 +234,7 @@ def test_month_calendar_is_used_with_the_keyboard_at_390_px(served, browser, cli
 
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])
-def test_in_person_confirmation_shows_access_notes_under_the_address_and_passes_axe(
+def test_in_person_access_notes_show_before_a_time_is_chosen_and_once_booked_with_axe(
     served, browser, clinic, lang
 ):
     context = browser.new_context(
@@ -247,6 +248,15 @@ def test_in_person_confirmation_shows_access_notes_under_the_address_and_passes_
         page = context.new_page()
         problems = watch_console(page)
         page.goto(f"{served.base}/booking/{clinic}?lang={lang}")
+        expected = ACCESS_NOTES_AR if lang == "ar" else "Side entrance, step-free.\n2nd floor"
+        # Before choosing a time: under the address and its map link, above the choice of mode.
+        _visit(page, None, f"booking-in-person-step1-{lang}", found)
+        before = page.locator("#in-person-place #access-notes")
+        assert before.is_visible()
+        assert before.bounding_box()["y"] > page.locator("#map-link").bounding_box()["y"]
+        assert before.bounding_box()["y"] < page.locator("#choose-mode").bounding_box()["y"]
+        assert expected in before.inner_text()
+        assert check_accessibility(page, WCAG_22_AA) == []
         page.locator("#mode-in_person").check()
         page.locator("#show-times").click()
         page.locator("#slot-list input[type=radio]").first.check()
@@ -261,7 +271,6 @@ def test_in_person_confirmation_shows_access_notes_under_the_address_and_passes_
         assert notes.is_visible()
         # Below the address and its map link, in the client's language (English without one).
         assert notes.bounding_box()["y"] > page.locator("#map-link").bounding_box()["y"]
-        expected = ACCESS_NOTES_AR if lang == "ar" else "Side entrance, step-free.\n2nd floor"
         assert expected in notes.inner_text()
         assert found == {}, found
         assert problems == [], problems
