@@ -330,10 +330,13 @@ _PLAIN = str.maketrans(
         "\u2013": "-",
         "\u2014": "-",
         "\u2026": "...",
-        "\u200e": "",
-        "\u200f": "",
+        "\u200f": "",  # Babel's right-to-left marks in Arabic numeric dates, always dropped
     }
 )
+# The left-to-right mark the Arabic templates put before the phone number, so the bidi
+# algorithm keeps its groups in order (one UTF-16 unit; an isolate, LRI ... PDI, takes two):
+# a UCS-2 body keeps it, a GSM-7 one goes without (it would make the body UCS-2).
+LEFT_TO_RIGHT_MARK = "\u200e"
 
 
 def is_gsm(text: str) -> bool:
@@ -352,9 +355,10 @@ def _folded(char: str) -> str:
 def sms_body(text: str) -> str:
     """The text as sent: plain spaces, quotes and dashes; and, when a few accented Latin letters
     are all that keep it out of GSM-7 (Spanish "sáb", French "août"), those letters without
-    their accents, so it costs a third of the segments. Other scripts (Arabic) stay as written."""
+    their accents, so it costs a third of the segments. Other scripts (Arabic) stay as written,
+    with their left-to-right marks."""
     plain = text.translate(_PLAIN)
-    folded = "".join(_folded(c) for c in plain)
+    folded = "".join(_folded(c) for c in plain.replace(LEFT_TO_RIGHT_MARK, ""))
     return folded if is_gsm(folded) else plain
 
 

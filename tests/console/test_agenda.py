@@ -154,3 +154,24 @@ def test_invite_labels_read_notifys_statuses_and_attempts():
         assert invite_label({"status": "sent", "attempts": [{}]}) == "Delivered"
         assert invite_label({"status": "failed", "attempts": [{}, {}, {}]}) == "Failed (3 attempts)"
         assert invite_label(None) == "Unknown"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("ar", "الأوقات بتوقيت <bdi>America/Toronto</bdi>."),
+        ("en", "Times in <bdi>America/Toronto</bdi>."),
+    ],
+)
+def test_the_time_zone_keeps_its_place_in_a_right_to_left_sentence(
+    make_staff, sign_in, future_day, lang, said
+):
+    # "America/Toronto" is Latin text in an Arabic sentence: without an isolate, the period
+    # after it lands on the wrong side. The templates put the <bdi>, so every language has it.
+    make_staff(email="amira@maple.example")
+    client = sign_in("amira@maple.example")
+    agenda = client.get(f"/?day={future_day}&lang={lang}").text
+    direction = "rtl" if lang == "ar" else "ltr"
+    assert f'<html lang="{lang}" dir="{direction}">' in agenda and said in agenda
+    assert said in client.get("/availability").text  # the language is remembered
+    assert said.removesuffix(".") in client.get("/questions").text

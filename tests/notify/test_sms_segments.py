@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from notify_builders import booking_data
 
+from services.booking.demo import PROFILE as DEMO_PROFILE
 from services.notify import rendering
 from services.notify.channels import SmsSize, sms_body, sms_size
 from shared.languages import LANGUAGES
+from shared.organization import OrgProfile
 
 PUBLIC = "https://book.maplecommunity.org"  # a realistic long public address
 LONG = {
@@ -93,11 +95,60 @@ def test_client_sms_says_replies_are_not_read_and_gives_the_phone_only_when_know
         "es": ("No leemos las respuestas.", "Preguntas:"),
         "ar": ("لا نقرأ الردود.", "للاستفسار:"),
     }[locale]
+    # Arabic marks the number left to right (test_arabic_sms_keep_the_phone_number_...).
+    number = ("\u200e" if locale == "ar" else "") + "+1 416 555 0199"
     with_phone = rendered("booking_cancelled", locale)
     without = rendered("booking_cancelled", locale, org_phone=None)
-    assert with_phone.endswith(f"{asking} +1 416 555 0199. {said}")
+    assert with_phone.endswith(f"{asking} {number}. {said}")
     # No phone number: its whole sentence goes, no dangling "Questions:".
     assert without.endswith(said) and asking not in without and "  " not in without
+
+
+# Characters that steer the bidi algorithm: LRM, RLM, the embeddings and overrides, the isolates.
+BIDI_CONTROLS = "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def demo_sms(template: str, locale: str) -> str:
+    """The SMS with the demo organization's profile (its phone: +1 416-555-0123)."""
+    return rendered(template, locale, **OrgProfile.from_api(DEMO_PROFILE).message_context(locale))
+
+
+def test_arabic_sms_keep_the_phone_number_left_to_right_within_their_segments():
+    """In a right-to-left sentence the number's digits are Arabic numbers to the bidi algorithm
+    and its groups come out reversed ("0123-555-416 1+"): a left-to-right mark before it makes
+    them one left-to-right run, in the order they were written. One UTF-16 unit: an isolate
+    (LRI ... PDI) takes two, and the long confirmation (LONG) has room for one only."""
+    for template in ("booking_confirmation", "booking_reminder", "booking_cancelled"):
+        body = demo_sms(template, "ar")
+        assert "للاستفسار: \u200e+1 416-555-0123. لا نقرأ الردود." in body, body
+        assert body.count("\u200e") == 1 and not (set(BIDI_CONTROLS) - {"\u200e"}) & set(body)
+        assert sms_size(body).segments == sms_size(body.replace("\u200e", "")).segments
+        assert sms_size(body).segments <= expected_most(template, "ar", video=False)
+    assert sms_size(demo_sms("booking_confirmation", "ar")) == SmsSize("UCS-2", 3)
+
+
+def test_sms_in_left_to_right_languages_carry_no_direction_marks():
+    for template in rendering.TEMPLATES:
+        for locale in ("en", "fr", "es"):
+            body = demo_sms(template, locale)
+            assert not set(BIDI_CONTROLS) & set(body), (template, locale, body)
+    link = "https://book.maplecommunity.org/booking/m/" + "A" * 32
+    assert [demo_sms("booking_confirmation", locale) for locale in ("en", "fr", "es")] == [
+        "Maple Community Services: appointment confirmed, Wed, Sep 16 2:30 PM. "
+        f"Change/cancel: {link} Questions: +1 416-555-0123. Replies are not read.",
+        "Maple Community Services : rendez-vous confirmé le mer. 16 sept. 14:30. "
+        f"Modifier/annuler : {link} Questions : +1 416-555-0123. Réponses non lues.",
+        "Maple Community Services: cita confirmada el mié, 16 sept 14:30. "
+        f"Cambiar/cancelar: {link} Preguntas: +1 416-555-0123. No leemos las respuestas.",
+    ]
+
+
+def test_a_left_to_right_mark_stays_in_a_ucs_2_body_and_goes_from_a_gsm_7_one():
+    assert sms_body("Questions: \u200e+1 416-555-0123.") == "Questions: +1 416-555-0123."
+    assert sms_size(sms_body("\u200e" + "a" * 160)) == SmsSize("GSM-7", 1)
+    arabic = "للاستفسار: \u200e+1 416-555-0123."
+    assert sms_body(arabic) == arabic
+    assert sms_body("16\u200f/09\u200f/2026 م") == "16/09/2026 م"  # Babel's RLMs: dropped as before
 
 
 def test_gsm_7_counts_160_then_153_and_extension_characters_twice():
