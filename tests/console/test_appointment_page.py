@@ -306,3 +306,16 @@ def test_times_are_the_persons_wall_clock_on_a_dst_day(amira, book, sign_in):
     html = sign_in("amira@maple.example").get(f"/appointments/{appointment}").text
     assert "10:00\u202fPM" in html or "10:00 PM" in html
     assert "10:45" in html and "(America/Toronto)" in html
+
+
+def test_the_free_times_line_isolates_names_and_zone_in_a_right_to_left_page(
+    amira, book, sign_in, future_day
+):
+    # Names and the zone are Latin text in an Arabic sentence: each in its own <bdi>, so
+    # their direction cannot reorder the words and punctuation around them.
+    appointment = book(amira, local(future_day, 10))
+    html = sign_in("amira@maple.example").get(f"/appointments/{appointment}?lang=ar").text
+    assert 'dir="rtl"' in html
+    line = re.search(r'<p class="muted">([^<]*<bdi>[^\n]*America/Toronto</bdi>\.)</p>', html)
+    assert line is not None, html
+    assert "<bdi>Amira Haddad</bdi>" in line.group(1) and line.group(1).count("<bdi>") == 3
