@@ -183,3 +183,25 @@ def test_a_staff_members_pages_hold_only_their_questions_whatever_the_cursor(
     borrowed = api(booking_app, bo_token, "GET", admin_link).get_json()
     assert {q["id"] for q in borrowed} <= set(seen_by_bo)
     assert all(q["appointment_id"] in (bos.id, None) for q in borrowed)
+
+
+def _cursor(*values) -> str:
+    return questions.encode_cursor(values[0], list(values[1:]))
+
+
+@pytest.mark.parametrize(
+    "status, cursor",
+    [
+        ("answered", _cursor("answered", "0001-01-01T00:00:00+05:00", 1)),  # before year 1 UTC
+        ("answered", _cursor("answered", "2026-11-02T09:00:00", 1)),  # no zone
+        ("answered", _cursor("answered", "2026-11-02T09:00:00+00:00", 2**40)),
+        ("answered", _cursor("answered", "2026-11-02T09:00:00+00:00", True)),
+        ("open", _cursor("open", 1, "2026-11-02T09:00:00+00:00", 1)),  # a flag, not a boolean
+        ("open", _cursor("open", "2026-11-02T09:00:00+00:00", 1)),  # the flag left out
+    ],
+)
+def test_an_edited_cursor_is_a_422_problem_not_an_error(booking_app, make_token, status, cursor):
+    admin = make_token("booking", "admin")
+    response = api(booking_app, admin, "GET", f"/api/v1/questions?status={status}&cursor={cursor}")
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]

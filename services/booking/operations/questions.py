@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -172,6 +172,7 @@ def _visible(staff_id: int | None) -> sa.ColumnElement[bool]:
 
 PAGE_DEFAULT = 50
 PAGE_MAX = 200
+_MAX_ID = 2**31  # ids are 32-bit integers
 # A staff member has answered in the thread already (the client wrote back since).
 _ANSWERED_BEFORE = (
     sa.exists()
@@ -215,27 +216,29 @@ def decode_cursor(cursor: str, status: str | None) -> list:
     A cursor only says where a page starts: the caller's visibility and the status filter
     still apply, so a made-up cursor shows nothing more than the first page's filter does.
     """
+    refused = ValueError("Not a cursor of this list.")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         kind, *values = json.loads(raw)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise ValueError("Not a cursor of this list.") from exc
+        raise refused from exc
     if kind != (status or "") or len(values) != len(_sort_key(status)):
-        raise ValueError("Not a cursor of this list.")
-    if status == "open":
-        answered_before, *values = values
-        if not isinstance(answered_before, bool):
-            raise ValueError("Not a cursor of this list.")
-    moment, question_id = values
+        raise refused
+    flags, (moment, question_id) = values[:-2], values[-2:]
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise refused
     if not isinstance(moment, str) or type(question_id) is not int:
-        raise ValueError("Not a cursor of this list.")
+        raise refused
+    if not 0 < question_id < _MAX_ID:
+        raise refused
     try:
         at = datetime.fromisoformat(moment)
-    except ValueError as exc:
-        raise ValueError("Not a cursor of this list.") from exc
-    if at.tzinfo is None:
-        raise ValueError("Not a cursor of this list.")
-    return [answered_before, at, question_id] if status == "open" else [at, question_id]
+        at = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError) as exc:
+        raise refused from exc
+    if at is None:
+        raise refused
+    return [*flags, at, question_id]
 
 
 def list_questions(
@@ -249,8 +252,9 @@ def list_questions(
     """One page of the questions the caller may see (those of one status when given), in the
     order of `_sort_key`, starting after `cursor` (a decoded one: `decode_cursor`).
 
-    Keyset paging: the next page starts after the last question shown, so questions that
-    arrive meanwhile never shift it (a new open one comes after, an answered one before).
+    Keyset paging: the next page starts after the last question shown, so a question that
+    arrives meanwhile never shifts it: it lands before that (on a page already read: a newly
+    answered one, say) or after it.
     """
     key = _sort_key(status)
     descending = status in ("answered", "closed")
