@@ -551,6 +551,8 @@ class Question(Base):
     __table_args__ = (
         sa.CheckConstraint("status in ('open', 'answered', 'closed')", name="status"),
         sa.Index("ix_questions_status_id", "status", "id"),
+        # The answered and closed lists, a page at a time, the most recently updated first.
+        sa.Index("ix_questions_status_updated_at_id", "status", "updated_at", "id"),
         sa.Index("ix_questions_contact_key_created_at", "contact_key", "created_at"),
     )
 

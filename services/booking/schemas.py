@@ -15,6 +15,7 @@ from services.booking.models import (
     OUTCOMES,
     STATUSES,
 )
+from services.booking.operations import questions as question_operations
 from shared.fields import (
     NOTIFY_BY,
     Day,
@@ -860,10 +861,39 @@ class FaqQueryArgsSchema(ma.Schema):
 
 
 class QuestionQueryArgsSchema(ma.Schema):
+    """GET /questions: which list, and which page of it."""
+
     status = fields.String(
         validate=validate.OneOf(("open", "answered", "closed")),
         metadata={"description": "open (waiting for staff), answered or closed"},
     )
+    limit = fields.Integer(
+        load_default=question_operations.PAGE_DEFAULT,
+        validate=validate.Range(1, question_operations.PAGE_MAX),
+        metadata={"description": "Questions per page."},
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(1, 500),
+        metadata={
+            "description": "Where the page starts: copy it from the previous page's "
+            '`Link: <...>; rel="next"` header (opaque; it belongs to one status).'
+        },
+    )
+
+    @validates_schema
+    def _cursor_of_this_list(self, data, **kwargs):
+        if data.get("cursor") is not None:
+            try:
+                question_operations.decode_cursor(data["cursor"], data.get("status"))
+            except ValueError as exc:
+                raise ma.ValidationError(str(exc), "cursor") from exc
+
+    @ma.post_load
+    def _decoded_cursor(self, data, **kwargs):
+        if data.get("cursor") is not None:
+            data["cursor"] = question_operations.decode_cursor(data["cursor"], data.get("status"))
+        return data
 
 
 class QuestionCountSchema(ma.Schema):

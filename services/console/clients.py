@@ -79,6 +79,22 @@ class ConsoleClient(ServiceClient):
         return self.call("POST", REVOKE_PATH, json={"token_id": token_id})
 
 
+@dataclass(frozen=True)
+class QuestionPage:
+    """A page of questions and the cursor of the next one (None: the last page)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def _next_cursor(response: httpx.Response) -> str | None:
+    """The cursor in the `Link: <...>; rel="next"` header, or None."""
+    url = response.links.get("next", {}).get("url")
+    if not url:
+        return None
+    return httpx.URL(url).params.get("cursor")
+
+
 class BookingClient(ConsoleClient):
     """Booking's API as the console calls it."""
 
@@ -264,9 +280,21 @@ class BookingClient(ConsoleClient):
 
     # --- "ask us": clients' questions (the Questions page) ---
 
-    def questions(self, status: str | None = None) -> list[dict[str, Any]]:
-        """The questions the person may answer, oldest first (`status`: open, answered, closed)."""
-        return self.call("GET", "/api/v1/questions", params={"status": status} if status else None)
+    def questions(
+        self, status: str | None = None, *, cursor: str | None = None, limit: int = 50
+    ) -> QuestionPage:
+        """One page of the questions the person may answer (`status`: open, never answered
+        first then oldest first; answered or closed: the most recently updated first), from
+        `cursor` (a page's `next_cursor`) or the first."""
+        params: dict[str, Any] = {"limit": limit}
+        if status:
+            params["status"] = status
+        if cursor:
+            params["cursor"] = cursor
+        response = self.request("GET", "/api/v1/questions", params=params, expect=(200,))
+        if response.status_code >= 400:
+            raise ApiProblem.from_response(response)
+        return QuestionPage(items=response.json(), next_cursor=_next_cursor(response))
 
     def open_question_count(self) -> int:
         """How many of those wait for an answer (the nav's badge)."""

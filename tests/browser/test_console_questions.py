@@ -126,3 +126,52 @@ def test_a_closed_thread_refuses_the_clients_reply(served, page, browser, setup)
     narrow_enough(client)
     client.context.close()
     assert page.console_problems == []
+
+
+def _stored_questions(served, count: int, suffix: str) -> None:
+    """`count` more open questions, straight into booking's database (the help center's form
+    is rate-limited per address)."""
+    from services.booking.operations import questions
+    from shared.db import Database
+
+    database = Database(f"sqlite:///{served.instance / 'booking.db'}")
+    try:
+        with database.transaction() as session:
+            for n in range(count):
+                questions.ask(
+                    session=session,
+                    body=f"Question {n} ({suffix})",
+                    secret="paging-test",
+                    language="en",
+                    name="Li Wei",
+                    email=f"li-{suffix}@example.org",
+                )
+    finally:
+        database.engine.dispose()
+
+
+def test_the_next_page_of_questions_is_reached_with_the_keyboard(served, page, setup):
+    suffix = uuid.uuid4().hex[:8]
+    _stored_questions(served, 55, suffix)
+    page.goto(f"{served.base}/console/questions?lang=en")
+    assert page.locator("#questions > li").count() == 50
+    page.locator("body").focus()
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "next-page":
+            break
+    assert page.evaluate("document.activeElement.id") == "next-page"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"cursor="))
+    assert 1 <= page.locator("#questions > li").count() <= 50
+    assert f"Question 54 ({suffix})" in page.locator("#questions").inner_text()
+    assert page.get_by_role("link", name="First page").count() == 1
+    later = page.url
+    for lang in ("en", "ar"):
+        page.goto(f"{later}&lang={lang}")
+        assert page.locator("html").get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+        assert page.locator("#first-page").is_visible()
+        assert check_accessibility(page, WCAG_22_AA) == [], lang
+        narrow_enough(page)
+        screenshot(page, f"console/questions-page-2-{lang}")
+    assert page.console_problems == []

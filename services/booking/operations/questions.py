@@ -9,12 +9,16 @@ with the secret key and only its hash is stored); no message body carries the th
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import secrets
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.booking import outbox
 from services.booking.errors import QuestionClosed, TooManyQuestions, TooManyReplies
@@ -166,12 +170,116 @@ def _visible(staff_id: int | None) -> sa.ColumnElement[bool]:
     return sa.or_(Question.appointment_id.is_(None), Question.appointment_id.in_(theirs))
 
 
-def list_questions(*, session: Session, staff_id: int | None, status: str | None) -> list[Question]:
-    """The questions the caller may see, oldest first (those of one status when given)."""
-    query = sa.select(Question).where(_visible(staff_id)).order_by(Question.id)
+PAGE_DEFAULT = 50
+PAGE_MAX = 200
+_MAX_ID = 2**31  # ids are 32-bit integers
+# A staff member has answered in the thread already (the client wrote back since).
+_ANSWERED_BEFORE = (
+    sa.exists()
+    .where(QuestionMessage.question_id == Question.id, QuestionMessage.author == "staff")
+    .correlate(Question)
+)
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    """One page of a list, and the cursor of the next page (None: this is the last one)."""
+
+    items: list[Question]
+    next_cursor: str | None
+
+
+def _sort_key(status: str | None) -> list[sa.ColumnElement]:
+    """What a list is ordered by (every key ascending but answered and closed: descending).
+
+    open: never answered first, then oldest first (the console's Waiting tab); answered and
+    closed: the most recently updated first (those lists grow forever: ix_questions_status_
+    updated_at_id serves them); no status: oldest first.
+    """
+    if status == "open":
+        return [_ANSWERED_BEFORE, Question.created_at, Question.id]
+    if status in ("answered", "closed"):
+        return [Question.updated_at, Question.id]
+    return [Question.created_at, Question.id]
+
+
+def encode_cursor(status: str | None, values: list) -> str:
+    """An opaque cursor: the list it belongs to and the sort key of the page's last question."""
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps([status or "", *plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, status: str | None) -> list:
+    """The sort key a cursor of the `status` list carries; ValueError if it is not one.
+
+    A cursor only says where a page starts: the caller's visibility and the status filter
+    still apply, so a made-up cursor shows nothing more than the first page's filter does.
+    """
+    refused = ValueError("Not a cursor of this list.")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, *values = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise refused from exc
+    if kind != (status or "") or len(values) != len(_sort_key(status)):
+        raise refused
+    flags, (moment, question_id) = values[:-2], values[-2:]
+    if not all(isinstance(flag, bool) for flag in flags):
+        raise refused
+    if not isinstance(moment, str) or type(question_id) is not int:
+        raise refused
+    if not 0 < question_id < _MAX_ID:
+        raise refused
+    try:
+        at = datetime.fromisoformat(moment)
+        at = at.astimezone(UTC) if at.tzinfo is not None else None
+    except (ValueError, OverflowError) as exc:
+        raise refused from exc
+    if at is None:
+        raise refused
+    return [*flags, at, question_id]
+
+
+def list_questions(
+    *,
+    session: Session,
+    staff_id: int | None,
+    status: str | None,
+    limit: int = PAGE_DEFAULT,
+    cursor: list | None = None,
+) -> QuestionPage:
+    """One page of the questions the caller may see (those of one status when given), in the
+    order of `_sort_key`, starting after `cursor` (a decoded one: `decode_cursor`).
+
+    Keyset paging: the next page starts after the last question shown, so a question that
+    arrives meanwhile never shifts it: it lands before that (on a page already read: a newly
+    answered one, say) or after it.
+    """
+    key = _sort_key(status)
+    descending = status in ("answered", "closed")
+    query = (
+        sa.select(Question, *key[:-2])  # open: the answered-before flag, for the cursor
+        .where(_visible(staff_id))
+        .options(selectinload(Question.messages))
+        .order_by(*(column.desc() if descending else column for column in key))
+        .limit(limit + 1)
+    )
     if status:
         query = query.where(Question.status == status)
-    return list(session.scalars(query))
+    if cursor is not None:
+        after = sa.tuple_(*key)
+        query = query.where(after < tuple(cursor) if descending else after > tuple(cursor))
+    rows = session.execute(query).all()
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit:
+        last = page[-1]
+        question = last[0]
+        moment = question.updated_at if descending else question.created_at
+        flags = [bool(flag) for flag in last[1:]]  # SQLite's EXISTS is 0 or 1
+        next_cursor = encode_cursor(status, [*flags, moment, question.id])
+    return QuestionPage(items=[row[0] for row in page], next_cursor=next_cursor)
 
 
 def count_open(*, session: Session, staff_id: int | None) -> int:

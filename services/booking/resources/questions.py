@@ -7,6 +7,7 @@ probed. Clients ask and reply on the pages, behind their thread's token.
 
 from __future__ import annotations
 
+from flask import url_for
 from flask.views import MethodView
 
 from services.booking import schemas
@@ -26,17 +27,41 @@ def _staff_scope() -> int | None:
     return principal.staff_id if principal.role == "staff" else None
 
 
+NEXT_LINK = {
+    "description": 'The next page, when there is one: `<URL>; rel="next"` (RFC 8288), the same '
+    "query with its `cursor`. No header: this is the last page.",
+    "schema": {"type": "string"},
+}
+
+
 @questions_blp.route("/questions")
 class QuestionCollection(MethodView):
     @questions_blp.arguments(schemas.QuestionQueryArgsSchema(), location="query")
-    @questions_blp.response(200, schemas.QuestionSchema(many=True))
+    @questions_blp.response(
+        200,
+        schemas.QuestionSchema(many=True),
+        description="One page (`limit`) of the questions; the next page's URL in `Link`.",
+        headers={"Link": NEXT_LINK},
+    )
     @require("staff", "admin")
     def get(self, args):
-        """Questions the caller may answer, oldest first (?status=open: those waiting;
-        answered; closed)."""
-        return questions.list_questions(
-            session=db.session(), staff_id=_staff_scope(), status=args.get("status")
+        """Questions the caller may answer, a page at a time (?status=open: those waiting,
+        never answered first, then oldest first; answered or closed: the most recently updated
+        first; no status: oldest first). Follow the `Link: rel="next"` header for the next page:
+        its cursor starts after this page's last question, so new questions never shift it."""
+        status = args.get("status")
+        page = questions.list_questions(
+            session=db.session(),
+            staff_id=_staff_scope(),
+            status=status,
+            limit=args["limit"],
+            cursor=args.get("cursor"),
         )
+        if page.next_cursor is None:
+            return page.items
+        query = {"status": status, "limit": args["limit"], "cursor": page.next_cursor}
+        url = url_for("questions.QuestionCollection", _external=True, **query)
+        return page.items, {"Link": f'<{url}>; rel="next"'}
 
 
 @questions_blp.route("/questions/open-count")

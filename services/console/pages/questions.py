@@ -3,7 +3,8 @@ person's own token (staff: their appointments' questions and the untied ones; ad
 
 The list shows the open questions by default (never answered first, then oldest first) with
 the asker's first name and channel, never their address; answered and closed ones are a tab
-away. A question's page shows the whole thread, a form to answer (plain text, booking sends the
+away (the most recently updated first). Booking orders them and gives them 50 a page, with a
+"Next page" link from its cursor. A question's page shows the whole thread, a form to answer (plain text, booking sends the
 client the thread's link) and a button to close it (spam, or handled by phone). Both post here,
 then one API call, then back to the question's page (PRG); a refused answer comes back with the
 input kept and the error next to it. The nav's badge counts the open questions.
@@ -24,6 +25,7 @@ from shared.pages import N_
 
 blueprint = page_blueprint("console_questions")
 
+PAGE_SIZE = 50  # questions a page (booking takes 1..200)
 BODY_MAX = 2000  # booking's limit on a message (services/booking/operations/questions.py)
 TABS = {"open": N_("Waiting"), "answered": N_("Answered"), "closed": N_("Closed")}
 DONE = {
@@ -50,16 +52,27 @@ def _with_times(question: dict[str, Any]) -> dict[str, Any]:
 
 @blueprint.get("/questions")
 def questions():
-    """The open questions (?status=answered or closed: those), never answered first."""
+    """One page of the open questions, never answered first then oldest first (?status=answered
+    or closed: those, the most recently updated first); ?cursor= is a later page."""
     status = request.args.get("status", "open")
     if status not in TABS:
         status = "open"
-    found = [_with_times(q) for q in g.api.booking.questions(status)]
-    if status == "open":
-        found.sort(key=lambda q: (q["answered_before"], q["created_at_at"], q["id"]))
-    else:
-        found.sort(key=lambda q: q["updated_at"], reverse=True)
-    return render_template("console/questions.html", questions=found, status=status, tabs=TABS)
+    cursor = request.args.get("cursor") or None
+    try:
+        page = g.api.booking.questions(status, cursor=cursor, limit=PAGE_SIZE)
+    except ApiProblem as problem:
+        if cursor is None or problem.status != 422:
+            raise
+        cursor = None  # an old or edited link: the tab's first page
+        page = g.api.booking.questions(status, limit=PAGE_SIZE)
+    return render_template(
+        "console/questions.html",
+        questions=[_with_times(q) for q in page.items],
+        status=status,
+        tabs=TABS,
+        next_cursor=page.next_cursor,
+        later_page=cursor is not None,
+    )
 
 
 def _question(question_id: int) -> dict[str, Any]:
