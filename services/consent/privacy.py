@@ -52,7 +52,6 @@ from services.consent.operations.audit import record_event
 from shared.actors import Actor
 from shared.auth import hash_token
 from shared.db import reclaim_after_commit, utcnow
-from shared.pages import current_org
 from shared.privacy import ClientLookup, pseudonym
 from shared.timestamps import utc_iso
 
@@ -181,7 +180,11 @@ def _outbox_keys(session: Session, request_ids: list[int]) -> list[str]:
 
 
 def export_client(
-    *, session: Session, client: ClientLookup, config: Mapping[str, Any]
+    *,
+    session: Session,
+    client: ClientLookup,
+    config: Mapping[str, Any],
+    default_language: str,
 ) -> dict[str, Any]:
     """Everything consent holds about a client (by email address, phone number or booking
     appointment).
@@ -192,13 +195,12 @@ def export_client(
     found = requests_of(session=session, client=client)
     restricted = _restricted_of(session, client, config["SECRET_KEY"])
     days = record_retention_days(config)
-    language = current_org().default_language
     return {
         "service": "consent",
         "email": client.email,
         "phones": list(client.phones),
         "data": {
-            "requests": [_request_view(r, language) for r in found],
+            "requests": [_request_view(r, default_language) for r in found],
             "restricted_records": [
                 {
                     "request_id": r.id,

@@ -23,6 +23,7 @@ from shared.auth import current_principal, hash_token, require, token_blueprint
 from shared.errors import ValidationFailed
 from shared.idempotency import caller_key, fingerprint
 from shared.organization import ORGANIZATION_SOURCE
+from shared.pages import current_org
 from shared.privacy import privacy_blueprint
 
 STAFF_ROLES = ("admin", "staff", "service")
@@ -591,7 +592,12 @@ def _refuse_restricted_records() -> None:
 
 def _privacy_blueprint() -> Blueprint:
     """Export and erasure, with restricted records refused on every route that hands one out."""
-    blp = privacy_blueprint(export=privacy.export_client, erase=privacy.erase_client)
+
+    def export(**lookup):
+        # Form titles a client's language lacks are given in the organization's default.
+        return privacy.export_client(**lookup, default_language=current_org().default_language)
+
+    blp = privacy_blueprint(export=export, erase=privacy.erase_client)
     blp.before_app_request(_refuse_restricted_records)
     return blp
 
